@@ -1,0 +1,530 @@
+/**
+ * The MessagePack reader behind {@linkcode Codec}. It trusts nothing: every
+ * length is checked against the bytes that are really there before anything
+ * is allocated, nesting is bounded, and a key named `__proto__` is an own
+ * property, never a prototype.
+ *
+ * @module
+ */
+
+import { CodecError } from "./errors.ts";
+import {
+  type Extension,
+  ExtensionType,
+  TYPED_ARRAY_KINDS,
+} from "./extension.ts";
+
+/** Binaries at least this long are returned as views of the frame, not copied. */
+export const VIEW_BYTES_THRESHOLD = 4096;
+
+const SHORT_STRING_LENGTH = 24;
+const TWO_POW_32 = 0x1_0000_0000;
+const EMPTY = new Uint8Array(0);
+
+/** Stands for a missing element while a sparse array is read. */
+const HOLE: unique symbol = Symbol("hole");
+
+const ERROR_CLASSES: Readonly<Record<string, ErrorConstructor>> = {
+  Error,
+  EvalError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  TypeError,
+  URIError,
+};
+
+/** Options of {@linkcode Decoder}. */
+export interface DecoderOptions {
+  /** User extensions, by their type ids. */
+  extensions?: readonly Extension[];
+  /** How deep values may nest before decoding fails (guards the stack). */
+  maxDepth?: number;
+}
+
+/** Reads MessagePack with isock's extension types. */
+export class Decoder {
+  #bytes: Uint8Array = EMPTY;
+  #view: DataView = new DataView(EMPTY.buffer);
+  #position = 0;
+  #end = 0;
+  readonly #extensions = new Map<number, Extension>();
+  readonly #maxDepth: number;
+  readonly #textDecoder = new TextDecoder();
+
+  /** @param options Extensions and the nesting limit. */
+  constructor(options: DecoderOptions = {}) {
+    for (const extension of options.extensions ?? []) {
+      this.#extensions.set(extension.type, extension);
+    }
+    this.#maxDepth = options.maxDepth ?? 512;
+  }
+
+  /**
+   * Decodes exactly one value that fills `bytes`.
+   *
+   * @throws {CodecError} `DECODE_FAILED` when the bytes are not one valid value.
+   */
+  decode(bytes: Uint8Array): unknown {
+    this.open(bytes);
+    const value = this.readValue();
+    if (!this.isAtEnd) {
+      throw decodeError(
+        `${this.#end - this.#position} bytes follow the value`,
+      );
+    }
+    return value;
+  }
+
+  /** Starts reading `bytes` value by value (see {@linkcode readValue}). */
+  open(bytes: Uint8Array): void {
+    this.#bytes = bytes;
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#position = 0;
+    this.#end = bytes.byteLength;
+  }
+
+  /** Whether every byte given to {@linkcode open} has been read. */
+  get isAtEnd(): boolean {
+    return this.#position === this.#end;
+  }
+
+  /** Reads the next value. */
+  readValue(): unknown {
+    const value = this.#read(0);
+    return value === HOLE ? undefined : value;
+  }
+
+  /**
+   * Reads an array header and returns the number of items that follow.
+   *
+   * @throws {CodecError} `DECODE_FAILED` when the next value is not an array.
+   */
+  readArrayLength(): number {
+    const byte = this.#byte();
+    if ((byte & 0xf0) === 0x90) return this.#checkCount(byte & 0x0f);
+    if (byte === 0xdc) return this.#checkCount(this.#uint(2));
+    if (byte === 0xdd) return this.#checkCount(this.#uint(4));
+    throw decodeError(`expected an array, found type byte 0x${hex(byte)}`);
+  }
+
+  #byte(): number {
+    if (this.#position >= this.#end) throw decodeError("the bytes end early");
+    return this.#bytes[this.#position++];
+  }
+
+  #need(byteCount: number): number {
+    const start = this.#position;
+    if (byteCount > this.#end - start) throw decodeError("the bytes end early");
+    this.#position = start + byteCount;
+    return start;
+  }
+
+  #uint(byteCount: 1 | 2 | 4): number {
+    const at = this.#need(byteCount);
+    if (byteCount === 1) return this.#bytes[at];
+    if (byteCount === 2) return this.#view.getUint16(at);
+    return this.#view.getUint32(at);
+  }
+
+  /** Every item takes at least one byte: a count larger than what is left is a lie. */
+  #checkCount(count: number): number {
+    if (count > this.#end - this.#position) {
+      throw decodeError(
+        `a collection claims ${count} items but only ${
+          this.#end - this.#position
+        } bytes are left`,
+      );
+    }
+    return count;
+  }
+
+  #read(depth: number): unknown {
+    const byte = this.#byte();
+    if (byte < 0x80) return byte;
+    if (byte < 0x90) return this.#readMap(byte & 0x0f, depth);
+    if (byte < 0xa0) return this.#readArray(byte & 0x0f, depth);
+    if (byte < 0xc0) return this.#readString(byte & 0x1f);
+    if (byte >= 0xe0) return byte - 0x100;
+    switch (byte) {
+      case 0xc0:
+        return null;
+      case 0xc2:
+        return false;
+      case 0xc3:
+        return true;
+      case 0xc4:
+        return this.#readBinary(this.#uint(1));
+      case 0xc5:
+        return this.#readBinary(this.#uint(2));
+      case 0xc6:
+        return this.#readBinary(this.#uint(4));
+      case 0xc7:
+        return this.#readExtension(this.#uint(1), depth);
+      case 0xc8:
+        return this.#readExtension(this.#uint(2), depth);
+      case 0xc9:
+        return this.#readExtension(this.#uint(4), depth);
+      case 0xca:
+        return this.#view.getFloat32(this.#need(4));
+      case 0xcb:
+        return this.#view.getFloat64(this.#need(8));
+      case 0xcc:
+        return this.#uint(1);
+      case 0xcd:
+        return this.#uint(2);
+      case 0xce:
+        return this.#uint(4);
+      case 0xcf:
+        return this.#readInt64(false);
+      case 0xd0:
+        return this.#view.getInt8(this.#need(1));
+      case 0xd1:
+        return this.#view.getInt16(this.#need(2));
+      case 0xd2:
+        return this.#view.getInt32(this.#need(4));
+      case 0xd3:
+        return this.#readInt64(true);
+      case 0xd4:
+        return this.#readExtension(1, depth);
+      case 0xd5:
+        return this.#readExtension(2, depth);
+      case 0xd6:
+        return this.#readExtension(4, depth);
+      case 0xd7:
+        return this.#readExtension(8, depth);
+      case 0xd8:
+        return this.#readExtension(16, depth);
+      case 0xd9:
+        return this.#readString(this.#uint(1));
+      case 0xda:
+        return this.#readString(this.#uint(2));
+      case 0xdb:
+        return this.#readString(this.#uint(4));
+      case 0xdc:
+        return this.#readArray(this.#uint(2), depth);
+      case 0xdd:
+        return this.#readArray(this.#uint(4), depth);
+      case 0xde:
+        return this.#readMap(this.#uint(2), depth);
+      case 0xdf:
+        return this.#readMap(this.#uint(4), depth);
+      default:
+        throw decodeError("type byte 0xc1 is never used by MessagePack");
+    }
+  }
+
+  /** 64-bit integers beyond 2^53 come from other languages: they become bigints. */
+  #readInt64(isSigned: boolean): number | bigint {
+    const at = this.#need(8);
+    const high = isSigned ? this.#view.getInt32(at) : this.#view.getUint32(at);
+    const value = high * TWO_POW_32 + this.#view.getUint32(at + 4);
+    if (Number.isSafeInteger(value)) return value;
+    return isSigned ? this.#view.getBigInt64(at) : this.#view.getBigUint64(at);
+  }
+
+  #readString(byteLength: number): string {
+    const start = this.#need(byteLength);
+    const bytes = this.#bytes;
+    if (byteLength < SHORT_STRING_LENGTH) {
+      // ASCII by hand: for short strings this beats a call into TextDecoder.
+      let text = "";
+      let i = start;
+      const end = start + byteLength;
+      for (; i < end; i++) {
+        const byte = bytes[i];
+        if (byte >= 0x80) break;
+        text += String.fromCharCode(byte);
+      }
+      if (i === end) return text;
+    }
+    return this.#textDecoder.decode(
+      bytes.subarray(start, start + byteLength),
+    );
+  }
+
+  #readBinary(byteLength: number): Uint8Array {
+    const start = this.#need(byteLength);
+    const end = start + byteLength;
+    return byteLength >= VIEW_BYTES_THRESHOLD
+      ? this.#bytes.subarray(start, end)
+      : this.#bytes.slice(start, end);
+  }
+
+  #readArray(length: number, depth: number): unknown[] {
+    this.#checkCount(length);
+    this.#checkDepth(depth);
+    const array = new Array(length);
+    for (let i = 0; i < length; i++) {
+      const item = this.#read(depth + 1);
+      if (item !== HOLE) array[i] = item;
+    }
+    return array;
+  }
+
+  #readMap(
+    length: number,
+    depth: number,
+  ): Record<string, unknown> | Map<unknown, unknown> {
+    this.#checkCount(length * 2);
+    this.#checkDepth(depth);
+    const object: Record<string, unknown> = {};
+    for (let i = 0; i < length; i++) {
+      const key = this.#readItem(depth);
+      if (typeof key !== "string") {
+        // Keys that are not strings (from another language) need a Map.
+        return this.#continueAsMap(object, key, i, length, depth);
+      }
+      setOwn(object, key, this.#readItem(depth));
+    }
+    return object;
+  }
+
+  #continueAsMap(
+    object: Record<string, unknown>,
+    key: unknown,
+    index: number,
+    length: number,
+    depth: number,
+  ): Map<unknown, unknown> {
+    const map = new Map<unknown, unknown>(Object.entries(object));
+    map.set(key, this.#readItem(depth));
+    for (let i = index + 1; i < length; i++) {
+      map.set(this.#readItem(depth), this.#readItem(depth));
+    }
+    return map;
+  }
+
+  #readItem(depth: number): unknown {
+    const value = this.#read(depth + 1);
+    return value === HOLE ? undefined : value;
+  }
+
+  #checkDepth(depth: number): void {
+    if (depth >= this.#maxDepth) {
+      throw decodeError(`values nest deeper than ${this.#maxDepth} levels`);
+    }
+  }
+
+  #readExtension(length: number, depth: number): unknown {
+    const type = this.#view.getInt8(this.#need(1));
+    const start = this.#need(length);
+    const end = start + length;
+    switch (type) {
+      case ExtensionType.UNDEFINED:
+        return undefined;
+      case ExtensionType.HOLE:
+        return HOLE;
+      case ExtensionType.TIMESTAMP:
+        return this.#readTimestamp(start, length);
+      case ExtensionType.INVALID_DATE:
+        return new Date(NaN);
+      case ExtensionType.BIGINT:
+        return bytesToBigInt(this.#bytes.subarray(start, end));
+      case ExtensionType.ARRAY_BUFFER:
+        return this.#bytes.slice(start, end).buffer;
+      case ExtensionType.TYPED_ARRAY:
+        return this.#readTypedArray(start, end);
+    }
+    this.#checkDepth(depth);
+    // The payload is MessagePack too: read it within its own bounds.
+    const payload = this.#readPayload(start, end, depth);
+    switch (type) {
+      case ExtensionType.MAP:
+        return toMap(payload);
+      case ExtensionType.SET:
+        if (!Array.isArray(payload)) {
+          throw decodeError("a Set must hold an array");
+        }
+        return new Set(payload);
+      case ExtensionType.ERROR:
+        return toError(payload);
+      case ExtensionType.REGEXP:
+        return toRegExp(payload);
+    }
+    return this.#decodeUserExtension(type, payload);
+  }
+
+  #readPayload(start: number, end: number, depth: number): unknown {
+    const outerEnd = this.#end;
+    this.#position = start;
+    this.#end = end;
+    const value = this.#readItem(depth);
+    if (this.#position !== end) {
+      throw decodeError("an extension payload holds more than one value");
+    }
+    this.#end = outerEnd;
+    return value;
+  }
+
+  #decodeUserExtension(type: number, payload: unknown): unknown {
+    const extension = this.#extensions.get(type);
+    if (extension === undefined) {
+      throw decodeError(
+        `unknown extension type ${type}: register the same extensions on both sides`,
+      );
+    }
+    // decode() may call back into this codec: keep the reader's place.
+    const bytes = this.#bytes, view = this.#view;
+    const position = this.#position, end = this.#end;
+    try {
+      return extension.decode(payload);
+    } catch (error) {
+      throw new CodecError(
+        "DECODE_FAILED",
+        `Extension ${type} (${extension.class.name}) failed to decode a value: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        { cause: error },
+      );
+    } finally {
+      this.#bytes = bytes;
+      this.#view = view;
+      this.#position = position;
+      this.#end = end;
+    }
+  }
+
+  #readTimestamp(start: number, length: number): Date {
+    const view = this.#view;
+    let seconds: number;
+    let nanoseconds: number;
+    if (length === 4) {
+      seconds = view.getUint32(start);
+      nanoseconds = 0;
+    } else if (length === 8) {
+      const high = view.getUint32(start);
+      nanoseconds = high >>> 2;
+      seconds = (high & 0x3) * TWO_POW_32 + view.getUint32(start + 4);
+    } else if (length === 12) {
+      nanoseconds = view.getUint32(start);
+      seconds = Number(view.getBigInt64(start + 4));
+    } else {
+      throw decodeError(`a timestamp of ${length} bytes`);
+    }
+    return new Date(seconds * 1000 + Math.floor(nanoseconds / 1_000_000));
+  }
+
+  #readTypedArray(start: number, end: number): ArrayBufferView {
+    if (start === end) throw decodeError("a typed array without its kind");
+    const Kind = TYPED_ARRAY_KINDS[this.#bytes[start]];
+    if (Kind === undefined) {
+      throw decodeError(`unknown typed array kind ${this.#bytes[start]}`);
+    }
+    // A copy: the frame's offset rarely fits the element alignment.
+    const buffer = this.#bytes.slice(start + 1, end).buffer;
+    if (Kind === DataView) return new DataView(buffer);
+    const elementSize = (Kind as { BYTES_PER_ELEMENT: number })
+      .BYTES_PER_ELEMENT;
+    if (buffer.byteLength % elementSize !== 0) {
+      throw decodeError(
+        `${buffer.byteLength} bytes do not make a whole ${Kind.name}`,
+      );
+    }
+    return new (Kind as Int8ArrayConstructor)(buffer);
+  }
+}
+
+function setOwn(
+  object: Record<string, unknown>,
+  key: string,
+  value: unknown,
+): void {
+  if (key === "__proto__") {
+    Object.defineProperty(object, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    object[key] = value;
+  }
+}
+
+function toMap(payload: unknown): Map<unknown, unknown> {
+  if (payload instanceof Map) return payload;
+  if (
+    payload !== null && typeof payload === "object" && !Array.isArray(payload)
+  ) {
+    return new Map(Object.entries(payload));
+  }
+  throw decodeError("a Map must hold a map");
+}
+
+function toRegExp(payload: unknown): RegExp {
+  if (
+    !Array.isArray(payload) || typeof payload[0] !== "string" ||
+    typeof payload[1] !== "string"
+  ) {
+    throw decodeError("a RegExp must hold [source, flags]");
+  }
+  try {
+    return new RegExp(payload[0], payload[1]);
+  } catch (error) {
+    throw new CodecError("DECODE_FAILED", `Invalid RegExp: ${error}`, {
+      cause: error,
+    });
+  }
+}
+
+const ERROR_FIELDS = new Set(["name", "message", "stack", "cause", "errors"]);
+
+function toError(payload: unknown): Error {
+  if (
+    payload === null || typeof payload !== "object" || Array.isArray(payload)
+  ) {
+    throw decodeError("an Error must hold a map");
+  }
+  const fields = payload as Record<string, unknown>;
+  const name = typeof fields.name === "string" ? fields.name : "Error";
+  const message = typeof fields.message === "string" ? fields.message : "";
+  const options = "cause" in fields ? { cause: fields.cause } : undefined;
+  const error = name === "AggregateError"
+    ? new AggregateError(
+      Array.isArray(fields.errors) ? fields.errors : [],
+      message,
+      options,
+    )
+    : new (Object.hasOwn(ERROR_CLASSES, name) ? ERROR_CLASSES[name] : Error)(
+      message,
+      options,
+    );
+  if (error.name !== name) error.name = name;
+  Object.defineProperty(error, "stack", {
+    value: typeof fields.stack === "string" ? fields.stack : undefined,
+    writable: true,
+    configurable: true,
+  });
+  for (const key of Object.keys(fields)) {
+    if (!ERROR_FIELDS.has(key)) {
+      Object.defineProperty(error, key, {
+        value: fields[key],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+  }
+  return error;
+}
+
+/** Reads two's complement, big-endian bytes of any length. */
+export function bytesToBigInt(bytes: Uint8Array): bigint {
+  if (bytes.length === 0) return 0n;
+  const isNegative = (bytes[0] & 0x80) !== 0;
+  let hexDigits = "";
+  for (const byte of bytes) {
+    hexDigits += hex(isNegative ? ~byte & 0xff : byte);
+  }
+  const magnitude = BigInt("0x" + hexDigits);
+  return isNegative ? -magnitude - 1n : magnitude;
+}
+
+function hex(byte: number): string {
+  return byte.toString(16).padStart(2, "0");
+}
+
+function decodeError(reason: string): CodecError {
+  return new CodecError("DECODE_FAILED", `Cannot decode: ${reason}.`);
+}

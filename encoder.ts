@@ -1,0 +1,614 @@
+/**
+ * The MessagePack writer behind {@linkcode Codec}. It keeps one growing
+ * buffer and returns a message as a list of parts: its own bytes, and
+ * large binaries as views of the caller's memory, so they reach the socket
+ * without being copied (PROTOCOL.md, "Values").
+ *
+ * @module
+ */
+
+import { CodecError } from "./errors.ts";
+import {
+  type Extension,
+  ExtensionType,
+  TYPED_ARRAY_KINDS,
+} from "./extension.ts";
+
+/** Binaries at least this long are sent from the caller's memory, not copied. */
+export const EXTERNAL_BYTES_THRESHOLD = 64 * 1024;
+
+const INITIAL_BUFFER_SIZE = 8 * 1024;
+/** A buffer grown past this is dropped after the message, so one big message does not pin memory. */
+const RETAINED_BUFFER_SIZE = 1024 * 1024;
+const SHORT_STRING_LENGTH = 64;
+const TWO_POW_32 = 0x1_0000_0000;
+
+/** Options of {@linkcode Encoder}. */
+export interface EncoderOptions {
+  /** User extensions, tried before the built-in types. */
+  extensions?: readonly Extension[];
+  /** How deep values may nest before encoding fails (guards against cycles). */
+  maxDepth?: number;
+}
+
+/** Writes values as MessagePack with isock's extension types. */
+export class Encoder {
+  #buffer: Uint8Array = new Uint8Array(INITIAL_BUFFER_SIZE);
+  #view: DataView = new DataView(this.#buffer.buffer);
+  #position = 0;
+  #parts: Uint8Array[] = [];
+  /** Inside an extension whose byte length is patched in afterwards, no part may be cut. */
+  #patchDepth = 0;
+  #isEncoding = false;
+  readonly #extensions: readonly Extension[];
+  readonly #maxDepth: number;
+  readonly #textEncoder = new TextEncoder();
+
+  /** @param options Extensions and the nesting limit. */
+  constructor(options: EncoderOptions = {}) {
+    this.#extensions = options.extensions ?? [];
+    this.#maxDepth = options.maxDepth ?? 512;
+  }
+
+  /**
+   * Encodes one value.
+   *
+   * @returns The encoding in order, as parts: copies of this encoder's
+   * bytes, and views of binaries at least {@linkcode EXTERNAL_BYTES_THRESHOLD}
+   * long (the caller's memory, not copied).
+   */
+  encodeParts(value: unknown): Uint8Array[] {
+    if (this.#isEncoding) {
+      // An extension's encode() called back into this codec.
+      return new Encoder({
+        extensions: this.#extensions,
+        maxDepth: this.#maxDepth,
+      }).encodeParts(value);
+    }
+    this.#isEncoding = true;
+    this.#position = 0;
+    this.#patchDepth = 0;
+    const parts: Uint8Array[] = this.#parts = [];
+    try {
+      this.#writeValue(value, 0);
+      this.#cut();
+      return parts;
+    } finally {
+      this.#parts = [];
+      this.#isEncoding = false;
+      if (this.#buffer.length > RETAINED_BUFFER_SIZE) {
+        this.#replaceBuffer(new Uint8Array(INITIAL_BUFFER_SIZE));
+      }
+    }
+  }
+
+  /** Moves the bytes written so far into a part of their own. */
+  #cut(): void {
+    if (this.#position > 0) {
+      this.#parts.push(this.#buffer.slice(0, this.#position));
+      this.#position = 0;
+    }
+  }
+
+  #replaceBuffer(buffer: Uint8Array): void {
+    this.#buffer = buffer;
+    this.#view = new DataView(buffer.buffer);
+  }
+
+  #ensure(byteCount: number): void {
+    const needed = this.#position + byteCount;
+    if (needed <= this.#buffer.length) return;
+    let size = this.#buffer.length * 2;
+    while (size < needed) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.#buffer.subarray(0, this.#position));
+    this.#replaceBuffer(grown);
+  }
+
+  #writeValue(value: unknown, depth: number): void {
+    switch (typeof value) {
+      case "string":
+        return this.#writeString(value);
+      case "number":
+        return this.#writeNumber(value);
+      case "boolean":
+        this.#ensure(1);
+        this.#buffer[this.#position++] = value ? 0xc3 : 0xc2;
+        return;
+      case "undefined":
+        return this.#writeMarker(ExtensionType.UNDEFINED);
+      case "bigint":
+        return this.#writeBigInt(value);
+      case "object":
+        if (value === null) {
+          this.#ensure(1);
+          this.#buffer[this.#position++] = 0xc0;
+          return;
+        }
+        return this.#writeObject(value, depth);
+      default:
+        throw new CodecError(
+          "ENCODE_FAILED",
+          `Cannot encode a ${typeof value}: isock sends data, not code. Send a value (or register an extension for a class).`,
+        );
+    }
+  }
+
+  #writeNumber(value: number): void {
+    this.#ensure(9);
+    const buffer = this.#buffer;
+    if ((value >>> 0) === value) {
+      if (value === 0 && 1 / value < 0) return this.#writeFloat64(value); // -0
+      if (value < 0x80) {
+        buffer[this.#position++] = value;
+      } else if (value < 0x100) {
+        buffer[this.#position++] = 0xcc;
+        buffer[this.#position++] = value;
+      } else if (value < 0x10000) {
+        buffer[this.#position++] = 0xcd;
+        buffer[this.#position++] = value >> 8;
+        buffer[this.#position++] = value;
+      } else {
+        buffer[this.#position++] = 0xce;
+        this.#view.setUint32(this.#position, value);
+        this.#position += 4;
+      }
+    } else if ((value | 0) === value) {
+      if (value >= -0x20) {
+        buffer[this.#position++] = value & 0xff;
+      } else if (value >= -0x80) {
+        buffer[this.#position++] = 0xd0;
+        buffer[this.#position++] = value;
+      } else if (value >= -0x8000) {
+        buffer[this.#position++] = 0xd1;
+        this.#view.setInt16(this.#position, value);
+        this.#position += 2;
+      } else {
+        buffer[this.#position++] = 0xd2;
+        this.#view.setInt32(this.#position, value);
+        this.#position += 4;
+      }
+    } else if (Number.isSafeInteger(value)) {
+      const high = Math.floor(value / TWO_POW_32);
+      buffer[this.#position++] = value > 0 ? 0xcf : 0xd3;
+      this.#view.setInt32(this.#position, high);
+      this.#view.setUint32(this.#position + 4, value - high * TWO_POW_32);
+      this.#position += 8;
+    } else {
+      this.#writeFloat64(value);
+    }
+  }
+
+  #writeFloat64(value: number): void {
+    this.#buffer[this.#position++] = 0xcb;
+    this.#view.setFloat64(this.#position, value);
+    this.#position += 8;
+  }
+
+  #writeString(value: string): void {
+    const maxByteLength = value.length * 3;
+    this.#ensure(maxByteLength + 5);
+    const reserved = stringHeaderSize(maxByteLength);
+    const start = this.#position + reserved;
+    const byteLength = value.length < SHORT_STRING_LENGTH
+      ? this.#writeShortUtf8(value, start)
+      : this.#textEncoder.encodeInto(value, this.#buffer.subarray(start))
+        .written;
+    const headerSize = stringHeaderSize(byteLength);
+    if (headerSize < reserved) {
+      this.#buffer.copyWithin(
+        this.#position + headerSize,
+        start,
+        start + byteLength,
+      );
+    }
+    this.#writeStringHeader(byteLength, headerSize);
+    this.#position += byteLength;
+  }
+
+  #writeStringHeader(byteLength: number, headerSize: number): void {
+    const buffer = this.#buffer;
+    switch (headerSize) {
+      case 1:
+        buffer[this.#position++] = 0xa0 | byteLength;
+        return;
+      case 2:
+        buffer[this.#position++] = 0xd9;
+        buffer[this.#position++] = byteLength;
+        return;
+      case 3:
+        buffer[this.#position++] = 0xda;
+        buffer[this.#position++] = byteLength >> 8;
+        buffer[this.#position++] = byteLength;
+        return;
+      default:
+        buffer[this.#position++] = 0xdb;
+        this.#view.setUint32(this.#position, byteLength);
+        this.#position += 4;
+    }
+  }
+
+  /** UTF-8 by hand: for short strings this beats a call into TextEncoder. */
+  #writeShortUtf8(value: string, at: number): number {
+    const buffer = this.#buffer;
+    let position = at;
+    for (let i = 0; i < value.length; i++) {
+      const unit = value.charCodeAt(i);
+      if (unit < 0x80) {
+        buffer[position++] = unit;
+      } else if (unit < 0x800) {
+        buffer[position++] = 0xc0 | (unit >> 6);
+        buffer[position++] = 0x80 | (unit & 0x3f);
+      } else if (unit < 0xd800 || unit > 0xdfff) {
+        buffer[position++] = 0xe0 | (unit >> 12);
+        buffer[position++] = 0x80 | ((unit >> 6) & 0x3f);
+        buffer[position++] = 0x80 | (unit & 0x3f);
+      } else {
+        const next = value.charCodeAt(i + 1);
+        if (unit <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+          const codePoint = 0x10000 + ((unit - 0xd800) << 10) + (next - 0xdc00);
+          buffer[position++] = 0xf0 | (codePoint >> 18);
+          buffer[position++] = 0x80 | ((codePoint >> 12) & 0x3f);
+          buffer[position++] = 0x80 | ((codePoint >> 6) & 0x3f);
+          buffer[position++] = 0x80 | (codePoint & 0x3f);
+          i++;
+        } else {
+          // A lone surrogate is not Unicode: send U+FFFD, as TextEncoder does.
+          buffer[position++] = 0xef;
+          buffer[position++] = 0xbf;
+          buffer[position++] = 0xbd;
+        }
+      }
+    }
+    return position - at;
+  }
+
+  #writeObject(value: object, depth: number): void {
+    if (depth >= this.#maxDepth) {
+      throw new CodecError(
+        "ENCODE_FAILED",
+        `Cannot encode a value nested deeper than ${this.#maxDepth} levels: is it circular?`,
+      );
+    }
+    const constructor = value.constructor;
+    if (constructor === Object) {
+      return this.#writePlainObject(value as Record<string, unknown>, depth);
+    }
+    if (constructor === Array) {
+      return this.#writeArray(value as unknown[], depth);
+    }
+    if (constructor === Uint8Array) {
+      return this.#writeBinary(value as Uint8Array);
+    }
+    for (const extension of this.#extensions) {
+      if (value instanceof extension.class) {
+        return this.#writeUserExtension(extension, value, depth);
+      }
+    }
+    if (Array.isArray(value)) return this.#writeArray(value, depth);
+    if (value instanceof Uint8Array) return this.#writeBinary(value);
+    if (ArrayBuffer.isView(value)) return this.#writeTypedArray(value);
+    if (value instanceof Date) return this.#writeDate(value);
+    if (value instanceof Map) return this.#writeMap(value, depth);
+    if (value instanceof Set) return this.#writeSet(value, depth);
+    if (value instanceof ArrayBuffer) {
+      this.#writeExtensionHeader(value.byteLength, ExtensionType.ARRAY_BUFFER);
+      return this.#writeBytes(new Uint8Array(value));
+    }
+    if (value instanceof Error) return this.#writeError(value, depth);
+    if (value instanceof RegExp) {
+      return this.#writePatchedExtension(ExtensionType.REGEXP, () => {
+        this.#writeArrayHeader(2);
+        this.#writeString(value.source);
+        this.#writeString(value.flags);
+      });
+    }
+    const toJSON = (value as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === "function") {
+      return this.#writeValue(toJSON.call(value), depth + 1);
+    }
+    return this.#writePlainObject(value as Record<string, unknown>, depth);
+  }
+
+  #writePlainObject(value: Record<string, unknown>, depth: number): void {
+    const keys = Object.keys(value);
+    this.#writeMapHeader(keys.length);
+    for (const key of keys) {
+      this.#writeString(key);
+      this.#writeValue(value[key], depth + 1);
+    }
+  }
+
+  #writeArray(value: readonly unknown[], depth: number): void {
+    const length = value.length;
+    this.#writeArrayHeader(length);
+    for (let i = 0; i < length; i++) {
+      const item = value[i];
+      if (item === undefined && !(i in value)) {
+        this.#writeMarker(ExtensionType.HOLE);
+      } else {
+        this.#writeValue(item, depth + 1);
+      }
+    }
+  }
+
+  #writeArrayHeader(length: number): void {
+    this.#ensure(5);
+    this.#writeCollectionHeader(length, 0x90, 0xdc);
+  }
+
+  #writeMapHeader(length: number): void {
+    this.#ensure(5);
+    this.#writeCollectionHeader(length, 0x80, 0xde);
+  }
+
+  /** Array and map headers differ only in their type bytes. */
+  #writeCollectionHeader(length: number, fixType: number, type16: number) {
+    const buffer = this.#buffer;
+    if (length < 0x10) {
+      buffer[this.#position++] = fixType | length;
+    } else if (length < 0x10000) {
+      buffer[this.#position++] = type16;
+      buffer[this.#position++] = length >> 8;
+      buffer[this.#position++] = length;
+    } else {
+      buffer[this.#position++] = type16 + 1;
+      this.#view.setUint32(this.#position, length);
+      this.#position += 4;
+    }
+  }
+
+  #writeBinary(value: Uint8Array): void {
+    const length = value.byteLength;
+    this.#ensure(5);
+    const buffer = this.#buffer;
+    if (length < 0x100) {
+      buffer[this.#position++] = 0xc4;
+      buffer[this.#position++] = length;
+    } else if (length < 0x10000) {
+      buffer[this.#position++] = 0xc5;
+      buffer[this.#position++] = length >> 8;
+      buffer[this.#position++] = length;
+    } else {
+      buffer[this.#position++] = 0xc6;
+      this.#view.setUint32(this.#position, length);
+      this.#position += 4;
+    }
+    this.#writeBytes(value);
+  }
+
+  /** Copies small byte runs; hands large ones over as parts of their own. */
+  #writeBytes(bytes: Uint8Array): void {
+    if (
+      bytes.byteLength >= EXTERNAL_BYTES_THRESHOLD && this.#patchDepth === 0
+    ) {
+      this.#cut();
+      this.#parts.push(bytes);
+      return;
+    }
+    this.#ensure(bytes.byteLength);
+    this.#buffer.set(bytes, this.#position);
+    this.#position += bytes.byteLength;
+  }
+
+  #writeTypedArray(value: ArrayBufferView): void {
+    const kind = TYPED_ARRAY_KINDS.findIndex((type) => value instanceof type);
+    if (kind < 0) {
+      throw new CodecError(
+        "ENCODE_FAILED",
+        `Cannot encode a ${value.constructor.name}: isock sends the typed arrays of ECMAScript and DataView.`,
+      );
+    }
+    const bytes = new Uint8Array(
+      value.buffer,
+      value.byteOffset,
+      value.byteLength,
+    );
+    this.#writeExtensionHeader(1 + bytes.byteLength, ExtensionType.TYPED_ARRAY);
+    this.#ensure(1);
+    this.#buffer[this.#position++] = kind;
+    this.#writeBytes(bytes);
+  }
+
+  /** A one-byte extension that stands for a value with no data. */
+  #writeMarker(type: number): void {
+    this.#ensure(3);
+    this.#buffer[this.#position++] = 0xd4;
+    this.#buffer[this.#position++] = type;
+    this.#buffer[this.#position++] = 0;
+  }
+
+  #writeExtensionHeader(length: number, type: number): void {
+    this.#ensure(6);
+    this.#putExtensionHeader(length, type);
+  }
+
+  /** Writes an extension header into room the caller has ensured. */
+  #putExtensionHeader(length: number, type: number): void {
+    const buffer = this.#buffer;
+    const fixType = FIXEXT_TYPES[length];
+    if (fixType !== undefined) {
+      buffer[this.#position++] = fixType;
+    } else if (length < 0x100) {
+      buffer[this.#position++] = 0xc7;
+      buffer[this.#position++] = length;
+    } else if (length < 0x10000) {
+      buffer[this.#position++] = 0xc8;
+      buffer[this.#position++] = length >> 8;
+      buffer[this.#position++] = length;
+    } else {
+      buffer[this.#position++] = 0xc9;
+      this.#view.setUint32(this.#position, length);
+      this.#position += 4;
+    }
+    buffer[this.#position++] = type & 0xff;
+  }
+
+  /**
+   * Writes an extension whose payload length is known only once written:
+   * the payload goes after room for the shortest header, then moves if the
+   * real header is longer.
+   */
+  #writePatchedExtension(type: number, writePayload: () => void): void {
+    this.#ensure(3);
+    const headerStart = this.#position;
+    const payloadStart = headerStart + 3;
+    this.#position = payloadStart;
+    this.#patchDepth++;
+    try {
+      writePayload();
+    } finally {
+      this.#patchDepth--;
+    }
+    const length = this.#position - payloadStart;
+    // Room for the longest header past the payload, before anything moves.
+    this.#ensure(6);
+    const headerSize = extensionHeaderSize(length);
+    if (headerSize !== 3) {
+      this.#buffer.copyWithin(
+        headerStart + headerSize,
+        payloadStart,
+        payloadStart + length,
+      );
+    }
+    this.#position = headerStart;
+    this.#putExtensionHeader(length, type);
+    this.#position += length;
+  }
+
+  #writeUserExtension(
+    extension: Extension,
+    value: object,
+    depth: number,
+  ): void {
+    let data: unknown;
+    try {
+      data = extension.encode(value);
+    } catch (error) {
+      throw new CodecError(
+        "ENCODE_FAILED",
+        `Extension ${extension.type} (${extension.class.name}) failed to encode a value: ${
+          errorMessage(error)
+        }`,
+        { cause: error },
+      );
+    }
+    this.#writePatchedExtension(
+      extension.type,
+      () => this.#writeValue(data, depth + 1),
+    );
+  }
+
+  #writeMap(value: Map<unknown, unknown>, depth: number): void {
+    this.#writePatchedExtension(ExtensionType.MAP, () => {
+      this.#writeMapHeader(value.size);
+      for (const [key, item] of value) {
+        this.#writeValue(key, depth + 1);
+        this.#writeValue(item, depth + 1);
+      }
+    });
+  }
+
+  #writeSet(value: Set<unknown>, depth: number): void {
+    this.#writePatchedExtension(ExtensionType.SET, () => {
+      this.#writeArrayHeader(value.size);
+      for (const item of value) this.#writeValue(item, depth + 1);
+    });
+  }
+
+  #writeError(value: Error, depth: number): void {
+    const fields: Record<string, unknown> = {
+      name: value.name,
+      message: value.message,
+    };
+    if (typeof value.stack === "string") fields.stack = value.stack;
+    if ("cause" in value) fields.cause = value.cause;
+    if (value instanceof AggregateError) fields.errors = value.errors;
+    for (const key of Object.keys(value)) {
+      if (!(key in fields)) {
+        fields[key] = (value as unknown as Record<string, unknown>)[key];
+      }
+    }
+    this.#writePatchedExtension(
+      ExtensionType.ERROR,
+      () => this.#writePlainObject(fields, depth),
+    );
+  }
+
+  #writeDate(value: Date): void {
+    this.#ensure(18);
+    const time = value.getTime();
+    if (Number.isNaN(time)) {
+      this.#writeExtensionHeader(0, ExtensionType.INVALID_DATE);
+      return;
+    }
+    const seconds = Math.floor(time / 1000);
+    const nanoseconds = (time - seconds * 1000) * 1_000_000;
+    if (seconds >= 0 && seconds < 0x4_0000_0000) {
+      if (nanoseconds === 0 && seconds < TWO_POW_32) {
+        this.#writeExtensionHeader(4, ExtensionType.TIMESTAMP);
+        this.#view.setUint32(this.#position, seconds);
+        this.#position += 4;
+      } else {
+        // timestamp 64: 30 bits of nanoseconds, then 34 bits of seconds.
+        this.#writeExtensionHeader(8, ExtensionType.TIMESTAMP);
+        const high = nanoseconds * 4 + Math.floor(seconds / TWO_POW_32);
+        this.#view.setUint32(this.#position, high);
+        this.#view.setUint32(this.#position + 4, seconds >>> 0);
+        this.#position += 8;
+      }
+    } else {
+      this.#writeExtensionHeader(12, ExtensionType.TIMESTAMP);
+      this.#view.setUint32(this.#position, nanoseconds);
+      this.#view.setBigInt64(this.#position + 4, BigInt(seconds));
+      this.#position += 12;
+    }
+  }
+
+  #writeBigInt(value: bigint): void {
+    const bytes = bigIntToBytes(value);
+    this.#writeExtensionHeader(bytes.length, ExtensionType.BIGINT);
+    this.#writeBytes(bytes);
+  }
+}
+
+const FIXEXT_TYPES: Readonly<Record<number, number>> = {
+  1: 0xd4,
+  2: 0xd5,
+  4: 0xd6,
+  8: 0xd7,
+  16: 0xd8,
+};
+
+function stringHeaderSize(byteLength: number): number {
+  if (byteLength < 0x20) return 1;
+  if (byteLength < 0x100) return 2;
+  if (byteLength < 0x10000) return 3;
+  return 5;
+}
+
+function extensionHeaderSize(length: number): number {
+  if (FIXEXT_TYPES[length] !== undefined) return 2;
+  if (length < 0x100) return 3;
+  if (length < 0x10000) return 4;
+  return 6;
+}
+
+/** Two's complement, big-endian, in the fewest bytes that keep the sign. */
+export function bigIntToBytes(value: bigint): Uint8Array {
+  const isNegative = value < 0n;
+  // For a negative n, the bits of ~n = -n - 1 are those of n inverted.
+  let hex = (isNegative ? -value - 1n : value).toString(16);
+  if (hex.length % 2 === 1) hex = "0" + hex;
+  if (parseInt(hex.slice(0, 2), 16) & 0x80) hex = "00" + hex;
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+    bytes[i] = isNegative ? ~byte : byte;
+  }
+  return bytes;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,257 @@
+/**
+ * Every error isock raises is an {@linkcode IsockError} with a stable
+ * {@linkcode IsockError.code}, so callers branch on the code, never on the
+ * message. One class per audience:
+ *
+ * - {@linkcode ServerError}: the server was misconfigured or could not bind.
+ * - {@linkcode ClientError}: the client could not get an answer.
+ * - {@linkcode RemoteError}: the server answered with an error.
+ * - {@linkcode CodecError}: a value could not be encoded or decoded.
+ * - {@linkcode ProtocolError}: the peer broke the wire protocol.
+ *
+ * @module
+ */
+
+/** Codes of {@linkcode ServerError}. */
+export type ServerErrorCode =
+  | "DUPLICATE_ACTION"
+  | "INVALID_ACTION"
+  | "ADDR_IN_USE"
+  | "LISTEN_FAILED"
+  | "ALREADY_LISTENING"
+  | "INVALID_OPTIONS";
+
+/** Codes of {@linkcode ClientError}. */
+export type ClientErrorCode =
+  | "INVALID_ACTION"
+  | "INVALID_OPTIONS"
+  | "CONNECT_FAILED"
+  | "CONNECTION_CLOSED"
+  | "PROTOCOL"
+  | "FRAME_TOO_LARGE";
+
+/** Codes of {@linkcode RemoteError}: what the server reported. */
+export type RemoteErrorCode =
+  | "UNKNOWN_ACTION"
+  | "ACTION_FAILED"
+  | "INVALID_REQUEST"
+  | "FRAME_TOO_LARGE"
+  | "PROTOCOL";
+
+/** Codes of {@linkcode CodecError}. */
+export type CodecErrorCode =
+  | "ENCODE_FAILED"
+  | "DECODE_FAILED"
+  | "INVALID_EXTENSION";
+
+/** Codes of {@linkcode ProtocolError}. */
+export type ProtocolErrorCode = "PROTOCOL" | "FRAME_TOO_LARGE";
+
+/** Every code an {@linkcode IsockError} can carry. */
+export type IsockErrorCode =
+  | ServerErrorCode
+  | ClientErrorCode
+  | RemoteErrorCode
+  | CodecErrorCode
+  | ProtocolErrorCode;
+
+/**
+ * The base class of every error isock raises.
+ *
+ * @example Branch on the code
+ * ```ts
+ * import { ClientError, IsockError } from "@isock/isock";
+ * import assert from "node:assert/strict";
+ *
+ * const error: unknown = new ClientError("CONNECT_FAILED", "no server");
+ * assert.ok(error instanceof IsockError);
+ * assert.equal(error.code, "CONNECT_FAILED");
+ * ```
+ */
+export class IsockError extends Error {
+  /** A stable, machine-readable reason: switch on it, not on the message. */
+  readonly code: IsockErrorCode;
+
+  /**
+   * @param code The stable reason.
+   * @param message What happened and what to do about it.
+   * @param options `cause`: the error this one wraps.
+   */
+  constructor(code: IsockErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * A server was set up wrongly or could not start listening.
+ *
+ * @example
+ * ```ts
+ * import { action, Server, ServerError } from "@isock/isock";
+ * import assert from "node:assert/strict";
+ *
+ * const server = new Server();
+ * server.addAction(action("echo", (data: string) => data));
+ * assert.throws(
+ *   () => server.addAction(action("echo", (data: string) => data)),
+ *   (error) => error instanceof ServerError && error.code === "DUPLICATE_ACTION",
+ * );
+ * ```
+ */
+export class ServerError extends IsockError {
+  declare readonly code: ServerErrorCode;
+
+  /**
+   * @param code The stable reason.
+   * @param message What happened and what to do about it.
+   * @param options `cause`: the error this one wraps.
+   */
+  constructor(code: ServerErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/**
+ * A client could not get an answer: it could not connect, the connection
+ * dropped, or the call was refused before it left.
+ *
+ * @example
+ * ```ts
+ * import { Client, ClientError } from "@isock/isock";
+ * import assert from "node:assert/strict";
+ *
+ * using client = new Client({ port: 1 });
+ * await assert.rejects(
+ *   client.runAction("", undefined),
+ *   (error) => error instanceof ClientError && error.code === "INVALID_ACTION",
+ * );
+ * ```
+ */
+export class ClientError extends IsockError {
+  declare readonly code: ClientErrorCode;
+
+  /**
+   * @param code The stable reason.
+   * @param message What happened and what to do about it.
+   * @param options `cause`: the error this one wraps.
+   */
+  constructor(code: ClientErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/** What a {@linkcode RemoteError} carries besides its code and message. */
+export interface RemoteErrorDetails {
+  /** The `name` of the error the server raised, such as `"TypeError"`. */
+  remoteName?: string;
+  /** The server-side stack, when the server sent it. */
+  remoteStack?: string;
+  /** The `cause` of the error the server raised, when it could be sent. */
+  cause?: unknown;
+}
+
+/**
+ * The server answered a call with an error: the action is unknown, or its
+ * handler threw. The call reached the server; the connection is still fine.
+ *
+ * @example
+ * ```ts
+ * import { RemoteError } from "@isock/isock";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new RemoteError("ACTION_FAILED", "boom", { remoteName: "TypeError" });
+ * assert.equal(error.remoteName, "TypeError");
+ * assert.equal(error.message, "boom");
+ * ```
+ */
+export class RemoteError extends IsockError {
+  declare readonly code: RemoteErrorCode;
+  /** The `name` of the error the server raised, such as `"TypeError"`. */
+  readonly remoteName: string;
+  /** The server-side stack trace, or `undefined` when the server withheld it. */
+  readonly remoteStack: string | undefined;
+
+  /**
+   * @param code The reason the server gave.
+   * @param message The message of the error the server raised.
+   * @param details The remote name, stack and cause.
+   */
+  constructor(
+    code: RemoteErrorCode,
+    message: string,
+    details: RemoteErrorDetails = {},
+  ) {
+    super(
+      code,
+      message,
+      "cause" in details ? { cause: details.cause } : undefined,
+    );
+    this.remoteName = details.remoteName ?? "Error";
+    this.remoteStack = details.remoteStack;
+  }
+}
+
+/**
+ * A value could not be encoded (a function, a symbol, a cycle) or bytes
+ * could not be decoded (truncated, malformed, an unknown extension type).
+ *
+ * @example
+ * ```ts
+ * import { Codec, CodecError } from "@isock/isock";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(
+ *   () => new Codec().encode(() => 1),
+ *   (error) => error instanceof CodecError && error.code === "ENCODE_FAILED",
+ * );
+ * ```
+ */
+export class CodecError extends IsockError {
+  declare readonly code: CodecErrorCode;
+
+  /**
+   * @param code The stable reason.
+   * @param message What happened and what to do about it.
+   * @param options `cause`: the error this one wraps.
+   */
+  constructor(code: CodecErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/**
+ * The peer broke the wire protocol: it is not an isock peer, it sent a
+ * frame larger than allowed, or a message of the wrong shape. Only the
+ * connection it arrived on is closed.
+ *
+ * @example
+ * ```ts
+ * import { FrameDecoderStream, ProtocolError } from "@isock/isock";
+ * import assert from "node:assert/strict";
+ *
+ * const frames = ReadableStream.from([new Uint8Array([0xff, 0xff, 0xff, 0xff])])
+ *   .pipeThrough(new FrameDecoderStream({ maxFrameSize: 1024 }));
+ * await assert.rejects(
+ *   Array.fromAsync(frames),
+ *   (error) => error instanceof ProtocolError && error.code === "FRAME_TOO_LARGE",
+ * );
+ * ```
+ */
+export class ProtocolError extends IsockError {
+  declare readonly code: ProtocolErrorCode;
+
+  /**
+   * @param code The stable reason.
+   * @param message What happened and what to do about it.
+   * @param options `cause`: the error this one wraps.
+   */
+  constructor(
+    code: ProtocolErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(code, message, options);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * isock: run named actions on a server on another machine, and get the
+ * result back (or the error the action raised) with rich data intact.
+ *
+ * A server registers actions, a name and a handler each; a client runs them
+ * by reference (typed) or by name, over one persistent TCP connection that
+ * carries many calls at once. Values travel as MessagePack, so `Date`,
+ * `Map`, `Set`, `bigint`, binary data, `Error`s and your own classes arrive
+ * as they left.
+ *
+ * @example Server and client in one program
+ * ```ts
+ * import { action, Client, Server } from "@isock/isock";
+ * import assert from "node:assert/strict";
+ *
+ * const echo = action("echo", (data: string) => data);
+ * const time = action("time", () => new Date());
+ *
+ * await using server = new Server({ hostname: "127.0.0.1", port: 0 });
+ * server.addAction(echo).addAction(time);
+ * const { port } = await server.listen();
+ *
+ * await using client = new Client({ hostname: "127.0.0.1", port });
+ * assert.equal(await client.runAction(echo, "Echo test!"), "Echo test!");
+ * assert.ok((await client.runAction(time)) instanceof Date);
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type Action,
+  action,
+  type ActionContext,
+  type ActionHandler,
+  type ActionInput,
+  type ActionOutput,
+  type ActionRef,
+} from "./action.ts";
+export { type ActionDataArgs, Client, type ClientOptions } from "./client.ts";
+export { Codec, type CodecOptions } from "./codec.ts";
+export {
+  ClientError,
+  type ClientErrorCode,
+  CodecError,
+  type CodecErrorCode,
+  IsockError,
+  type IsockErrorCode,
+  ProtocolError,
+  type ProtocolErrorCode,
+  RemoteError,
+  type RemoteErrorCode,
+  type RemoteErrorDetails,
+  ServerError,
+  type ServerErrorCode,
+} from "./errors.ts";
+export { defineExtension, type Extension } from "./extension.ts";
+export {
+  FrameDecoderStream,
+  type FrameDecoderStreamOptions,
+  FrameEncoderStream,
+  type FrameEncoderStreamOptions,
+} from "./framing.ts";
+export { PROTOCOL_VERSION } from "./protocol.ts";
+export { Server, type ServerAddress, type ServerOptions } from "./server.ts";
+export type { PeerAddress } from "./transport.ts";

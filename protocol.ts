@@ -1,0 +1,311 @@
+/**
+ * The messages peers exchange, how they are written, and the checks every
+ * incoming message passes before anything acts on it. PROTOCOL.md is the
+ * description of record; section names below point into it.
+ *
+ * @module
+ */
+
+import { Decoder } from "./decoder.ts";
+import { Encoder } from "./encoder.ts";
+import { CodecError, ProtocolError } from "./errors.ts";
+import type { Extension } from "./extension.ts";
+
+/** The protocol version this implementation speaks (PROTOCOL.md, "Hello"). */
+export const PROTOCOL_VERSION = 1;
+
+/** The bytes every hello starts with: "isock" in ASCII. */
+export const HELLO_MAGIC: Uint8Array = new Uint8Array([
+  0x69,
+  0x73,
+  0x6f,
+  0x63,
+  0x6b,
+]);
+
+/** The largest hello a peer accepts; a first frame above it is not isock. */
+export const MAX_HELLO_SIZE = 4096;
+
+/** Message type tags, the first item of every message (PROTOCOL.md, "Messages"). */
+export const MessageType = {
+  REQUEST: 0,
+  RESULT: 1,
+  ERROR: 2,
+  GOODBYE: 6,
+} as const;
+
+/** What a peer says about itself in its hello. */
+export interface Hello {
+  /** The protocol version the peer speaks. */
+  version: number;
+  /** The largest frame body the peer accepts, in bytes. */
+  maxFrameSize: number;
+}
+
+/** An error as it travels (PROTOCOL.md, "Error object"). */
+export interface WireError {
+  /** A stable code such as `"ACTION_FAILED"`. */
+  code: string;
+  /** The name of the error raised, such as `"TypeError"`. */
+  name: string;
+  /** Its message. */
+  message: string;
+  /** Its stack, when the sender chose to share it. */
+  stack?: string;
+  /** Its cause, when there was one and it could be encoded. */
+  cause?: unknown;
+}
+
+/** A request to run an action. */
+export interface RequestMessage {
+  type: typeof MessageType.REQUEST;
+  id: number;
+  action: string;
+  data: unknown;
+  /** Set when the data could not be decoded: the request is answered with an error. */
+  dataError?: CodecError;
+}
+
+/** The successful answer to a request. */
+export interface ResultMessage {
+  type: typeof MessageType.RESULT;
+  id: number;
+  value: unknown;
+  /** Set when the value could not be decoded: the call fails, the connection lives. */
+  valueError?: CodecError;
+}
+
+/** The failed answer to a request. */
+export interface ErrorMessage {
+  type: typeof MessageType.ERROR;
+  id: number;
+  error: WireError;
+}
+
+/** The peer is closing this connection; `error` says why when it is not a clean shutdown. */
+export interface GoodbyeMessage {
+  type: typeof MessageType.GOODBYE;
+  error?: WireError;
+}
+
+/** Any message after the hello. */
+export type Message =
+  | RequestMessage
+  | ResultMessage
+  | ErrorMessage
+  | GoodbyeMessage;
+
+/** Writes and reads messages with one set of extensions. */
+export class MessageCodec {
+  readonly #encoder: Encoder;
+  readonly #decoder: Decoder;
+
+  /** @param extensions User extensions, already checked. */
+  constructor(extensions: readonly Extension[]) {
+    this.#encoder = new Encoder({ extensions });
+    this.#decoder = new Decoder({ extensions });
+  }
+
+  /** Encodes a hello frame body (PROTOCOL.md, "Hello"). */
+  encodeHello(hello: Hello): Uint8Array {
+    const fields = this.#encoder.encodeParts({
+      maxFrameSize: hello.maxFrameSize,
+    })[0];
+    const body = new Uint8Array(HELLO_MAGIC.length + 1 + fields.length);
+    body.set(HELLO_MAGIC);
+    body[HELLO_MAGIC.length] = hello.version;
+    body.set(fields, HELLO_MAGIC.length + 1);
+    return body;
+  }
+
+  /**
+   * Reads the peer's hello.
+   *
+   * @throws {ProtocolError} `PROTOCOL` when it is not an isock hello of this version.
+   */
+  decodeHello(frame: Uint8Array): Hello {
+    const magic = HELLO_MAGIC.length;
+    if (
+      frame.length <= magic ||
+      !HELLO_MAGIC.every((byte, i) => frame[i] === byte)
+    ) {
+      throw new ProtocolError(
+        "PROTOCOL",
+        "The peer is not an isock peer: its first frame is not an isock hello.",
+      );
+    }
+    const version = frame[magic];
+    if (version !== PROTOCOL_VERSION) {
+      throw new ProtocolError(
+        "PROTOCOL",
+        `The peer speaks isock protocol version ${version}; this side speaks version ${PROTOCOL_VERSION}. Upgrade the older side.`,
+      );
+    }
+    let fields: unknown;
+    try {
+      fields = this.#decoder.decode(frame.subarray(magic + 1));
+    } catch (error) {
+      throw new ProtocolError("PROTOCOL", "The peer's hello is malformed.", {
+        cause: error,
+      });
+    }
+    const maxFrameSize = isRecord(fields) ? fields.maxFrameSize : undefined;
+    if (!isCount(maxFrameSize) || maxFrameSize < MAX_HELLO_SIZE) {
+      throw new ProtocolError(
+        "PROTOCOL",
+        "The peer's hello has no valid maxFrameSize.",
+      );
+    }
+    return { version, maxFrameSize };
+  }
+
+  /**
+   * Encodes a message as frame body parts.
+   *
+   * @throws {CodecError} `ENCODE_FAILED` when a value in it cannot be encoded.
+   */
+  encode(message: readonly unknown[]): Uint8Array[] {
+    return this.#encoder.encodeParts(message);
+  }
+
+  /**
+   * Reads and checks one message. A request whose data, or a result whose
+   * value, cannot be decoded still comes back, with the error attached, so
+   * that only that call fails.
+   *
+   * @throws {ProtocolError} `PROTOCOL` when the message is malformed.
+   */
+  decode(frame: Uint8Array): Message {
+    const decoder = this.#decoder;
+    let length: number;
+    let type: unknown;
+    try {
+      decoder.open(frame);
+      length = decoder.readArrayLength();
+      type = length > 0 ? decoder.readValue() : undefined;
+    } catch (error) {
+      throw malformed("a message must be a MessagePack array", error);
+    }
+    const message = this.#decodeBody(type, length);
+    if (!decoder.isAtEnd && !hasFailedItem(message)) {
+      throw malformed("bytes follow the message");
+    }
+    return message;
+  }
+
+  #decodeBody(type: unknown, length: number): Message {
+    switch (type) {
+      case MessageType.REQUEST: {
+        expectLength(length, 3, 5, "a request");
+        const id = this.#readId();
+        const action = this.#readEnvelope();
+        if (typeof action !== "string") {
+          throw malformed("a request's action name must be a string");
+        }
+        const message: RequestMessage = { type, id, action, data: undefined };
+        if (length >= 4) {
+          try {
+            message.data = this.#decoder.readValue();
+            if (length === 5) this.#readEnvelope();
+          } catch (error) {
+            message.dataError = asCodecError(error);
+          }
+        }
+        return message;
+      }
+      case MessageType.RESULT: {
+        expectLength(length, 3, 3, "a result");
+        const id = this.#readId();
+        const message: ResultMessage = { type, id, value: undefined };
+        try {
+          message.value = this.#decoder.readValue();
+        } catch (error) {
+          message.valueError = asCodecError(error);
+        }
+        return message;
+      }
+      case MessageType.ERROR: {
+        expectLength(length, 3, 3, "an error");
+        const id = this.#readId();
+        return { type, id, error: toWireError(this.#readEnvelope()) };
+      }
+      case MessageType.GOODBYE: {
+        expectLength(length, 1, 2, "a goodbye");
+        return length === 2
+          ? { type, error: toWireError(this.#readEnvelope()) }
+          : { type };
+      }
+      default:
+        throw malformed(`unknown message type ${String(type)}`);
+    }
+  }
+
+  /** Reads an item of the envelope, where any decoding failure is a protocol failure. */
+  #readEnvelope(): unknown {
+    try {
+      return this.#decoder.readValue();
+    } catch (error) {
+      throw malformed("an item of the message cannot be decoded", error);
+    }
+  }
+
+  #readId(): number {
+    const id = this.#readEnvelope();
+    if (!isCount(id)) throw malformed("a request id must be a whole number");
+    return id;
+  }
+}
+
+function hasFailedItem(message: Message): boolean {
+  return (message.type === MessageType.REQUEST && !!message.dataError) ||
+    (message.type === MessageType.RESULT && !!message.valueError);
+}
+
+function expectLength(
+  length: number,
+  min: number,
+  max: number,
+  what: string,
+): void {
+  if (length < min || length > max) {
+    throw malformed(`${what} has ${min} to ${max} items, not ${length}`);
+  }
+}
+
+/** Checks the shape of an error object from the peer, keeping what is usable. */
+function toWireError(value: unknown): WireError {
+  if (!isRecord(value) || typeof value.code !== "string") {
+    throw malformed("an error object must be a map with a string code");
+  }
+  const error: WireError = {
+    code: value.code,
+    name: typeof value.name === "string" ? value.name : "Error",
+    message: typeof value.message === "string" ? value.message : "",
+  };
+  if (typeof value.stack === "string") error.stack = value.stack;
+  if ("cause" in value) error.cause = value.cause;
+  return error;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof Map);
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+function asCodecError(error: unknown): CodecError {
+  return error instanceof CodecError
+    ? error
+    : new CodecError("DECODE_FAILED", String(error), { cause: error });
+}
+
+function malformed(reason: string, cause?: unknown): ProtocolError {
+  return new ProtocolError(
+    "PROTOCOL",
+    `The peer sent a malformed message: ${reason}.`,
+    cause === undefined ? undefined : { cause },
+  );
+}
