@@ -22,7 +22,7 @@ export interface ActionRef<I = unknown, O = unknown> {
   /** The name the server knows the action by. */
   readonly name: string;
   /** Carries the input and output types for the type checker; never set. */
-  readonly "~types"?: { input: I; output: O };
+  readonly "~types"?: { input: (input: I) => void; output: O };
 }
 
 /**

@@ -62,5 +62,10 @@ export {
   type FrameEncoderStreamOptions,
 } from "./framing.ts";
 export { PROTOCOL_VERSION } from "./protocol.ts";
-export { Server, type ServerAddress, type ServerOptions } from "./server.ts";
+export {
+  Server,
+  type ServerAddress,
+  type ServerOptions,
+  type ShutdownOptions,
+} from "./server.ts";
 export type { PeerAddress } from "./transport.ts";

@@ -60,6 +60,17 @@ export interface ServerOptions {
   handshakeTimeout?: number;
 }
 
+/** Options of {@linkcode Server.shutdown}. */
+export interface ShutdownOptions {
+  /**
+   * How long running calls may take to finish, in milliseconds. After it,
+   * their handlers' signals abort and the connections close anyway.
+   *
+   * @default {10000}
+   */
+  timeout?: number;
+}
+
 /** Where a server listens. */
 export interface ServerAddress {
   /** The IP address. */
@@ -329,17 +340,21 @@ export class Server implements AsyncDisposable {
   /**
    * Shuts down gracefully: stops taking connections, tells each client the
    * server is going away (their later calls fail with `CONNECTION_CLOSED`
-   * or go to a new connection), lets running calls finish, then closes
-   * every connection. Safe to call more than once.
+   * or go to a new connection), lets running calls finish (for
+   * `timeout` ms at most), then closes every connection. Safe to call more
+   * than once; later calls return the first one's promise.
    *
+   * @param options How long to wait for running calls.
    * @returns Resolves once everything is closed.
    */
-  shutdown(): Promise<void> {
-    this.#shuttingDown ??= this.#shutdown();
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    this.#shuttingDown ??= this.#shutdown(
+      serverOption("timeout", options.timeout ?? 10_000, 0, 2 ** 31 - 1),
+    );
     return this.#shuttingDown;
   }
 
-  async #shutdown(): Promise<void> {
+  async #shutdown(timeout: number): Promise<void> {
     this.#state = "closing";
     try {
       this.#listener?.close();
@@ -349,7 +364,12 @@ export class Server implements AsyncDisposable {
     await this.#accepting;
     const sessions = [...this.#sessions];
     for (const session of sessions) session.sayGoodbye();
-    await Promise.all(sessions.map((session) => session.whenIdle()));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(sessions.map((session) => session.whenIdle())),
+      new Promise((resolve) => timer = setTimeout(resolve, timeout)),
+    ]);
+    clearTimeout(timer);
     const reason = new ClientError(
       "CONNECTION_CLOSED",
       "The server shut down.",

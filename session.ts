@@ -177,9 +177,12 @@ export class Session {
     this.#send(this.#codec.encode([MessageType.GOODBYE]));
   }
 
-  /** Resolves once no request of the peer is being run. */
+  /**
+   * Resolves once no request of the peer is being run, or once the
+   * connection is closed (answers could no longer be delivered).
+   */
   whenIdle(): Promise<void> {
-    if (this.#activeHandlers === 0) return Promise.resolve();
+    if (this.#activeHandlers === 0 || this.#isClosed) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -231,7 +234,9 @@ export class Session {
         if (this.#closeReason === undefined) this.#receive(value);
       }
     } catch (error) {
-      failure = error;
+      failure = this.#peerHello === undefined
+        ? notIsock(error, this.peer)
+        : error;
     }
     if (failure instanceof ProtocolError && this.#closeReason === undefined) {
       // The peer's bytes broke framing or its hello: tell it why, then close.
@@ -422,6 +427,7 @@ export class Session {
     this.#handlersAborted.abort(reason);
     for (const call of this.#pendingCalls.values()) call.reject(reason);
     this.#pendingCalls.clear();
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
     this.#transport.close();
   }
 
@@ -441,6 +447,20 @@ export class Session {
       reason === undefined ? undefined : { cause: reason },
     );
   }
+}
+
+/** Before the hello, a frame error means the peer speaks another protocol. */
+function notIsock(error: unknown, peer: PeerAddress): unknown {
+  if (!(error instanceof ProtocolError) || error.code !== "FRAME_TOO_LARGE") {
+    return error;
+  }
+  return new ProtocolError(
+    "PROTOCOL",
+    `${
+      describe(peer)
+    } is not an isock peer: its first bytes are not an isock hello. Check the host and port.`,
+    { cause: error },
+  );
 }
 
 function wireError(code: string, thrown: unknown): WireError {
