@@ -50,9 +50,8 @@ Deno.test("client: something that is not an action is INVALID_ACTION, with no ne
   // Nothing listens on this port: a connection attempt would be CONNECT_FAILED instead.
   await using client = new Client({ port: freePort(), retry: 1 });
   for (const bad of ["", null, undefined, {}, { name: "" }, 42]) {
-    // deno-lint-ignore no-explicit-any
     await assert.rejects(
-      client.runAction(bad as any),
+      client.runAction(bad as unknown as string),
       isClientError("INVALID_ACTION"),
     );
   }

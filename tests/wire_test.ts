@@ -242,10 +242,10 @@ Deno.test("wire: after the server's goodbye, a request is answered CONNECTION_CL
 });
 
 /** A fake server: answers the hello with `reply`, then does what `then` says. */
-async function fakeServer(
+function fakeServer(
   reply: Uint8Array,
   then?: (conn: Deno.Conn) => Promise<void>,
-): Promise<{ port: number } & AsyncDisposable> {
+): { port: number } & AsyncDisposable {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const serving = (async () => {
     for await (const conn of listener) {
@@ -264,7 +264,7 @@ async function fakeServer(
 }
 
 Deno.test("wire: a client that reaches something other than an isock server gets a PROTOCOL error", async () => {
-  await using http = await fakeServer(
+  await using http = fakeServer(
     new TextEncoder().encode("HTTP/1.1 400 Bad Request\r\n\r\n"),
   );
   await using client = new Client({ port: http.port });
@@ -277,7 +277,7 @@ Deno.test("wire: a client that reaches something other than an isock server gets
 });
 
 Deno.test("wire: a client whose server never says hello gives up after its handshake timeout", async () => {
-  await using silent = await fakeServer(new Uint8Array(0));
+  await using silent = fakeServer(new Uint8Array(0));
   await using client = new Client({ port: silent.port, handshakeTimeout: 100 });
   await assert.rejects(
     client.runAction(echo, 1),
@@ -286,7 +286,7 @@ Deno.test("wire: a client whose server never says hello gives up after its hands
 });
 
 Deno.test("wire: late, duplicate and unknown answers are dropped; the right answer still arrives", async () => {
-  await using server = await fakeServer(wire.hello(), async (conn) => {
+  await using server = fakeServer(wire.hello(), async (conn) => {
     await delay(30);
     await conn.write(
       new Uint8Array([

@@ -1,0 +1,174 @@
+/**
+ * The child side of the bench's processes. bench/main.ts starts each server
+ * and client as its own process with a JSON config as the only argument.
+ * A server prints `{"port": …}` on one line and serves until its standard
+ * input ends (the orchestrator closes it, or exits); a client runs the
+ * workloads and prints its results as one line of JSON.
+ *
+ * @module
+ */
+
+import type { CodecName } from "./codecs.ts";
+import {
+  type Echo,
+  type PayloadShape,
+  runWorkloads,
+  type Timing,
+  type WorkloadId,
+  type WorkloadResult,
+} from "./workloads.ts";
+
+/** The argument of a server process. */
+export interface ServerConfig {
+  /** The codec, for servers that take one. */
+  readonly codec?: CodecName;
+}
+
+/** The argument of a client process. */
+export interface ClientConfig extends Timing {
+  /** The codec, for clients that take one. */
+  readonly codec?: CodecName;
+  /** The server's port on 127.0.0.1. */
+  readonly port: number;
+  /** The workloads to run (those the system has a payload for). */
+  readonly workloads: readonly WorkloadId[];
+}
+
+/** What a server process prints first. */
+export interface ServerReady {
+  readonly port: number;
+}
+
+/** What a client process prints. */
+export interface ClientReport {
+  readonly results: readonly WorkloadResult[];
+}
+
+/** A server while it runs. */
+export interface RunningServer {
+  readonly port: number;
+  /** Stops taking connections and closes those open. */
+  stop(): Promise<void>;
+}
+
+/** A connected client. */
+export interface EchoClient {
+  readonly echo: Echo;
+  close(): Promise<void> | void;
+}
+
+/** The address every bench server listens on. */
+export const HOSTNAME = "127.0.0.1";
+
+/**
+ * Reads the config the orchestrator passed.
+ *
+ * @returns The parsed config.
+ */
+export function readConfig<T extends ServerConfig | ClientConfig>(): T {
+  if (Deno.args.length !== 1) {
+    throw new Error(
+      "Expected one argument, a JSON config; bench/main.ts starts this program.",
+    );
+  }
+  return JSON.parse(Deno.args[0]) as T;
+}
+
+/**
+ * Runs a server process: starts the server, tells the orchestrator its
+ * port, and stops it once standard input ends.
+ *
+ * @param start Starts the server.
+ */
+export async function runServerProcess(
+  start: () => Promise<RunningServer>,
+): Promise<void> {
+  const server = await start();
+  try {
+    const ready: ServerReady = { port: server.port };
+    console.log(JSON.stringify(ready));
+    // Nothing is sent on stdin; it ends when the orchestrator closes it or
+    // dies, so an orphaned server never outlives its bench.
+    for await (const _ of Deno.stdin.readable);
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * Serves plain TCP connections, for the hand-written peers: one handler
+ * per connection until stdin ends, then the listener and every connection
+ * are closed.
+ *
+ * @param handle Serves one connection; resolves when the peer is done.
+ */
+export function serveTcp(
+  handle: (conn: Deno.TcpConn) => Promise<void>,
+): Promise<void> {
+  return runServerProcess(() => {
+    const listener = Deno.listen({ hostname: HOSTNAME, port: 0 });
+    const conns = new Set<Deno.TcpConn>();
+    const handlers = new Set<Promise<void>>();
+    const accepting = (async () => {
+      for await (const conn of listener) {
+        conns.add(conn);
+        const handler = handle(conn)
+          .catch((error) => {
+            // A connection closed by stop() is not a failure; anything
+            // else fails the process, and its client sees the close.
+            if (error instanceof Deno.errors.BadResource) return;
+            console.error("The server failed on a connection:", error);
+            Deno.exitCode = 1;
+          })
+          .finally(() => {
+            conns.delete(conn);
+            handlers.delete(handler);
+            closeQuietly(conn);
+          });
+        handlers.add(handler);
+      }
+    })();
+    return Promise.resolve({
+      port: listener.addr.port,
+      async stop() {
+        listener.close();
+        for (const conn of conns) closeQuietly(conn);
+        await Promise.all([accepting, ...handlers]);
+      },
+    });
+  });
+}
+
+/**
+ * Runs a client process: connects, runs the workloads, prints the results.
+ *
+ * @param shape What the system echoes.
+ * @param connect Connects to the server.
+ */
+export async function runClientProcess(
+  shape: PayloadShape,
+  connect: (config: ClientConfig) => Promise<EchoClient>,
+): Promise<void> {
+  const config = readConfig<ClientConfig>();
+  const client = await connect(config);
+  try {
+    const results = await runWorkloads(
+      client.echo,
+      shape,
+      config.workloads,
+      config,
+    );
+    const report: ClientReport = { results };
+    console.log(JSON.stringify(report));
+  } finally {
+    await client.close();
+  }
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * The isock system's client: the library's {@linkcode Client} calling the
+ * echo action. Started by bench/main.ts.
+ *
+ * @module
+ */
+
+import { Client } from "../mod.ts";
+import { HOSTNAME, runClientProcess } from "./child.ts";
+import { echo } from "./isock_echo.ts";
+
+await runClientProcess("value", ({ port }) => {
+  const client = new Client({ hostname: HOSTNAME, port });
+  return Promise.resolve({
+    echo: (payload) => client.runAction(echo, payload),
+    close: () => client.close(),
+  });
+});

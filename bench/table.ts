@@ -1,0 +1,131 @@
+/**
+ * The table the bench prints: one row per system, one column per measure,
+ * then rows of ratios between systems.
+ *
+ * @module
+ */
+
+import type { Metric, WorkloadId } from "./workloads.ts";
+
+/** A system's measures, per workload; missing where it has no such shape. */
+export type Measures = Partial<
+  Record<WorkloadId, Partial<Record<Metric, number>>>
+>;
+
+/** One row of measures. */
+export interface SystemRow {
+  readonly id: string;
+  readonly label: string;
+  readonly measures: Measures;
+}
+
+/** One row of ratios: `over`'s measures divided by `under`'s. */
+export interface RatioRow {
+  readonly over: string;
+  readonly under: string;
+  /** The workloads the ratio is shown for. */
+  readonly workloads: readonly WorkloadId[];
+}
+
+interface Column {
+  readonly title: string;
+  readonly workload: WorkloadId;
+  readonly metric: Metric;
+  readonly fractionDigits: number;
+}
+
+const COLUMNS: readonly Column[] = [
+  {
+    title: "W1 calls/s",
+    workload: "w1",
+    metric: "callsPerSecond",
+    fractionDigits: 0,
+  },
+  { title: "W1 p50 µs", workload: "w1", metric: "p50Us", fractionDigits: 1 },
+  { title: "W1 p99 µs", workload: "w1", metric: "p99Us", fractionDigits: 1 },
+  {
+    title: "W2 calls/s",
+    workload: "w2",
+    metric: "callsPerSecond",
+    fractionDigits: 0,
+  },
+  {
+    title: "W3 MB/s",
+    workload: "w3",
+    metric: "payloadMBPerSecond",
+    fractionDigits: 0,
+  },
+];
+
+const MISSING = "—";
+
+/**
+ * Lays the table out as aligned plain text.
+ *
+ * @param systems The rows of measures.
+ * @param ratios The rows of ratios, by system id.
+ * @returns The table, without a trailing newline.
+ */
+export function renderTable(
+  systems: readonly SystemRow[],
+  ratios: readonly RatioRow[],
+): string {
+  const byId = new Map(systems.map((system) => [system.id, system]));
+  const rows: string[][] = [["system", ...COLUMNS.map((c) => c.title)]];
+  for (const system of systems) {
+    rows.push([
+      system.label,
+      ...COLUMNS.map((column) =>
+        formatNumber(measure(system, column), column.fractionDigits)
+      ),
+    ]);
+  }
+  const firstRatioRow = rows.length;
+  for (const { over, under, workloads } of ratios) {
+    const top = byId.get(over)!;
+    const bottom = byId.get(under)!;
+    rows.push([
+      `${top.label} ÷ ${bottom.label}`,
+      ...COLUMNS.map((column) =>
+        workloads.includes(column.workload)
+          ? formatRatio(measure(top, column), measure(bottom, column))
+          : MISSING
+      ),
+    ]);
+  }
+  const widths = rows[0].map((_, i) =>
+    Math.max(...rows.map((row) => row[i].length))
+  );
+  const lines = rows.map((row) =>
+    row.map((cell, i) =>
+      i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])
+    ).join("   ").trimEnd()
+  );
+  lines.splice(firstRatioRow, 0, "");
+  return lines.join("\n");
+}
+
+function measure(system: SystemRow, column: Column): number | undefined {
+  return system.measures[column.workload]?.[column.metric];
+}
+
+function formatNumber(
+  value: number | undefined,
+  fractionDigits: number,
+): string {
+  if (value === undefined || !Number.isFinite(value)) return MISSING;
+  return value.toLocaleString("en-US", {
+    minimumFractionDigits: fractionDigits,
+    maximumFractionDigits: fractionDigits,
+  });
+}
+
+function formatRatio(
+  over: number | undefined,
+  under: number | undefined,
+): string {
+  if (over === undefined || under === undefined || !(under > 0)) {
+    return MISSING;
+  }
+  return `${(over / under).toFixed(2)}×`;
+}

@@ -1,0 +1,127 @@
+/**
+ * The examples and the permission promises, run as users run them: in
+ * their own processes, with the permissions the README gives.
+ */
+
+import assert from "node:assert/strict";
+
+const root = new URL("../", import.meta.url).pathname;
+
+/** Runs `deno <args>` in the project root and returns its exit status and output. */
+async function deno(args: string[], stdin: "null" | "piped" = "null") {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: root,
+    stdin,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code,
+    stdout: decoder.decode(stdout),
+    stderr: decoder.decode(stderr),
+  };
+}
+
+/** Starts a long-running `deno <args>`; resolves once it printed its first line. */
+async function start(args: string[]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: root,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream());
+  const reader = lines.getReader();
+  const { value: firstLine = "" } = await reader.read();
+  const rest = (async () => {
+    let text = firstLine;
+    for (
+      let chunk = await reader.read();
+      !chunk.done;
+      chunk = await reader.read()
+    ) text += chunk.value;
+    return text;
+  })();
+  const stderr = new Response(child.stderr).text();
+  return { child, firstLine, output: rest, stderr };
+}
+
+Deno.test("examples: the classic example runs, prints each result, and exits 0", async () => {
+  const { code, stdout, stderr } = await deno([
+    "run",
+    "--allow-net",
+    "--allow-run",
+    "examples/basic.ts",
+  ]);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /### Echo test\nEcho test!/);
+  assert.match(stdout, /### Exec test\ndeno \d+\.\d+\.\d+/);
+  assert.match(
+    stdout,
+    /### Exec history\n\[\s*\[\s*".*deno.*",\s*"--version"\s*\]\s*\]/,
+  );
+  assert.match(stdout, /### Server time\n\d{4}-\d\d-\d\dT/);
+});
+
+Deno.test("examples: the two-process example works, and Ctrl+C stops the server gracefully", async () => {
+  const server = await start([
+    "run",
+    "--allow-net",
+    "--allow-run",
+    "examples/server.ts",
+    "0",
+  ]);
+  const port = server.firstLine.match(/127\.0\.0\.1:(\d+)/)?.[1];
+  assert.ok(port, server.firstLine);
+  const client = await deno([
+    "run",
+    "--allow-net",
+    "examples/client.ts",
+    "127.0.0.1",
+    port,
+  ]);
+  assert.equal(client.code, 0, client.stderr);
+  assert.match(client.stdout, /### Echo test\nEcho test!/);
+  assert.match(client.stdout, /### Exec history\n\[ \[ "hostname" \] \]/);
+  server.child.kill("SIGINT");
+  const status = await server.child.status;
+  await server.child.stdin.close();
+  assert.equal(status.code, 0, await server.stderr);
+  assert.match(await server.output, /Stopped\./);
+});
+
+Deno.test("permissions: importing isock needs no permission at all", async () => {
+  const { code, stdout, stderr } = await deno([
+    "run",
+    "--no-prompt",
+    "tests/fixtures/import_only.ts",
+  ]);
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout.trim(), '{"ok":true}');
+});
+
+Deno.test("permissions: a server and a client need --allow-net only", async () => {
+  const server = await start([
+    "run",
+    "--no-prompt",
+    "--allow-net",
+    "tests/fixtures/net_only_server.ts",
+  ]);
+  const port = server.firstLine.trim();
+  assert.match(port, /^\d+$/);
+  const client = await deno([
+    "run",
+    "--no-prompt",
+    "--allow-net",
+    "tests/fixtures/net_only_client.ts",
+    port,
+  ]);
+  assert.equal(client.code, 0, client.stderr);
+  assert.equal(client.stdout.trim(), "echoed");
+  await server.child.stdin.close();
+  assert.equal((await server.child.status).code, 0, await server.stderr);
+  await server.output;
+});
