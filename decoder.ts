@@ -48,6 +48,7 @@ export class Decoder {
   #view: DataView = new DataView(EMPTY.buffer);
   #position = 0;
   #end = 0;
+  #copiesBinaries = false;
   readonly #extensions = new Map<number, Extension>();
   readonly #maxDepth: number;
   readonly #textDecoder = new TextDecoder();
@@ -76,8 +77,15 @@ export class Decoder {
     return value;
   }
 
-  /** Starts reading `bytes` value by value (see {@linkcode readValue}). */
-  open(bytes: Uint8Array): void {
+  /**
+   * Starts reading `bytes` value by value (see {@linkcode readValue}).
+   *
+   * @param bytes The input.
+   * @param isBorrowed Whether `bytes` will be reused once read: then large
+   * binaries are copied out instead of returned as views.
+   */
+  open(bytes: Uint8Array, isBorrowed = false): void {
+    this.#copiesBinaries = isBorrowed;
     this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#position = 0;
@@ -246,7 +254,7 @@ export class Decoder {
   #readBinary(byteLength: number): Uint8Array {
     const start = this.#need(byteLength);
     const end = start + byteLength;
-    return byteLength >= VIEW_BYTES_THRESHOLD
+    return byteLength >= VIEW_BYTES_THRESHOLD && !this.#copiesBinaries
       ? this.#bytes.subarray(start, end)
       : this.#bytes.slice(start, end);
   }

@@ -42,6 +42,147 @@ export interface FrameDecoderStreamOptions {
   maxFirstFrameSize?: number;
 }
 
+/** Receives a frame body; `isView` says whether it is a view of the chunk pushed. */
+export type FrameCallback = (body: Uint8Array, isView: boolean) => void;
+
+/**
+ * The frame-cutting logic shared by {@linkcode FrameDecoderStream} and the
+ * connection read loop: push bytes in, get whole frames out. A frame that
+ * lies within one chunk comes out as a view of it; one split across chunks
+ * is gathered into a buffer of exactly its size, which a reader may also
+ * fill directly (see {@linkcode FrameDecoder.missing}).
+ */
+export class FrameDecoder {
+  readonly #maxFrameSize: number;
+  #limit: number;
+  readonly #header = new Uint8Array(FRAME_HEADER_SIZE);
+  #headerFilled = 0;
+  /** The frame being gathered across chunks, or `undefined` between frames. */
+  #frame: Uint8Array | undefined;
+  #frameFilled = 0;
+
+  /** @param options The frame size limits. */
+  constructor(options: FrameDecoderStreamOptions = {}) {
+    this.#maxFrameSize = checkFrameSize(
+      options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+    );
+    this.#limit = Math.min(
+      options.maxFirstFrameSize ?? this.#maxFrameSize,
+      this.#maxFrameSize,
+    );
+  }
+
+  /**
+   * Cuts `chunk` into frames.
+   *
+   * @throws {ProtocolError} `FRAME_TOO_LARGE` for a length over the limit.
+   */
+  push(chunk: Uint8Array, onFrame: FrameCallback): void {
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.#frame === undefined) {
+        let length: number;
+        if (
+          this.#headerFilled === 0 &&
+          chunk.length - offset >= FRAME_HEADER_SIZE
+        ) {
+          length = readLength(chunk, offset);
+          offset += FRAME_HEADER_SIZE;
+        } else {
+          offset = this.#fillHeader(chunk, offset);
+          if (this.#headerFilled < FRAME_HEADER_SIZE) return;
+          this.#headerFilled = 0;
+          length = readLength(this.#header, 0);
+        }
+        this.#checkLength(length);
+        if (chunk.length - offset >= length) {
+          onFrame(chunk.subarray(offset, offset + length), true);
+          offset += length;
+          continue;
+        }
+        this.#frame = new Uint8Array(length);
+        this.#frameFilled = 0;
+      }
+      const count = Math.min(
+        this.#frame.length - this.#frameFilled,
+        chunk.length - offset,
+      );
+      this.#frame.set(
+        chunk.subarray(offset, offset + count),
+        this.#frameFilled,
+      );
+      offset += count;
+      this.filled(count, onFrame);
+    }
+  }
+
+  /**
+   * The part of the frame being gathered that has not arrived yet, for a
+   * reader to read into directly instead of copying; `undefined` between
+   * frames.
+   */
+  get missing(): Uint8Array | undefined {
+    return this.#frame?.subarray(this.#frameFilled);
+  }
+
+  /** Records that `count` bytes were written into {@linkcode FrameDecoder.missing}. */
+  filled(count: number, onFrame: FrameCallback): void {
+    const frame = this.#frame!;
+    this.#frameFilled += count;
+    if (this.#frameFilled === frame.length) {
+      this.#frame = undefined;
+      onFrame(frame, false);
+    }
+  }
+
+  /** Whether no part of a frame (not even of its header) is waiting for more bytes. */
+  get isBetweenFrames(): boolean {
+    return this.#frame === undefined && this.#headerFilled === 0;
+  }
+
+  /**
+   * Checks that the stream did not end inside a frame.
+   *
+   * @throws {ProtocolError} `PROTOCOL` when it did.
+   */
+  end(): void {
+    if (!this.isBetweenFrames) {
+      const got = this.#frame === undefined
+        ? `${this.#headerFilled} of ${FRAME_HEADER_SIZE} header bytes`
+        : `${this.#frameFilled} of ${this.#frame.length} bytes`;
+      throw new ProtocolError(
+        "PROTOCOL",
+        `The stream ended inside a frame (${got} arrived).`,
+      );
+    }
+  }
+
+  #fillHeader(chunk: Uint8Array, offset: number): number {
+    const count = Math.min(
+      FRAME_HEADER_SIZE - this.#headerFilled,
+      chunk.length - offset,
+    );
+    this.#header.set(
+      chunk.subarray(offset, offset + count),
+      this.#headerFilled,
+    );
+    this.#headerFilled += count;
+    return offset + count;
+  }
+
+  #checkLength(length: number): void {
+    if (length > this.#limit) {
+      throw new ProtocolError(
+        "FRAME_TOO_LARGE",
+        `A frame of ${length} bytes exceeds the limit of ${this.#limit} bytes${
+          this.#limit < this.#maxFrameSize ? " for a first frame" : ""
+        }; raise maxFrameSize on the receiving side if such messages are expected.`,
+      );
+    }
+    this.#limit = this.#maxFrameSize;
+  }
+}
+
 /**
  * Cuts a byte stream into frame bodies. A frame that arrives within one
  * chunk is passed on as a view of that chunk; one split across chunks is
@@ -62,115 +203,14 @@ export interface FrameDecoderStreamOptions {
  */
 export class FrameDecoderStream
   extends TransformStream<Uint8Array, Uint8Array> {
-  readonly #maxFrameSize: number;
-  #limit: number;
-  readonly #header = new Uint8Array(FRAME_HEADER_SIZE);
-  #headerFilled = 0;
-  /** The frame being gathered across chunks, or `undefined` between frames. */
-  #frame: Uint8Array | undefined;
-  #frameFilled = 0;
-
   /** @param options The frame size limits. */
   constructor(options: FrameDecoderStreamOptions = {}) {
+    const decoder = new FrameDecoder(options);
     super({
-      transform: (chunk, controller) => this.#push(chunk, controller),
-      flush: () => this.#checkEnd(),
+      transform: (chunk, controller) =>
+        decoder.push(chunk, (body) => controller.enqueue(body)),
+      flush: () => decoder.end(),
     });
-    this.#maxFrameSize = checkFrameSize(
-      options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
-    );
-    this.#limit = Math.min(
-      options.maxFirstFrameSize ?? this.#maxFrameSize,
-      this.#maxFrameSize,
-    );
-  }
-
-  #push(
-    chunk: Uint8Array,
-    controller: TransformStreamDefaultController<Uint8Array>,
-  ): void {
-    let offset = 0;
-    while (offset < chunk.length) {
-      if (this.#frame === undefined) {
-        let length: number;
-        if (
-          this.#headerFilled === 0 && chunk.length - offset >= FRAME_HEADER_SIZE
-        ) {
-          length = readLength(chunk, offset);
-          offset += FRAME_HEADER_SIZE;
-        } else {
-          offset = this.#fillHeader(chunk, offset);
-          if (this.#headerFilled < FRAME_HEADER_SIZE) return;
-          this.#headerFilled = 0;
-          length = readLength(this.#header, 0);
-        }
-        this.#checkLength(length);
-        if (chunk.length - offset >= length) {
-          controller.enqueue(chunk.subarray(offset, offset + length));
-          offset += length;
-          continue;
-        }
-        this.#frame = new Uint8Array(length);
-        this.#frameFilled = 0;
-      }
-      offset = this.#fillFrame(chunk, offset, controller);
-    }
-  }
-
-  #fillHeader(chunk: Uint8Array, offset: number): number {
-    const count = Math.min(
-      FRAME_HEADER_SIZE - this.#headerFilled,
-      chunk.length - offset,
-    );
-    this.#header.set(
-      chunk.subarray(offset, offset + count),
-      this.#headerFilled,
-    );
-    this.#headerFilled += count;
-    return offset + count;
-  }
-
-  #fillFrame(
-    chunk: Uint8Array,
-    offset: number,
-    controller: TransformStreamDefaultController<Uint8Array>,
-  ): number {
-    const frame = this.#frame!;
-    const count = Math.min(
-      frame.length - this.#frameFilled,
-      chunk.length - offset,
-    );
-    frame.set(chunk.subarray(offset, offset + count), this.#frameFilled);
-    this.#frameFilled += count;
-    if (this.#frameFilled === frame.length) {
-      this.#frame = undefined;
-      controller.enqueue(frame);
-    }
-    return offset + count;
-  }
-
-  #checkLength(length: number): void {
-    if (length > this.#limit) {
-      throw new ProtocolError(
-        "FRAME_TOO_LARGE",
-        `A frame of ${length} bytes exceeds the limit of ${this.#limit} bytes${
-          this.#limit < this.#maxFrameSize ? " for a first frame" : ""
-        }; raise maxFrameSize on the receiving side if such messages are expected.`,
-      );
-    }
-    this.#limit = this.#maxFrameSize;
-  }
-
-  #checkEnd(): void {
-    if (this.#frame !== undefined || this.#headerFilled > 0) {
-      const got = this.#frame === undefined
-        ? `${this.#headerFilled} of ${FRAME_HEADER_SIZE} header bytes`
-        : `${this.#frameFilled} of ${this.#frame.length} bytes`;
-      throw new ProtocolError(
-        "PROTOCOL",
-        `The stream ended inside a frame (${got} arrived).`,
-      );
-    }
   }
 }
 

@@ -173,14 +173,17 @@ export class MessageCodec {
    * value, cannot be decoded still comes back, with the error attached, so
    * that only that call fails.
    *
+   * @param frame The frame body.
+   * @param isBorrowed Whether the frame's memory is reused afterwards (no
+   * value may keep a view of it).
    * @throws {ProtocolError} `PROTOCOL` when the message is malformed.
    */
-  decode(frame: Uint8Array): Message {
+  decode(frame: Uint8Array, isBorrowed = false): Message {
     const decoder = this.#decoder;
     let length: number;
     let type: unknown;
     try {
-      decoder.open(frame);
+      decoder.open(frame, isBorrowed);
       length = decoder.readArrayLength();
       type = length > 0 ? decoder.readValue() : undefined;
     } catch (error) {

@@ -61,9 +61,6 @@ export class Session {
   readonly closed: Promise<void>;
 
   readonly #transport: Transport;
-  readonly #writer: WritableStreamDefaultWriter<
-    Uint8Array | readonly Uint8Array[]
-  >;
   readonly #codec: MessageCodec;
   readonly #actions: ActionLookup | undefined;
   readonly #pendingCalls = new Map<number, PendingCall>();
@@ -75,6 +72,7 @@ export class Session {
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   #resolveReady!: (hello: Hello) => void;
   #rejectReady!: (error: unknown) => void;
+  #resolveClosed!: () => void;
   /** Why this side is closing the connection, once it is. */
   #closeReason: IsockError | undefined;
   /** Why the peer said it was closing, from its goodbye. */
@@ -94,17 +92,13 @@ export class Session {
     this.peer = transport.peer;
     this.#codec = options.codec;
     this.#actions = options.actions;
-    this.#writer = transport.writable.getWriter();
     this.ready = new Promise<Hello>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
     });
     // Whoever awaits `ready` sees the failure; nobody has to.
     this.ready.catch(ignore);
-    this.#send(this.#codec.encodeHello({
-      version: PROTOCOL_VERSION,
-      maxFrameSize: options.maxFrameSize,
-    }));
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     this.#handshakeTimer = setTimeout(() => {
       this.abort(
         new ProtocolError(
@@ -115,7 +109,14 @@ export class Session {
         ),
       );
     }, options.handshakeTimeout);
-    this.closed = this.#run();
+    transport.send([this.#codec.encodeHello({
+      version: PROTOCOL_VERSION,
+      maxFrameSize: options.maxFrameSize,
+    })]);
+    transport.start({
+      frame: (body, isBorrowed) => this.#onFrame(body, isBorrowed),
+      closed: (error) => this.#onClosed(error),
+    });
   }
 
   /** Whether calls may be sent: the hello is done and neither side is leaving. */
@@ -210,47 +211,37 @@ export class Session {
     this.#transport.close();
   }
 
-  async #run(): Promise<void> {
-    const reader = this.#transport.readable.getReader();
-    let failure: unknown;
+  #onFrame(body: Uint8Array, isBorrowed: boolean): void {
+    // Once closing, what still arrives is dropped unread.
+    if (this.#closeReason !== undefined || this.#isClosed) return;
+    if (this.#peerHello !== undefined) return this.#receive(body, isBorrowed);
     try {
-      const first = await reader.read();
-      if (first.done) {
-        throw new ClientError(
-          "CONNECTION_CLOSED",
-          `${describe(this.peer)} closed the connection before its hello.`,
-        );
-      }
-      this.#peerHello = this.#codec.decodeHello(first.value);
-      clearTimeout(this.#handshakeTimer);
-      this.#resolveReady(this.#peerHello);
-      for (;;) {
-        // Stop reading requests while answers cannot be written: the
-        // peer's sending slows down instead of our memory growing.
-        if ((this.#writer.desiredSize ?? 1) <= 0) await this.#writer.ready;
-        const { value, done } = await reader.read();
-        if (done) break;
-        // Once closing, the rest is drained unread until the socket closes.
-        if (this.#closeReason === undefined) this.#receive(value);
-      }
+      this.#peerHello = this.#codec.decodeHello(body);
     } catch (error) {
-      failure = this.#peerHello === undefined
-        ? notIsock(error, this.peer)
-        : error;
+      return this.#failProtocol(error as ProtocolError);
     }
-    if (failure instanceof ProtocolError && this.#closeReason === undefined) {
-      // The peer's bytes broke framing or its hello: tell it why, then close.
-      this.#closeReason = failure;
-      this.#sendGoodbye(failure);
-      await this.#flushAndClose();
-    }
-    this.#finish(failure);
+    clearTimeout(this.#handshakeTimer);
+    this.#resolveReady(this.#peerHello);
   }
 
-  #receive(frame: Uint8Array): void {
+  #onClosed(error: unknown): void {
+    const failure = this.#peerHello === undefined
+      ? notIsock(error, this.peer)
+      : error;
+    if (failure instanceof ProtocolError && this.#closeReason === undefined) {
+      // The peer's bytes broke the framing: tell it why, then close.
+      this.#closeReason = failure;
+      this.#sendGoodbye(failure);
+      this.#flushAndClose().then(() => this.#finish(failure));
+    } else {
+      this.#finish(failure);
+    }
+  }
+
+  #receive(frame: Uint8Array, isBorrowed: boolean): void {
     let message: Message;
     try {
-      message = this.#codec.decode(frame);
+      message = this.#codec.decode(frame, isBorrowed);
     } catch (error) {
       return this.#failProtocol(error as ProtocolError);
     }
@@ -389,9 +380,9 @@ export class Session {
     }
   }
 
-  #send(parts: Uint8Array | readonly Uint8Array[]): void {
-    // A failed write errors the stream; the read loop sees the connection end.
-    this.#writer.write(parts).catch(ignore);
+  #send(parts: readonly Uint8Array[]): void {
+    // A failed write closes the connection; #onClosed hears of it.
+    this.#transport.send(parts);
   }
 
   /** The peer broke the protocol: tell it why, then close. */
@@ -412,7 +403,7 @@ export class Session {
   async #flushAndClose(): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      this.#writer.close().catch(ignore),
+      this.#transport.drain(),
       new Promise((resolve) => timer = setTimeout(resolve, FLUSH_TIMEOUT)),
     ]);
     clearTimeout(timer);
@@ -420,6 +411,7 @@ export class Session {
   }
 
   #finish(failure: unknown): void {
+    if (this.#isClosed) return;
     this.#isClosed = true;
     clearTimeout(this.#handshakeTimer);
     const reason = this.#callError(failure);
@@ -429,6 +421,7 @@ export class Session {
     this.#pendingCalls.clear();
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
     this.#transport.close();
+    this.#resolveClosed();
   }
 
   /** The error calls reject with once the connection is gone. */

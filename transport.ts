@@ -1,14 +1,28 @@
 /**
- * Transports: a connection seen as two streams of frame bodies. The
- * session reads frames from `readable` and writes frames to `writable`, and
- * never touches a socket; this file adapts a `Deno.Conn` (TCP, TLS or Unix)
- * to that shape.
+ * Transports: a connection seen as frames in and frames out. The session
+ * sends frame bodies and receives them through a {@linkcode Transport}, and
+ * never touches a socket. Two adapters:
+ *
+ * - {@linkcode connTransport}, for a `Deno.Conn`: a tight read loop that
+ *   hands every frame of a read to the session in one go, and a writer that
+ *   joins the frames of one burst into one socket write. Servers and
+ *   clients use it.
+ * - {@linkcode streamTransport}, for any pair of byte streams, through
+ *   {@linkcode FrameDecoderStream} and {@linkcode FrameEncoderStream}.
  *
  * @module
  */
 
 import { concat } from "./bytes.ts";
-import { FrameDecoderStream, FrameEncoderStream } from "./framing.ts";
+import type { ProtocolError } from "./errors.ts";
+import {
+  FRAME_HEADER_SIZE,
+  type FrameCallback,
+  FrameDecoder,
+  FrameDecoderStream,
+  FrameEncoderStream,
+  writeLength,
+} from "./framing.ts";
 
 /** Where a peer is. */
 export interface PeerAddress {
@@ -20,31 +34,59 @@ export interface PeerAddress {
   readonly transport: "tcp" | "unix";
 }
 
+/** Where a transport delivers what it reads. */
+export interface FrameReceiver {
+  /**
+   * A frame body arrived. When `isBorrowed`, the bytes are valid only
+   * during this call (the transport reuses its buffer): decode them now and
+   * keep nothing that points into them.
+   */
+  frame(body: Uint8Array, isBorrowed: boolean): void;
+  /**
+   * Reading ended: the peer closed (no `error`), the connection failed, or
+   * the peer's bytes broke the framing (a {@linkcode ProtocolError}; the
+   * connection is then still open for a last frame until
+   * {@linkcode Transport.close}). Called once.
+   */
+  closed(error?: unknown): void;
+}
+
 /** A connection as frame bodies in and out. */
 export interface Transport {
-  /** Frame bodies from the peer; ends when the peer closes. */
-  readonly readable: ReadableStream<Uint8Array>;
-  /** Frame bodies to the peer, whole or in parts. */
-  readonly writable: WritableStream<Uint8Array | readonly Uint8Array[]>;
   /** The peer's address. */
   readonly peer: PeerAddress;
-  /** Closes the connection at once; pending reads and writes fail. Idempotent. */
+  /** Starts reading; call once. */
+  start(receiver: FrameReceiver): void;
+  /**
+   * Queues a frame, its body given as parts. Never throws: a failed write
+   * closes the connection, which the receiver hears about.
+   */
+  send(body: readonly Uint8Array[]): void;
+  /** Resolves once everything queued is written, or the connection failed. */
+  drain(): Promise<void>;
+  /** Closes the connection at once. Idempotent. */
   close(): void;
 }
 
-/** Options of {@linkcode connTransport}. */
-export interface ConnTransportOptions {
+/** Options of the transports. */
+export interface TransportOptions {
   /** The largest frame body accepted from the peer. */
   maxFrameSize: number;
   /** The largest first frame accepted from the peer (its hello). */
   maxFirstFrameSize: number;
 }
 
+/** The read buffer of a connection; a larger frame is read into its own buffer. */
+const READ_BUFFER_SIZE = 64 * 1024;
+/** Frame parts at least this long are written as they are instead of being copied into a batch. */
+const WRITE_ALONE_SIZE = 64 * 1024;
+/** A frame still missing at least this much is read straight into its own buffer. */
+const DIRECT_READ_SIZE = 16 * 1024;
+/** Bytes queued for writing beyond which the read loop pauses: a peer that does not read its answers gets no more of them. */
+const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+
 /**
- * Adapts a Deno connection: `conn.readable` through a
- * {@linkcode FrameDecoderStream}, and frames through a
- * {@linkcode FrameEncoderStream} into a sink that coalesces what is ready
- * into as few socket writes as possible.
+ * Adapts a Deno connection (TCP, TLS or Unix).
  *
  * @param conn The connection; the transport owns it from now on.
  * @param options Frame size limits.
@@ -52,116 +94,196 @@ export interface ConnTransportOptions {
  */
 export function connTransport(
   conn: Deno.Conn,
-  options: ConnTransportOptions,
+  options: TransportOptions,
 ): Transport {
+  return new ConnTransport(conn, options);
+}
+
+class ConnTransport implements Transport {
+  readonly peer: PeerAddress;
+  readonly #conn: Deno.Conn;
+  readonly #decoder: FrameDecoder;
+  #receiver: FrameReceiver | undefined;
+  readonly #deliverBorrowed: FrameCallback = (body, isView) =>
+    this.#receiver!.frame(body, isView);
+  #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #flushing: Promise<void> | undefined;
+  #isClosed = false;
+
+  constructor(conn: Deno.Conn, options: TransportOptions) {
+    this.#conn = conn;
+    this.peer = peerAddress(conn.remoteAddr);
+    this.#decoder = new FrameDecoder(options);
+  }
+
+  start(receiver: FrameReceiver): void {
+    this.#receiver = receiver;
+    this.#readLoop().then(
+      () => receiver.closed(),
+      (error) => receiver.closed(error),
+    );
+  }
+
+  async #readLoop(): Promise<void> {
+    const buffer = new Uint8Array(READ_BUFFER_SIZE);
+    const decoder = this.#decoder;
+    for (;;) {
+      // Answers pile up when the peer does not read them: stop taking
+      // requests until they are written.
+      while (this.#queuedBytes > HIGH_WATER_BYTES && this.#flushing) {
+        await this.#flushing;
+      }
+      const missing = decoder.missing;
+      const isDirect = missing !== undefined &&
+        missing.length >= DIRECT_READ_SIZE;
+      const count = await this.#conn.read(isDirect ? missing : buffer);
+      if (count === null) {
+        if (!decoder.isBetweenFrames) {
+          // The peer went away mid-frame: a lost connection, not a protocol breach.
+          throw new Deno.errors.UnexpectedEof(
+            "The connection ended inside a frame.",
+          );
+        }
+        return;
+      }
+      if (isDirect) {
+        decoder.filled(count, this.#deliverBorrowed);
+      } else {
+        decoder.push(buffer.subarray(0, count), this.#deliverBorrowed);
+      }
+    }
+  }
+
+  send(body: readonly Uint8Array[]): void {
+    if (this.#isClosed) return;
+    const header = new Uint8Array(FRAME_HEADER_SIZE);
+    let length = 0;
+    for (const part of body) length += part.byteLength;
+    writeLength(header, 0, length);
+    this.#queue.push(header, ...body);
+    this.#queuedBytes += FRAME_HEADER_SIZE + length;
+    this.#flushing ??= this.#flush();
+  }
+
+  async drain(): Promise<void> {
+    while (this.#flushing !== undefined) await this.#flushing;
+  }
+
+  close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    try {
+      this.#conn.close();
+    } catch {
+      // Deno closes a connection itself once a read has seen its end.
+    }
+  }
+
+  async #flush(): Promise<void> {
+    // Let the rest of this burst queue its frames first: they go out together.
+    await null;
+    try {
+      while (this.#queue.length > 0) {
+        const parts = this.#queue;
+        this.#queue = [];
+        for (const chunk of joinSmallParts(parts)) {
+          for (let written = 0; written < chunk.byteLength;) {
+            written += await this.#conn.write(chunk.subarray(written));
+          }
+          this.#queuedBytes -= chunk.byteLength;
+        }
+      }
+    } catch {
+      // The read loop sees the connection fail and reports it.
+      this.close();
+    } finally {
+      this.#flushing = undefined;
+    }
+  }
+}
+
+/** Joins runs of small parts into one chunk each; large parts stay alone, uncopied. */
+function joinSmallParts(parts: readonly Uint8Array[]): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  let run: Uint8Array[] = [];
+  for (const part of parts) {
+    if (part.byteLength < WRITE_ALONE_SIZE) {
+      run.push(part);
+      continue;
+    }
+    if (run.length > 0) chunks.push(concat(run));
+    chunks.push(part);
+    run = [];
+  }
+  if (run.length > 0) chunks.push(concat(run));
+  return chunks;
+}
+
+/**
+ * Adapts any pair of byte streams (a pipe, a WebSocket stream, an
+ * in-memory pair), framed by {@linkcode FrameDecoderStream} and
+ * {@linkcode FrameEncoderStream}.
+ *
+ * @param readable Bytes from the peer.
+ * @param writable Bytes to the peer.
+ * @param peer How to describe the peer.
+ * @param options Frame size limits.
+ * @returns The transport.
+ */
+export function streamTransport(
+  readable: ReadableStream<Uint8Array>,
+  writable: WritableStream<Uint8Array>,
+  peer: PeerAddress,
+  options: TransportOptions,
+): Transport {
+  const frames = readable.pipeThrough(new FrameDecoderStream(options));
+  const encoder = new FrameEncoderStream({ maxFrameSize: 0xffff_ffff });
+  const piping = encoder.readable.pipeTo(writable);
+  const writer = encoder.writable.getWriter();
+  const reader = frames.getReader();
   let isClosed = false;
+  let pending = Promise.resolve();
   const close = () => {
     if (isClosed) return;
     isClosed = true;
-    try {
-      conn.close();
-    } catch {
-      // Deno closes a connection itself once its readable has ended.
-    }
+    reader.cancel().catch(ignore);
+    writer.abort().catch(ignore);
   };
-  const readable = conn.readable.pipeThrough(
-    new FrameDecoderStream(options),
-  );
-  const frameEncoder = new FrameEncoderStream({ maxFrameSize: 0xffff_ffff });
-  frameEncoder.readable
-    .pipeTo(new WritableStream(new CoalescingConnSink(conn)))
-    // A failed write errors the writable side, which the session sees.
-    .catch(close);
+  piping.catch(close);
   return {
-    readable,
-    writable: frameEncoder.writable,
-    peer: peerAddress(conn.remoteAddr),
+    peer,
+    start(receiver) {
+      (async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          receiver.frame(value, false);
+        }
+      })().then(
+        () => receiver.closed(),
+        (error) => receiver.closed(error),
+      ).finally(close);
+    },
+    send(body) {
+      if (isClosed) return;
+      pending = writer.write(body).catch(close);
+    },
+    drain: () => pending,
     close,
   };
 }
 
 function peerAddress(address: Deno.Addr): PeerAddress {
-  if (address.transport === "unix" || address.transport === "unixpacket") {
+  if ("path" in address) {
     return { hostname: address.path, port: 0, transport: "unix" };
   }
-  if (address.transport === "tcp" || address.transport === "udp") {
+  if ("hostname" in address) {
     return { hostname: address.hostname, port: address.port, transport: "tcp" };
   }
   return { hostname: "", port: 0, transport: "tcp" };
 }
 
-/** Bytes queued in the sink beyond which writers are made to wait. */
-const HIGH_WATER_BYTES = 1024 * 1024;
-/** Chunks smaller than this are copied together into one write. */
-const COALESCE_BELOW = 64 * 1024;
-
-/**
- * Writes chunks to a connection. While a write is on its way, the chunks
- * that arrive are queued and then written together, so a burst of small
- * answers costs one system call, and a lone answer goes out at once.
- */
-class CoalescingConnSink implements UnderlyingSink<Uint8Array> {
-  readonly #conn: Deno.Conn;
-  #queue: Uint8Array[] = [];
-  #queuedBytes = 0;
-  #flushing: Promise<void> | undefined;
-  #controller: WritableStreamDefaultController | undefined;
-
-  constructor(conn: Deno.Conn) {
-    this.#conn = conn;
-  }
-
-  start(controller: WritableStreamDefaultController): void {
-    this.#controller = controller;
-  }
-
-  write(chunk: Uint8Array): Promise<void> | undefined {
-    this.#queue.push(chunk);
-    this.#queuedBytes += chunk.byteLength;
-    this.#flushing ??= this.#flush();
-    return this.#queuedBytes > HIGH_WATER_BYTES ? this.#flushing : undefined;
-  }
-
-  async close(): Promise<void> {
-    while (this.#flushing !== undefined) await this.#flushing;
-  }
-
-  abort(): void {
-    this.#queue = [];
-    this.#queuedBytes = 0;
-  }
-
-  async #flush(): Promise<void> {
-    try {
-      while (this.#queue.length > 0) {
-        const chunk = this.#takeBatch();
-        for (let written = 0; written < chunk.byteLength;) {
-          written += await this.#conn.write(chunk.subarray(written));
-        }
-      }
-    } catch (error) {
-      this.abort();
-      this.#controller?.error(error);
-    } finally {
-      this.#flushing = undefined;
-    }
-  }
-
-  /** Takes the next chunk to write: a large one alone, or small ones joined. */
-  #takeBatch(): Uint8Array {
-    const queue = this.#queue;
-    let count = 1;
-    let length = queue[0].byteLength;
-    if (length < COALESCE_BELOW) {
-      while (
-        count < queue.length && queue[count].byteLength < COALESCE_BELOW &&
-        length + queue[count].byteLength <= HIGH_WATER_BYTES
-      ) {
-        length += queue[count++].byteLength;
-      }
-    }
-    const batch = queue.splice(0, count);
-    this.#queuedBytes -= length;
-    return concat(batch);
-  }
-}
+function ignore(): void {}
