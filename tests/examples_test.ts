@@ -125,3 +125,35 @@ Deno.test("permissions: a server and a client need --allow-net only", async () =
   assert.equal((await server.child.status).code, 0, await server.stderr);
   await server.output;
 });
+
+Deno.test("interop: a Python client written from PROTOCOL.md talks to the server", async () => {
+  const server = await start([
+    "run",
+    "--allow-net",
+    "--allow-run",
+    "examples/server.ts",
+    "0",
+  ]);
+  const port = server.firstLine.match(/127\.0\.0\.1:(\d+)/)?.[1];
+  assert.ok(port, server.firstLine);
+  // Debian's python3 with its python3-msgpack package (.ci/run installs it).
+  const { code, stdout, stderr } = await new Deno.Command("/usr/bin/python3", {
+    args: ["examples/python_client.py", "127.0.0.1", port],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  server.child.kill("SIGINT");
+  await server.child.status;
+  await server.child.stdin.close();
+  await server.output;
+  const decoder = new TextDecoder();
+  assert.equal(code, 0, decoder.decode(stderr));
+  const output = decoder.decode(stdout);
+  assert.match(output, /### Echo test\nEcho test from Python!/);
+  assert.match(output, /### Server time\n\d{4}-\d\d-\d\dT/);
+  assert.match(
+    output,
+    /UNKNOWN_ACTION: RemoteError: No action named "nope" here\./,
+  );
+});
