@@ -14,7 +14,6 @@
  */
 
 import { concat } from "./bytes.ts";
-import type { ProtocolError } from "./errors.ts";
 import {
   FRAME_HEADER_SIZE,
   type FrameCallback,
@@ -44,7 +43,7 @@ export interface FrameReceiver {
   frame(body: Uint8Array, isBorrowed: boolean): void;
   /**
    * Reading ended: the peer closed (no `error`), the connection failed, or
-   * the peer's bytes broke the framing (a {@linkcode ProtocolError}; the
+   * the peer's bytes broke the framing (a `ProtocolError`; the
    * connection is then still open for a last frame until
    * {@linkcode Transport.close}). Called once.
    */
