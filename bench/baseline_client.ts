@@ -57,5 +57,5 @@ class BaselineClient implements EchoClient {
 
 await runClientProcess("value", async ({ port, codec }) => {
   const conn = await Deno.connect({ hostname: HOSTNAME, port });
-  return new BaselineClient(conn, createCodec(codec ?? "isock"));
+  return new BaselineClient(conn, await createCodec(codec ?? "isock"));
 });

@@ -10,7 +10,7 @@ import { readConfig, type ServerConfig, serveTcp } from "./child.ts";
 import { createCodec } from "./codecs.ts";
 import { FramedConn } from "./framed_conn.ts";
 
-const codec = createCodec(readConfig<ServerConfig>().codec ?? "isock");
+const codec = await createCodec(readConfig<ServerConfig>().codec ?? "isock");
 
 await serveTcp((conn) => {
   const framed = new FramedConn(conn);

@@ -41,6 +41,10 @@ export class BenchProcess implements AsyncDisposable {
         "--no-prompt",
         "--no-lock",
         "--allow-net=127.0.0.1",
+        // The peers' npm packages, loaded on demand (bench/codecs.ts).
+        `--allow-read=${
+          new URL("./peers/node_modules", import.meta.url).pathname
+        }`,
         script.href,
         JSON.stringify(config),
       ],

@@ -7,9 +7,25 @@
  */
 
 import { Codec } from "../codec.ts";
-// msgpackr's index.js is plain ESM without Node built-ins; bench/main.ts
-// installs it with npm into bench/peers (see bench/peers/package.json).
-import { Packr, Unpackr } from "./peers/node_modules/msgpackr/index.js";
+
+/**
+ * msgpackr's index.js is plain ESM without Node built-ins; bench/main.ts
+ * installs it with npm into bench/peers (see bench/peers/package.json). It is
+ * loaded only when asked for, so that type-checking the bench needs no
+ * install.
+ */
+const MSGPACKR =
+  new URL("./peers/node_modules/msgpackr/index.js", import.meta.url)
+    .href;
+
+interface Msgpackr {
+  Packr: new (options: { useRecords: boolean }) => {
+    pack(value: unknown): Uint8Array;
+  };
+  Unpackr: new (options: { useRecords: boolean }) => {
+    unpack(bytes: Uint8Array): unknown;
+  };
+}
 
 /** The names `--codec` takes. */
 export type CodecName = "isock" | "msgpackr";
@@ -31,8 +47,9 @@ export interface BenchCodec {
  * @param name Which codec.
  * @returns The codec.
  */
-export function createCodec(name: CodecName): BenchCodec {
+export async function createCodec(name: CodecName): Promise<BenchCodec> {
   if (name === "isock") return new Codec();
+  const { Packr, Unpackr }: Msgpackr = await import(MSGPACKR);
   // Records are a msgpackr extension other MessagePack readers do not
   // know; plain maps keep the comparison to a standard codec.
   const packr = new Packr({ useRecords: false });
