@@ -1,0 +1,81 @@
+/**
+ * The session never touches a socket: two sessions joined by in-memory
+ * streams run calls like a server and a client do.
+ */
+
+import assert from "node:assert/strict";
+import { type Action, action, ClientError } from "../mod.ts";
+import { MessageCodec } from "../protocol.ts";
+import { Session } from "../session.ts";
+import { streamTransport, type Transport } from "../transport.ts";
+
+/** Two transports joined back to back by in-memory byte streams. */
+function pipePair(): [Transport, Transport] {
+  const aToB = new TransformStream<Uint8Array, Uint8Array>();
+  const bToA = new TransformStream<Uint8Array, Uint8Array>();
+  const limits = { maxFrameSize: 1 << 20, maxFirstFrameSize: 4096 };
+  return [
+    streamTransport(bToA.readable, aToB.writable, {
+      hostname: "a",
+      port: 1,
+      transport: "tcp",
+    }, limits),
+    streamTransport(aToB.readable, bToA.writable, {
+      hostname: "b",
+      port: 2,
+      transport: "tcp",
+    }, limits),
+  ];
+}
+
+function sessionPair(actions: Record<string, (data: never) => unknown>) {
+  const [serverSide, clientSide] = pipePair();
+  const codec = new MessageCodec([]);
+  const options = { codec, maxFrameSize: 1 << 20, handshakeTimeout: 1000 };
+  const served = new Map<string, Action>();
+  for (const [name, handler] of Object.entries(actions)) {
+    served.set(name, action(name, handler) as unknown as Action);
+  }
+  const server = new Session(serverSide, {
+    ...options,
+    actions: (name) => served.get(name),
+  });
+  const client = new Session(clientSide, options);
+  return { server, client };
+}
+
+Deno.test("session: calls run over in-memory streams, answered by id in any order", async () => {
+  const { server, client } = sessionPair({
+    slow: async (ms: number) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return ms;
+    },
+    peer: () => "served",
+  });
+  await client.ready;
+  assert.deepStrictEqual(
+    await Promise.all([
+      client.call("slow", 30),
+      client.call("slow", 1),
+      client.call("peer", undefined),
+    ]),
+    [30, 1, "served"],
+  );
+  await client.close();
+  await server.closed;
+});
+
+Deno.test("session: closing one side rejects its calls in flight and ends the other side", async () => {
+  const { server, client } = sessionPair({ hang: () => new Promise(() => {}) });
+  await client.ready;
+  const call = client.call("hang", undefined);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(server.activeHandlers, 1);
+  await client.close(new ClientError("CONNECTION_CLOSED", "done"));
+  await assert.rejects(
+    call,
+    (e) => e instanceof ClientError && e.code === "CONNECTION_CLOSED",
+  );
+  await server.closed;
+  await server.whenIdle();
+});
