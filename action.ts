@@ -8,12 +8,13 @@
  */
 
 import { IsockError } from "./errors.ts";
+import { isStandardSchema, type StandardSchemaV1 } from "./schema.ts";
 import type { PeerAddress } from "./transport.ts";
 
 /**
- * A typed reference to an action: its name, and (for the type checker
- * only) what it takes and returns. Pass one to
- * {@linkcode Client.runAction} to get a typed result.
+ * A typed reference to an action: its name, what it declares about itself
+ * (schemas, idempotence), and (for the type checker only) what it takes and
+ * returns. Pass one to {@linkcode Client.runAction} to get a typed result.
  *
  * @typeParam I What the action takes.
  * @typeParam O What it returns.
@@ -21,6 +22,18 @@ import type { PeerAddress } from "./transport.ts";
 export interface ActionRef<I = unknown, O = unknown> {
   /** The name the server knows the action by. */
   readonly name: string;
+  /**
+   * Checks the data before the handler runs; invalid data is refused with
+   * `INVALID_INPUT` and the schema's issues.
+   */
+  readonly input?: StandardSchemaV1;
+  /** Checks the result before it leaves the server. */
+  readonly output?: StandardSchemaV1;
+  /**
+   * Whether running the action twice does no harm. The client then sends it
+   * again, on a new connection, when the connection drops under it.
+   */
+  readonly idempotent?: boolean;
   /** Carries the input and output types for the type checker; never set. */
   readonly "~types"?: { input: (input: I) => void; output: O };
 }
@@ -55,11 +68,45 @@ export interface ActionContext {
   /** The address of the client that called. */
   readonly peer: PeerAddress;
   /**
-   * Aborted when the answer can no longer be delivered: the connection
-   * closed or the server stopped waiting for handlers. Long work should
-   * watch it and stop.
+   * Who the client is: what the server's `authenticate` function returned
+   * for this connection, or `undefined` when the server has none.
+   */
+  readonly identity: unknown;
+  /**
+   * Aborts when the answer is no longer wanted: the client cancelled or
+   * timed out, the connection closed, or the server stopped waiting during
+   * shutdown. Long work should watch it and stop.
    */
   readonly signal: AbortSignal;
+  /**
+   * When the client stops waiting, in milliseconds since 1970 by this
+   * machine's clock (`Date.now()`), or `undefined` when it set no timeout.
+   */
+  readonly deadline: number | undefined;
+}
+
+/** What {@linkcode action} may declare besides the name and handler. */
+export interface ActionOptions<I = unknown, O = unknown> {
+  /**
+   * A Standard Schema (zod, valibot, arktype…) for the data. The server
+   * refuses invalid data with `INVALID_INPUT` before the handler runs; the
+   * handler receives what the schema returns.
+   */
+  input?: StandardSchemaV1<unknown, I>;
+  /**
+   * A Standard Schema for the result. A result that fails it is not sent:
+   * the call fails with `ACTION_FAILED`.
+   */
+  output?: StandardSchemaV1<unknown, O>;
+  /**
+   * Whether running the action twice does no harm (reading a sensor, say).
+   * The client may then send it again on a new connection when the
+   * connection drops under it; other actions fail with `CONNECTION_CLOSED`
+   * instead, as they may or may not have run.
+   *
+   * @default {false}
+   */
+  idempotent?: boolean;
 }
 
 /** The input type of an action or reference. */
@@ -76,7 +123,9 @@ export type ActionOutput<A> = A extends ActionRef<unknown, infer O> ? O
  * the server's state (see {@linkcode Server.addAction}).
  *
  * @param name The action's name.
+ * @param options Schemas and idempotence; the types come from the schemas.
  * @returns The reference.
+ * @throws {IsockError} `INVALID_ACTION` for an empty name or bad options.
  *
  * @example
  * ```ts
@@ -85,10 +134,13 @@ export type ActionOutput<A> = A extends ActionRef<unknown, infer O> ? O
  *
  * const exec = action<string[], string>("exec");
  * assert.deepStrictEqual(exec, { name: "exec" });
+ * const read = action<undefined, number>("readSensor", { idempotent: true });
+ * assert.equal(read.idempotent, true);
  * ```
  */
 export function action<I = unknown, O = unknown>(
   name: string,
+  options?: ActionOptions<I, O>,
 ): ActionRef<I, O>;
 /**
  * Declares an action: its name and the handler that runs it. The input
@@ -112,9 +164,46 @@ export function action<I, O>(
   name: string,
   handler: ActionHandler<I, O>,
 ): Action<I, O>;
+/**
+ * Declares an action with options: schemas that check its data and result
+ * (the handler's types come from them), or idempotence.
+ *
+ * @param name The action's name.
+ * @param options Schemas and idempotence.
+ * @param handler Runs the action.
+ * @returns The action.
+ * @throws {IsockError} `INVALID_ACTION` for an empty name, bad options, or
+ * a handler that is not a function.
+ *
+ * @example Validate the input with any Standard Schema
+ * ```ts
+ * import { action, type StandardSchemaV1 } from "@isock/isock";
+ * import assert from "node:assert/strict";
+ *
+ * // A hand-written schema; a zod, valibot or arktype schema works the same.
+ * const positive: StandardSchemaV1<number> = {
+ *   "~standard": {
+ *     version: 1,
+ *     vendor: "example",
+ *     validate: (value) =>
+ *       typeof value === "number" && value > 0
+ *         ? { value }
+ *         : { issues: [{ message: "expected a positive number" }] },
+ *   },
+ * };
+ * const sqrt = action("sqrt", { input: positive }, (n) => Math.sqrt(n));
+ * assert.equal(sqrt.input, positive);
+ * ```
+ */
 export function action<I, O>(
   name: string,
-  handler?: ActionHandler<I, O>,
+  options: ActionOptions<I, O>,
+  handler: ActionHandler<I, O>,
+): Action<I, O>;
+export function action<I, O>(
+  name: string,
+  optionsOrHandler?: ActionOptions<I, O> | ActionHandler<I, O>,
+  maybeHandler?: ActionHandler<I, O>,
 ): ActionRef<I, O> | Action<I, O> {
   if (typeof name !== "string" || name.length === 0) {
     throw new IsockError(
@@ -122,14 +211,50 @@ export function action<I, O>(
       "An action needs a non-empty string name.",
     );
   }
-  if (handler === undefined) return Object.freeze({ name });
+  if (
+    optionsOrHandler !== undefined && typeof optionsOrHandler !== "function" &&
+    (typeof optionsOrHandler !== "object" || optionsOrHandler === null)
+  ) {
+    throw new IsockError(
+      "INVALID_ACTION",
+      `The second argument of action("${name}") must be a handler or options.`,
+    );
+  }
+  const handler = typeof optionsOrHandler === "function"
+    ? optionsOrHandler
+    : maybeHandler;
+  const options = typeof optionsOrHandler === "object"
+    ? checkOptions(name, optionsOrHandler)
+    : {};
+  if (handler === undefined && maybeHandler === undefined) {
+    return Object.freeze({ name, ...options });
+  }
   if (typeof handler !== "function") {
     throw new IsockError(
       "INVALID_ACTION",
       `The handler of action "${name}" must be a function.`,
     );
   }
-  return Object.freeze({ name, handler });
+  return Object.freeze({ name, ...options, handler });
+}
+
+function checkOptions<I, O>(
+  name: string,
+  options: ActionOptions<I, O>,
+): ActionOptions<I, O> {
+  for (const key of ["input", "output"] as const) {
+    if (options[key] !== undefined && !isStandardSchema(options[key])) {
+      throw new IsockError(
+        "INVALID_ACTION",
+        `The ${key} of action "${name}" must be a Standard Schema (zod, valibot, arktype…).`,
+      );
+    }
+  }
+  const checked: ActionOptions<I, O> = {};
+  if (options.input !== undefined) checked.input = options.input;
+  if (options.output !== undefined) checked.output = options.output;
+  if (options.idempotent === true) checked.idempotent = true;
+  return checked;
 }
 
 /** Whether `value` is an action a server can register: a name and a handler. */

@@ -1,19 +1,23 @@
 /**
  * The client: connects lazily on the first call, retries the connection
- * with backoff, and runs actions on the server by reference or by name.
+ * with backoff, and runs actions on the server by reference or by name,
+ * with deadlines and cancellation.
  *
  * @module
  */
 
 import { type ActionRef, isActionRef } from "./action.ts";
+import { type Authenticator, importSecret } from "./auth.ts";
 import { checkExtensions } from "./codec.ts";
 import { ClientError } from "./errors.ts";
 import type { Extension } from "./extension.ts";
 import { DEFAULT_MAX_FRAME_SIZE } from "./framing.ts";
 import { checkIntegerOption } from "./options.ts";
 import { MAX_HELLO_SIZE, MessageCodec } from "./protocol.ts";
-import { Session } from "./session.ts";
+import { type CallOptions, Session } from "./session.ts";
 import { connTransport } from "./transport.ts";
+
+export type { CallOptions } from "./session.ts";
 
 /** Options of {@linkcode Client}. */
 export interface ClientOptions {
@@ -28,7 +32,8 @@ export interface ClientOptions {
   /**
    * How many times to try to connect before a call fails with
    * `CONNECT_FAILED`. The waits between tries grow exponentially from
-   * `retryDelay`, with jitter.
+   * `retryDelay`, with jitter. Idempotent actions are also sent again up to
+   * this many times when the connection drops under them.
    *
    * @default {3}
    */
@@ -48,6 +53,24 @@ export interface ClientOptions {
    */
   maxRetryDelay?: number;
   /**
+   * The default deadline of every call, in milliseconds: a call not
+   * answered in time rejects with `TIMEOUT`, and its handler's signal on the
+   * server aborts. 0 waits as long as it takes. A call's own `timeout`
+   * option overrides it.
+   *
+   * @default {0}
+   */
+  timeout?: number;
+  /**
+   * Milliseconds between heartbeat pings. A server silent for three
+   * intervals (a machine that vanished without closing the connection) is
+   * taken for dead: calls in flight reject with `CONNECTION_CLOSED`, and the
+   * next call reconnects. 0 turns heartbeats off.
+   *
+   * @default {10000}
+   */
+  heartbeatInterval?: number;
+  /**
    * Classes that travel as themselves; the server must register the same.
    *
    * @default {[]}
@@ -61,15 +84,55 @@ export interface ClientOptions {
    */
   maxFrameSize?: number;
   /**
-   * How long the server may take to answer the hello, in milliseconds.
+   * How long the server may take to answer the hello (and authentication),
+   * in milliseconds.
    *
    * @default {10000}
    */
   handshakeTimeout?: number;
+  /**
+   * Connect over TLS: `true` trusts the system's certificate authorities;
+   * `caCerts` adds your own (PEM), as for a self-signed server certificate.
+   */
+  tls?: boolean | ClientTlsOptions;
+  /**
+   * The secret shared with the server, proved by challenge and response
+   * (never sent). The server must prove it knows it too, or calls fail with
+   * `UNAUTHORIZED`.
+   */
+  secret?: string | Uint8Array;
+  /** What to send to the server's `authenticate` function: a token, say. */
+  credentials?: unknown;
 }
 
-/** The data argument of a call: optional when the action takes none. */
-export type ActionDataArgs<I> = undefined extends I ? [data?: I] : [data: I];
+/** How a client trusts a TLS server. */
+export interface ClientTlsOptions {
+  /** Certificate authorities to trust (PEM), besides the system's. */
+  caCerts?: string[];
+}
+
+/** The data and options of a call: the data is optional when the action takes none. */
+export type ActionArgs<I> = undefined extends I
+  ? [data?: I, options?: CallOptions]
+  : [data: I, options?: CallOptions];
+
+/** What a client's `connect` event carries. */
+export interface ConnectDetail {
+  /** The server's host name, as given. */
+  hostname: string;
+  /** The server's port. */
+  port: number;
+}
+
+/** The events a {@linkcode Client} dispatches, as `CustomEvent`s. */
+export interface ClientEventMap {
+  /** A connection to the server is open and ready for calls. */
+  connect: CustomEvent<ConnectDetail>;
+  /** The connection closed; `detail` is why, when it was not a clean close. */
+  disconnect: CustomEvent<Error | undefined>;
+  /** A connection could not be made or completed. */
+  error: CustomEvent<Error>;
+}
 
 /**
  * Runs actions on a server. The connection opens on the first call and
@@ -91,28 +154,37 @@ export type ActionDataArgs<I> = undefined extends I ? [data?: I] : [data: I];
  * assert.equal(await client.runAction("add", [4, 5]), 9);
  * ```
  */
-export class Client implements Disposable, AsyncDisposable {
+export class Client extends EventTarget implements Disposable, AsyncDisposable {
   readonly #hostname: string;
   readonly #port: number;
+  readonly #options: ClientOptions;
   readonly #attempts: number;
   readonly #retryDelay: number;
   readonly #maxRetryDelay: number;
-  readonly #maxFrameSize: number;
-  readonly #handshakeTimeout: number;
+  readonly #timeout: number;
+  readonly #sessionOptions: {
+    maxFrameSize: number;
+    handshakeTimeout: number;
+    heartbeatInterval: number;
+  };
   readonly #codec: MessageCodec;
   /** Every session not yet closed: the current one, and older ones still finishing calls. */
   readonly #sessions = new Set<Session>();
   #session: Session | undefined;
   #connecting: Promise<Session> | undefined;
+  #auth: Promise<Authenticator> | undefined;
   #isClosed = false;
   readonly #closing = new AbortController();
 
   /**
-   * @param options Where the server is, retries, extensions and limits.
+   * @param options Where the server is, retries, deadlines, extensions,
+   * limits, TLS and authentication.
    * @throws {ClientError} `INVALID_OPTIONS` for a bad option.
    * @throws {CodecError} `INVALID_EXTENSION` for a bad extension.
    */
   constructor(options: ClientOptions) {
+    super();
+    this.#options = options;
     this.#hostname = options.hostname ?? "127.0.0.1";
     this.#port = clientOption("port", options.port, 0, 65535);
     this.#attempts = Math.max(
@@ -131,58 +203,89 @@ export class Client implements Disposable, AsyncDisposable {
       0,
       600_000,
     );
-    this.#maxFrameSize = clientOption(
-      "maxFrameSize",
-      options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
-      MAX_HELLO_SIZE,
-      0xffff_ffff,
-    );
-    this.#handshakeTimeout = clientOption(
-      "handshakeTimeout",
-      options.handshakeTimeout ?? 10_000,
-      1,
-      2 ** 31 - 1,
-    );
+    this.#timeout = clientOption("timeout", options.timeout ?? 0, 0, MAX_TIMER);
+    this.#sessionOptions = {
+      maxFrameSize: clientOption(
+        "maxFrameSize",
+        options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+        MAX_HELLO_SIZE,
+        0xffff_ffff,
+      ),
+      handshakeTimeout: clientOption(
+        "handshakeTimeout",
+        options.handshakeTimeout ?? 10_000,
+        1,
+        MAX_TIMER,
+      ),
+      heartbeatInterval: clientOption(
+        "heartbeatInterval",
+        options.heartbeatInterval ?? 10_000,
+        0,
+        MAX_TIMER,
+      ),
+    };
+    if (options.secret !== undefined && options.secret.length === 0) {
+      throw new ClientError("INVALID_OPTIONS", "Option secret is empty.");
+    }
     this.#codec = new MessageCodec(checkExtensions(options.extensions ?? []));
   }
 
   /**
    * Runs an action on the server and returns its result, typed from the
    * reference. Rejects with a {@linkcode RemoteError} when the server
-   * answered with an error (`UNKNOWN_ACTION`, `ACTION_FAILED`, …) and with a
-   * {@linkcode ClientError} when no answer could be had (`CONNECT_FAILED`,
-   * `CONNECTION_CLOSED`, …). The client stays usable after either.
+   * answered with an error (`UNKNOWN_ACTION`, `ACTION_FAILED`,
+   * `INVALID_INPUT`, `OVERLOADED`, …) and with a {@linkcode ClientError}
+   * when no answer could be had (`CONNECT_FAILED`, `CONNECTION_CLOSED`,
+   * `TIMEOUT`, `ABORTED`, …). The client stays usable after either.
    *
    * @param action The action, or a reference to it.
-   * @param data The input; omit it when the action takes none.
+   * @param args The input (omit it when the action takes none), then call
+   * options: `timeout` in milliseconds, and an abort `signal`.
    * @returns What the action returned.
    *
-   * @example
+   * @example Errors, deadlines and cancellation
    * ```ts
-   * import { action, Client, RemoteError, Server } from "@isock/isock";
+   * import { action, Client, ClientError, RemoteError, Server } from "@isock/isock";
    * import assert from "node:assert/strict";
    *
    * const fail = action("fail", (): never => { throw new TypeError("nope"); });
-   * await using server = new Server().addAction(fail);
+   * const slow = action("slow", (_: undefined, context) =>
+   *   new Promise((resolve) => {
+   *     const timer = setTimeout(resolve, 10_000);
+   *     context.signal.addEventListener("abort", () => clearTimeout(timer));
+   *   }));
+   * await using server = new Server().addAction(fail).addAction(slow);
    * await using client = new Client({ port: (await server.listen()).port });
+   *
    * await assert.rejects(client.runAction(fail), (error) =>
    *   error instanceof RemoteError && error.code === "ACTION_FAILED" &&
    *   error.remoteName === "TypeError" && error.message === "nope");
+   * await assert.rejects(client.runAction(slow, undefined, { timeout: 50 }), (error) =>
+   *   error instanceof ClientError && error.code === "TIMEOUT");
    * ```
    */
   runAction<I, O>(
     action: ActionRef<I, O>,
-    ...data: ActionDataArgs<I>
+    ...args: ActionArgs<I>
   ): Promise<O>;
   /**
    * Runs an action by name; its result is `unknown`.
    *
    * @param action The action's name.
    * @param data The input; omit it when the action takes none.
+   * @param options `timeout` in milliseconds, and an abort `signal`.
    * @returns What the action returned.
    */
-  runAction(action: string, data?: unknown): Promise<unknown>;
-  runAction(action: ActionRef | string, data?: unknown): Promise<unknown> {
+  runAction(
+    action: string,
+    data?: unknown,
+    options?: CallOptions,
+  ): Promise<unknown>;
+  runAction(
+    action: ActionRef | string,
+    data?: unknown,
+    options?: CallOptions,
+  ): Promise<unknown> {
     const name = typeof action === "string"
       ? action
       : isActionRef(action)
@@ -196,11 +299,45 @@ export class Client implements Disposable, AsyncDisposable {
         ),
       );
     }
+    const callOptions = this.#timeout > 0 && options?.timeout === undefined
+      ? { ...options, timeout: this.#timeout }
+      : options;
+    const call = this.#call(name, data, callOptions);
+    return typeof action === "object" && action.idempotent === true
+      ? call.catch((error) =>
+        this.#retryIdempotent(error, name, data, callOptions)
+      )
+      : call;
+  }
+
+  #call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
     const session = this.#session;
     if (session !== undefined && session.isOpen) {
-      return session.call(name, data);
+      return session.call(name, data, options);
     }
-    return this.#connect().then((session) => session.call(name, data));
+    return this.#connect().then((session) => session.call(name, data, options));
+  }
+
+  /** Sends an idempotent call again, on a new connection, when its connection dropped. */
+  async #retryIdempotent(
+    error: unknown,
+    name: string,
+    data: unknown,
+    options: CallOptions | undefined,
+  ): Promise<unknown> {
+    for (let attempt = 1;; attempt++) {
+      const isConnectionLost = error instanceof ClientError &&
+        error.code === "CONNECTION_CLOSED";
+      if (!isConnectionLost || attempt >= this.#attempts || this.#isClosed) {
+        throw error;
+      }
+      await this.#wait(this.#backoff(attempt));
+      try {
+        return await this.#call(name, data, options);
+      } catch (next) {
+        error = next;
+      }
+    }
   }
 
   /** Whether a connection to the server is open now. */
@@ -236,6 +373,45 @@ export class Client implements Disposable, AsyncDisposable {
     return this.close();
   }
 
+  /**
+   * Listens for `connect`, `disconnect` and `error` events.
+   *
+   * @param type The event.
+   * @param listener Receives a `CustomEvent` whose `detail` describes it.
+   * @param options As for `EventTarget`.
+   */
+  override addEventListener<K extends keyof ClientEventMap>(
+    type: K,
+    listener: (event: ClientEventMap[K]) => void,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  /**
+   * Listens for any event, untyped.
+   *
+   * @param type The event.
+   * @param listener The listener.
+   * @param options As for `EventTarget`.
+   */
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    super.addEventListener(type, listener, options);
+  }
+
+  #emit<K extends keyof ClientEventMap>(
+    type: K,
+    detail: ClientEventMap[K]["detail"],
+  ): void {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
   #connect(): Promise<Session> {
     if (this.#isClosed) return Promise.reject(closedError());
     this.#connecting ??= this.#open().finally(() => {
@@ -245,20 +421,34 @@ export class Client implements Disposable, AsyncDisposable {
   }
 
   async #open(): Promise<Session> {
-    const conn = await this.#dial();
+    // A server that said goodbye is shutting down: try once, and fail fast.
+    const serverLeft = this.#session?.isPeerLeaving === true;
+    let conn: Deno.Conn;
+    try {
+      conn = await this.#dial(serverLeft ? 1 : this.#attempts);
+    } catch (error) {
+      this.#emit("error", error as Error);
+      if (!serverLeft) throw error;
+      throw new ClientError(
+        "CONNECTION_CLOSED",
+        `The server at ${this.#address} shut down, and nothing answers there now.`,
+        { cause: error },
+      );
+    }
     if (this.#isClosed) {
       conn.close();
       throw closedError();
     }
     const session = new Session(
       connTransport(conn, {
-        maxFrameSize: this.#maxFrameSize,
+        maxFrameSize: this.#sessionOptions.maxFrameSize,
         maxFirstFrameSize: MAX_HELLO_SIZE,
       }),
       {
+        ...this.#sessionOptions,
         codec: this.#codec,
-        maxFrameSize: this.#maxFrameSize,
-        handshakeTimeout: this.#handshakeTimeout,
+        role: "client",
+        auth: await this.#authenticator(),
       },
     );
     this.#sessions.add(session);
@@ -266,31 +456,47 @@ export class Client implements Disposable, AsyncDisposable {
       this.#sessions.delete(session);
       if (this.#session === session) this.#session = undefined;
     });
-    await session.ready;
+    try {
+      await session.ready;
+    } catch (error) {
+      this.#emit("error", error as Error);
+      throw error;
+    }
     this.#session = session;
+    this.#emit("connect", { hostname: this.#hostname, port: this.#port });
+    session.closed.then(() => this.#emit("disconnect", session.endReason));
     return session;
   }
 
-  /** Connects, trying up to `retry` times with exponential backoff and jitter. */
-  async #dial(): Promise<Deno.TcpConn> {
-    const address = `${this.#hostname}:${this.#port}`;
+  /** The key from the secret, made once. */
+  #authenticator(): Promise<Authenticator> {
+    const { secret, credentials } = this.#options;
+    this.#auth ??= (async () => ({
+      key: secret === undefined ? undefined : await importSecret(secret),
+      credentials,
+    }))();
+    return this.#auth;
+  }
+
+  get #address(): string {
+    return this.#hostname.includes(":")
+      ? `[${this.#hostname}]:${this.#port}`
+      : `${this.#hostname}:${this.#port}`;
+  }
+
+  /** Connects, trying up to `attempts` times with exponential backoff and jitter. */
+  async #dial(attempts: number): Promise<Deno.Conn> {
     for (let attempt = 1;; attempt++) {
       try {
-        const conn = await Deno.connect({
-          hostname: this.#hostname,
-          port: this.#port,
-          transport: "tcp",
-        });
-        conn.setNoDelay(true);
-        return conn;
+        return await this.#connectOnce();
       } catch (error) {
-        const isFinal = attempt >= this.#attempts || this.#isClosed ||
+        const isFinal = attempt >= attempts || this.#isClosed ||
           error instanceof Deno.errors.NotCapable ||
           error instanceof Deno.errors.PermissionDenied;
         if (isFinal) {
           throw new ClientError(
             "CONNECT_FAILED",
-            `Cannot connect to ${address} after ${attempt} attempt${
+            `Cannot connect to ${this.#address} after ${attempt} attempt${
               attempt === 1 ? "" : "s"
             }: ${
               (error as Error)?.message ?? error
@@ -301,6 +507,28 @@ export class Client implements Disposable, AsyncDisposable {
         await this.#wait(this.#backoff(attempt));
       }
     }
+  }
+
+  async #connectOnce(): Promise<Deno.Conn> {
+    const { tls } = this.#options;
+    const address = { hostname: this.#hostname, port: this.#port };
+    if (tls === undefined || tls === false) {
+      const conn = await Deno.connect({ ...address, transport: "tcp" });
+      conn.setNoDelay(true);
+      return conn;
+    }
+    const conn = await Deno.connectTls({
+      ...address,
+      caCerts: tls === true ? undefined : tls.caCerts,
+    });
+    try {
+      // Fail here, with the connection attempt, when the certificate is not trusted.
+      await conn.handshake();
+    } catch (error) {
+      conn.close();
+      throw error;
+    }
+    return conn;
   }
 
   #backoff(attempt: number): number {
@@ -325,6 +553,8 @@ export class Client implements Disposable, AsyncDisposable {
     });
   }
 }
+
+const MAX_TIMER = 2 ** 31 - 1;
 
 function clientOption(
   name: string,

@@ -12,6 +12,8 @@
  * @module
  */
 
+import type { SchemaIssue } from "./schema.ts";
+
 /** Codes of {@linkcode ServerError}. */
 export type ServerErrorCode =
   | "DUPLICATE_ACTION"
@@ -19,7 +21,8 @@ export type ServerErrorCode =
   | "ADDR_IN_USE"
   | "LISTEN_FAILED"
   | "ALREADY_LISTENING"
-  | "INVALID_OPTIONS";
+  | "INVALID_OPTIONS"
+  | "OVERLOADED";
 
 /** Codes of {@linkcode ClientError}. */
 export type ClientErrorCode =
@@ -27,6 +30,9 @@ export type ClientErrorCode =
   | "INVALID_OPTIONS"
   | "CONNECT_FAILED"
   | "CONNECTION_CLOSED"
+  | "TIMEOUT"
+  | "ABORTED"
+  | "UNAUTHORIZED"
   | "PROTOCOL"
   | "FRAME_TOO_LARGE";
 
@@ -34,7 +40,9 @@ export type ClientErrorCode =
 export type RemoteErrorCode =
   | "UNKNOWN_ACTION"
   | "ACTION_FAILED"
+  | "INVALID_INPUT"
   | "INVALID_REQUEST"
+  | "OVERLOADED"
   | "FRAME_TOO_LARGE"
   | "PROTOCOL";
 
@@ -150,6 +158,8 @@ export interface RemoteErrorDetails {
   remoteStack?: string;
   /** The `cause` of the error the server raised, when it could be sent. */
   cause?: unknown;
+  /** What the action's schema found wrong, for `INVALID_INPUT`. */
+  issues?: readonly SchemaIssue[];
 }
 
 /**
@@ -172,6 +182,11 @@ export class RemoteError extends IsockError {
   readonly remoteName: string;
   /** The server-side stack trace, or `undefined` when the server withheld it. */
   readonly remoteStack: string | undefined;
+  /**
+   * What the action's schema found wrong with the data (`INVALID_INPUT`)
+   * or the result, as messages with paths; `undefined` otherwise.
+   */
+  readonly issues: readonly SchemaIssue[] | undefined;
 
   /**
    * @param code The reason the server gave.
@@ -190,6 +205,7 @@ export class RemoteError extends IsockError {
     );
     this.remoteName = details.remoteName ?? "Error";
     this.remoteStack = details.remoteStack;
+    this.issues = details.issues;
   }
 }
 

@@ -34,10 +34,21 @@ export {
   type ActionContext,
   type ActionHandler,
   type ActionInput,
+  type ActionOptions,
   type ActionOutput,
   type ActionRef,
 } from "./action.ts";
-export { type ActionDataArgs, Client, type ClientOptions } from "./client.ts";
+export type { Authenticate } from "./auth.ts";
+export type { SchemaIssue, StandardSchemaV1 } from "./schema.ts";
+export {
+  type ActionArgs,
+  type CallOptions,
+  Client,
+  type ClientEventMap,
+  type ClientOptions,
+  type ClientTlsOptions,
+  type ConnectDetail,
+} from "./client.ts";
 export { Codec, type CodecOptions } from "./codec.ts";
 export {
   ClientError,
@@ -63,9 +74,13 @@ export {
 } from "./framing.ts";
 export { PROTOCOL_VERSION } from "./protocol.ts";
 export {
+  type DisconnectDetail,
   Server,
   type ServerAddress,
+  type ServerErrorDetail,
+  type ServerEventMap,
   type ServerOptions,
+  type ServerTlsOptions,
   type ShutdownOptions,
 } from "./server.ts";
 export type { PeerAddress } from "./transport.ts";

@@ -10,6 +10,7 @@ import { Decoder } from "./decoder.ts";
 import { Encoder } from "./encoder.ts";
 import { CodecError, ProtocolError } from "./errors.ts";
 import type { Extension } from "./extension.ts";
+import type { SchemaIssue } from "./schema.ts";
 
 /** The protocol version this implementation speaks (PROTOCOL.md, "Hello"). */
 export const PROTOCOL_VERSION = 1;
@@ -31,8 +32,16 @@ export const MessageType = {
   REQUEST: 0,
   RESULT: 1,
   ERROR: 2,
+  CANCEL: 3,
+  PING: 4,
+  PONG: 5,
   GOODBYE: 6,
+  AUTH: 7,
+  AUTH_OK: 8,
 } as const;
+
+/** The length of the random nonce each hello carries, for authentication. */
+export const NONCE_SIZE = 32;
 
 /** What a peer says about itself in its hello. */
 export interface Hello {
@@ -40,6 +49,10 @@ export interface Hello {
   version: number;
   /** The largest frame body the peer accepts, in bytes. */
   maxFrameSize: number;
+  /** Random bytes the other side's authentication proof must cover. */
+  nonce: Uint8Array;
+  /** Whether this (server) side runs no request before the peer authenticates. */
+  authRequired: boolean;
 }
 
 /** An error as it travels (PROTOCOL.md, "Error object"). */
@@ -54,6 +67,8 @@ export interface WireError {
   stack?: string;
   /** Its cause, when there was one and it could be encoded. */
   cause?: unknown;
+  /** For `INVALID_INPUT` (and output checks): what the schema found wrong. */
+  issues?: SchemaIssue[];
 }
 
 /** A request to run an action. */
@@ -62,6 +77,8 @@ export interface RequestMessage {
   id: number;
   action: string;
   data: unknown;
+  /** Milliseconds the caller will wait for the answer, when it set a deadline. */
+  timeout?: number;
   /** Set when the data could not be decoded: the request is answered with an error. */
   dataError?: CodecError;
 }
@@ -82,10 +99,37 @@ export interface ErrorMessage {
   error: WireError;
 }
 
+/** The requester gave up on a request: its handler's signal aborts. */
+export interface CancelMessage {
+  type: typeof MessageType.CANCEL;
+  id: number;
+}
+
+/** A heartbeat, answered with a pong carrying the same number. */
+export interface PingMessage {
+  type: typeof MessageType.PING | typeof MessageType.PONG;
+  id: number;
+}
+
 /** The peer is closing this connection; `error` says why when it is not a clean shutdown. */
 export interface GoodbyeMessage {
   type: typeof MessageType.GOODBYE;
   error?: WireError;
+}
+
+/** A client proves who it is (PROTOCOL.md, "Authentication"). */
+export interface AuthMessage {
+  type: typeof MessageType.AUTH;
+  /** HMAC-SHA256 over the nonces with the shared secret, when the client has one. */
+  proof: Uint8Array | undefined;
+  /** Whatever the client passes to the server's `authenticate` function. */
+  credentials: unknown;
+}
+
+/** The server accepted the client; its proof shows it knows the secret too. */
+export interface AuthOkMessage {
+  type: typeof MessageType.AUTH_OK;
+  proof: Uint8Array | undefined;
 }
 
 /** Any message after the hello. */
@@ -93,7 +137,11 @@ export type Message =
   | RequestMessage
   | ResultMessage
   | ErrorMessage
-  | GoodbyeMessage;
+  | CancelMessage
+  | PingMessage
+  | GoodbyeMessage
+  | AuthMessage
+  | AuthOkMessage;
 
 /** Writes and reads messages with one set of extensions. */
 export class MessageCodec {
@@ -110,6 +158,8 @@ export class MessageCodec {
   encodeHello(hello: Hello): Uint8Array {
     const fields = this.#encoder.encodeParts({
       maxFrameSize: hello.maxFrameSize,
+      nonce: hello.nonce,
+      ...(hello.authRequired ? { authRequired: true } : {}),
     })[0];
     const body = new Uint8Array(HELLO_MAGIC.length + 1 + fields.length);
     body.set(HELLO_MAGIC);
@@ -149,14 +199,22 @@ export class MessageCodec {
         cause: error,
       });
     }
-    const maxFrameSize = isRecord(fields) ? fields.maxFrameSize : undefined;
+    if (!isRecord(fields)) {
+      throw new ProtocolError("PROTOCOL", "The peer's hello has no fields.");
+    }
+    const { maxFrameSize, nonce, authRequired } = fields;
     if (!isCount(maxFrameSize) || maxFrameSize < MAX_HELLO_SIZE) {
       throw new ProtocolError(
         "PROTOCOL",
         "The peer's hello has no valid maxFrameSize.",
       );
     }
-    return { version, maxFrameSize };
+    return {
+      version,
+      maxFrameSize,
+      nonce: nonce instanceof Uint8Array ? nonce : new Uint8Array(0),
+      authRequired: authRequired === true,
+    };
   }
 
   /**
@@ -209,10 +267,14 @@ export class MessageCodec {
         if (length >= 4) {
           try {
             message.data = this.#decoder.readValue();
-            if (length === 5) this.#readEnvelope();
           } catch (error) {
             message.dataError = asCodecError(error);
+            return message;
           }
+        }
+        if (length === 5) {
+          const timeout = readTimeout(this.#readEnvelope());
+          if (timeout !== undefined) message.timeout = timeout;
         }
         return message;
       }
@@ -232,12 +294,26 @@ export class MessageCodec {
         const id = this.#readId();
         return { type, id, error: toWireError(this.#readEnvelope()) };
       }
+      case MessageType.CANCEL:
+      case MessageType.PING:
+      case MessageType.PONG:
+        expectLength(length, 2, 2, "a cancel, ping or pong");
+        return { type, id: this.#readId() };
       case MessageType.GOODBYE: {
         expectLength(length, 1, 2, "a goodbye");
         return length === 2
           ? { type, error: toWireError(this.#readEnvelope()) }
           : { type };
       }
+      case MessageType.AUTH: {
+        expectLength(length, 2, 3, "an auth");
+        const proof = readProof(this.#readEnvelope());
+        const credentials = length === 3 ? this.#readEnvelope() : undefined;
+        return { type, proof, credentials };
+      }
+      case MessageType.AUTH_OK:
+        expectLength(length, 2, 2, "an auth-ok");
+        return { type, proof: readProof(this.#readEnvelope()) };
       default:
         throw malformed(`unknown message type ${String(type)}`);
     }
@@ -257,6 +333,26 @@ export class MessageCodec {
     if (!isCount(id)) throw malformed("a request id must be a whole number");
     return id;
   }
+}
+
+/** Reads the request meta map; only `timeout` is known. */
+function readTimeout(meta: unknown): number | undefined {
+  if (meta === undefined || meta === null) return undefined;
+  if (!isRecord(meta)) throw malformed("a request's meta must be a map");
+  const { timeout } = meta;
+  if (timeout === undefined) return undefined;
+  if (typeof timeout !== "number" || !(timeout >= 0)) {
+    throw malformed("a request's timeout must be a number of milliseconds");
+  }
+  return timeout;
+}
+
+function readProof(proof: unknown): Uint8Array | undefined {
+  if (proof === null || proof === undefined) return undefined;
+  if (!(proof instanceof Uint8Array)) {
+    throw malformed("an authentication proof must be binary or nil");
+  }
+  return proof;
 }
 
 function hasFailedItem(message: Message): boolean {
@@ -287,7 +383,20 @@ function toWireError(value: unknown): WireError {
   };
   if (typeof value.stack === "string") error.stack = value.stack;
   if ("cause" in value) error.cause = value.cause;
+  if (Array.isArray(value.issues)) error.issues = value.issues.map(toIssue);
   return error;
+}
+
+function toIssue(value: unknown): SchemaIssue {
+  const issue = isRecord(value) ? value : {};
+  return {
+    message: String(issue.message ?? ""),
+    path: Array.isArray(issue.path)
+      ? issue.path.filter((key) =>
+        typeof key === "string" || typeof key === "number"
+      )
+      : [],
+  };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

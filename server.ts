@@ -7,19 +7,32 @@
 
 import {
   type Action,
+  action,
   type ActionHandler,
   type ActionRef,
   isAction,
   isActionRef,
 } from "./action.ts";
+import { type Authenticate, type Authenticator, importSecret } from "./auth.ts";
 import { checkExtensions } from "./codec.ts";
 import { ClientError, ServerError } from "./errors.ts";
 import type { Extension } from "./extension.ts";
-import { DEFAULT_MAX_FRAME_SIZE } from "./framing.ts";
-import { MAX_HELLO_SIZE, MessageCodec } from "./protocol.ts";
-import { Session } from "./session.ts";
-import { connTransport } from "./transport.ts";
+import {
+  DEFAULT_MAX_FRAME_SIZE,
+  FRAME_HEADER_SIZE,
+  writeLength,
+} from "./framing.ts";
 import { checkIntegerOption } from "./options.ts";
+import {
+  MAX_HELLO_SIZE,
+  MessageCodec,
+  MessageType,
+  NONCE_SIZE,
+  PROTOCOL_VERSION,
+} from "./protocol.ts";
+import { Session } from "./session.ts";
+import { connTransport, type PeerAddress } from "./transport.ts";
+import { concat } from "./bytes.ts";
 
 /** Options of {@linkcode Server}. */
 export interface ServerOptions {
@@ -52,12 +65,105 @@ export interface ServerOptions {
    */
   maxFrameSize?: number;
   /**
-   * How long a new connection may take to say hello, in milliseconds,
-   * before it is closed.
+   * How long a new connection may take to say hello (and authenticate), in
+   * milliseconds, before it is closed. Catches peers that connect and say
+   * nothing, or trickle their hello.
    *
    * @default {10000}
    */
   handshakeTimeout?: number;
+  /**
+   * Milliseconds between heartbeat pings. A client silent for three
+   * intervals (a machine that vanished without closing its connection) is
+   * disconnected, and its handlers' signals abort. 0 turns heartbeats off.
+   *
+   * @default {10000}
+   */
+  heartbeatInterval?: number;
+  /**
+   * Milliseconds a connection may stay without calls before the server
+   * closes it (the client reconnects by itself on its next call). 0 keeps
+   * idle connections forever.
+   *
+   * @default {300000}
+   */
+  idleTimeout?: number;
+  /**
+   * The most clients connected at once. Further connections get an
+   * `OVERLOADED` goodbye and are closed.
+   *
+   * @default {10000}
+   */
+  maxConnections?: number;
+  /**
+   * The most calls one connection may have running at once. Further calls
+   * are answered at once with `OVERLOADED` instead of queueing without
+   * bound.
+   *
+   * @default {1000}
+   */
+  maxInFlight?: number;
+  /**
+   * Whether error stacks (and the stacks of their causes) are sent to
+   * clients. Stacks show file paths and code structure: by default they go
+   * only to clients of a loopback-only server.
+   *
+   * @default {true when hostname is a loopback address, false otherwise}
+   */
+  exposeStack?: boolean;
+  /**
+   * Serve over TLS with this certificate chain and private key (PEM).
+   * Clients connect with their `tls` option.
+   */
+  tls?: ServerTlsOptions;
+  /**
+   * A shared secret clients must prove they know (challenge and response,
+   * HMAC-SHA256 over fresh nonces; the secret itself never travels). A
+   * client without it is refused with `UNAUTHORIZED` before any action runs.
+   */
+  secret?: string | Uint8Array;
+  /**
+   * Checks the `credentials` a client sends (a token, a user and password…)
+   * and returns who it is, which handlers see as `context.identity`.
+   * Throwing, or returning `false`, `null` or `undefined`, refuses the
+   * client with `UNAUTHORIZED`. Use it with `tls` unless the credentials may
+   * be seen on the network.
+   */
+  authenticate?: Authenticate;
+}
+
+/** The certificate and key of a TLS server, PEM-encoded. */
+export interface ServerTlsOptions {
+  /** The certificate chain, PEM. */
+  cert: string;
+  /** The private key, PEM. */
+  key: string;
+}
+
+/** What a server's `disconnect` event carries. */
+export interface DisconnectDetail {
+  /** The client that went away. */
+  peer: PeerAddress;
+  /** Why, when it was not a clean close. */
+  error?: Error;
+}
+
+/** What a server's `error` event carries: a problem with one client, or with accepting. */
+export interface ServerErrorDetail {
+  /** The client concerned, when there is one. */
+  peer?: PeerAddress;
+  /** What went wrong. */
+  error: unknown;
+}
+
+/** The events a {@linkcode Server} dispatches, as `CustomEvent`s. */
+export interface ServerEventMap {
+  /** A client completed its handshake. */
+  connect: CustomEvent<PeerAddress>;
+  /** A client's connection closed. */
+  disconnect: CustomEvent<DisconnectDetail>;
+  /** A client broke the protocol or failed to authenticate, or accepting failed. */
+  error: CustomEvent<ServerErrorDetail>;
 }
 
 /** Options of {@linkcode Server.shutdown}. */
@@ -100,41 +206,82 @@ type ServerState = "new" | "listening" | "closing" | "closed";
  * assert.equal(await client.runAction(echo, "hi"), "hi");
  * ```
  */
-export class Server implements AsyncDisposable {
+export class Server extends EventTarget implements AsyncDisposable {
   readonly #hostname: string;
   readonly #port: number;
-  readonly #maxFrameSize: number;
-  readonly #handshakeTimeout: number;
+  readonly #options: ServerOptions;
+  readonly #sessionOptions: {
+    maxFrameSize: number;
+    handshakeTimeout: number;
+    heartbeatInterval: number;
+    idleTimeout: number;
+    maxInFlight: number;
+    exposeStack: boolean;
+  };
+  readonly #maxConnections: number;
   readonly #codec: MessageCodec;
   readonly #actions = new Map<string, Action>();
   readonly #sessions = new Set<Session>();
   readonly #findAction = (name: string) => this.#actions.get(name);
+  #auth: Authenticator = {};
   #state: ServerState = "new";
-  #listener: Deno.TcpListener | undefined;
+  #listener: Deno.Listener<Deno.Conn, Deno.NetAddr> | undefined;
   #accepting: Promise<void> | undefined;
   #shuttingDown: Promise<void> | undefined;
   readonly #finished = Promise.withResolvers<void>();
 
   /**
-   * @param options Where to listen, extensions and limits.
+   * @param options Where to listen, extensions, limits, TLS and authentication.
    * @throws {ServerError} `INVALID_OPTIONS` for a bad option.
    * @throws {CodecError} `INVALID_EXTENSION` for a bad extension.
    */
   constructor(options: ServerOptions = {}) {
+    super();
+    this.#options = options;
     this.#hostname = options.hostname ?? "127.0.0.1";
     this.#port = serverOption("port", options.port ?? 0, 0, 65535);
-    this.#maxFrameSize = serverOption(
-      "maxFrameSize",
-      options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
-      MAX_HELLO_SIZE,
-      0xffff_ffff,
-    );
-    this.#handshakeTimeout = serverOption(
-      "handshakeTimeout",
-      options.handshakeTimeout ?? 10_000,
+    this.#sessionOptions = {
+      maxFrameSize: serverOption(
+        "maxFrameSize",
+        options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+        MAX_HELLO_SIZE,
+        0xffff_ffff,
+      ),
+      handshakeTimeout: serverOption(
+        "handshakeTimeout",
+        options.handshakeTimeout ?? 10_000,
+        1,
+        MAX_TIMER,
+      ),
+      heartbeatInterval: serverOption(
+        "heartbeatInterval",
+        options.heartbeatInterval ?? 10_000,
+        0,
+        MAX_TIMER,
+      ),
+      idleTimeout: serverOption(
+        "idleTimeout",
+        options.idleTimeout ?? 300_000,
+        0,
+        MAX_TIMER,
+      ),
+      maxInFlight: serverOption(
+        "maxInFlight",
+        options.maxInFlight ?? 1_000,
+        1,
+        2 ** 31,
+      ),
+      exposeStack: options.exposeStack ?? isLoopback(this.#hostname),
+    };
+    this.#maxConnections = serverOption(
+      "maxConnections",
+      options.maxConnections ?? 10_000,
       1,
-      2 ** 31 - 1,
+      2 ** 31,
     );
+    if (options.secret !== undefined && options.secret.length === 0) {
+      throw new ServerError("INVALID_OPTIONS", "Option secret is empty.");
+    }
     this.#codec = new MessageCodec(checkExtensions(options.extensions ?? []));
   }
 
@@ -253,29 +400,32 @@ export class Server implements AsyncDisposable {
    * `LISTEN_FAILED` for other bind failures, `ALREADY_LISTENING` when
    * called twice or after a shutdown.
    */
-  listen(): Promise<ServerAddress> {
+  async listen(): Promise<ServerAddress> {
     if (this.#state !== "new") {
-      return Promise.reject(
-        new ServerError(
-          "ALREADY_LISTENING",
-          this.#state === "listening"
-            ? `This server already listens on port ${this.addr?.port}.`
-            : "This server was shut down; create a new one.",
-        ),
+      throw new ServerError(
+        "ALREADY_LISTENING",
+        this.#state === "listening"
+          ? `This server already listens on port ${this.addr?.port}.`
+          : "This server was shut down; create a new one.",
       );
     }
-    try {
-      this.#listener = Deno.listen({
-        hostname: this.#hostname,
-        port: this.#port,
-        transport: "tcp",
-      });
-    } catch (error) {
-      return Promise.reject(this.#bindError(error));
-    }
     this.#state = "listening";
+    const { secret, authenticate, tls } = this.#options;
+    this.#auth = {
+      key: secret === undefined ? undefined : await importSecret(secret),
+      authenticate,
+    };
+    try {
+      const address = { hostname: this.#hostname, port: this.#port };
+      this.#listener = tls === undefined
+        ? Deno.listen({ ...address, transport: "tcp" })
+        : Deno.listenTls({ ...address, cert: tls.cert, key: tls.key });
+    } catch (error) {
+      this.#state = "new";
+      throw this.#bindError(error);
+    }
     this.#accepting = this.#acceptLoop(this.#listener);
-    return Promise.resolve(this.addr!);
+    return this.addr!;
   }
 
   #bindError(error: unknown): ServerError {
@@ -294,9 +444,11 @@ export class Server implements AsyncDisposable {
     );
   }
 
-  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+  async #acceptLoop(
+    listener: Deno.Listener<Deno.Conn, Deno.NetAddr>,
+  ): Promise<void> {
     while (this.#state === "listening") {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
         conn = await listener.accept();
       } catch (error) {
@@ -304,6 +456,7 @@ export class Server implements AsyncDisposable {
         if (error instanceof Deno.errors.BadResource) return;
         // Out of file descriptors, or a connection reset before it was
         // accepted: pause a moment rather than spin, then go on.
+        this.#emit("error", { error });
         await new Promise((resolve) => setTimeout(resolve, 50));
         continue;
       }
@@ -311,30 +464,84 @@ export class Server implements AsyncDisposable {
     }
   }
 
-  #serve(conn: Deno.TcpConn): void {
+  #serve(conn: Deno.Conn): void {
     if (this.#state !== "listening") {
       conn.close();
       return;
     }
-    try {
-      conn.setNoDelay(true);
-    } catch {
-      // The peer is already gone; the session will notice.
+    if (this.#sessions.size >= this.#maxConnections) {
+      this.#refuse(conn);
+      return;
     }
+    (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
     const session = new Session(
       connTransport(conn, {
-        maxFrameSize: this.#maxFrameSize,
+        maxFrameSize: this.#sessionOptions.maxFrameSize,
         maxFirstFrameSize: MAX_HELLO_SIZE,
       }),
       {
+        ...this.#sessionOptions,
         codec: this.#codec,
-        maxFrameSize: this.#maxFrameSize,
-        handshakeTimeout: this.#handshakeTimeout,
+        role: "server",
         actions: this.#findAction,
+        auth: this.#auth,
       },
     );
     this.#sessions.add(session);
-    session.closed.then(() => this.#sessions.delete(session));
+    session.ready.then(
+      () => this.#emit("connect", session.peer),
+      (error) => this.#emit("error", { peer: session.peer, error }),
+    );
+    session.closed.then(() => {
+      this.#sessions.delete(session);
+      const error = session.endReason;
+      this.#emit(
+        "disconnect",
+        error ? { peer: session.peer, error } : { peer: session.peer },
+      );
+    });
+  }
+
+  /** Answers a connection over the limit with a hello and an `OVERLOADED` goodbye, then closes it. */
+  #refuse(conn: Deno.Conn): void {
+    const frames = [
+      this.#codec.encodeHello({
+        version: PROTOCOL_VERSION,
+        maxFrameSize: MAX_HELLO_SIZE,
+        nonce: new Uint8Array(NONCE_SIZE),
+        authRequired: false,
+      }),
+      concat(this.#codec.encode([MessageType.GOODBYE, {
+        code: "OVERLOADED",
+        name: "RemoteError",
+        message:
+          `The server has reached its connection limit (maxConnections is ${this.#maxConnections}); try again later.`,
+      }])),
+    ].flatMap((body) => {
+      const header = new Uint8Array(FRAME_HEADER_SIZE);
+      writeLength(header, 0, body.length);
+      return [header, body];
+    });
+    this.#emit("error", {
+      error: new ServerError(
+        "OVERLOADED",
+        `Refused a connection: maxConnections (${this.#maxConnections}) reached.`,
+      ),
+    });
+    conn.write(concat(frames)).catch(ignore).finally(() => {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    });
+  }
+
+  #emit<K extends keyof ServerEventMap>(
+    type: K,
+    detail: ServerEventMap[K]["detail"],
+  ): void {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
   /**
@@ -379,11 +586,53 @@ export class Server implements AsyncDisposable {
     this.#finished.resolve();
   }
 
+  /**
+   * Listens for `connect`, `disconnect` and `error` events.
+   *
+   * @param type The event.
+   * @param listener Receives a `CustomEvent` whose `detail` describes it.
+   * @param options As for `EventTarget`.
+   */
+  override addEventListener<K extends keyof ServerEventMap>(
+    type: K,
+    listener: (event: ServerEventMap[K]) => void,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  /**
+   * Listens for any event, untyped.
+   *
+   * @param type The event.
+   * @param listener The listener.
+   * @param options As for `EventTarget`.
+   */
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    super.addEventListener(type, listener, options);
+  }
+
   /** Shuts the server down; for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown();
   }
 }
+
+const MAX_TIMER = 2 ** 31 - 1;
+
+/** Whether a listen address takes connections from this machine only. */
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" ||
+    /^127\./.test(hostname);
+}
+
+function ignore(): void {}
 
 function serverOption(
   name: string,
@@ -429,7 +678,12 @@ function checkActionWithHandler(ref: unknown, handler: unknown): Action {
       }.`,
     );
   }
-  return { name: ref.name, handler: handler as Action["handler"] };
+  const { input, output, idempotent } = ref;
+  return action(
+    ref.name,
+    { input, output, idempotent },
+    handler as Action["handler"],
+  ) as Action;
 }
 
 function describeValue(value: unknown): string {

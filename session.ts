@@ -1,14 +1,16 @@
 /**
- * One connection between two peers: the hello, request ids, the calls
- * waiting for answers, and the requests being run. It reads and writes
- * frames through a {@linkcode Transport} and never touches a socket. Both
- * ends of a connection run the same session: a server passes the actions
- * it offers, a client passes none.
+ * One connection between two peers: the hello and authentication, request
+ * ids, the calls waiting for answers, the requests being run, cancellation
+ * and heartbeats. It reads and writes frames through a
+ * {@linkcode Transport} and never touches a socket. Both ends of a
+ * connection run the same session: a server passes the actions it offers,
+ * a client passes none.
  *
  * @module
  */
 
 import type { Action, ActionContext } from "./action.ts";
+import { type Authenticator, NONCE_LABELS, prove, verify } from "./auth.ts";
 import {
   ClientError,
   CodecError,
@@ -22,10 +24,12 @@ import {
   type Message,
   type MessageCodec,
   MessageType,
+  NONCE_SIZE,
   PROTOCOL_VERSION,
   type RequestMessage,
   type WireError,
 } from "./protocol.ts";
+import { describeIssues, validate, type Validation } from "./schema.ts";
 import type { PeerAddress, Transport } from "./transport.ts";
 
 /** Finds the action to run for a request, by name. */
@@ -35,48 +39,134 @@ export type ActionLookup = (name: string) => Action | undefined;
 export interface SessionOptions {
   /** Reads and writes messages. */
   codec: MessageCodec;
+  /** Which end of the connection this is. */
+  role: "client" | "server";
   /** The largest frame body this side accepts, announced in the hello. */
   maxFrameSize: number;
-  /** How long to wait for the peer's hello, in milliseconds. */
+  /** How long to wait for the peer's hello (and authentication), in milliseconds. */
   handshakeTimeout: number;
+  /** Milliseconds between pings; the peer is dead after three silent intervals. 0 turns heartbeats off. */
+  heartbeatInterval: number;
+  /** Milliseconds without calls after which the connection is closed; 0 never. */
+  idleTimeout?: number;
   /** The actions this side runs for its peer; none when omitted. */
   actions?: ActionLookup;
+  /** How many of the peer's requests may run at once; more are refused with `OVERLOADED`. */
+  maxInFlight?: number;
+  /** Whether error stacks are sent to the peer. */
+  exposeStack?: boolean;
+  /** How this side authenticates (client) or checks the peer (server). */
+  auth?: Authenticator;
+}
+
+/** What a call may add: a deadline, and a signal to cancel it. */
+export interface CallOptions {
+  /** Milliseconds to wait for the answer; 0 waits as long as it takes. */
+  timeout?: number;
+  /** Aborting it cancels the call. */
+  signal?: AbortSignal;
 }
 
 /** How long a closing session waits for its last frames to be written. */
 const FLUSH_TIMEOUT = 2_000;
+/** A peer silent for this many heartbeat intervals is taken for dead. */
+const MISSED_HEARTBEATS = 3;
 
-interface PendingCall {
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
+/** hello: waiting for the peer's hello; auth: for its AUTH or AUTH_OK; checking: verifying it; open: serving calls. */
+type SessionState = "hello" | "auth" | "checking" | "open";
+
+/** A call waiting for its answer. */
+class PendingCall {
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+
+  constructor(
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
+
+  /** Stops the deadline and the abort listener. */
+  settle(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.onAbort !== undefined) {
+      this.signal!.removeEventListener("abort", this.onAbort);
+    }
+  }
+}
+
+/**
+ * What a handler sees of its call. The abort signal is made only when a
+ * handler asks for it, so calls that never look cost nothing.
+ */
+class RequestContext implements ActionContext {
+  #controller: AbortController | undefined;
+
+  readonly #watch: (context: RequestContext) => void;
+
+  constructor(
+    readonly action: string,
+    readonly requestId: number,
+    readonly peer: PeerAddress,
+    readonly identity: unknown,
+    readonly deadline: number | undefined,
+    watch: (context: RequestContext) => void,
+  ) {
+    this.#watch = watch;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      this.#watch(this);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    this.#controller?.abort(reason);
+  }
 }
 
 /** One live connection, from the hello to the close. */
 export class Session {
   /** The peer's address. */
   readonly peer: PeerAddress;
-  /** Resolves with the peer's hello; rejects if the handshake fails. */
+  /** Resolves once the hello (and authentication) is done; rejects if it fails. */
   readonly ready: Promise<Hello>;
   /** Resolves once the connection is closed and every call is settled. */
   readonly closed: Promise<void>;
 
   readonly #transport: Transport;
   readonly #codec: MessageCodec;
+  readonly #role: "client" | "server";
   readonly #actions: ActionLookup | undefined;
+  readonly #maxInFlight: number;
+  readonly #exposeStack: boolean;
+  readonly #auth: Authenticator;
+  readonly #nonce = crypto.getRandomValues(new Uint8Array(NONCE_SIZE));
   readonly #pendingCalls = new Map<number, PendingCall>();
-  readonly #handlersAborted = new AbortController();
+  /** Running requests whose handlers asked for their signal. */
+  readonly #watched = new Map<number, RequestContext>();
+  #state: SessionState = "hello";
   #nextRequestId = 1;
+  #nextPing = 1;
   #peerHello: Hello | undefined;
+  #identity: unknown;
   #activeHandlers = 0;
+  #requestsSinceIdleCheck = 0;
+  #idleChecks = 0;
   #idleWaiters: (() => void)[] = [];
-  #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  #timers: ReturnType<typeof setTimeout>[] = [];
   #resolveReady!: (hello: Hello) => void;
   #rejectReady!: (error: unknown) => void;
   #resolveClosed!: () => void;
   /** Why this side is closing the connection, once it is. */
   #closeReason: IsockError | undefined;
   /** Why the peer said it was closing, from its goodbye. */
-  #goodbyeReason: RemoteError | undefined;
+  #goodbyeReason: IsockError | undefined;
+  /** Why the connection ended, once it has. */
+  #endReason: ClientError | RemoteError | undefined;
   #isClosed = false;
   #isRefusingRequests = false;
   #isPeerLeaving = false;
@@ -85,13 +175,17 @@ export class Session {
    * Starts the session: sends this side's hello and reads the peer's.
    *
    * @param transport The connection; the session owns it from now on.
-   * @param options The codec, limits and actions.
+   * @param options The codec, limits, actions and authentication.
    */
   constructor(transport: Transport, options: SessionOptions) {
     this.#transport = transport;
     this.peer = transport.peer;
     this.#codec = options.codec;
+    this.#role = options.role;
     this.#actions = options.actions;
+    this.#maxInFlight = options.maxInFlight ?? Infinity;
+    this.#exposeStack = options.exposeStack ?? true;
+    this.#auth = options.auth ?? {};
     this.ready = new Promise<Hello>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -99,19 +193,13 @@ export class Session {
     // Whoever awaits `ready` sees the failure; nobody has to.
     this.ready.catch(ignore);
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
-    this.#handshakeTimer = setTimeout(() => {
-      this.abort(
-        new ProtocolError(
-          "PROTOCOL",
-          `No isock hello from ${
-            describe(this.peer)
-          } within ${options.handshakeTimeout} ms: is it an isock peer?`,
-        ),
-      );
-    }, options.handshakeTimeout);
+    this.#startHandshakeTimer(options.handshakeTimeout);
+    this.ready.then(() => this.#startTimers(options), ignore);
     transport.send([this.#codec.encodeHello({
       version: PROTOCOL_VERSION,
       maxFrameSize: options.maxFrameSize,
+      nonce: this.#nonce,
+      authRequired: this.#role === "server" && isAuthRequired(this.#auth),
     })]);
     transport.start({
       frame: (body, isBorrowed) => this.#onFrame(body, isBorrowed),
@@ -119,10 +207,15 @@ export class Session {
     });
   }
 
-  /** Whether calls may be sent: the hello is done and neither side is leaving. */
+  /** Whether calls may be sent: the handshake is done and neither side is leaving. */
   get isOpen(): boolean {
-    return this.#peerHello !== undefined && !this.#isClosed &&
+    return this.#state === "open" && !this.#isClosed &&
       !this.#isPeerLeaving && !this.#isRefusingRequests;
+  }
+
+  /** Whether the peer said goodbye. */
+  get isPeerLeaving(): boolean {
+    return this.#isPeerLeaving;
   }
 
   /** How many of the peer's requests are being run right now. */
@@ -135,20 +228,37 @@ export class Session {
     return this.#pendingCalls.size;
   }
 
+  /** Why the connection ended, once it has; `undefined` while open or after a clean end. */
+  get endReason(): ClientError | RemoteError | undefined {
+    return this.#endReason;
+  }
+
   /**
    * Calls an action on the peer. Never throws: every failure is a
    * rejection.
    *
    * @param action The action's name.
    * @param data The input, any value the codec can send.
+   * @param options A timeout and an abort signal.
    * @returns The action's result.
    */
-  call(action: string, data: unknown): Promise<unknown> {
+  call(
+    action: string,
+    data: unknown,
+    options?: CallOptions,
+  ): Promise<unknown> {
     if (this.#isClosed) return Promise.reject(this.#callError());
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(abortedError(signal));
+    const timeout = options?.timeout ?? 0;
     const id = this.#nextRequestId++;
     let parts: Uint8Array[];
     try {
-      parts = this.#codec.encode([MessageType.REQUEST, id, action, data]);
+      parts = this.#codec.encode(
+        timeout > 0
+          ? [MessageType.REQUEST, id, action, data, { timeout }]
+          : [MessageType.REQUEST, id, action, data],
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -163,9 +273,36 @@ export class Session {
       );
     }
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
-    this.#pendingCalls.set(id, { resolve, reject });
+    const call = new PendingCall(resolve, reject);
+    this.#pendingCalls.set(id, call);
+    if (timeout > 0) {
+      call.timer = setTimeout(() => {
+        this.#cancel(
+          id,
+          new ClientError(
+            "TIMEOUT",
+            `"${action}" did not answer within ${timeout} ms.`,
+          ),
+        );
+      }, timeout);
+    }
+    if (signal !== undefined) {
+      call.signal = signal;
+      call.onAbort = () => this.#cancel(id, abortedError(signal));
+      signal.addEventListener("abort", call.onAbort, { once: true });
+    }
     this.#send(parts);
     return promise;
+  }
+
+  /** Gives up on a call: rejects it, and tells the peer so its handler can stop. */
+  #cancel(id: number, reason: ClientError): void {
+    const call = this.#takeCall(id);
+    if (call === undefined) return;
+    call.reject(reason);
+    if (!this.#isClosed) {
+      this.#send(this.#codec.encode([MessageType.CANCEL, id]));
+    }
   }
 
   /**
@@ -189,7 +326,8 @@ export class Session {
 
   /**
    * Closes gracefully: writes what is queued (for a short while at most),
-   * then closes the connection. Calls still waiting reject.
+   * then closes the connection. Calls still waiting reject, and running
+   * handlers' signals abort.
    *
    * @param reason Why, for the calls that are still waiting.
    */
@@ -211,18 +349,226 @@ export class Session {
     this.#transport.close();
   }
 
+  /** Called by a request context when its handler asks for its signal. */
+  readonly #watch = (context: RequestContext): void => {
+    if (this.#isClosed) context.abort(this.#callError());
+    else this.#watched.set(context.requestId, context);
+  };
+
+  #startHandshakeTimer(timeout: number): void {
+    const timer = setTimeout(() => {
+      if (this.#state === "open") return;
+      this.abort(
+        new ProtocolError(
+          "PROTOCOL",
+          `No isock handshake from ${
+            describe(this.peer)
+          } within ${timeout} ms: is it an isock peer?`,
+        ),
+      );
+    }, timeout);
+    this.#timers.push(timer);
+    this.ready.then(() => clearTimeout(timer), ignore);
+  }
+
+  #startTimers(options: SessionOptions): void {
+    if (this.#isClosed) return;
+    const { heartbeatInterval, idleTimeout = 0 } = options;
+    if (heartbeatInterval > 0) {
+      this.#timers.push(
+        setInterval(
+          () => this.#heartbeat(heartbeatInterval),
+          heartbeatInterval,
+        ),
+      );
+    }
+    if (idleTimeout > 0) {
+      this.#timers.push(
+        setInterval(() => this.#checkIdle(idleTimeout), idleTimeout / 4),
+      );
+    }
+  }
+
+  #heartbeat(interval: number): void {
+    const silence = Date.now() - this.#transport.lastActivity;
+    if (silence > MISSED_HEARTBEATS * interval) {
+      this.abort(
+        new ClientError(
+          "CONNECTION_CLOSED",
+          `${
+            describe(this.peer)
+          } gave no sign of life for ${silence} ms (heartbeats every ${interval} ms): the connection is taken for dead.`,
+        ),
+      );
+    } else {
+      this.#send(this.#codec.encode([MessageType.PING, this.#nextPing++]));
+    }
+  }
+
+  /** Closes the connection after four checks in a row saw it without calls. */
+  #checkIdle(idleTimeout: number): void {
+    const isBusy = this.#requestsSinceIdleCheck > 0 ||
+      this.#activeHandlers > 0 || this.#pendingCalls.size > 0;
+    this.#requestsSinceIdleCheck = 0;
+    this.#idleChecks = isBusy ? 0 : this.#idleChecks + 1;
+    if (this.#idleChecks >= 4) {
+      this.sayGoodbye();
+      this.close(
+        new ClientError(
+          "CONNECTION_CLOSED",
+          `The connection was idle for ${idleTimeout} ms.`,
+        ),
+      );
+    }
+  }
+
   #onFrame(body: Uint8Array, isBorrowed: boolean): void {
     // Once closing, what still arrives is dropped unread.
     if (this.#closeReason !== undefined || this.#isClosed) return;
-    if (this.#peerHello !== undefined) return this.#receive(body, isBorrowed);
+    if (this.#state === "open") return this.#receive(body, isBorrowed);
+    if (this.#state === "hello") return this.#receiveHello(body);
+    let message: Message;
+    try {
+      message = this.#codec.decode(body, isBorrowed);
+    } catch (error) {
+      return this.#failProtocol(error as ProtocolError);
+    }
+    this.#receiveDuringAuth(message);
+  }
+
+  #receiveHello(body: Uint8Array): void {
     try {
       this.#peerHello = this.#codec.decodeHello(body);
     } catch (error) {
       return this.#failProtocol(error as ProtocolError);
     }
-    clearTimeout(this.#handshakeTimer);
-    this.#resolveReady(this.#peerHello);
+    const auth = this.#auth;
+    const mustAuthenticate = this.#role === "server"
+      ? isAuthRequired(auth)
+      : this.#peerHello.authRequired || auth.key !== undefined ||
+        auth.credentials !== undefined;
+    if (!mustAuthenticate) return this.#open();
+    this.#state = "auth";
+    if (this.#role === "client") this.#sendAuth().catch(this.#failAuth);
   }
+
+  #open(): void {
+    this.#state = "open";
+    this.#resolveReady(this.#peerHello!);
+  }
+
+  /** Client: proves it knows the secret (if it has one), sends its credentials. */
+  async #sendAuth(): Promise<void> {
+    const { key, credentials } = this.#auth;
+    const proof = key === undefined ? null : await prove(
+      key,
+      NONCE_LABELS.client,
+      this.#peerHello!.nonce,
+      this.#nonce,
+    );
+    if (this.#isClosed) return;
+    this.#send(this.#codec.encode(
+      credentials === undefined
+        ? [MessageType.AUTH, proof]
+        : [MessageType.AUTH, proof, credentials],
+    ));
+  }
+
+  #receiveDuringAuth(message: Message): void {
+    if (message.type === MessageType.GOODBYE) {
+      return this.#receive(undefined, false, message);
+    }
+    const isAuthTurn = this.#state === "auth";
+    if (
+      isAuthTurn && this.#role === "server" && message.type === MessageType.AUTH
+    ) {
+      this.#state = "checking"; // Anything before the answer is out of turn.
+      this.#checkAuth(message.proof, message.credentials).catch(this.#failAuth);
+      return;
+    }
+    if (
+      isAuthTurn && this.#role === "client" &&
+      message.type === MessageType.AUTH_OK
+    ) {
+      this.#state = "checking";
+      this.#checkServerProof(message.proof).catch(this.#failAuth);
+      return;
+    }
+    this.#failAuth(
+      new ProtocolError(
+        "PROTOCOL",
+        "A message arrived before authentication was complete.",
+      ),
+    );
+  }
+
+  /** Server: checks the client's proof and credentials, then answers with its own proof. */
+  async #checkAuth(
+    proof: Uint8Array | undefined,
+    credentials: unknown,
+  ): Promise<void> {
+    const { key, authenticate } = this.#auth;
+    if (key !== undefined) {
+      const isValid = proof !== undefined && await verify(
+        key,
+        proof,
+        NONCE_LABELS.client,
+        this.#nonce,
+        this.#peerHello!.nonce,
+      );
+      if (!isValid) throw unauthorized("the shared secret does not match");
+    }
+    if (authenticate !== undefined) {
+      const identity = await authenticate(this.peer, credentials);
+      if (identity === false || identity === undefined || identity === null) {
+        throw unauthorized("the credentials were refused");
+      }
+      this.#identity = identity;
+    }
+    if (this.#isClosed) return;
+    const answer = key === undefined ? null : await prove(
+      key,
+      NONCE_LABELS.server,
+      this.#peerHello!.nonce,
+      this.#nonce,
+    );
+    this.#send(this.#codec.encode([MessageType.AUTH_OK, answer]));
+    this.#open();
+  }
+
+  /** Client: a server that claims to know the secret must prove it. */
+  async #checkServerProof(proof: Uint8Array | undefined): Promise<void> {
+    const { key } = this.#auth;
+    if (key !== undefined) {
+      const isValid = proof !== undefined && await verify(
+        key,
+        proof,
+        NONCE_LABELS.server,
+        this.#nonce,
+        this.#peerHello!.nonce,
+      );
+      if (!isValid) {
+        throw unauthorized(
+          "the server did not prove that it knows the shared secret",
+        );
+      }
+    }
+    if (!this.#isClosed) this.#open();
+  }
+
+  readonly #failAuth = (error: unknown): void => {
+    if (this.#isClosed || this.#closeReason !== undefined) return;
+    const reason =
+      error instanceof ClientError || error instanceof ProtocolError
+        ? error
+        : unauthorized(
+          error instanceof Error ? error.message : "authentication failed",
+          error,
+        );
+    this.#closeReason = reason;
+    this.#sendGoodbye(reason);
+    this.#flushAndClose();
+  };
 
   #onClosed(error: unknown): void {
     const failure = this.#peerHello === undefined
@@ -238,15 +584,20 @@ export class Session {
     }
   }
 
-  #receive(frame: Uint8Array, isBorrowed: boolean): void {
+  #receive(
+    frame: Uint8Array | undefined,
+    isBorrowed: boolean,
+    decoded?: Message,
+  ): void {
     let message: Message;
     try {
-      message = this.#codec.decode(frame, isBorrowed);
+      message = decoded ?? this.#codec.decode(frame!, isBorrowed);
     } catch (error) {
       return this.#failProtocol(error as ProtocolError);
     }
     switch (message.type) {
       case MessageType.REQUEST:
+        this.#requestsSinceIdleCheck++;
         return this.#handleRequest(message);
       case MessageType.RESULT: {
         const call = this.#takeCall(message.id);
@@ -258,17 +609,40 @@ export class Session {
         return this.#takeCall(message.id)?.reject(
           errorFromWire(message.error),
         );
+      case MessageType.CANCEL:
+        return this.#watched.get(message.id)?.abort(
+          new ClientError("ABORTED", "The caller cancelled this call."),
+        );
+      case MessageType.PING:
+        return this.#send(this.#codec.encode([MessageType.PONG, message.id]));
+      case MessageType.PONG:
+        return; // The transport already noted the sign of life.
       case MessageType.GOODBYE:
         this.#isPeerLeaving = true;
-        if (message.error) this.#goodbyeReason = remoteError(message.error);
+        if (message.error) {
+          this.#goodbyeReason = errorFromWire(message.error);
+          if (this.#state !== "open") {
+            this.#rejectReady(this.#goodbyeReason);
+          }
+        }
         return;
+      default:
+        return this.#failProtocol(
+          new ProtocolError(
+            "PROTOCOL",
+            "An authentication message arrived after authentication.",
+          ),
+        );
     }
   }
 
   /** An answer for an id no call waits for (a late or a duplicate one) is dropped. */
   #takeCall(id: number): PendingCall | undefined {
     const call = this.#pendingCalls.get(id);
-    if (call !== undefined) this.#pendingCalls.delete(id);
+    if (call !== undefined) {
+      this.#pendingCalls.delete(id);
+      call.settle();
+    }
     return call;
   }
 
@@ -284,7 +658,7 @@ export class Session {
     if (request.dataError) {
       return this.#sendError(
         id,
-        wireError("INVALID_REQUEST", request.dataError),
+        this.#wireError("INVALID_REQUEST", request.dataError),
       );
     }
     const action = this.#actions?.(request.action);
@@ -295,38 +669,119 @@ export class Session {
         message: `No action named "${request.action}" here.`,
       });
     }
-    const context: ActionContext = {
-      action: request.action,
-      requestId: id,
-      peer: this.peer,
-      signal: this.#handlersAborted.signal,
-    };
-    this.#activeHandlers++;
-    let result: unknown;
-    try {
-      result = action.handler(request.data, context);
-    } catch (error) {
-      this.#handlerDone();
-      return this.#sendError(id, wireError("ACTION_FAILED", error));
+    if (this.#activeHandlers >= this.#maxInFlight) {
+      return this.#sendError(id, {
+        code: "OVERLOADED",
+        name: "RemoteError",
+        message:
+          `Too many calls in flight on this connection (maxInFlight is ${this.#maxInFlight}); try again when some have finished.`,
+      });
     }
-    if (isPromiseLike(result)) {
-      Promise.resolve(result).then(
-        (value) => {
-          this.#handlerDone();
-          this.#sendResult(id, value);
-        },
-        (error) => {
-          this.#handlerDone();
-          this.#sendError(id, wireError("ACTION_FAILED", error));
-        },
+    const context = new RequestContext(
+      request.action,
+      id,
+      this.peer,
+      this.#identity,
+      request.timeout === undefined ? undefined : Date.now() + request.timeout,
+      this.#watch,
+    );
+    this.#activeHandlers++;
+    if (action.input === undefined) {
+      return this.#runHandler(action, request.data, context);
+    }
+    const validation = validate(action.input, request.data);
+    if (validation instanceof Promise) {
+      validation.then(
+        (result) => this.#runValidated(action, result, context),
+        (error) => this.#finishRequest(context, undefined, error),
       );
     } else {
-      this.#handlerDone();
-      this.#sendResult(id, result);
+      this.#runValidated(action, validation, context);
     }
   }
 
-  #handlerDone(): void {
+  #runValidated(
+    action: Action,
+    validation: Validation,
+    context: RequestContext,
+  ): void {
+    if (validation.issues !== undefined) {
+      this.#handlerDone(context);
+      return this.#sendError(context.requestId, {
+        code: "INVALID_INPUT",
+        name: "RemoteError",
+        message: `Invalid input for "${context.action}": ${
+          describeIssues(validation.issues)
+        }`,
+        issues: validation.issues,
+      });
+    }
+    this.#runHandler(action, validation.value, context);
+  }
+
+  #runHandler(action: Action, data: unknown, context: RequestContext): void {
+    let result: unknown;
+    try {
+      result = action.handler(data, context);
+    } catch (error) {
+      return this.#finishRequest(context, undefined, error, true);
+    }
+    if (isPromiseLike(result)) {
+      Promise.resolve(result).then(
+        (value) => this.#finishRequest(context, action, value),
+        (error) => this.#finishRequest(context, undefined, error, true),
+      );
+    } else {
+      this.#finishRequest(context, action, result);
+    }
+  }
+
+  /** A handler finished: check its result against the output schema, then answer. */
+  #finishRequest(
+    context: RequestContext,
+    action: Action | undefined,
+    value: unknown,
+    isFailure = false,
+  ): void {
+    if (isFailure || action === undefined) {
+      this.#handlerDone(context);
+      return this.#sendError(
+        context.requestId,
+        this.#wireError("ACTION_FAILED", value),
+      );
+    }
+    if (action.output === undefined) {
+      this.#handlerDone(context);
+      return this.#sendResult(context.requestId, value);
+    }
+    const validation = validate(action.output, value);
+    const answer = (result: Validation) => {
+      this.#handlerDone(context);
+      if (result.issues === undefined) {
+        return this.#sendResult(context.requestId, result.value);
+      }
+      this.#sendError(context.requestId, {
+        code: "ACTION_FAILED",
+        name: "TypeError",
+        message:
+          `The result of "${context.action}" does not match its output schema: ${
+            describeIssues(result.issues)
+          }`,
+        issues: result.issues,
+      });
+    };
+    if (validation instanceof Promise) {
+      validation.then(
+        answer,
+        (error) => this.#finishRequest(context, undefined, error, true),
+      );
+    } else {
+      answer(validation);
+    }
+  }
+
+  #handlerDone(context: RequestContext): void {
+    this.#watched.delete(context.requestId);
     if (--this.#activeHandlers === 0 && this.#idleWaiters.length > 0) {
       for (const resolve of this.#idleWaiters.splice(0)) resolve();
     }
@@ -340,7 +795,7 @@ export class Session {
     } catch (error) {
       return this.#sendError(
         id,
-        wireError(
+        this.#wireError(
           "ACTION_FAILED",
           new CodecError(
             "ENCODE_FAILED",
@@ -380,6 +835,16 @@ export class Session {
     }
   }
 
+  /** The error object sent for a thrown value; stacks only when allowed. */
+  #wireError(code: string, thrown: unknown): WireError {
+    const error = wireError(code, thrown);
+    if (!this.#exposeStack) {
+      delete error.stack;
+      if ("cause" in error) error.cause = withoutStacks(error.cause);
+    }
+    return error;
+  }
+
   #send(parts: readonly Uint8Array[]): void {
     // A failed write closes the connection; #onClosed hears of it.
     this.#transport.send(parts);
@@ -413,11 +878,19 @@ export class Session {
   #finish(failure: unknown): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    clearTimeout(this.#handshakeTimer);
+    for (const timer of this.#timers) clearTimeout(timer);
     const reason = this.#callError(failure);
+    this.#endReason = failure === undefined &&
+        this.#closeReason === undefined && this.#goodbyeReason === undefined
+      ? undefined
+      : reason;
     this.#rejectReady(reason);
-    this.#handlersAborted.abort(reason);
-    for (const call of this.#pendingCalls.values()) call.reject(reason);
+    for (const context of this.#watched.values()) context.abort(reason);
+    this.#watched.clear();
+    for (const call of this.#pendingCalls.values()) {
+      call.settle();
+      call.reject(reason);
+    }
     this.#pendingCalls.clear();
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
     this.#transport.close();
@@ -425,14 +898,17 @@ export class Session {
   }
 
   /** The error calls reject with once the connection is gone. */
-  #callError(failure?: unknown): ClientError {
+  #callError(failure?: unknown): ClientError | RemoteError {
     const reason = this.#closeReason ?? this.#goodbyeReason ??
       (failure as IsockError | undefined);
+    if (reason instanceof ClientError) return reason;
+    if (reason instanceof RemoteError && reason.code === "OVERLOADED") {
+      return reason;
+    }
     const isProtocol = reason instanceof ProtocolError ||
       reason instanceof CodecError ||
       (reason instanceof RemoteError &&
         (reason.code === "PROTOCOL" || reason.code === "FRAME_TOO_LARGE"));
-    if (reason instanceof ClientError) return reason;
     const detail = reason instanceof Error ? `: ${reason.message}` : "";
     return new ClientError(
       isProtocol ? "PROTOCOL" : "CONNECTION_CLOSED",
@@ -440,6 +916,24 @@ export class Session {
       reason === undefined ? undefined : { cause: reason },
     );
   }
+}
+
+function isAuthRequired(auth: Authenticator): boolean {
+  return auth.key !== undefined || auth.authenticate !== undefined;
+}
+
+function unauthorized(reason: string, cause?: unknown): ClientError {
+  return new ClientError(
+    "UNAUTHORIZED",
+    `Authentication failed: ${reason}.`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function abortedError(signal: AbortSignal): ClientError {
+  return new ClientError("ABORTED", "The call was aborted.", {
+    cause: signal.reason,
+  });
 }
 
 /** Before the hello, a frame error means the peer speaks another protocol. */
@@ -470,18 +964,34 @@ function wireError(code: string, thrown: unknown): WireError {
   return { code, name: "Error", message: String(thrown), cause: thrown };
 }
 
+/** A copy of an error chain without stack traces; other values as they are. */
+function withoutStacks(value: unknown, depth = 0): unknown {
+  if (!(value instanceof Error) || depth > 16) return value;
+  const copy = new Error(value.message);
+  copy.name = value.name;
+  Object.defineProperty(copy, "stack", { value: undefined });
+  for (const key of Object.keys(value)) {
+    Object.defineProperty(copy, key, {
+      value: (value as unknown as Record<string, unknown>)[key],
+      enumerable: true,
+    });
+  }
+  if ("cause" in value) copy.cause = withoutStacks(value.cause, depth + 1);
+  return copy;
+}
+
 /** The error a call rejects with when the peer answered with `error`. */
 function errorFromWire(error: WireError): IsockError {
   if (error.code === "CONNECTION_CLOSED") {
     return new ClientError("CONNECTION_CLOSED", error.message);
   }
-  return remoteError(error);
-}
-
-function remoteError(error: WireError): RemoteError {
+  if (error.code === "UNAUTHORIZED") {
+    return new ClientError("UNAUTHORIZED", error.message);
+  }
   return new RemoteError(error.code as RemoteErrorCode, error.message, {
     remoteName: error.name,
     remoteStack: error.stack,
+    issues: error.issues,
     ...("cause" in error ? { cause: error.cause } : {}),
   });
 }

@@ -54,6 +54,8 @@ export interface FrameReceiver {
 export interface Transport {
   /** The peer's address. */
   readonly peer: PeerAddress;
+  /** When bytes last arrived, in milliseconds since 1970: the heartbeat's sign of life. */
+  readonly lastActivity: number;
   /** Starts reading; call once. */
   start(receiver: FrameReceiver): void;
   /**
@@ -100,6 +102,7 @@ export function connTransport(
 
 class ConnTransport implements Transport {
   readonly peer: PeerAddress;
+  lastActivity: number = Date.now();
   readonly #conn: Deno.Conn;
   readonly #decoder: FrameDecoder;
   #receiver: FrameReceiver | undefined;
@@ -252,13 +255,15 @@ export function streamTransport(
     writer.abort().catch(ignore);
   };
   piping.catch(close);
-  return {
+  const transport = {
     peer,
-    start(receiver) {
+    lastActivity: Date.now(),
+    start(receiver: FrameReceiver) {
       (async () => {
         for (;;) {
           const { value, done } = await reader.read();
           if (done) return;
+          transport.lastActivity = Date.now();
           receiver.frame(value, false);
         }
       })().then(
@@ -266,13 +271,14 @@ export function streamTransport(
         (error) => receiver.closed(error),
       ).finally(close);
     },
-    send(body) {
+    send(body: readonly Uint8Array[]) {
       if (isClosed) return;
       pending = writer.write(body).catch(close);
     },
     drain: () => pending,
     close,
   };
+  return transport;
 }
 
 function peerAddress(address: Deno.Addr): PeerAddress {

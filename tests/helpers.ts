@@ -113,7 +113,12 @@ export const wire = {
   /** A valid hello frame. */
   hello(maxFrameSize = 64 * 1024 * 1024): Uint8Array {
     return wire.frame(
-      wire.codec.encodeHello({ version: PROTOCOL_VERSION, maxFrameSize }),
+      wire.codec.encodeHello({
+        version: PROTOCOL_VERSION,
+        maxFrameSize,
+        nonce: new Uint8Array(32),
+        authRequired: false,
+      }),
     );
   },
   /** A message frame, such as `[0, 1, "echo", "hi"]`. */

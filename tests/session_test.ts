@@ -31,16 +31,22 @@ function pipePair(): [Transport, Transport] {
 function sessionPair(actions: Record<string, (data: never) => unknown>) {
   const [serverSide, clientSide] = pipePair();
   const codec = new MessageCodec([]);
-  const options = { codec, maxFrameSize: 1 << 20, handshakeTimeout: 1000 };
+  const options = {
+    codec,
+    maxFrameSize: 1 << 20,
+    handshakeTimeout: 1000,
+    heartbeatInterval: 0,
+  };
   const served = new Map<string, Action>();
   for (const [name, handler] of Object.entries(actions)) {
     served.set(name, action(name, handler) as unknown as Action);
   }
   const server = new Session(serverSide, {
     ...options,
+    role: "server",
     actions: (name) => served.get(name),
   });
-  const client = new Session(clientSide, options);
+  const client = new Session(clientSide, { ...options, role: "client" });
   return { server, client };
 }
 
