@@ -174,6 +174,8 @@ export class Client extends EventTarget implements Disposable, AsyncDisposable {
   #connecting: Promise<Session> | undefined;
   #auth: Promise<Authenticator> | undefined;
   #isClosed = false;
+  /** The server said goodbye: the next connection is tried once, and fails fast. */
+  #serverLeft = false;
   readonly #closing = new AbortController();
 
   /**
@@ -422,7 +424,8 @@ export class Client extends EventTarget implements Disposable, AsyncDisposable {
 
   async #open(): Promise<Session> {
     // A server that said goodbye is shutting down: try once, and fail fast.
-    const serverLeft = this.#session?.isPeerLeaving === true;
+    const serverLeft = this.#serverLeft || this.#session?.isPeerLeaving === true;
+    this.#serverLeft = false;
     let conn: Deno.Conn;
     try {
       conn = await this.#dial(serverLeft ? 1 : this.#attempts);
@@ -454,7 +457,10 @@ export class Client extends EventTarget implements Disposable, AsyncDisposable {
     this.#sessions.add(session);
     session.closed.then(() => {
       this.#sessions.delete(session);
-      if (this.#session === session) this.#session = undefined;
+      if (this.#session === session) {
+        this.#session = undefined;
+        if (session.isPeerLeaving) this.#serverLeft = true;
+      }
     });
     try {
       await session.ready;

@@ -157,6 +157,8 @@ export class Session {
   #requestsSinceIdleCheck = 0;
   #idleChecks = 0;
   #idleWaiters: (() => void)[] = [];
+  /** Requests that arrived while answers could not be written; run once they can. */
+  #deferred: RequestMessage[] = [];
   #timers: ReturnType<typeof setTimeout>[] = [];
   #resolveReady!: (hello: Hello) => void;
   #rejectReady!: (error: unknown) => void;
@@ -495,10 +497,12 @@ export class Session {
       return;
     }
     this.#failAuth(
-      new ProtocolError(
-        "PROTOCOL",
-        "A message arrived before authentication was complete.",
-      ),
+      this.#role === "server"
+        ? unauthorized("a message arrived before authentication was complete")
+        : new ProtocolError(
+          "PROTOCOL",
+          "A message arrived before authentication was complete.",
+        ),
     );
   }
 
@@ -598,6 +602,9 @@ export class Session {
     switch (message.type) {
       case MessageType.REQUEST:
         this.#requestsSinceIdleCheck++;
+        if (this.#deferred.length > 0 || this.#transport.isCongested) {
+          return this.#defer(message);
+        }
         return this.#handleRequest(message);
       case MessageType.RESULT: {
         const call = this.#takeCall(message.id);
@@ -617,6 +624,13 @@ export class Session {
         return this.#send(this.#codec.encode([MessageType.PONG, message.id]));
       case MessageType.PONG:
         return; // The transport already noted the sign of life.
+      case MessageType.AUTH:
+        if (this.#role === "server" && !isAuthRequired(this.#auth)) {
+          // A client with a secret asks this server, which has none, to prove
+          // it: the answer carries no proof, and the client refuses it.
+          return this.#send(this.#codec.encode([MessageType.AUTH_OK, null]));
+        }
+        break;
       case MessageType.GOODBYE:
         this.#isPeerLeaving = true;
         if (message.error) {
@@ -626,14 +640,35 @@ export class Session {
           }
         }
         return;
-      default:
-        return this.#failProtocol(
-          new ProtocolError(
-            "PROTOCOL",
-            "An authentication message arrived after authentication.",
-          ),
-        );
     }
+    this.#failProtocol(
+      new ProtocolError(
+        "PROTOCOL",
+        "An authentication message arrived after authentication.",
+      ),
+    );
+  }
+
+  /**
+   * Holds a request while the peer does not read its answers: memory stays
+   * bounded by what one read brings, as the transport stops reading too.
+   */
+  #defer(request: RequestMessage): void {
+    this.#deferred.push(request);
+    if (this.#deferred.length === 1) {
+      this.#transport.drain().then(() => this.#runDeferred());
+    }
+  }
+
+  #runDeferred(): void {
+    while (this.#deferred.length > 0 && !this.#isClosed) {
+      if (this.#transport.isCongested) {
+        this.#transport.drain().then(() => this.#runDeferred());
+        return;
+      }
+      this.#handleRequest(this.#deferred.shift()!);
+    }
+    this.#deferred = [];
   }
 
   /** An answer for an id no call waits for (a late or a duplicate one) is dropped. */
@@ -909,7 +944,11 @@ export class Session {
       reason instanceof CodecError ||
       (reason instanceof RemoteError &&
         (reason.code === "PROTOCOL" || reason.code === "FRAME_TOO_LARGE"));
-    const detail = reason instanceof Error ? `: ${reason.message}` : "";
+    const detail = reason instanceof Error
+      ? `: ${reason.message}`
+      : this.#isPeerLeaving
+      ? ": the peer shut down (it said goodbye)."
+      : "";
     return new ClientError(
       isProtocol ? "PROTOCOL" : "CONNECTION_CLOSED",
       `The connection to ${describe(this.peer)} closed${detail}`,

@@ -56,6 +56,12 @@ export interface Transport {
   readonly peer: PeerAddress;
   /** When bytes last arrived, in milliseconds since 1970: the heartbeat's sign of life. */
   readonly lastActivity: number;
+  /**
+   * Whether more is queued for writing than the peer has taken: a peer
+   * that does not read its answers. New work should wait for
+   * {@linkcode Transport.drain}.
+   */
+  readonly isCongested: boolean;
   /** Starts reading; call once. */
   start(receiver: FrameReceiver): void;
   /**
@@ -140,6 +146,7 @@ class ConnTransport implements Transport {
       const isDirect = missing !== undefined &&
         missing.length >= DIRECT_READ_SIZE;
       const count = await this.#conn.read(isDirect ? missing : buffer);
+      this.lastActivity = Date.now();
       if (count === null) {
         if (!decoder.isBetweenFrames) {
           // The peer went away mid-frame: a lost connection, not a protocol breach.
@@ -155,6 +162,10 @@ class ConnTransport implements Transport {
         decoder.push(buffer.subarray(0, count), this.#deliverBorrowed);
       }
     }
+  }
+
+  get isCongested(): boolean {
+    return this.#queuedBytes > HIGH_WATER_BYTES;
   }
 
   send(body: readonly Uint8Array[]): void {
@@ -258,6 +269,9 @@ export function streamTransport(
   const transport = {
     peer,
     lastActivity: Date.now(),
+    get isCongested() {
+      return (writer.desiredSize ?? 1) <= 0;
+    },
     start(receiver: FrameReceiver) {
       (async () => {
         for (;;) {
