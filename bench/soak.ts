@@ -1,0 +1,231 @@
+/**
+ * The soak run (not part of CI): minutes of mixed load on one server, with
+ * faults injected all along, and the server's memory sampled from start to
+ * end. Growth would mean a leak.
+ *
+ *     deno run --allow-net --allow-run --allow-read bench/soak.ts [--seconds 180]
+ *
+ * The server runs in its own process (with `--expose-gc`, so that every
+ * sample is taken after a full collection); this process drives the load.
+ *
+ * @module
+ */
+
+import { action, Client, ClientError, RemoteError, Server } from "../mod.ts";
+import { concat } from "../bytes.ts";
+import { MessageCodec, MessageType, PROTOCOL_VERSION } from "../protocol.ts";
+import { FrameEncoderStream } from "../framing.ts";
+
+const args = Deno.args;
+const seconds = Number(args[args.indexOf("--seconds") + 1] || 180);
+const deadline = Date.now() + seconds * 1000;
+
+/** The server process, or this file run with `--serve`. */
+if (args.includes("--serve")) {
+  await serve();
+} else {
+  await drive();
+}
+
+async function serve(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const server: Server = new Server({
+    port: 0,
+    maxConnections: 2000,
+    maxInFlight: 200,
+    handshakeTimeout: 1000,
+    heartbeatInterval: 1000,
+    idleTimeout: 10_000,
+  })
+    .addAction(action("echo", (data: unknown) => data))
+    .addAction(action("fail", (message: string) => {
+      throw new TypeError(message);
+    }))
+    .addAction(
+      action("slow", (ms: number, context) =>
+        new Promise((resolve, reject) => {
+          const timer = setTimeout(() => resolve(ms), ms);
+          context.signal.addEventListener("abort", () => {
+            clearTimeout(timer);
+            reject(context.signal.reason);
+          });
+        })),
+    )
+    .addAction(action("memory", (): Omit<Sample, "second"> => {
+      gc?.();
+      const { rss, heapUsed } = Deno.memoryUsage();
+      return { rss, heapUsed, connections: server.connectionCount };
+    }));
+  const { port } = await server.listen();
+  console.log(JSON.stringify({ port }));
+  for await (const _ of Deno.stdin.readable) {
+    // Serve until the driver closes stdin.
+  }
+  await server.shutdown({ timeout: 1000 });
+}
+
+interface Sample {
+  second: number;
+  rss: number;
+  heapUsed: number;
+  connections: number;
+}
+
+async function drive(): Promise<void> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--v8-flags=--expose-gc",
+      new URL(import.meta.url).pathname,
+      "--serve",
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const { port } = JSON.parse((await lines.read()).value!);
+  const outcomes = new Map<string, number>();
+  const count = (outcome: string) =>
+    outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+  const monitor = new Client({ port });
+  const samples: Sample[] = [];
+  const started = Date.now();
+  const sample = async () => {
+    const memory = await monitor.runAction("memory") as Omit<Sample, "second">;
+    samples.push({
+      second: Math.round((Date.now() - started) / 1000),
+      ...memory,
+    });
+  };
+  try {
+    await sample();
+    const workers = [
+      ...Array.from({ length: 8 }, () => goodClient(port, count)),
+      faultInjector(port, count),
+      (async () => {
+        while (Date.now() < deadline) {
+          await delay(Math.min(10_000, Math.max(0, deadline - Date.now())));
+          await sample();
+        }
+      })(),
+    ];
+    await Promise.all(workers);
+    await delay(12_000); // Idle connections time out; heartbeats clear the dead.
+    await sample();
+  } finally {
+    await monitor.close();
+    await child.stdin.close();
+    await child.status;
+    await lines.cancel();
+  }
+  report(samples, outcomes);
+}
+
+/** Mixed calls: small and 64 KiB echoes, errors, slow calls cut by timeouts and aborts. */
+async function goodClient(
+  port: number,
+  count: (outcome: string) => void,
+): Promise<void> {
+  const blob = new Uint8Array(64 * 1024).fill(7);
+  while (Date.now() < deadline) {
+    await using client = new Client({ port, retry: 5, retryDelay: 20 });
+    for (let i = 0; i < 500 && Date.now() < deadline; i++) {
+      const controller = new AbortController();
+      const calls = [
+        client.runAction("echo", { i, tags: ["a", "b"], at: new Date() }),
+        client.runAction("echo", blob),
+        client.runAction("fail", "expected"),
+        client.runAction("slow", 50, { timeout: 10 }),
+        client.runAction("slow", 50, { signal: controller.signal }),
+      ];
+      controller.abort();
+      for (const outcome of await Promise.allSettled(calls)) {
+        count(describe(outcome));
+      }
+    }
+  }
+}
+
+function describe(outcome: PromiseSettledResult<unknown>): string {
+  if (outcome.status === "fulfilled") return "ok";
+  const error = outcome.reason;
+  if (error instanceof RemoteError || error instanceof ClientError) {
+    return error.code;
+  }
+  return `unexpected: ${error}`;
+}
+
+/** Bad peers, one after another: garbage, huge lengths, silence, vanishing mid-call, slowloris. */
+async function faultInjector(
+  port: number,
+  count: (outcome: string) => void,
+): Promise<void> {
+  const codec = new MessageCodec([]);
+  const frame = (body: Uint8Array) =>
+    concat(new FrameEncoderStream().encode(body));
+  const hello = frame(codec.encodeHello({
+    version: PROTOCOL_VERSION,
+    maxFrameSize: 1 << 20,
+    nonce: new Uint8Array(32),
+    authRequired: false,
+  }));
+  const request = frame(
+    concat(codec.encode([MessageType.REQUEST, 1, "slow", 60_000])),
+  );
+  const faults: [string, Uint8Array, number][] = [
+    ["garbage", crypto.getRandomValues(new Uint8Array(512)), 0],
+    ["huge length", new Uint8Array([0xff, 0xff, 0xff, 0xff]), 0],
+    ["silent", new Uint8Array(0), 1500],
+    ["vanished mid-call", concat([hello, request]), 0],
+    ["slowloris", hello.subarray(0, 3), 1500],
+  ];
+  for (let round = 0; Date.now() < deadline; round++) {
+    const [name, bytes, hold] = faults[round % faults.length];
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      if (bytes.length > 0) await conn.write(bytes);
+      await delay(hold);
+      conn.close();
+      count(`fault: ${name}`);
+    } catch {
+      count(`fault refused: ${name}`);
+    }
+    await delay(20);
+  }
+}
+
+function report(samples: Sample[], outcomes: Map<string, number>): void {
+  const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+  console.log(`soak: ${seconds} s of mixed load with faults\n`);
+  console.log("second  rss MiB  heap MiB  connections");
+  for (const s of samples) {
+    console.log(
+      `${String(s.second).padStart(6)}  ${mib(s.rss).padStart(7)}  ${
+        mib(s.heapUsed).padStart(8)
+      }  ${String(s.connections).padStart(11)}`,
+    );
+  }
+  console.log("\noutcomes:");
+  for (const [outcome, n] of [...outcomes].sort()) {
+    console.log(`  ${outcome.padEnd(28)} ${n}`);
+  }
+  const [first, last] = [samples[0], samples.at(-1)!];
+  const peak = samples.reduce((max, s) => Math.max(max, s.rss), 0);
+  console.log(
+    `\nrss: ${mib(first.rss)} MiB at start, ${mib(peak)} MiB at peak, ${
+      mib(last.rss)
+    } MiB at end; heap ${mib(first.heapUsed)} → ${
+      mib(last.heapUsed)
+    } MiB; connections at end: ${last.connections} (the monitor)`,
+  );
+  if ([...outcomes.keys()].some((key) => key.startsWith("unexpected"))) {
+    console.log("UNEXPECTED OUTCOMES: see above");
+    Deno.exitCode = 1;
+  }
+}
+
+function delay(milliseconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, milliseconds));
+}
