@@ -14,7 +14,7 @@ import type { Extension } from "./extension.ts";
 import { DEFAULT_MAX_FRAME_SIZE } from "./framing.ts";
 import { checkIntegerOption } from "./options.ts";
 import { MAX_HELLO_SIZE, MessageCodec } from "./protocol.ts";
-import { type CallOptions, Session } from "./session.ts";
+import { type CallOptions, Session, wasNotRun } from "./session.ts";
 import { connTransport } from "./transport.ts";
 
 export type { CallOptions } from "./session.ts";
@@ -304,12 +304,33 @@ export class Client extends EventTarget implements Disposable, AsyncDisposable {
     const callOptions = this.#timeout > 0 && options?.timeout === undefined
       ? { ...options, timeout: this.#timeout }
       : options;
-    const call = this.#call(name, data, callOptions);
-    return typeof action === "object" && action.idempotent === true
-      ? call.catch((error) =>
-        this.#retryIdempotent(error, name, data, callOptions)
-      )
-      : call;
+    const isIdempotent = typeof action === "object" &&
+      action.idempotent === true;
+    return this.#call(name, data, callOptions).catch((error) =>
+      this.#retry(error, isIdempotent, name, data, callOptions)
+    );
+  }
+
+  /**
+   * After a failure: a call the server refused unrun (it was closing) is
+   * sent once more, on a new connection; an idempotent call whose
+   * connection dropped is sent again up to `retry` times; anything else
+   * fails as it is.
+   */
+  #retry(
+    error: unknown,
+    isIdempotent: boolean,
+    name: string,
+    data: unknown,
+    options: CallOptions | undefined,
+  ): Promise<unknown> {
+    if (wasNotRun(error) && !this.#isClosed) {
+      return this.#call(name, data, options);
+    }
+    if (isIdempotent) {
+      return this.#retryIdempotent(error, name, data, options);
+    }
+    return Promise.reject(error);
   }
 
   #call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
@@ -424,7 +445,8 @@ export class Client extends EventTarget implements Disposable, AsyncDisposable {
 
   async #open(): Promise<Session> {
     // A server that said goodbye is shutting down: try once, and fail fast.
-    const serverLeft = this.#serverLeft || this.#session?.isPeerLeaving === true;
+    const serverLeft = this.#serverLeft ||
+      this.#session?.isPeerLeaving === true;
     this.#serverLeft = false;
     let conn: Deno.Conn;
     try {

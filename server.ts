@@ -581,7 +581,10 @@ export class Server extends EventTarget implements AsyncDisposable {
       "CONNECTION_CLOSED",
       "The server shut down.",
     );
-    await Promise.all(sessions.map((session) => session.close(reason)));
+    // Clients close when their calls are answered; wait a moment for them.
+    await Promise.all(
+      sessions.map((session) => session.retire(SHUTDOWN_GRACE, reason)),
+    );
     this.#state = "closed";
     this.#finished.resolve();
   }
@@ -625,6 +628,8 @@ export class Server extends EventTarget implements AsyncDisposable {
 }
 
 const MAX_TIMER = 2 ** 31 - 1;
+/** How long shutdown waits for clients to close once their calls are answered. */
+const SHUTDOWN_GRACE = 500;
 
 /** Whether a listen address takes connections from this machine only. */
 function isLoopback(hostname: string): boolean {

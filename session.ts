@@ -69,6 +69,16 @@ export interface CallOptions {
 
 /** How long a closing session waits for its last frames to be written. */
 const FLUSH_TIMEOUT = 2_000;
+/** How long a session that said goodbye waits for its peer to finish and close first. */
+const GOODBYE_GRACE = 1_000;
+
+/** Errors of calls the peer refused without running them: safe to send again. */
+const unrunCalls = new WeakSet<Error>();
+
+/** Whether a call failed without having run (the peer was closing): sending it again is safe. */
+export function wasNotRun(error: unknown): boolean {
+  return error instanceof Error && unrunCalls.has(error);
+}
 /** A peer silent for this many heartbeat intervals is taken for dead. */
 const MISSED_HEARTBEATS = 3;
 
@@ -318,6 +328,25 @@ export class Session {
   }
 
   /**
+   * Leaves gracefully: says goodbye, lets the peer collect its answers and
+   * close (for `grace` ms at most), then closes. A request that crossed the
+   * goodbye is answered "not run", so its caller can send it elsewhere.
+   *
+   * @param grace How long to wait for the peer to close first.
+   * @param reason Why, for calls of this side still waiting.
+   */
+  async retire(grace: number, reason?: IsockError): Promise<void> {
+    this.sayGoodbye();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.closed,
+      new Promise((resolve) => timer = setTimeout(resolve, grace)),
+    ]);
+    clearTimeout(timer);
+    await this.close(reason);
+  }
+
+  /**
    * Resolves once no request of the peer is being run, or once the
    * connection is closed (answers could no longer be delivered).
    */
@@ -413,9 +442,9 @@ export class Session {
       this.#activeHandlers > 0 || this.#pendingCalls.size > 0;
     this.#requestsSinceIdleCheck = 0;
     this.#idleChecks = isBusy ? 0 : this.#idleChecks + 1;
-    if (this.#idleChecks >= 4) {
-      this.sayGoodbye();
-      this.close(
+    if (this.#idleChecks === 4) {
+      this.retire(
+        GOODBYE_GRACE,
         new ClientError(
           "CONNECTION_CLOSED",
           `The connection was idle for ${idleTimeout} ms.`,
@@ -638,6 +667,8 @@ export class Session {
           if (this.#state !== "open") {
             this.#rejectReady(this.#goodbyeReason);
           }
+        } else {
+          this.#closeIfPeerDone();
         }
         return;
     }
@@ -677,8 +708,16 @@ export class Session {
     if (call !== undefined) {
       this.#pendingCalls.delete(id);
       call.settle();
+      if (this.#isPeerLeaving) queueMicrotask(() => this.#closeIfPeerDone());
     }
     return call;
+  }
+
+  /** The peer said goodbye: once it has answered every call, this side closes. */
+  #closeIfPeerDone(): void {
+    if (this.#pendingCalls.size === 0 && this.#activeHandlers === 0) {
+      this.close();
+    }
   }
 
   #handleRequest(request: RequestMessage): void {
@@ -1022,7 +1061,9 @@ function withoutStacks(value: unknown, depth = 0): unknown {
 /** The error a call rejects with when the peer answered with `error`. */
 function errorFromWire(error: WireError): IsockError {
   if (error.code === "CONNECTION_CLOSED") {
-    return new ClientError("CONNECTION_CLOSED", error.message);
+    const refused = new ClientError("CONNECTION_CLOSED", error.message);
+    unrunCalls.add(refused);
+    return refused;
   }
   if (error.code === "UNAUTHORIZED") {
     return new ClientError("UNAUTHORIZED", error.message);

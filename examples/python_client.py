@@ -17,7 +17,7 @@ import msgpack
 
 MAGIC = b"isock"
 VERSION = 1
-REQUEST, RESULT, ERROR, GOODBYE = 0, 1, 2, 6
+REQUEST, RESULT, ERROR, PING, PONG, GOODBYE = 0, 1, 2, 4, 5, 6
 
 
 def ext_hook(code, data):
@@ -79,14 +79,16 @@ class Client:
         self.send_frame(msgpack.packb([REQUEST, request_id, name, data]))
         while True:
             message = unpack(self.read_frame())
+            if message[0] == PING:  # heartbeats: answer at once (PROTOCOL.md, 4.6)
+                self.send_frame(msgpack.packb([PONG, message[1]]))
+                continue
             if message[0] == GOODBYE:
                 raise ConnectionError("the server is closing the connection")
-            if message[1] != request_id:
+            if message[0] not in (RESULT, ERROR) or message[1] != request_id:
                 continue  # an answer to another call; this client makes one at a time
             if message[0] == RESULT:
                 return message[2]
-            if message[0] == ERROR:
-                raise IsockError(message[2])
+            raise IsockError(message[2])
 
     def close(self):
         self.sock.close()

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { action, Client, ClientError, Server } from "../mod.ts";
 import { delay, freePort, readUntilClosed, serve, wire } from "./helpers.ts";
+import { MessageType } from "../protocol.ts";
 
 const echo = action("echo", (data: unknown) => data);
 
@@ -185,7 +186,10 @@ Deno.test("reconnect: calls are never sent twice, unless the action is idempoten
   );
   await first.listen();
   const reading = client.runAction(readSensor);
-  const writing = client.runAction(writeValve).then(() => "ran", (error) => error);
+  const writing = client.runAction(writeValve).then(
+    () => "ran",
+    (error) => error,
+  );
   while (reads < 1 || writes < 1) await delay(5);
   await first.shutdown({ timeout: 0 }); // The connection drops under both calls.
   await using second = new Server({ port }).addAction(readSensor).addAction(
@@ -236,4 +240,49 @@ Deno.test("shutdown: calls still running when the timeout ends have their signal
     call,
     (e) => e instanceof ClientError && e.code === "CONNECTION_CLOSED",
   );
+});
+
+Deno.test("idle timeout: calls that race the server's goodbye are resent, never lost", async () => {
+  await using served = await serve([echo], { idleTimeout: 60 });
+  const client = served.client();
+  for (let i = 0; i < 25; i++) {
+    assert.equal(await client.runAction(echo, i), i);
+    await delay(50 + Math.random() * 40); // Around the moment the server lets the connection go.
+  }
+});
+
+Deno.test("reconnect: a call the server refused unrun is sent again on a new connection", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    let connection = 0;
+    for await (const conn of listener) {
+      connection++;
+      await conn.write(wire.hello());
+      const buffer = new Uint8Array(4096);
+      await conn.read(buffer); // The client's hello, and perhaps its request.
+      await delay(20);
+      await conn.read(buffer).catch(() => null);
+      const reply = connection === 1
+        ? [MessageType.ERROR, 1, {
+          code: "CONNECTION_CLOSED",
+          name: "ClientError",
+          message: "closing; not run",
+        }]
+        : [MessageType.RESULT, 1, "ran on the second connection"];
+      await conn.write(
+        new Uint8Array([
+          ...wire.message([MessageType.GOODBYE]),
+          ...wire.message(reply),
+        ]),
+      );
+      await readUntilClosed(conn, 1000);
+      if (connection === 2) break;
+    }
+  })();
+  await using client = new Client({ port: listener.addr.port });
+  assert.equal(
+    await client.runAction(echo, "x"),
+    "ran on the second connection",
+  );
+  await serving; // Leaving the loop after the second connection closed the listener.
 });
