@@ -68,10 +68,12 @@ export class Codec {
   }
 
   /**
-   * Encodes a value into one new buffer.
+   * Encodes a value into one buffer.
    *
    * @param value Anything isock can send.
-   * @returns The MessagePack bytes.
+   * @returns The MessagePack bytes. Later calls never write over them, but
+   * they may be a view that shares its `ArrayBuffer` with other encodings:
+   * `slice()` them before transferring or keeping their `.buffer`.
    * @throws {CodecError} `ENCODE_FAILED` for functions, symbols and cycles.
    */
   encode(value: unknown): Uint8Array {
@@ -81,7 +83,8 @@ export class Codec {
   /**
    * Encodes a value as parts to be written one after another. Binaries of
    * 64 KiB and more are views of the caller's memory, not copies, so they
-   * must not change until written.
+   * must not change until written; the other parts are views that later
+   * calls never write over (see {@linkcode Codec.encode}).
    *
    * @param value Anything isock can send.
    * @returns The parts, in order.

@@ -45,7 +45,8 @@ export interface DecoderOptions {
 /** Reads MessagePack with isock's extension types. */
 export class Decoder {
   #bytes: Uint8Array = EMPTY;
-  #view: DataView = new DataView(EMPTY.buffer);
+  /** Made on first use, by the `#view` getter. */
+  #lazyView: DataView | undefined;
   #position = 0;
   #end = 0;
   #copiesBinaries = false;
@@ -87,7 +88,7 @@ export class Decoder {
   open(bytes: Uint8Array, isBorrowed = false): void {
     this.#copiesBinaries = isBorrowed;
     this.#bytes = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#lazyView = undefined;
     this.#position = 0;
     this.#end = bytes.byteLength;
   }
@@ -116,6 +117,19 @@ export class Decoder {
     throw decodeError(`expected an array, found type byte 0x${hex(byte)}`);
   }
 
+  /**
+   * A DataView of the input, for floats and 64-bit integers. Made only
+   * when needed: making one costs as much as reading a small message.
+   */
+  get #view(): DataView {
+    const bytes = this.#bytes;
+    return this.#lazyView ??= new DataView(
+      bytes.buffer,
+      bytes.byteOffset,
+      bytes.byteLength,
+    );
+  }
+
   #byte(): number {
     if (this.#position >= this.#end) throw decodeError("the bytes end early");
     return this.#bytes[this.#position++];
@@ -128,11 +142,25 @@ export class Decoder {
     return start;
   }
 
+  /** Reads a big-endian unsigned integer. */
   #uint(byteCount: 1 | 2 | 4): number {
     const at = this.#need(byteCount);
-    if (byteCount === 1) return this.#bytes[at];
-    if (byteCount === 2) return this.#view.getUint16(at);
-    return this.#view.getUint32(at);
+    const bytes = this.#bytes;
+    if (byteCount === 1) return bytes[at];
+    if (byteCount === 2) return (bytes[at] << 8) | bytes[at + 1];
+    // Multiplied, not shifted: a shift by 24 would make it negative.
+    return bytes[at] * 0x100_0000 +
+      ((bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]);
+  }
+
+  /** Reads a big-endian two's complement integer. */
+  #int(byteCount: 1 | 2 | 4): number {
+    const at = this.#need(byteCount);
+    const bytes = this.#bytes;
+    if (byteCount === 1) return (bytes[at] << 24) >> 24;
+    if (byteCount === 2) return ((bytes[at] << 24) >> 16) | bytes[at + 1];
+    return (bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) |
+      bytes[at + 3];
   }
 
   /** Every item takes at least one byte: a count larger than what is left is a lie. */
@@ -186,11 +214,11 @@ export class Decoder {
       case 0xcf:
         return this.#readInt64(false);
       case 0xd0:
-        return this.#view.getInt8(this.#need(1));
+        return this.#int(1);
       case 0xd1:
-        return this.#view.getInt16(this.#need(2));
+        return this.#int(2);
       case 0xd2:
-        return this.#view.getInt32(this.#need(4));
+        return this.#int(4);
       case 0xd3:
         return this.#readInt64(true);
       case 0xd4:
@@ -278,7 +306,7 @@ export class Decoder {
     this.#checkDepth(depth);
     const object: Record<string, unknown> = {};
     for (let i = 0; i < length; i++) {
-      const key = this.#readItem(depth);
+      const key = this.#readKey(depth);
       if (typeof key !== "string") {
         // Keys that are not strings (from another language) need a Map.
         return this.#continueAsMap(object, key, i, length, depth);
@@ -286,6 +314,42 @@ export class Decoder {
       setOwn(object, key, this.#readItem(depth));
     }
     return object;
+  }
+
+  /** Reads a map key: short strings through {@linkcode keyCache}, anything else as any value. */
+  #readKey(depth: number): unknown {
+    const position = this.#position;
+    if (position < this.#end) {
+      const byte = this.#bytes[position];
+      if ((byte & 0xe0) === 0xa0) {
+        this.#position = position + 1;
+        return this.#readCachedKey(byte & 0x1f);
+      }
+    }
+    return this.#readItem(depth);
+  }
+
+  /** Reads the bytes of a fixstr map key. */
+  #readCachedKey(byteLength: number): string {
+    const start = this.#need(byteLength);
+    const end = start + byteLength;
+    const bytes = this.#bytes;
+    let hash = byteLength;
+    for (let i = start; i < end; i++) {
+      const byte = bytes[i];
+      if (byte >= 0x80) {
+        return this.#textDecoder.decode(bytes.subarray(start, end));
+      }
+      hash = (hash * 31 + byte) | 0;
+    }
+    const slot = hash & (KEY_CACHE_SIZE - 1);
+    const cached = keyCache[slot];
+    if (cached !== undefined && isAscii(cached, bytes, start, end)) {
+      return cached;
+    }
+    const key = readAscii(bytes, start, end);
+    keyCache[slot] = key;
+    return key;
   }
 
   #continueAsMap(
@@ -315,7 +379,7 @@ export class Decoder {
   }
 
   #readExtension(length: number, depth: number): unknown {
-    const type = this.#view.getInt8(this.#need(1));
+    const type = this.#int(1);
     const start = this.#need(length);
     const end = start + length;
     switch (type) {
@@ -373,7 +437,7 @@ export class Decoder {
       );
     }
     // decode() may call back into this codec: keep the reader's place.
-    const bytes = this.#bytes, view = this.#view;
+    const bytes = this.#bytes, view = this.#lazyView;
     const position = this.#position, end = this.#end;
     try {
       return extension.decode(payload);
@@ -387,7 +451,7 @@ export class Decoder {
       );
     } finally {
       this.#bytes = bytes;
-      this.#view = view;
+      this.#lazyView = view;
       this.#position = position;
       this.#end = end;
     }
@@ -431,6 +495,42 @@ export class Decoder {
     }
     return new (Kind as Int8ArrayConstructor)(buffer);
   }
+}
+
+/** How many map keys {@linkcode keyCache} holds; a power of two. */
+const KEY_CACHE_SIZE = 4096;
+
+/**
+ * Map keys read recently, ASCII fixstr only, by a hash of their bytes.
+ * Objects of one shape repeat their keys, and a key found here is the
+ * same string as last time: no new string is built, and V8 stores the
+ * property by the identity of an already internalized name instead of
+ * hashing a fresh string on every store. Shared by every decoder (strings
+ * are immutable); keys whose hashes collide take turns in a slot.
+ */
+const keyCache: (string | undefined)[] = new Array(KEY_CACHE_SIZE).fill(
+  undefined,
+);
+
+/** Whether `text`, all ASCII, is the string that `bytes[start, end)` encode. */
+function isAscii(
+  text: string,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): boolean {
+  if (text.length !== end - start) return false;
+  for (let i = start; i < end; i++) {
+    if (text.charCodeAt(i - start) !== bytes[i]) return false;
+  }
+  return true;
+}
+
+/** Builds the string of ASCII bytes; for short runs this beats TextDecoder. */
+function readAscii(bytes: Uint8Array, start: number, end: number): string {
+  let text = "";
+  for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i]);
+  return text;
 }
 
 function setOwn(

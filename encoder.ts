@@ -1,8 +1,13 @@
 /**
- * The MessagePack writer behind {@linkcode Codec}. It keeps one growing
- * buffer and returns a message as a list of parts: its own bytes, and
- * large binaries as views of the caller's memory, so they reach the socket
- * without being copied (PROTOCOL.md, "Values").
+ * The MessagePack writer behind {@linkcode Codec}. It writes messages one
+ * after another into an arena and returns each as a list of parts: views
+ * of the arena, and large binaries as views of the caller's memory, so
+ * they reach the socket without being copied (PROTOCOL.md, "Values").
+ *
+ * Callers keep the parts (the session queues them for writing), so bytes
+ * handed out are never written over: the next message starts after them,
+ * and a message that does not fit moves to a new arena, leaving the old
+ * one to the parts that still use it.
  *
  * @module
  */
@@ -17,10 +22,20 @@ import {
 /** Binaries at least this long are sent from the caller's memory, not copied. */
 export const EXTERNAL_BYTES_THRESHOLD = 64 * 1024;
 
-const INITIAL_BUFFER_SIZE = 8 * 1024;
-/** A buffer grown past this is dropped after the message, so one big message does not pin memory. */
-const RETAINED_BUFFER_SIZE = 1024 * 1024;
+/**
+ * The size of a new arena. Allocating one costs about as much as zeroing
+ * it (some µs), so a typical message of tens of bytes pays a few ns for
+ * its share; a kept message pins at most this much.
+ */
+const ARENA_SIZE = 64 * 1024;
+/** An arena grown past this is dropped after the message, so one big message does not pin memory. */
+const RETAINED_ARENA_SIZE = 1024 * 1024;
+/** Strings shorter than this are written by hand: cheaper than a call into TextEncoder. */
 const SHORT_STRING_LENGTH = 64;
+/** How much a str header can grow (1 byte to 5) once the UTF-8 length is known. */
+const MAX_HEADER_GROWTH = 4;
+/** Room a long string needs besides its bytes: the longest header, and room for it to grow into. */
+const STRING_SLACK = 5 + MAX_HEADER_GROWTH;
 const TWO_POW_32 = 0x1_0000_0000;
 
 /** Options of {@linkcode Encoder}. */
@@ -33,13 +48,19 @@ export interface EncoderOptions {
 
 /** Writes values as MessagePack with isock's extension types. */
 export class Encoder {
-  #buffer: Uint8Array = new Uint8Array(INITIAL_BUFFER_SIZE);
-  #view: DataView = new DataView(this.#buffer.buffer);
+  /** Where messages are written, one after another; allocated by the first write. */
+  #arena: Uint8Array = new Uint8Array(0);
+  #view: DataView = new DataView(this.#arena.buffer);
+  /** Where the bytes not yet handed out begin: nothing before may change. */
+  #start = 0;
   #position = 0;
-  #parts: Uint8Array[] = [];
+  /** The parts of the message so far, once a large binary has cut it. */
+  #parts: Uint8Array[] | undefined;
   /** Inside an extension whose byte length is patched in afterwards, no part may be cut. */
   #patchDepth = 0;
   #isEncoding = false;
+  /** Encodes for extensions that call back into the codec mid-value. */
+  #nested: Encoder | undefined;
   readonly #extensions: readonly Extension[];
   readonly #maxDepth: number;
   readonly #textEncoder = new TextEncoder();
@@ -53,56 +74,98 @@ export class Encoder {
   /**
    * Encodes one value.
    *
-   * @returns The encoding in order, as parts: copies of this encoder's
-   * bytes, and views of binaries at least {@linkcode EXTERNAL_BYTES_THRESHOLD}
-   * long (the caller's memory, not copied).
+   * @returns The encoding in order, as parts: views of this encoder's
+   * memory that later calls never write over, and views of binaries at
+   * least {@linkcode EXTERNAL_BYTES_THRESHOLD} long (the caller's memory,
+   * not copied).
    */
   encodeParts(value: unknown): Uint8Array[] {
     if (this.#isEncoding) {
       // An extension's encode() called back into this codec.
-      return new Encoder({
+      this.#nested ??= new Encoder({
         extensions: this.#extensions,
         maxDepth: this.#maxDepth,
-      }).encodeParts(value);
+      });
+      return this.#nested.encodeParts(value);
     }
     this.#isEncoding = true;
-    this.#position = 0;
     this.#patchDepth = 0;
-    const parts: Uint8Array[] = this.#parts = [];
+    this.#parts = undefined;
     try {
       this.#writeValue(value, 0);
-      this.#cut();
-      return parts;
+      return this.#finishParts();
+    } catch (error) {
+      // Nothing from #start on was handed out: the next message may reuse it.
+      this.#position = this.#start;
+      throw error;
     } finally {
-      this.#parts = [];
+      this.#parts = undefined;
       this.#isEncoding = false;
-      if (this.#buffer.length > RETAINED_BUFFER_SIZE) {
-        this.#replaceBuffer(new Uint8Array(INITIAL_BUFFER_SIZE));
-      }
+      if (this.#arena.length > RETAINED_ARENA_SIZE) this.#dropArena();
     }
   }
 
-  /** Moves the bytes written so far into a part of their own. */
-  #cut(): void {
-    if (this.#position > 0) {
-      this.#parts.push(this.#buffer.slice(0, this.#position));
-      this.#position = 0;
-    }
+  /** Hands out the rest of the message and returns all of its parts. */
+  #finishParts(): Uint8Array[] {
+    const parts = this.#parts;
+    if (parts === undefined) return [this.#handOut()];
+    if (this.#position > this.#start) parts.push(this.#handOut());
+    return parts;
   }
 
-  #replaceBuffer(buffer: Uint8Array): void {
-    this.#buffer = buffer;
-    this.#view = new DataView(buffer.buffer);
+  /** Returns the bytes written since the last hand-out; they are never written again. */
+  #handOut(): Uint8Array {
+    const bytes = this.#arena.subarray(this.#start, this.#position);
+    this.#start = this.#position;
+    return bytes;
   }
 
+  /**
+   * Ends the current part, so that a large binary can follow as a part of
+   * its own.
+   *
+   * @returns The message's parts so far.
+   */
+  #cut(): Uint8Array[] {
+    const parts = this.#parts ??= [];
+    if (this.#position > this.#start) parts.push(this.#handOut());
+    return parts;
+  }
+
+  /** Makes room for `byteCount` more bytes. Call it before writing them. */
   #ensure(byteCount: number): void {
-    const needed = this.#position + byteCount;
-    if (needed <= this.#buffer.length) return;
-    let size = this.#buffer.length * 2;
-    while (size < needed) size *= 2;
-    const grown = new Uint8Array(size);
-    grown.set(this.#buffer.subarray(0, this.#position));
-    this.#replaceBuffer(grown);
+    if (this.#position + byteCount > this.#arena.length) {
+      this.#moveToNewArena(byteCount);
+    }
+  }
+
+  /**
+   * Moves to a new arena with room for the bytes not yet handed out plus
+   * `byteCount` more, and moves those bytes to its start. Views handed
+   * out keep the old arena alive for as long as they need it.
+   */
+  #moveToNewArena(byteCount: number): void {
+    const pending = this.#arena.subarray(this.#start, this.#position);
+    // At least doubling what a message has written so far keeps one that
+    // grows by many small writes linear.
+    const arena = new Uint8Array(
+      pending.length + byteCount + Math.max(ARENA_SIZE, pending.length),
+    );
+    arena.set(pending);
+    this.#setArena(arena);
+    this.#position = pending.length;
+  }
+
+  /** Lets go of the arena between messages; the next write allocates one. */
+  #dropArena(): void {
+    this.#setArena(new Uint8Array(0));
+    this.#position = 0;
+  }
+
+  #setArena(arena: Uint8Array): void {
+    this.#arena = arena;
+    this.#view = new DataView(arena.buffer);
+    this.#start = 0;
   }
 
   #writeValue(value: unknown, depth: number): void {
@@ -113,7 +176,7 @@ export class Encoder {
         return this.#writeNumber(value);
       case "boolean":
         this.#ensure(1);
-        this.#buffer[this.#position++] = value ? 0xc3 : 0xc2;
+        this.#arena[this.#position++] = value ? 0xc3 : 0xc2;
         return;
       case "undefined":
         return this.#writeMarker(ExtensionType.UNDEFINED);
@@ -122,7 +185,7 @@ export class Encoder {
       case "object":
         if (value === null) {
           this.#ensure(1);
-          this.#buffer[this.#position++] = 0xc0;
+          this.#arena[this.#position++] = 0xc0;
           return;
         }
         return this.#writeObject(value, depth);
@@ -136,7 +199,7 @@ export class Encoder {
 
   #writeNumber(value: number): void {
     this.#ensure(9);
-    const buffer = this.#buffer;
+    const buffer = this.#arena;
     if ((value >>> 0) === value) {
       if (value === 0 && 1 / value < 0) return this.#writeFloat64(value); // -0
       if (value < 0x80) {
@@ -180,34 +243,100 @@ export class Encoder {
   }
 
   #writeFloat64(value: number): void {
-    this.#buffer[this.#position++] = 0xcb;
+    this.#arena[this.#position++] = 0xcb;
     this.#view.setFloat64(this.#position, value);
     this.#position += 8;
   }
 
   #writeString(value: string): void {
-    const maxByteLength = value.length * 3;
-    this.#ensure(maxByteLength + 5);
-    const reserved = stringHeaderSize(maxByteLength);
-    const start = this.#position + reserved;
-    const byteLength = value.length < SHORT_STRING_LENGTH
-      ? this.#writeShortUtf8(value, start)
-      : this.#textEncoder.encodeInto(value, this.#buffer.subarray(start))
-        .written;
+    if (value.length >= SHORT_STRING_LENGTH) {
+      return this.#writeLongString(value);
+    }
+    // At most 3 bytes per UTF-16 unit, so a 1- or 2-byte header.
+    this.#ensure(value.length * 3 + 2);
+    if (!this.#writeAsciiString(value)) this.#writeShortUtf8String(value);
+  }
+
+  /**
+   * Writes a short string whose units are all ASCII, the common case, with
+   * no pass to measure it first.
+   *
+   * @returns Whether it did: false at the first unit that is not ASCII,
+   * and the position unchanged.
+   */
+  #writeAsciiString(value: string): boolean {
+    const length = value.length;
+    const headerSize = stringHeaderSize(length);
+    const buffer = this.#arena;
+    let position = this.#position + headerSize;
+    for (let i = 0; i < length; i++) {
+      const unit = value.charCodeAt(i);
+      if (unit >= 0x80) return false;
+      buffer[position++] = unit;
+    }
+    this.#writeStringHeader(length, headerSize);
+    this.#position = position;
+    return true;
+  }
+
+  #writeShortUtf8String(value: string): void {
+    const byteLength = utf8Length(value);
+    this.#writeStringHeader(byteLength, stringHeaderSize(byteLength));
+    this.#position += this.#writeShortUtf8(value, this.#position);
+  }
+
+  /**
+   * Writes a long string with TextEncoder, behind a header sized for as
+   * many bytes as units (right for ASCII); the bytes move in the rare case
+   * that their UTF-8 needs a longer header.
+   */
+  #writeLongString(value: string): void {
+    // Ask for room for ASCII only: reserving 3 bytes per unit would use up
+    // arenas three times as fast. UTF-8 that turns out longer than the
+    // arena's room goes on in a new one.
+    this.#ensure(value.length + STRING_SLACK);
+    // Relative to #start: the bytes may move to a new arena.
+    const headerOffset = this.#position - this.#start;
+    const reserved = stringHeaderSize(value.length);
+    this.#position += reserved;
+    const { read } = this.#writeUtf8(value);
+    if (read < value.length) {
+      this.#ensure((value.length - read) * 3 + MAX_HEADER_GROWTH);
+      this.#writeUtf8(value.slice(read));
+    }
+    const headerStart = this.#start + headerOffset;
+    const byteLength = this.#position - headerStart - reserved;
     const headerSize = stringHeaderSize(byteLength);
-    if (headerSize < reserved) {
-      this.#buffer.copyWithin(
-        this.#position + headerSize,
-        start,
-        start + byteLength,
+    if (headerSize !== reserved) {
+      this.#arena.copyWithin(
+        headerStart + headerSize,
+        headerStart + reserved,
+        this.#position,
       );
     }
+    this.#position = headerStart;
     this.#writeStringHeader(byteLength, headerSize);
     this.#position += byteLength;
   }
 
+  /**
+   * Writes as much of `text` as fits, as UTF-8, keeping at the end the
+   * room a string header may need to grow by.
+   */
+  #writeUtf8(text: string): TextEncoderEncodeIntoResult {
+    const result = this.#textEncoder.encodeInto(
+      text,
+      this.#arena.subarray(
+        this.#position,
+        this.#arena.length - MAX_HEADER_GROWTH,
+      ),
+    );
+    this.#position += result.written;
+    return result;
+  }
+
   #writeStringHeader(byteLength: number, headerSize: number): void {
-    const buffer = this.#buffer;
+    const buffer = this.#arena;
     switch (headerSize) {
       case 1:
         buffer[this.#position++] = 0xa0 | byteLength;
@@ -228,9 +357,12 @@ export class Encoder {
     }
   }
 
-  /** UTF-8 by hand: for short strings this beats a call into TextEncoder. */
+  /**
+   * UTF-8 by hand: for short strings this beats a call into TextEncoder.
+   * {@linkcode utf8Length} must count the same bytes.
+   */
   #writeShortUtf8(value: string, at: number): number {
-    const buffer = this.#buffer;
+    const buffer = this.#arena;
     let position = at;
     for (let i = 0; i < value.length; i++) {
       const unit = value.charCodeAt(i);
@@ -310,12 +442,28 @@ export class Encoder {
     return this.#writePlainObject(value as Record<string, unknown>, depth);
   }
 
+  /**
+   * Writes an object's own enumerable string keys. `for…in` with
+   * `hasOwnProperty` walks V8's enum cache without allocating, about three
+   * times as fast as `Object.keys` on small objects; it takes two passes,
+   * as the header needs the count first.
+   */
   #writePlainObject(value: Record<string, unknown>, depth: number): void {
-    const keys = Object.keys(value);
-    this.#writeMapHeader(keys.length);
-    for (const key of keys) {
+    const count = countOwnKeys(value);
+    this.#writeMapHeader(count);
+    let written = 0;
+    for (const key in value) {
+      if (!hasOwnProperty.call(value, key)) continue;
       this.#writeString(key);
       this.#writeValue(value[key], depth + 1);
+      written++;
+    }
+    if (written !== count) {
+      // A getter added or deleted keys: the header would not match.
+      throw new CodecError(
+        "ENCODE_FAILED",
+        "Cannot encode an object whose keys change while it is read (a getter that adds or deletes properties?).",
+      );
     }
   }
 
@@ -344,7 +492,7 @@ export class Encoder {
 
   /** Array and map headers differ only in their type bytes. */
   #writeCollectionHeader(length: number, fixType: number, type16: number) {
-    const buffer = this.#buffer;
+    const buffer = this.#arena;
     if (length < 0x10) {
       buffer[this.#position++] = fixType | length;
     } else if (length < 0x10000) {
@@ -361,7 +509,7 @@ export class Encoder {
   #writeBinary(value: Uint8Array): void {
     const length = value.byteLength;
     this.#ensure(5);
-    const buffer = this.#buffer;
+    const buffer = this.#arena;
     if (length < 0x100) {
       buffer[this.#position++] = 0xc4;
       buffer[this.#position++] = length;
@@ -382,12 +530,11 @@ export class Encoder {
     if (
       bytes.byteLength >= EXTERNAL_BYTES_THRESHOLD && this.#patchDepth === 0
     ) {
-      this.#cut();
-      this.#parts.push(bytes);
+      this.#cut().push(bytes);
       return;
     }
     this.#ensure(bytes.byteLength);
-    this.#buffer.set(bytes, this.#position);
+    this.#arena.set(bytes, this.#position);
     this.#position += bytes.byteLength;
   }
 
@@ -406,16 +553,16 @@ export class Encoder {
     );
     this.#writeExtensionHeader(1 + bytes.byteLength, ExtensionType.TYPED_ARRAY);
     this.#ensure(1);
-    this.#buffer[this.#position++] = kind;
+    this.#arena[this.#position++] = kind;
     this.#writeBytes(bytes);
   }
 
   /** A one-byte extension that stands for a value with no data. */
   #writeMarker(type: number): void {
     this.#ensure(3);
-    this.#buffer[this.#position++] = 0xd4;
-    this.#buffer[this.#position++] = type;
-    this.#buffer[this.#position++] = 0;
+    this.#arena[this.#position++] = 0xd4;
+    this.#arena[this.#position++] = type;
+    this.#arena[this.#position++] = 0;
   }
 
   #writeExtensionHeader(length: number, type: number): void {
@@ -425,7 +572,7 @@ export class Encoder {
 
   /** Writes an extension header into room the caller has ensured. */
   #putExtensionHeader(length: number, type: number): void {
-    const buffer = this.#buffer;
+    const buffer = this.#arena;
     const fixType = FIXEXT_TYPES[length];
     if (fixType !== undefined) {
       buffer[this.#position++] = fixType;
@@ -451,21 +598,24 @@ export class Encoder {
    */
   #writePatchedExtension(type: number, writePayload: () => void): void {
     this.#ensure(3);
-    const headerStart = this.#position;
-    const payloadStart = headerStart + 3;
-    this.#position = payloadStart;
+    // Relative to #start: the payload may move to a new arena, with the
+    // header room before it. (No part is cut meanwhile, so #start stays.)
+    const headerOffset = this.#position - this.#start;
+    this.#position += 3;
     this.#patchDepth++;
     try {
       writePayload();
     } finally {
       this.#patchDepth--;
     }
-    const length = this.#position - payloadStart;
     // Room for the longest header past the payload, before anything moves.
     this.#ensure(6);
+    const headerStart = this.#start + headerOffset;
+    const payloadStart = headerStart + 3;
+    const length = this.#position - payloadStart;
     const headerSize = extensionHeaderSize(length);
     if (headerSize !== 3) {
-      this.#buffer.copyWithin(
+      this.#arena.copyWithin(
         headerStart + headerSize,
         payloadStart,
         payloadStart + length,
@@ -585,6 +735,42 @@ function stringHeaderSize(byteLength: number): number {
   if (byteLength < 0x100) return 2;
   if (byteLength < 0x10000) return 3;
   return 5;
+}
+
+const hasOwnProperty = Object.prototype.hasOwnProperty;
+
+/** How many keys `for…in` meets that are `value`'s own (not inherited). */
+function countOwnKeys(value: object): number {
+  let count = 0;
+  for (const key in value) {
+    if (hasOwnProperty.call(value, key)) count++;
+  }
+  return count;
+}
+
+/** The UTF-8 length of `value`, as {@linkcode Encoder} writes it. */
+function utf8Length(value: string): number {
+  let byteLength = 0;
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    if (unit < 0x80) {
+      byteLength += 1;
+    } else if (unit < 0x800) {
+      byteLength += 2;
+    } else if (unit < 0xd800 || unit > 0xdbff) {
+      // Not a high surrogate; a lone low surrogate becomes U+FFFD, 3 bytes.
+      byteLength += 3;
+    } else {
+      const next = value.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        byteLength += 4;
+        i++;
+      } else {
+        byteLength += 3;
+      }
+    }
+  }
+  return byteLength;
 }
 
 function extensionHeaderSize(length: number): number {

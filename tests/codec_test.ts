@@ -359,3 +359,196 @@ Deno.test("codec: values from other MessagePack writers decode sensibly", () => 
   );
   assert.equal(codec.decode(new Uint8Array([0xd9, 2, 0x68, 0x69])), "hi");
 });
+
+// The fast paths: an arena shared by encodings, strings written by hand,
+// for…in over objects, a cache of map keys, a DataView made on demand.
+
+/** Values of many sizes and kinds, so that encodings end at many offsets of an arena. */
+function variedValues(count: number): unknown[] {
+  const values: unknown[] = [];
+  for (let i = 0; i < count; i++) {
+    const text = i % 3 === 0
+      ? "é".repeat(i % 700)
+      : "a".repeat((i * 37) % 2500);
+    switch (i % 6) {
+      case 0:
+        values.push([0, i, "echo", { id: i, name: text, tags: ["a", "b"] }]);
+        break;
+      case 1:
+        values.push(
+          new Map<unknown, unknown>([[i, text], ["set", new Set([i])]]),
+        );
+        break;
+      case 2:
+        values.push({ error: new RangeError(text), at: new Date(i) });
+        break;
+      case 3:
+        values.push(text);
+        break;
+      case 4:
+        values.push([i, 1.5, -i, 2n ** BigInt(i % 100), undefined, , text]);
+        break;
+      default:
+        // A large binary: a part of its own in an object, copied in a Set.
+        values.push(
+          i % 60 === 5
+            ? { file: new Uint8Array(70_000).fill(i), set: new Set([text]) }
+            : new Set([new Uint8Array(i % 5000).fill(i), text]),
+        );
+    }
+  }
+  return values;
+}
+
+Deno.test("codec: encodings are never written over by later ones, across arenas", () => {
+  const encoder = new Codec();
+  const values = variedValues(1500);
+  const kept = values.map((value) => encoder.encodeParts(value));
+  let byteCount = 0;
+  for (const [i, parts] of kept.entries()) {
+    const bytes = concat(parts);
+    byteCount += bytes.length;
+    assert.deepStrictEqual(bytes, concat(new Codec().encodeParts(values[i])));
+    assert.deepStrictEqual(codec.decode(bytes), values[i]);
+  }
+  assert.ok(byteCount > 20 * 64 * 1024, "the values fill many arenas");
+});
+
+Deno.test("codec: a failed encode leaves earlier encodings and the next one intact", () => {
+  const encoder = new Codec();
+  const before = encoder.encode({ a: "x".repeat(100) });
+  const copy = before.slice();
+  assert.throws(() => encoder.encode({ a: "y".repeat(500), f: () => 1 }));
+  assert.throws(() =>
+    encoder.encode([new Uint8Array(70_000), "z".repeat(90), Symbol("s")])
+  );
+  const after = encoder.encode({ b: 2 });
+  assert.deepStrictEqual(before, copy);
+  assert.deepStrictEqual(codec.decode(after), { b: 2 });
+});
+
+Deno.test("codec: an extension may encode and decode with its own codec mid-value", () => {
+  class Sealed {
+    constructor(readonly inner: unknown) {}
+  }
+  const sealing: Codec = new Codec({
+    extensions: [defineExtension({
+      type: 42,
+      class: Sealed,
+      encode: (sealed) => sealing.encode(sealed.inner),
+      decode: (bytes: Uint8Array) => new Sealed(sealing.decode(bytes)),
+    })],
+  });
+  const value = [1.5, new Sealed([2.5, new Sealed({ x: -0.25 })]), 3.5];
+  const bytes = sealing.encode(value);
+  assert.deepStrictEqual(sealing.decode(bytes), value);
+  // Read at an odd offset too: numbers come from the right DataView.
+  const shifted = new Uint8Array(bytes.length + 3);
+  shifted.set(bytes, 3);
+  assert.deepStrictEqual(sealing.decode(shifted.subarray(3)), value);
+});
+
+/** The shortest str header for `byteLength` bytes of UTF-8 (PROTOCOL.md, "Values"). */
+function strHeader(byteLength: number): number[] {
+  if (byteLength < 32) return [0xa0 | byteLength];
+  if (byteLength < 0x100) return [0xd9, byteLength];
+  if (byteLength < 0x10000) return [0xda, byteLength >> 8, byteLength & 0xff];
+  return [
+    0xdb,
+    ...[24, 16, 8, 0].map((shift) => (byteLength >>> shift) & 0xff),
+  ];
+}
+
+Deno.test("codec: strings are written as TextEncoder's UTF-8 behind the shortest header", () => {
+  const strings = [
+    "",
+    "x".repeat(31),
+    "x".repeat(32),
+    "x".repeat(63),
+    "x".repeat(64),
+    "x".repeat(255),
+    "x".repeat(256),
+    "é".repeat(15), // 30 bytes: fixstr
+    "é".repeat(16), // 16 units, 32 bytes: str8
+    "é".repeat(100), // 200 bytes: str8
+    "é".repeat(200), // 200 units, 400 bytes: str16
+    "€".repeat(30_000), // 30,000 units, 90,000 bytes: str32
+    "é".repeat(100_000), // more than a new arena has room for
+    "😀".repeat(20),
+    "a😀b".repeat(40),
+    "\ud800", // lone surrogates become U+FFFD, as with TextEncoder
+    "a\udc00b",
+    "\udc00\ud800",
+    "😀".slice(0, 1).repeat(100),
+  ];
+  const textEncoder = new TextEncoder();
+  for (const text of strings) {
+    const utf8 = textEncoder.encode(text);
+    assert.deepStrictEqual(
+      new Codec().encode(text),
+      new Uint8Array([...strHeader(utf8.length), ...utf8]),
+      `${text.slice(0, 10)}… (${text.length} units)`,
+    );
+  }
+});
+
+Deno.test("codec: objects send their own enumerable keys, in order", () => {
+  const inheriting = Object.create({ inherited: 1 });
+  inheriting.own = 2;
+  assert.deepStrictEqual(roundTrip(inheriting), { own: 2 });
+  const ordered = roundTrip({ b: 1, 2: 2, a: 3, 1: 4 });
+  assert.deepStrictEqual(Object.keys(ordered), ["1", "2", "b", "a"]);
+  const polluted = Object.prototype as Record<string, unknown>;
+  polluted.polluted = true;
+  try {
+    assert.deepStrictEqual(Object.keys(roundTrip({ a: 1 })), ["a"]);
+  } finally {
+    delete polluted.polluted;
+  }
+});
+
+Deno.test("codec: an object whose getter adds or deletes keys fails to encode", () => {
+  const shrinking = {
+    get first() {
+      delete (this as { second?: number }).second;
+      return 1;
+    },
+    second: 2,
+  };
+  assert.throws(
+    () => codec.encode(shrinking),
+    (error) => error instanceof CodecError && error.code === "ENCODE_FAILED",
+  );
+  assert.deepStrictEqual(roundTrip({ ok: true }), { ok: true });
+});
+
+Deno.test("codec: map keys decode right however they meet in the key cache", () => {
+  // More keys than the cache has slots, so that many share one.
+  const keys = Array.from({ length: 10_000 }, (_, i) => `k${i.toString(36)}`);
+  keys.push(
+    "",
+    "x".repeat(31), // the longest fixstr
+    "x".repeat(32),
+    "abcdefgh",
+    "abcdXfgh", // differs in the middle only
+    "héllo",
+    "日本",
+    "😀",
+    "__proto__",
+  );
+  const object: Record<string, number> = {};
+  keys.forEach((key, i) =>
+    Object.defineProperty(object, key, {
+      value: i,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+  );
+  const reversed = Object.fromEntries(Object.entries(object).reverse());
+  for (const value of [object, reversed, object, reversed]) {
+    const back = roundTrip(value);
+    assert.deepStrictEqual(Object.entries(back), Object.entries(value));
+    assert.equal(Object.getPrototypeOf(back), Object.prototype);
+  }
+});
