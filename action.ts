@@ -9,7 +9,7 @@
 
 import { IsockError } from "./errors.ts";
 import { isStandardSchema, type StandardSchemaV1 } from "./schema.ts";
-import type { PeerAddress } from "./transport.ts";
+import type { Peer } from "./peer.ts";
 
 /**
  * A typed reference to an action: its name, what it declares about itself
@@ -65,8 +65,12 @@ export interface ActionContext {
   readonly action: string;
   /** The request id, unique among the calls in flight on this connection. */
   readonly requestId: number;
-  /** The address of the client that called. */
-  readonly peer: PeerAddress;
+  /**
+   * The peer that called: its address (`hostname`, `port`), identity, and
+   * `runAction()` / `stream()` to call the actions it offers back on the same
+   * connection.
+   */
+  readonly peer: Peer;
   /**
    * Who the client is: what the server's `authenticate` function returned
    * for this connection, or `undefined` when the server has none.
@@ -83,6 +87,11 @@ export interface ActionContext {
    * machine's clock (`Date.now()`), or `undefined` when it set no timeout.
    */
   readonly deadline: number | undefined;
+  /**
+   * For a stream resumed after a dropped connection: the id of the last
+   * item the caller received (see {@linkcode tracked}). Go on after it.
+   */
+  readonly lastEventId: string | number | undefined;
 }
 
 /** What {@linkcode action} may declare besides the name and handler. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ActionRef, isActionRef } from "./action.ts";
+import type { ActionHandler, ActionRef } from "./action.ts";
 import { type Authenticator, importSecret } from "./auth.ts";
 import { checkExtensions } from "./codec.ts";
 import { ClientError } from "./errors.ts";
@@ -14,10 +14,21 @@ import type { Extension } from "./extension.ts";
 import { DEFAULT_MAX_FRAME_SIZE } from "./framing.ts";
 import { checkIntegerOption } from "./options.ts";
 import { MAX_HELLO_SIZE, MessageCodec } from "./protocol.ts";
+import {
+  type ActionArgs,
+  actionName,
+  failing,
+  invalidAction,
+  type StreamArgs,
+  type StreamCallOptions,
+} from "./peer.ts";
+import { ActionRegistry } from "./registry.ts";
 import { type CallOptions, Session, wasNotRun } from "./session.ts";
+import type { StreamItem } from "./stream.ts";
 import { connTransport } from "./transport.ts";
 
 export type { CallOptions } from "./session.ts";
+export type { ActionArgs, StreamArgs, StreamCallOptions } from "./peer.ts";
 
 /** Options of {@linkcode Client}. */
 export interface ClientOptions {
@@ -111,11 +122,6 @@ export interface ClientTlsOptions {
   caCerts?: string[];
 }
 
-/** The data and options of a call: the data is optional when the action takes none. */
-export type ActionArgs<I> = undefined extends I
-  ? [data?: I, options?: CallOptions]
-  : [data: I, options?: CallOptions];
-
 /** What a client's `connect` event carries. */
 export interface ConnectDetail {
   /** The server's host name, as given. */
@@ -177,6 +183,9 @@ export class Client extends EventTarget implements Disposable, AsyncDisposable {
   /** The server said goodbye: the next connection is tried once, and fails fast. */
   #serverLeft = false;
   readonly #closing = new AbortController();
+  readonly #actions = new ActionRegistry(
+    (code, message) => new ClientError(code, message),
+  );
 
   /**
    * @param options Where the server is, retries, deadlines, extensions,
@@ -288,22 +297,9 @@ export class Client extends EventTarget implements Disposable, AsyncDisposable {
     data?: unknown,
     options?: CallOptions,
   ): Promise<unknown> {
-    const name = typeof action === "string"
-      ? action
-      : isActionRef(action)
-      ? action.name
-      : "";
-    if (name.length === 0) {
-      return Promise.reject(
-        new ClientError(
-          "INVALID_ACTION",
-          'runAction() takes an action, a reference made by action("name"), or a non-empty name.',
-        ),
-      );
-    }
-    const callOptions = this.#timeout > 0 && options?.timeout === undefined
-      ? { ...options, timeout: this.#timeout }
-      : options;
+    const name = actionName(action);
+    if (name === undefined) return Promise.reject(invalidAction());
+    const callOptions = this.#withDefaultTimeout(options);
     const isIdempotent = typeof action === "object" &&
       action.idempotent === true;
     return this.#call(name, data, callOptions).catch((error) =>
@@ -333,12 +329,29 @@ export class Client extends EventTarget implements Disposable, AsyncDisposable {
     return Promise.reject(error);
   }
 
+  #withDefaultTimeout<T extends CallOptions>(
+    options: T | undefined,
+  ): T | undefined {
+    return this.#timeout > 0 && options?.timeout === undefined
+      ? { ...options, timeout: this.#timeout } as T
+      : options;
+  }
+
   #call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
     const session = this.#session;
     if (session !== undefined && session.isOpen) {
       return session.call(name, data, options);
     }
     return this.#connect().then((session) => session.call(name, data, options));
+  }
+
+  /** The open session, connecting first when there is none. */
+  #connectedSession(): Promise<Session> {
+    const session = this.#session;
+    if (session !== undefined && session.isOpen) {
+      return Promise.resolve(session);
+    }
+    return this.#connect();
   }
 
   /** Sends an idempotent call again, on a new connection, when its connection dropped. */
@@ -361,6 +374,139 @@ export class Client extends EventTarget implements Disposable, AsyncDisposable {
         error = next;
       }
     }
+  }
+
+  /**
+   * Runs an action whose result is a stream (a handler that returns an
+   * async iterable, such as an async generator), and iterates its items as
+   * they arrive. The server produces only as fast as the loop consumes:
+   * at most `window` items are on their way. Leaving the loop early
+   * (`break`, `return`, an aborted signal) ends the generator on the server,
+   * whose `finally` runs. An error thrown by the generator arrives as a
+   * `RemoteError` after the items sent before it.
+   *
+   * When the connection drops under a stream whose items are tagged with
+   * {@linkcode tracked}, the client reconnects and resumes after the last
+   * item received: the loop sees no gap and no duplicate. Other streams
+   * fail with `CONNECTION_CLOSED`.
+   *
+   * @param action The action, or a reference to it.
+   * @param args The input (a value, or itself a stream), then options:
+   * `timeout`, `signal`, `window`.
+   * @returns The items.
+   *
+   * @example Tail a stream and stop early
+   * ```ts
+   * import { action, Client, Server } from "@isock/isock";
+   * import assert from "node:assert/strict";
+   *
+   * let cleanedUp = false;
+   * const count = action("count", async function* (to: number) {
+   *   try {
+   *     for (let n = 1; n <= to; n++) yield n;
+   *   } finally {
+   *     cleanedUp = true;
+   *   }
+   * });
+   * await using server = new Server().addAction(count);
+   * await using client = new Client({ port: (await server.listen()).port });
+   *
+   * const seen: number[] = [];
+   * for await (const n of client.stream(count, 1_000_000)) {
+   *   seen.push(n);
+   *   if (n === 3) break;
+   * }
+   * assert.deepStrictEqual(seen, [1, 2, 3]);
+   * while (!cleanedUp) await new Promise((resolve) => setTimeout(resolve, 1));
+   * ```
+   */
+  stream<I, O>(
+    action: ActionRef<I, O>,
+    ...args: StreamArgs<I>
+  ): AsyncIterable<StreamItem<O>>;
+  /**
+   * Runs an action by name whose result is a stream.
+   *
+   * @param action The action's name.
+   * @param data The input.
+   * @param options `timeout`, `signal` and `window`.
+   * @returns The items.
+   */
+  stream(
+    action: string,
+    data?: unknown,
+    options?: StreamCallOptions,
+  ): AsyncIterable<unknown>;
+  stream(
+    action: ActionRef | string,
+    data?: unknown,
+    options?: StreamCallOptions,
+  ): AsyncIterable<unknown> {
+    const name = actionName(action);
+    const callOptions = this.#withDefaultTimeout(options);
+    return {
+      [Symbol.asyncIterator]: () =>
+        name === undefined
+          ? failing(invalidAction())
+          : this.#resumableStream(name, data, callOptions),
+    };
+  }
+
+  /** Iterates a stream, reconnecting and resuming after tracked items when the connection drops. */
+  async *#resumableStream(
+    name: string,
+    data: unknown,
+    options: StreamCallOptions | undefined,
+  ): AsyncGenerator<unknown, void, undefined> {
+    let lastEventId: string | number | undefined;
+    for (let attempt = 1;; attempt++) {
+      const session = await this.#connectedSession();
+      const call = session.openStream(name, data, { ...options, lastEventId });
+      try {
+        yield* call.receiver;
+        return;
+      } catch (error) {
+        const isDropped = error instanceof ClientError &&
+          error.code === "CONNECTION_CLOSED" && !wasClosedByUser(error);
+        const canResume = !this.#isClosed &&
+          ((isDropped && call.lastEventId !== undefined) || wasNotRun(error));
+        if (!canResume || attempt >= this.#attempts + 1) throw error;
+        lastEventId = call.lastEventId;
+        if (!wasNotRun(error)) await this.#wait(this.#backoff(attempt));
+      }
+    }
+  }
+
+  /**
+   * Offers an action to the server, which calls it through
+   * `context.peer.runAction()` or `server.peers` (two-way calls).
+   *
+   * @param action An action, or a reference…
+   * @param handler …with its handler.
+   * @returns This client, to chain calls.
+   * @throws {ClientError} `INVALID_ACTION` or `DUPLICATE_ACTION`.
+   */
+  addAction<I, O>(
+    action: ActionRef<I, O>,
+    handler?: ActionHandler<I, O>,
+  ): this {
+    this.#actions.add(action, handler);
+    return this;
+  }
+
+  /**
+   * Stops offering an action to the server.
+   *
+   * @param action The action, a reference to it, or its name.
+   * @returns Whether an action was removed.
+   */
+  removeAction(action: string | ActionRef): boolean {
+    return this.#actions.remove(action);
+  }
+
+  /** The names of the actions this client offers its server. */
+  get actionNames(): readonly string[] {
+    return this.#actions.names;
   }
 
   /** Whether a connection to the server is open now. */
@@ -473,6 +619,7 @@ export class Client extends EventTarget implements Disposable, AsyncDisposable {
         ...this.#sessionOptions,
         codec: this.#codec,
         role: "client",
+        actions: this.#actions.find,
         auth: await this.#authenticator(),
       },
     );
@@ -599,6 +746,15 @@ function clientOption(
   );
 }
 
+/** Errors of this client's own closing, which no retry may undo. */
+const closedErrors = new WeakSet<Error>();
+
 function closedError(): ClientError {
-  return new ClientError("CONNECTION_CLOSED", "The client was closed.");
+  const error = new ClientError("CONNECTION_CLOSED", "The client was closed.");
+  closedErrors.add(error);
+  return error;
+}
+
+function wasClosedByUser(error: Error): boolean {
+  return closedErrors.has(error);
 }

@@ -27,6 +27,7 @@ export type ServerErrorCode =
 /** Codes of {@linkcode ClientError}. */
 export type ClientErrorCode =
   | "INVALID_ACTION"
+  | "DUPLICATE_ACTION"
   | "INVALID_OPTIONS"
   | "CONNECT_FAILED"
   | "CONNECTION_CLOSED"
@@ -43,6 +44,7 @@ export type RemoteErrorCode =
   | "INVALID_INPUT"
   | "INVALID_REQUEST"
   | "OVERLOADED"
+  | "STREAM_REQUIRED"
   | "FRAME_TOO_LARGE"
   | "PROTOCOL";
 

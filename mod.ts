@@ -48,6 +48,8 @@ export {
   type ClientOptions,
   type ClientTlsOptions,
   type ConnectDetail,
+  type StreamArgs,
+  type StreamCallOptions,
 } from "./client.ts";
 export { Codec, type CodecOptions } from "./codec.ts";
 export {
@@ -83,4 +85,6 @@ export {
   type ServerTlsOptions,
   type ShutdownOptions,
 } from "./server.ts";
+export { Peer } from "./peer.ts";
+export { type StreamItem, Tracked, tracked } from "./stream.ts";
 export type { PeerAddress } from "./transport.ts";

@@ -38,6 +38,13 @@ export const MessageType = {
   GOODBYE: 6,
   AUTH: 7,
   AUTH_OK: 8,
+  ITEM: 9,
+  END: 10,
+  CREDIT: 11,
+  INPUT: 12,
+  INPUT_END: 13,
+  INPUT_CREDIT: 14,
+  INPUT_STOP: 15,
 } as const;
 
 /** The length of the random nonce each hello carries, for authentication. */
@@ -79,6 +86,12 @@ export interface RequestMessage {
   data: unknown;
   /** Milliseconds the caller will wait for the answer, when it set a deadline. */
   timeout?: number;
+  /** For a streamed result: how many items the caller takes before granting more. */
+  stream?: number;
+  /** Whether the data comes as a stream of INPUT messages. */
+  input?: boolean;
+  /** For a resumed stream: the id of the last item the caller received. */
+  lastEventId?: string | number;
   /** Set when the data could not be decoded: the request is answered with an error. */
   dataError?: CodecError;
 }
@@ -99,9 +112,34 @@ export interface ErrorMessage {
   error: WireError;
 }
 
+/** One item of a streamed result, or of a streamed input. */
+export interface ItemMessage {
+  type: typeof MessageType.ITEM | typeof MessageType.INPUT;
+  id: number;
+  item: unknown;
+  /** The item's id, when the stream tracks them (results only). */
+  eventId?: string | number;
+  /** Set when the item could not be decoded: the stream fails, the connection lives. */
+  itemError?: CodecError;
+}
+
+/** A stream ended: `END` for a result stream, `INPUT_END` for an input stream (with `error` when its source failed). */
+export interface EndMessage {
+  type: typeof MessageType.END | typeof MessageType.INPUT_END;
+  id: number;
+  error?: WireError;
+}
+
+/** More items are welcome: `CREDIT` for a result stream, `INPUT_CREDIT` for an input stream. */
+export interface CreditMessage {
+  type: typeof MessageType.CREDIT | typeof MessageType.INPUT_CREDIT;
+  id: number;
+  count: number;
+}
+
 /** The requester gave up on a request: its handler's signal aborts. */
 export interface CancelMessage {
-  type: typeof MessageType.CANCEL;
+  type: typeof MessageType.CANCEL | typeof MessageType.INPUT_STOP;
   id: number;
 }
 
@@ -141,7 +179,10 @@ export type Message =
   | PingMessage
   | GoodbyeMessage
   | AuthMessage
-  | AuthOkMessage;
+  | AuthOkMessage
+  | ItemMessage
+  | EndMessage
+  | CreditMessage;
 
 /** Writes and reads messages with one set of extensions. */
 export class MessageCodec {
@@ -272,10 +313,7 @@ export class MessageCodec {
             return message;
           }
         }
-        if (length === 5) {
-          const timeout = readTimeout(this.#readEnvelope());
-          if (timeout !== undefined) message.timeout = timeout;
-        }
+        if (length === 5) readMeta(this.#readEnvelope(), message);
         return message;
       }
       case MessageType.RESULT: {
@@ -294,7 +332,40 @@ export class MessageCodec {
         const id = this.#readId();
         return { type, id, error: toWireError(this.#readEnvelope()) };
       }
+      case MessageType.ITEM:
+      case MessageType.INPUT: {
+        expectLength(length, 3, type === MessageType.ITEM ? 4 : 3, "an item");
+        const id = this.#readId();
+        const message: ItemMessage = { type, id, item: undefined };
+        try {
+          message.item = this.#decoder.readValue();
+        } catch (error) {
+          message.itemError = asCodecError(error);
+          return message;
+        }
+        if (length === 4) message.eventId = readEventId(this.#readEnvelope());
+        return message;
+      }
+      case MessageType.END:
+      case MessageType.INPUT_END: {
+        expectLength(length, 2, 3, "a stream end");
+        const id = this.#readId();
+        return length === 3
+          ? { type, id, error: toWireError(this.#readEnvelope()) }
+          : { type, id };
+      }
+      case MessageType.CREDIT:
+      case MessageType.INPUT_CREDIT: {
+        expectLength(length, 3, 3, "a credit");
+        const id = this.#readId();
+        const count = this.#readEnvelope();
+        if (!isCount(count) || count === 0) {
+          throw malformed("a credit must be a positive whole number");
+        }
+        return { type, id, count };
+      }
       case MessageType.CANCEL:
+      case MessageType.INPUT_STOP:
       case MessageType.PING:
       case MessageType.PONG:
         expectLength(length, 2, 2, "a cancel, ping or pong");
@@ -335,16 +406,32 @@ export class MessageCodec {
   }
 }
 
-/** Reads the request meta map; only `timeout` is known. */
-function readTimeout(meta: unknown): number | undefined {
-  if (meta === undefined || meta === null) return undefined;
+/** Reads the request meta map into the request; unknown keys are ignored. */
+function readMeta(meta: unknown, request: RequestMessage): void {
+  if (meta === undefined || meta === null) return;
   if (!isRecord(meta)) throw malformed("a request's meta must be a map");
-  const { timeout } = meta;
-  if (timeout === undefined) return undefined;
-  if (typeof timeout !== "number" || !(timeout >= 0)) {
-    throw malformed("a request's timeout must be a number of milliseconds");
+  const { timeout, stream, input, lastEventId } = meta;
+  if (timeout !== undefined) {
+    if (typeof timeout !== "number" || !(timeout >= 0)) {
+      throw malformed("a request's timeout must be a number of milliseconds");
+    }
+    request.timeout = timeout;
   }
-  return timeout;
+  if (stream !== undefined) {
+    if (!isCount(stream) || stream === 0) {
+      throw malformed("a request's stream window must be a positive whole number");
+    }
+    request.stream = stream;
+  }
+  if (input === true) request.input = true;
+  if (lastEventId !== undefined) request.lastEventId = readEventId(lastEventId);
+}
+
+function readEventId(id: unknown): string | number {
+  if (typeof id !== "string" && typeof id !== "number") {
+    throw malformed("an event id must be a string or a number");
+  }
+  return id;
 }
 
 function readProof(proof: unknown): Uint8Array | undefined {
@@ -357,7 +444,9 @@ function readProof(proof: unknown): Uint8Array | undefined {
 
 function hasFailedItem(message: Message): boolean {
   return (message.type === MessageType.REQUEST && !!message.dataError) ||
-    (message.type === MessageType.RESULT && !!message.valueError);
+    (message.type === MessageType.RESULT && !!message.valueError) ||
+    ((message.type === MessageType.ITEM ||
+      message.type === MessageType.INPUT) && !!message.itemError);
 }
 
 function expectLength(

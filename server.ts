@@ -5,14 +5,9 @@
  * @module
  */
 
-import {
-  type Action,
-  action,
-  type ActionHandler,
-  type ActionRef,
-  isAction,
-  isActionRef,
-} from "./action.ts";
+import type { Action, ActionHandler, ActionRef } from "./action.ts";
+import type { Peer } from "./peer.ts";
+import { ActionRegistry } from "./registry.ts";
 import { type Authenticate, type Authenticator, importSecret } from "./auth.ts";
 import { checkExtensions } from "./codec.ts";
 import { ClientError, ServerError } from "./errors.ts";
@@ -220,9 +215,10 @@ export class Server extends EventTarget implements AsyncDisposable {
   };
   readonly #maxConnections: number;
   readonly #codec: MessageCodec;
-  readonly #actions = new Map<string, Action>();
+  readonly #actions = new ActionRegistry(
+    (code, message) => new ServerError(code, message),
+  );
   readonly #sessions = new Set<Session>();
-  readonly #findAction = (name: string) => this.#actions.get(name);
   #auth: Authenticator = {};
   #state: ServerState = "new";
   #listener: Deno.Listener<Deno.Conn, Deno.NetAddr> | undefined;
@@ -331,16 +327,7 @@ export class Server extends EventTarget implements AsyncDisposable {
     action: ActionRef<I, O>,
     handler?: ActionHandler<I, O>,
   ): this {
-    const registered = handler === undefined
-      ? checkAction(action)
-      : checkActionWithHandler(action, handler);
-    if (this.#actions.has(registered.name)) {
-      throw new ServerError(
-        "DUPLICATE_ACTION",
-        `An action named "${registered.name}" is already registered: remove it first, or use another name.`,
-      );
-    }
-    this.#actions.set(registered.name, registered as Action);
+    this.#actions.add(action, handler);
     return this;
   }
 
@@ -361,14 +348,24 @@ export class Server extends EventTarget implements AsyncDisposable {
    * ```
    */
   removeAction(action: string | ActionRef): boolean {
-    return this.#actions.delete(
-      typeof action === "string" ? action : action.name,
-    );
+    return this.#actions.remove(action);
   }
 
   /** The names of the actions offered, in the order they were added. */
   get actionNames(): readonly string[] {
-    return Object.freeze([...this.#actions.keys()]);
+    return this.#actions.names;
+  }
+
+  /**
+   * The clients connected now (their handshake done), to call the actions
+   * they offer: `for (const peer of server.peers) peer.runAction(notify, …)`.
+   */
+  get peers(): readonly Peer[] {
+    return Object.freeze(
+      [...this.#sessions].filter((session) => session.isOpen).map((session) =>
+        session.peer
+      ),
+    );
   }
 
   /** How many clients are connected right now. */
@@ -483,7 +480,7 @@ export class Server extends EventTarget implements AsyncDisposable {
         ...this.#sessionOptions,
         codec: this.#codec,
         role: "server",
-        actions: this.#findAction,
+        actions: this.#actions.find,
         auth: this.#auth,
       },
     );
@@ -652,59 +649,4 @@ function serverOption(
     max,
     (message) => new ServerError("INVALID_OPTIONS", message),
   );
-}
-
-function checkAction(action: unknown): Action {
-  if (!isAction(action)) {
-    throw new ServerError(
-      "INVALID_ACTION",
-      `addAction() takes an action, { name, handler }, as made by action("name", handler); got ${
-        describeValue(action)
-      }.`,
-    );
-  }
-  return action;
-}
-
-function checkActionWithHandler(ref: unknown, handler: unknown): Action {
-  if (!isActionRef(ref)) {
-    throw new ServerError(
-      "INVALID_ACTION",
-      `addAction(ref, handler) takes a reference made by action("name"); got ${
-        describeValue(ref)
-      }.`,
-    );
-  }
-  if (typeof handler !== "function") {
-    throw new ServerError(
-      "INVALID_ACTION",
-      `The handler for action "${ref.name}" must be a function; got ${
-        describeValue(handler)
-      }.`,
-    );
-  }
-  const { input, output, idempotent } = ref;
-  return action(
-    ref.name,
-    { input, output, idempotent },
-    handler as Action["handler"],
-  ) as Action;
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "function") {
-    return value.prototype !== undefined && /^class\b/.test(String(value))
-      ? `the class ${value.name} (pass an instance or an action)`
-      : "a function";
-  }
-  if (typeof value === "object") {
-    const name = (value as { name?: unknown }).name;
-    return typeof name === "string" && name.length === 0
-      ? "an action with an empty name"
-      : typeof name === "string"
-      ? `an object named "${name}" without a handler`
-      : "an object without a name";
-  }
-  return `a ${typeof value}`;
 }

@@ -21,6 +21,7 @@ import {
 } from "./errors.ts";
 import {
   type Hello,
+  type ItemMessage,
   type Message,
   type MessageCodec,
   MessageType,
@@ -30,7 +31,14 @@ import {
   type WireError,
 } from "./protocol.ts";
 import { describeIssues, validate, type Validation } from "./schema.ts";
+import {
+  DEFAULT_WINDOW,
+  isStreamSource,
+  StreamReceiver,
+  StreamSender,
+} from "./stream.ts";
 import type { PeerAddress, Transport } from "./transport.ts";
+import { Peer } from "./peer.ts";
 
 /** Finds the action to run for a request, by name. */
 export type ActionLookup = (name: string) => Action | undefined;
@@ -71,6 +79,8 @@ export interface CallOptions {
 const FLUSH_TIMEOUT = 2_000;
 /** How long a session that said goodbye waits for its peer to finish and close first. */
 const GOODBYE_GRACE = 1_000;
+/** The input items a caller may send before the handler grants more (PROTOCOL.md, "Streams"). */
+export const INPUT_WINDOW = 16;
 
 /** Errors of calls the peer refused without running them: safe to send again. */
 const unrunCalls = new WeakSet<Error>();
@@ -90,19 +100,80 @@ class PendingCall {
   timer: ReturnType<typeof setTimeout> | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  /** Sends the call's data, when it is a stream. */
+  input: StreamSender | undefined;
 
   constructor(
     readonly resolve: (value: unknown) => void,
     readonly reject: (error: unknown) => void,
   ) {}
 
-  /** Stops the deadline and the abort listener. */
+  /** The answer arrived. */
+  result(value: unknown): void {
+    this.resolve(value);
+  }
+
+  /** The call failed. */
+  fail(error: unknown): void {
+    this.reject(error);
+  }
+
+  /** A streamed item arrived; false when this call streams nothing. */
+  item(_value: unknown, _eventId: string | number | undefined): boolean {
+    return false;
+  }
+
+  /** A streamed result ended. */
+  end(): void {
+    this.resolve(undefined);
+  }
+
+  /** Stops the deadline, the abort listener and the input. */
   settle(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.onAbort !== undefined) {
       this.signal!.removeEventListener("abort", this.onAbort);
     }
+    this.input?.stop();
   }
+}
+
+/** A call whose result is a stream: items go to a receiver the caller iterates. */
+export class StreamCall extends PendingCall {
+  /** The id of the last tracked item received: where a resumed stream goes on from. */
+  lastEventId: string | number | undefined;
+
+  constructor(readonly receiver: StreamReceiver) {
+    super(ignore, ignore);
+  }
+
+  override result(value: unknown): void {
+    // A handler that returned a plain value: a stream of one item.
+    this.receiver.push(value);
+    this.receiver.end();
+  }
+
+  override fail(error: unknown): void {
+    this.receiver.fail(error);
+  }
+
+  override item(value: unknown, eventId: string | number | undefined): boolean {
+    this.receiver.push(value);
+    if (eventId !== undefined) this.lastEventId = eventId;
+    return true;
+  }
+
+  override end(): void {
+    this.receiver.end();
+  }
+}
+
+/** What {@linkcode Session.openStream} may add to a call's options. */
+export interface StreamOptions extends CallOptions {
+  /** How many items may be in flight before the caller grants more. */
+  window?: number;
+  /** Resume after this item (the handler sees it as `context.lastEventId`). */
+  lastEventId?: string | number;
 }
 
 /**
@@ -117,9 +188,10 @@ class RequestContext implements ActionContext {
   constructor(
     readonly action: string,
     readonly requestId: number,
-    readonly peer: PeerAddress,
+    readonly peer: Peer,
     readonly identity: unknown,
     readonly deadline: number | undefined,
+    readonly lastEventId: string | number | undefined,
     watch: (context: RequestContext) => void,
   ) {
     this.#watch = watch;
@@ -140,8 +212,8 @@ class RequestContext implements ActionContext {
 
 /** One live connection, from the hello to the close. */
 export class Session {
-  /** The peer's address. */
-  readonly peer: PeerAddress;
+  /** The other end: its address, identity, and the actions it offers. */
+  readonly peer: Peer;
   /** Resolves once the hello (and authentication) is done; rejects if it fails. */
   readonly ready: Promise<Hello>;
   /** Resolves once the connection is closed and every call is settled. */
@@ -156,6 +228,12 @@ export class Session {
   readonly #auth: Authenticator;
   readonly #nonce = crypto.getRandomValues(new Uint8Array(NONCE_SIZE));
   readonly #pendingCalls = new Map<number, PendingCall>();
+  /** The peer's requests whose results are being streamed to it. */
+  readonly #resultStreams = new Map<number, StreamSender>();
+  /** The peer's requests whose data is streaming in. */
+  readonly #inputStreams = new Map<number, StreamReceiver>();
+  /** The windows of the peer's requests that take a streamed result, until the result comes. */
+  readonly #streamWindows = new Map<number, number>();
   /** Running requests whose handlers asked for their signal. */
   readonly #watched = new Map<number, RequestContext>();
   #state: SessionState = "hello";
@@ -191,7 +269,7 @@ export class Session {
    */
   constructor(transport: Transport, options: SessionOptions) {
     this.#transport = transport;
-    this.peer = transport.peer;
+    this.peer = new Peer(this, transport.peer);
     this.#codec = options.codec;
     this.#role = options.role;
     this.#actions = options.actions;
@@ -225,6 +303,11 @@ export class Session {
       !this.#isPeerLeaving && !this.#isRefusingRequests;
   }
 
+  /** Who the peer is: what `authenticate` returned for it, or `undefined`. */
+  get identity(): unknown {
+    return this.#identity;
+  }
+
   /** Whether the peer said goodbye. */
   get isPeerLeaving(): boolean {
     return this.#isPeerLeaving;
@@ -247,10 +330,11 @@ export class Session {
 
   /**
    * Calls an action on the peer. Never throws: every failure is a
-   * rejection.
+   * rejection. When `data` is an async iterable (or a `ReadableStream`), it
+   * is sent as a stream, with flow control.
    *
    * @param action The action's name.
-   * @param data The input, any value the codec can send.
+   * @param data The input, any value the codec can send, or a stream of them.
    * @param options A timeout and an abort signal.
    * @returns The action's result.
    */
@@ -259,33 +343,85 @@ export class Session {
     data: unknown,
     options?: CallOptions,
   ): Promise<unknown> {
-    if (this.#isClosed) return Promise.reject(this.#callError());
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    this.#request(action, data, options, new PendingCall(resolve, reject));
+    return promise;
+  }
+
+  /**
+   * Calls an action whose result is a stream.
+   *
+   * @param action The action's name.
+   * @param data The input, or a stream of inputs.
+   * @param options A timeout, an abort signal, the window, where to resume.
+   * @returns The call; iterate its `receiver`.
+   */
+  openStream(
+    action: string,
+    data: unknown,
+    options: StreamOptions = {},
+  ): StreamCall {
+    const window = options.window ?? DEFAULT_WINDOW;
+    let id = 0;
+    const call = new StreamCall(
+      new StreamReceiver(window, {
+        grant: (count) => this.#sendIfOpen([MessageType.CREDIT, id, count]),
+        stop: () => {
+          if (this.#takeCall(id) !== undefined) {
+            this.#sendIfOpen([MessageType.CANCEL, id]);
+          }
+        },
+      }),
+    );
+    const meta: Record<string, unknown> = { stream: window };
+    if (options.lastEventId !== undefined) {
+      meta.lastEventId = options.lastEventId;
+    }
+    id = this.#request(action, data, options, call, meta);
+    return call;
+  }
+
+  /** Sends a request for `call`; returns its id. Failures go to the call. */
+  #request(
+    action: string,
+    data: unknown,
+    options: CallOptions | undefined,
+    call: PendingCall,
+    meta?: Record<string, unknown>,
+  ): number {
+    if (this.#isClosed) {
+      call.fail(this.#callError());
+      return 0;
+    }
     const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(abortedError(signal));
+    if (signal?.aborted) {
+      call.fail(abortedError(signal));
+      return 0;
+    }
     const timeout = options?.timeout ?? 0;
+    const isInputStream = isStreamSource(data);
+    if (timeout > 0 || isInputStream) {
+      meta = { ...meta };
+      if (timeout > 0) meta.timeout = timeout;
+      if (isInputStream) meta.input = true;
+    }
     const id = this.#nextRequestId++;
     let parts: Uint8Array[];
     try {
       parts = this.#codec.encode(
-        timeout > 0
-          ? [MessageType.REQUEST, id, action, data, { timeout }]
-          : [MessageType.REQUEST, id, action, data],
+        meta === undefined ? [MessageType.REQUEST, id, action, data] : [
+          MessageType.REQUEST,
+          id,
+          action,
+          isInputStream ? null : data,
+          meta,
+        ],
       );
+      this.#checkSize(parts, `The request to "${action}"`);
     } catch (error) {
-      return Promise.reject(error);
+      call.fail(error);
+      return id;
     }
-    const size = byteLength(parts);
-    const limit = this.#peerHello?.maxFrameSize ?? Infinity;
-    if (size > limit) {
-      return Promise.reject(
-        new ClientError(
-          "FRAME_TOO_LARGE",
-          `The request to "${action}" is ${size} bytes; the peer accepts frames of at most ${limit} bytes (its maxFrameSize).`,
-        ),
-      );
-    }
-    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
-    const call = new PendingCall(resolve, reject);
     this.#pendingCalls.set(id, call);
     if (timeout > 0) {
       call.timer = setTimeout(() => {
@@ -304,17 +440,35 @@ export class Session {
       signal.addEventListener("abort", call.onAbort, { once: true });
     }
     this.#send(parts);
-    return promise;
+    if (isInputStream) this.#streamInput(id, call, data);
+    return id;
   }
 
-  /** Gives up on a call: rejects it, and tells the peer so its handler can stop. */
+  /** Sends a call's data as a stream of INPUT messages, as the peer grants credit. */
+  #streamInput(
+    id: number,
+    call: PendingCall,
+    source: AsyncIterable<unknown>,
+  ): void {
+    call.input = new StreamSender(source, {
+      item: (value) => this.#sendChecked([MessageType.INPUT, id, value]),
+      end: () => this.#sendIfOpen([MessageType.INPUT_END, id]),
+      fail: (error) =>
+        this.#sendIfOpen([
+          MessageType.INPUT_END,
+          id,
+          this.#wireError("ACTION_FAILED", error),
+        ]),
+    }, INPUT_WINDOW);
+    call.input.run();
+  }
+
+  /** Gives up on a call: fails it, and tells the peer so its handler can stop. */
   #cancel(id: number, reason: ClientError): void {
     const call = this.#takeCall(id);
     if (call === undefined) return;
-    call.reject(reason);
-    if (!this.#isClosed) {
-      this.#send(this.#codec.encode([MessageType.CANCEL, id]));
-    }
+    call.fail(reason);
+    this.#sendIfOpen([MessageType.CANCEL, id]);
   }
 
   /**
@@ -637,18 +791,36 @@ export class Session {
         return this.#handleRequest(message);
       case MessageType.RESULT: {
         const call = this.#takeCall(message.id);
-        if (message.valueError) call?.reject(message.valueError);
-        else call?.resolve(message.value);
+        if (message.valueError) call?.fail(message.valueError);
+        else call?.result(message.value);
         return;
       }
       case MessageType.ERROR:
-        return this.#takeCall(message.id)?.reject(
-          errorFromWire(message.error),
-        );
+        return this.#takeCall(message.id)?.fail(errorFromWire(message.error));
       case MessageType.CANCEL:
+        this.#resultStreams.get(message.id)?.stop();
         return this.#watched.get(message.id)?.abort(
           new ClientError("ABORTED", "The caller cancelled this call."),
         );
+      case MessageType.ITEM:
+        return this.#receiveItem(message);
+      case MessageType.END:
+        return this.#takeCall(message.id)?.end();
+      case MessageType.CREDIT:
+        return this.#resultStreams.get(message.id)?.grant(message.count);
+      case MessageType.INPUT:
+        return this.#receiveInput(message);
+      case MessageType.INPUT_END: {
+        const input = this.#inputStreams.get(message.id);
+        this.#inputStreams.delete(message.id);
+        if (message.error) input?.fail(errorFromWire(message.error));
+        else input?.end();
+        return;
+      }
+      case MessageType.INPUT_CREDIT:
+        return this.#pendingCalls.get(message.id)?.input?.grant(message.count);
+      case MessageType.INPUT_STOP:
+        return this.#pendingCalls.get(message.id)?.input?.stop();
       case MessageType.PING:
         return this.#send(this.#codec.encode([MessageType.PONG, message.id]));
       case MessageType.PONG:
@@ -678,6 +850,43 @@ export class Session {
         "An authentication message arrived after authentication.",
       ),
     );
+  }
+
+  #receiveItem(message: ItemMessage): void {
+    const call = this.#pendingCalls.get(message.id);
+    if (call === undefined) return; // A stream the caller already left.
+    if (message.itemError) {
+      this.#takeCall(message.id);
+      call.fail(message.itemError);
+      this.#sendIfOpen([MessageType.CANCEL, message.id]);
+      return;
+    }
+    try {
+      if (!call.item(message.item, message.eventId)) {
+        throw new ProtocolError(
+          "PROTOCOL",
+          "A stream item arrived for a call that streams nothing.",
+        );
+      }
+    } catch (error) {
+      this.#failProtocol(error as ProtocolError);
+    }
+  }
+
+  #receiveInput(message: ItemMessage): void {
+    const input = this.#inputStreams.get(message.id);
+    if (input === undefined) return; // The handler stopped reading.
+    if (message.itemError) {
+      this.#inputStreams.delete(message.id);
+      input.fail(message.itemError);
+      this.#sendIfOpen([MessageType.INPUT_STOP, message.id]);
+      return;
+    }
+    try {
+      input.push(message.item);
+    } catch (error) {
+      this.#failProtocol(error as ProtocolError);
+    }
   }
 
   /**
@@ -757,9 +966,17 @@ export class Session {
       this.peer,
       this.#identity,
       request.timeout === undefined ? undefined : Date.now() + request.timeout,
+      request.lastEventId,
       this.#watch,
     );
     this.#activeHandlers++;
+    if (request.stream !== undefined) {
+      this.#streamWindows.set(id, request.stream);
+    }
+    if (request.input) {
+      // Schemas check plain data; a stream is handed over as it comes.
+      return this.#runHandler(action, this.#openInput(id), context);
+    }
     if (action.input === undefined) {
       return this.#runHandler(action, request.data, context);
     }
@@ -824,6 +1041,7 @@ export class Session {
         this.#wireError("ACTION_FAILED", value),
       );
     }
+    if (isStreamSource(value)) return this.#streamResult(context, value);
     if (action.output === undefined) {
       this.#handlerDone(context);
       return this.#sendResult(context.requestId, value);
@@ -854,8 +1072,57 @@ export class Session {
     }
   }
 
+  /** The data of request `id` streams in: the handler iterates what arrives. */
+  #openInput(id: number): StreamReceiver {
+    const input = new StreamReceiver(INPUT_WINDOW, {
+      grant: (count) => this.#sendIfOpen([MessageType.INPUT_CREDIT, id, count]),
+      stop: () => {
+        this.#inputStreams.delete(id);
+        this.#sendIfOpen([MessageType.INPUT_STOP, id]);
+      },
+    });
+    this.#inputStreams.set(id, input);
+    return input;
+  }
+
+  /** A handler returned a stream: send its items as the caller grants credit. */
+  #streamResult(context: RequestContext, source: AsyncIterable<unknown>): void {
+    const id = context.requestId;
+    const window = this.#streamWindows.get(id);
+    if (window === undefined) {
+      source[Symbol.asyncIterator]().return?.()?.catch(ignore);
+      this.#handlerDone(context);
+      return this.#sendError(id, {
+        code: "STREAM_REQUIRED",
+        name: "RemoteError",
+        message:
+          `"${context.action}" streams its result: call it with stream(), not runAction().`,
+      });
+    }
+    const sender = new StreamSender(source, {
+      item: (value, eventId) =>
+        this.#sendChecked(
+          eventId === undefined
+            ? [MessageType.ITEM, id, value]
+            : [MessageType.ITEM, id, value, eventId],
+        ),
+      end: () => this.#sendIfOpen([MessageType.END, id]),
+      fail: (error) =>
+        this.#sendError(id, this.#wireError("ACTION_FAILED", error)),
+    }, window);
+    this.#resultStreams.set(id, sender);
+    sender.run().then(() => {
+      this.#resultStreams.delete(id);
+      this.#handlerDone(context);
+    });
+  }
+
   #handlerDone(context: RequestContext): void {
-    this.#watched.delete(context.requestId);
+    const id = context.requestId;
+    this.#streamWindows.delete(id);
+    const input = this.#inputStreams.get(id);
+    if (input !== undefined) input.return(); // The handler is done reading.
+    this.#watched.delete(id);
     if (--this.#activeHandlers === 0 && this.#idleWaiters.length > 0) {
       for (const resolve of this.#idleWaiters.splice(0)) resolve();
     }
@@ -889,6 +1156,37 @@ export class Session {
       });
     }
     this.#send(parts);
+  }
+
+  /** Encodes and sends a small control message, unless the connection is gone. */
+  #sendIfOpen(message: unknown[]): void {
+    if (!this.#isClosed) this.#send(this.#codec.encode(message));
+  }
+
+  /**
+   * Encodes and sends a message that carries user data, unless the
+   * connection is gone.
+   *
+   * @throws {CodecError} When it cannot be encoded.
+   * @throws {ClientError} `FRAME_TOO_LARGE` when the peer would refuse it.
+   */
+  #sendChecked(message: unknown[]): void {
+    if (this.#isClosed) return;
+    const parts = this.#codec.encode(message);
+    this.#checkSize(parts, "A stream item");
+    this.#send(parts);
+  }
+
+  /** @throws {ClientError} `FRAME_TOO_LARGE` when the peer would refuse a frame this large. */
+  #checkSize(parts: readonly Uint8Array[], what: string): void {
+    const size = byteLength(parts);
+    const limit = this.#peerHello?.maxFrameSize ?? Infinity;
+    if (size > limit) {
+      throw new ClientError(
+        "FRAME_TOO_LARGE",
+        `${what} is ${size} bytes; the peer accepts frames of at most ${limit} bytes (its maxFrameSize).`,
+      );
+    }
   }
 
   #sendError(id: number, error: WireError): void {
@@ -961,9 +1259,12 @@ export class Session {
     this.#rejectReady(reason);
     for (const context of this.#watched.values()) context.abort(reason);
     this.#watched.clear();
+    for (const stream of this.#resultStreams.values()) stream.stop();
+    for (const input of this.#inputStreams.values()) input.fail(reason);
+    this.#inputStreams.clear();
     for (const call of this.#pendingCalls.values()) {
       call.settle();
-      call.reject(reason);
+      call.fail(reason);
     }
     this.#pendingCalls.clear();
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
