@@ -13,8 +13,7 @@ import {
   Server,
 } from "../mod.ts";
 import { MessageType } from "../protocol.ts";
-import { concat } from "../bytes.ts";
-import { readUntilClosed, serve, wire } from "./helpers.ts";
+import { readUntilClosed, serve, tcpProxy, wire } from "./helpers.ts";
 
 const echo = action("echo", (data: unknown) => data);
 const whoami = action("whoami", (_: undefined, context) => context.identity);
@@ -52,60 +51,6 @@ async function selfSignedCertificate(): Promise<{ cert: string; key: string }> {
       new RegExp(`-----BEGIN ${label}-----[^-]+-----END ${label}-----`),
     )![0];
   return { cert: block("CERTIFICATE"), key: block("PRIVATE KEY") };
-}
-
-/** A TCP proxy in front of `port` that records every byte each way. */
-function recordingProxy(
-  port: number,
-): { port: number; bytes(): Uint8Array; sent(): Uint8Array } & AsyncDisposable {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const chunks: Uint8Array[] = [];
-  const sentChunks: Uint8Array[] = [];
-  const pipes: Promise<void>[] = [];
-  const conns: Deno.Conn[] = [];
-  const pipe = async (from: Deno.Conn, to: Deno.Conn, record: Uint8Array[]) => {
-    const buffer = new Uint8Array(65536);
-    try {
-      for (
-        let count = await from.read(buffer);
-        count !== null;
-        count = await from.read(buffer)
-      ) {
-        chunks.push(buffer.slice(0, count));
-        record.push(buffer.slice(0, count));
-        await to.write(buffer.subarray(0, count));
-      }
-    } catch {
-      // One side closed.
-    }
-    for (const conn of [from, to]) {
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
-    }
-  };
-  const accepting = (async () => {
-    for await (const inbound of listener) {
-      const outbound = await Deno.connect({ hostname: "127.0.0.1", port });
-      conns.push(inbound, outbound);
-      pipes.push(
-        pipe(inbound, outbound, sentChunks),
-        pipe(outbound, inbound, []),
-      );
-    }
-  })();
-  return {
-    port: listener.addr.port,
-    bytes: () => concat(chunks),
-    sent: () => concat(sentChunks),
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      await accepting;
-      await Promise.all(pipes);
-    },
-  };
 }
 
 function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
@@ -172,7 +117,7 @@ Deno.test("tls: a plain-TCP client gets a clear error from a TLS server, which k
 Deno.test("secret: a client that knows the secret is served; the secret never travels", async () => {
   const secret = "correct horse battery staple";
   await using served = await serve([echo], { secret });
-  await using proxy = recordingProxy(served.port);
+  await using proxy = tcpProxy(served.port);
   await using client = new Client({ port: proxy.port, secret });
   assert.equal(await client.runAction(echo, "hello"), "hello");
   await client.close();
@@ -215,7 +160,7 @@ Deno.test("secret: a client refuses a server that cannot prove it knows the secr
 Deno.test("secret: a recorded authentication cannot be replayed on another connection", async () => {
   const secret = "replay me";
   await using served = await serve([echo], { secret });
-  await using proxy = recordingProxy(served.port);
+  await using proxy = tcpProxy(served.port);
   await using client = new Client({ port: proxy.port, secret });
   await client.runAction(echo, 1);
   await client.close();
