@@ -26,7 +26,7 @@ import {
   PROTOCOL_VERSION,
 } from "./protocol.ts";
 import { Session } from "./session.ts";
-import { connTransport, type PeerAddress } from "./transport.ts";
+import { connTransport } from "./transport.ts";
 import { concat } from "./bytes.ts";
 
 /** Options of {@linkcode Server}. */
@@ -137,8 +137,8 @@ export interface ServerTlsOptions {
 
 /** What a server's `disconnect` event carries. */
 export interface DisconnectDetail {
-  /** The client that went away. */
-  peer: PeerAddress;
+  /** The client that went away (the same object as in `server.peers` and `context.peer`). */
+  peer: Peer;
   /** Why, when it was not a clean close. */
   error?: Error;
 }
@@ -146,7 +146,7 @@ export interface DisconnectDetail {
 /** What a server's `error` event carries: a problem with one client, or with accepting. */
 export interface ServerErrorDetail {
   /** The client concerned, when there is one. */
-  peer?: PeerAddress;
+  peer?: Peer;
   /** What went wrong. */
   error: unknown;
 }
@@ -154,7 +154,7 @@ export interface ServerErrorDetail {
 /** The events a {@linkcode Server} dispatches, as `CustomEvent`s. */
 export interface ServerEventMap {
   /** A client completed its handshake. */
-  connect: CustomEvent<PeerAddress>;
+  connect: CustomEvent<Peer>;
   /** A client's connection closed. */
   disconnect: CustomEvent<DisconnectDetail>;
   /** A client broke the protocol or failed to authenticate, or accepting failed. */

@@ -93,6 +93,19 @@ Deno.test("examples: the two-process example works, and Ctrl+C stops the server 
   assert.match(await server.output, /Stopped\./);
 });
 
+Deno.test("examples: the chat room passes every message to every client", async () => {
+  const { code, stdout, stderr } = await deno([
+    "run",
+    "--allow-net",
+    "examples/chat.ts",
+  ]);
+  assert.equal(code, 0, stderr);
+  for (const name of ["alice", "bob", "carol"]) {
+    assert.match(stdout, new RegExp(`\\[${name}\\] alice: hello, room`));
+    assert.match(stdout, new RegExp(`\\[${name}\\] carol: hey both`));
+  }
+});
+
 Deno.test("permissions: importing isock needs no permission at all", async () => {
   const { code, stdout, stderr } = await deno([
     "run",
