@@ -45,6 +45,7 @@ export const MessageType = {
   INPUT_END: 13,
   INPUT_CREDIT: 14,
   INPUT_STOP: 15,
+  FRAGMENT: 16,
 } as const;
 
 /** The length of the random nonce each hello carries, for authentication. */
@@ -137,6 +138,17 @@ export interface CreditMessage {
   count: number;
 }
 
+/** A piece of a large message, sent in pieces so other messages can pass between them. */
+export interface FragmentMessage {
+  type: typeof MessageType.FRAGMENT;
+  /** Which large message this is a piece of. */
+  id: number;
+  /** The large message's full length, in bytes. */
+  total: number;
+  /** The next bytes of it. */
+  bytes: Uint8Array;
+}
+
 /** The requester gave up on a request: its handler's signal aborts. */
 export interface CancelMessage {
   type: typeof MessageType.CANCEL | typeof MessageType.INPUT_STOP;
@@ -182,7 +194,8 @@ export type Message =
   | AuthOkMessage
   | ItemMessage
   | EndMessage
-  | CreditMessage;
+  | CreditMessage
+  | FragmentMessage;
 
 /** Writes and reads messages with one set of extensions. */
 export class MessageCodec {
@@ -364,6 +377,16 @@ export class MessageCodec {
         }
         return { type, id, count };
       }
+      case MessageType.FRAGMENT: {
+        expectLength(length, 4, 4, "a fragment");
+        const id = this.#readId();
+        const total = this.#readEnvelope();
+        const bytes = this.#readEnvelope();
+        if (!isCount(total) || !(bytes instanceof Uint8Array)) {
+          throw malformed("a fragment is [16, id, total, bytes]");
+        }
+        return { type, id, total, bytes };
+      }
       case MessageType.CANCEL:
       case MessageType.INPUT_STOP:
       case MessageType.PING:
@@ -419,7 +442,9 @@ function readMeta(meta: unknown, request: RequestMessage): void {
   }
   if (stream !== undefined) {
     if (!isCount(stream) || stream === 0) {
-      throw malformed("a request's stream window must be a positive whole number");
+      throw malformed(
+        "a request's stream window must be a positive whole number",
+      );
     }
     request.stream = stream;
   }

@@ -20,6 +20,7 @@ import {
   type RemoteErrorCode,
 } from "./errors.ts";
 import {
+  type FragmentMessage,
   type Hello,
   type ItemMessage,
   type Message,
@@ -39,6 +40,7 @@ import {
 } from "./stream.ts";
 import type { PeerAddress, Transport } from "./transport.ts";
 import { Peer } from "./peer.ts";
+import { concat } from "./bytes.ts";
 
 /** Finds the action to run for a request, by name. */
 export type ActionLookup = (name: string) => Action | undefined;
@@ -79,6 +81,13 @@ export interface CallOptions {
 const FLUSH_TIMEOUT = 2_000;
 /** How long a session that said goodbye waits for its peer to finish and close first. */
 const GOODBYE_GRACE = 1_000;
+/** Messages larger than this go in fragments, so that other messages pass between them. */
+const FRAGMENT_THRESHOLD = 1536 * 1024;
+/** The size of a fragment. */
+const FRAGMENT_SIZE = 1024 * 1024;
+/** How many fragmented messages may be arriving at once on one connection. */
+const MAX_FRAGMENTED = 64;
+
 /** The input items a caller may send before the handler grants more (PROTOCOL.md, "Streams"). */
 export const INPUT_WINDOW = 16;
 
@@ -232,6 +241,13 @@ export class Session {
   readonly #resultStreams = new Map<number, StreamSender>();
   /** The peer's requests whose data is streaming in. */
   readonly #inputStreams = new Map<number, StreamReceiver>();
+  /** Large messages arriving in fragments, by fragment id. */
+  readonly #fragments = new Map<
+    number,
+    { bytes: Uint8Array; filled: number }
+  >();
+  #nextFragment = 1;
+  readonly #maxFrameSize: number;
   /** The windows of the peer's requests that take a streamed result, until the result comes. */
   readonly #streamWindows = new Map<number, number>();
   /** Running requests whose handlers asked for their signal. */
@@ -274,6 +290,7 @@ export class Session {
     this.#role = options.role;
     this.#actions = options.actions;
     this.#maxInFlight = options.maxInFlight ?? Infinity;
+    this.#maxFrameSize = options.maxFrameSize;
     this.#exposeStack = options.exposeStack ?? true;
     this.#auth = options.auth ?? {};
     this.ready = new Promise<Hello>((resolve, reject) => {
@@ -439,7 +456,7 @@ export class Session {
       call.onAbort = () => this.#cancel(id, abortedError(signal));
       signal.addEventListener("abort", call.onAbort, { once: true });
     }
-    this.#send(parts);
+    this.#sendData(parts);
     if (isInputStream) this.#streamInput(id, call, data);
     return id;
   }
@@ -821,6 +838,8 @@ export class Session {
         return this.#pendingCalls.get(message.id)?.input?.grant(message.count);
       case MessageType.INPUT_STOP:
         return this.#pendingCalls.get(message.id)?.input?.stop();
+      case MessageType.FRAGMENT:
+        return this.#reassemble(message);
       case MessageType.PING:
         return this.#send(this.#codec.encode([MessageType.PONG, message.id]));
       case MessageType.PONG:
@@ -1155,7 +1174,7 @@ export class Session {
           `The result is ${size} bytes; the caller accepts frames of at most ${limit} bytes (its maxFrameSize).`,
       });
     }
-    this.#send(parts);
+    this.#sendData(parts);
   }
 
   /** Encodes and sends a small control message, unless the connection is gone. */
@@ -1170,11 +1189,68 @@ export class Session {
    * @throws {CodecError} When it cannot be encoded.
    * @throws {ClientError} `FRAME_TOO_LARGE` when the peer would refuse it.
    */
-  #sendChecked(message: unknown[]): void {
+  #sendChecked(message: unknown[]): void | Promise<void> {
     if (this.#isClosed) return;
     const parts = this.#codec.encode(message);
     this.#checkSize(parts, "A stream item");
-    this.#send(parts);
+    return this.#sendData(parts);
+  }
+
+  /**
+   * Sends a message that may be large. Over 1.5 MiB it goes in 1 MiB
+   * fragments, one write round each, so that other calls' messages pass
+   * between them; the promise says when the last fragment is queued.
+   */
+  #sendData(parts: Uint8Array[]): void | Promise<void> {
+    const size = byteLength(parts);
+    if (size <= FRAGMENT_THRESHOLD) return this.#send(parts);
+    return this.#sendFragments(parts, size);
+  }
+
+  async #sendFragments(parts: Uint8Array[], size: number): Promise<void> {
+    const id = this.#nextFragment++;
+    for (const piece of pieces(parts, FRAGMENT_SIZE)) {
+      if (this.#isClosed) return;
+      this.#send(this.#codec.encode([MessageType.FRAGMENT, id, size, piece]));
+      await this.#transport.drain();
+    }
+  }
+
+  /** Gathers a large message's fragments; handles the message once whole. */
+  #reassemble(fragment: FragmentMessage): void {
+    let message = this.#fragments.get(fragment.id);
+    if (message === undefined) {
+      if (fragment.total > this.#maxFrameSize) {
+        return this.#failProtocol(
+          new ProtocolError(
+            "FRAME_TOO_LARGE",
+            `A message of ${fragment.total} bytes exceeds the limit of ${this.#maxFrameSize} bytes.`,
+          ),
+        );
+      }
+      if (this.#fragments.size >= MAX_FRAGMENTED) {
+        return this.#failProtocol(
+          new ProtocolError(
+            "PROTOCOL",
+            "Too many fragmented messages at once.",
+          ),
+        );
+      }
+      message = { bytes: new Uint8Array(fragment.total), filled: 0 };
+      this.#fragments.set(fragment.id, message);
+    }
+    const end = message.filled + fragment.bytes.length;
+    if (fragment.total !== message.bytes.length || end > fragment.total) {
+      return this.#failProtocol(
+        new ProtocolError("PROTOCOL", "A fragment does not fit its message."),
+      );
+    }
+    message.bytes.set(fragment.bytes, message.filled);
+    message.filled = end;
+    if (end === fragment.total) {
+      this.#fragments.delete(fragment.id);
+      this.#receive(message.bytes, false);
+    }
   }
 
   /** @throws {ClientError} `FRAME_TOO_LARGE` when the peer would refuse a frame this large. */
@@ -1375,6 +1451,29 @@ function errorFromWire(error: WireError): IsockError {
     issues: error.issues,
     ...("cause" in error ? { cause: error.cause } : {}),
   });
+}
+
+/** Cuts a message's parts into pieces of at most `size` bytes: views where a piece lies in one part. */
+function* pieces(
+  parts: readonly Uint8Array[],
+  size: number,
+): Generator<Uint8Array> {
+  let pending: Uint8Array[] = [];
+  let pendingLength = 0;
+  for (const part of parts) {
+    for (let offset = 0; offset < part.length;) {
+      const take = Math.min(size - pendingLength, part.length - offset);
+      pending.push(part.subarray(offset, offset + take));
+      pendingLength += take;
+      offset += take;
+      if (pendingLength === size) {
+        yield concat(pending);
+        pending = [];
+        pendingLength = 0;
+      }
+    }
+  }
+  if (pendingLength > 0) yield concat(pending);
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

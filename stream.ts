@@ -67,8 +67,15 @@ export function isStreamSource(
 
 /** How a {@linkcode StreamSender} reaches the peer. */
 export interface StreamSenderPort {
-  /** Sends one item (with its id, when tracked). */
-  item(value: unknown, eventId: string | number | undefined): void;
+  /**
+   * Sends one item (with its id, when tracked). A promise means the item
+   * is large and goes out in pieces: the next item waits for it, so items
+   * stay in order.
+   */
+  item(
+    value: unknown,
+    eventId: string | number | undefined,
+  ): void | Promise<void>;
   /** The source ended. */
   end(): void;
   /** The source failed. */
@@ -132,8 +139,10 @@ export class StreamSender {
         if (next.done) return this.#port.end();
         this.#credit--;
         const item = next.value;
-        if (item instanceof Tracked) this.#port.item(item.value, item.id);
-        else this.#port.item(item, undefined);
+        const sending = item instanceof Tracked
+          ? this.#port.item(item.value, item.id)
+          : this.#port.item(item, undefined);
+        if (sending !== undefined) await sending;
       }
     } catch (error) {
       if (!this.#isStopped) this.#port.fail(error);

@@ -318,3 +318,32 @@ Deno.test("input: an upload of 256 MiB in 1 MiB chunks is hashed on the server; 
     `memory grew by ${grown.toFixed(0)} MiB for a 256 MiB upload`,
   );
 });
+
+Deno.test("stream: a large item goes in pieces, so a small call is answered before it has arrived", async () => {
+  const big = action("big", async function* () {
+    yield new Uint8Array(32 * 1024 * 1024).fill(7);
+    yield "after";
+  });
+  await using served = await serve([big, echo], {
+    maxFrameSize: 64 * 1024 * 1024,
+  });
+  const client = served.client();
+  const events: string[] = [];
+  const streaming = (async () => {
+    for await (const item of client.stream(big)) {
+      events.push(
+        item instanceof Uint8Array
+          ? `big ${item.length} ${item[12345]}`
+          : String(item),
+      );
+    }
+  })();
+  await delay(5); // The 32 MiB item is on its way.
+  events.push(`echo ${await client.runAction(echo, "quick")}`);
+  await streaming;
+  assert.deepStrictEqual(events, [
+    "echo quick",
+    `big ${32 * 1024 * 1024} 7`,
+    "after",
+  ]);
+});
