@@ -9,6 +9,7 @@
 import type { ActionHandler, ActionRef } from "./action.ts";
 import { type Authenticator, importSecret } from "./auth.ts";
 import { checkExtensions } from "./codec.ts";
+import { IsockEventTarget } from "./events.ts";
 import { ClientError } from "./errors.ts";
 import type { Extension } from "./extension.ts";
 import { DEFAULT_MAX_FRAME_SIZE } from "./framing.ts";
@@ -160,7 +161,8 @@ export interface ClientEventMap {
  * assert.equal(await client.runAction("add", [4, 5]), 9);
  * ```
  */
-export class Client extends EventTarget implements Disposable, AsyncDisposable {
+export class Client extends IsockEventTarget<ClientEventMap>
+  implements Disposable, AsyncDisposable {
   readonly #hostname: string;
   readonly #port: number;
   readonly #options: ClientOptions;
@@ -542,45 +544,6 @@ export class Client extends EventTarget implements Disposable, AsyncDisposable {
     return this.close();
   }
 
-  /**
-   * Listens for `connect`, `disconnect` and `error` events.
-   *
-   * @param type The event.
-   * @param listener Receives a `CustomEvent` whose `detail` describes it.
-   * @param options As for `EventTarget`.
-   */
-  override addEventListener<K extends keyof ClientEventMap>(
-    type: K,
-    listener: (event: ClientEventMap[K]) => void,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  /**
-   * Listens for any event, untyped.
-   *
-   * @param type The event.
-   * @param listener The listener.
-   * @param options As for `EventTarget`.
-   */
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void {
-    super.addEventListener(type, listener, options);
-  }
-
-  #emit<K extends keyof ClientEventMap>(
-    type: K,
-    detail: ClientEventMap[K]["detail"],
-  ): void {
-    this.dispatchEvent(new CustomEvent(type, { detail }));
-  }
-
   #connect(): Promise<Session> {
     if (this.#isClosed) return Promise.reject(closedError());
     this.#connecting ??= this.#open().finally(() => {
@@ -598,7 +561,7 @@ export class Client extends EventTarget implements Disposable, AsyncDisposable {
     try {
       conn = await this.#dial(serverLeft ? 1 : this.#attempts);
     } catch (error) {
-      this.#emit("error", error as Error);
+      this.emit("error", error as Error);
       if (!serverLeft) throw error;
       throw new ClientError(
         "CONNECTION_CLOSED",
@@ -634,12 +597,12 @@ export class Client extends EventTarget implements Disposable, AsyncDisposable {
     try {
       await session.ready;
     } catch (error) {
-      this.#emit("error", error as Error);
+      this.emit("error", error as Error);
       throw error;
     }
     this.#session = session;
-    this.#emit("connect", { hostname: this.#hostname, port: this.#port });
-    session.closed.then(() => this.#emit("disconnect", session.endReason));
+    this.emit("connect", { hostname: this.#hostname, port: this.#port });
+    session.closed.then(() => this.emit("disconnect", session.endReason));
     return session;
   }
 

@@ -67,6 +67,7 @@ export {
   ServerError,
   type ServerErrorCode,
 } from "./errors.ts";
+export { IsockEventTarget } from "./events.ts";
 export { defineExtension, type Extension } from "./extension.ts";
 export {
   FrameDecoderStream,

@@ -10,6 +10,7 @@ import type { Peer } from "./peer.ts";
 import { ActionRegistry } from "./registry.ts";
 import { type Authenticate, type Authenticator, importSecret } from "./auth.ts";
 import { checkExtensions } from "./codec.ts";
+import { IsockEventTarget } from "./events.ts";
 import { ClientError, ServerError } from "./errors.ts";
 import type { Extension } from "./extension.ts";
 import {
@@ -201,7 +202,8 @@ type ServerState = "new" | "listening" | "closing" | "closed";
  * assert.equal(await client.runAction(echo, "hi"), "hi");
  * ```
  */
-export class Server extends EventTarget implements AsyncDisposable {
+export class Server extends IsockEventTarget<ServerEventMap>
+  implements AsyncDisposable {
   readonly #hostname: string;
   readonly #port: number;
   readonly #options: ServerOptions;
@@ -453,7 +455,7 @@ export class Server extends EventTarget implements AsyncDisposable {
         if (error instanceof Deno.errors.BadResource) return;
         // Out of file descriptors, or a connection reset before it was
         // accepted: pause a moment rather than spin, then go on.
-        this.#emit("error", { error });
+        this.emit("error", { error });
         await new Promise((resolve) => setTimeout(resolve, 50));
         continue;
       }
@@ -486,13 +488,13 @@ export class Server extends EventTarget implements AsyncDisposable {
     );
     this.#sessions.add(session);
     session.ready.then(
-      () => this.#emit("connect", session.peer),
-      (error) => this.#emit("error", { peer: session.peer, error }),
+      () => this.emit("connect", session.peer),
+      (error) => this.emit("error", { peer: session.peer, error }),
     );
     session.closed.then(() => {
       this.#sessions.delete(session);
       const error = session.endReason;
-      this.#emit(
+      this.emit(
         "disconnect",
         error ? { peer: session.peer, error } : { peer: session.peer },
       );
@@ -519,7 +521,7 @@ export class Server extends EventTarget implements AsyncDisposable {
       writeLength(header, 0, body.length);
       return [header, body];
     });
-    this.#emit("error", {
+    this.emit("error", {
       error: new ServerError(
         "OVERLOADED",
         `Refused a connection: maxConnections (${this.#maxConnections}) reached.`,
@@ -532,13 +534,6 @@ export class Server extends EventTarget implements AsyncDisposable {
         // Already closed.
       }
     });
-  }
-
-  #emit<K extends keyof ServerEventMap>(
-    type: K,
-    detail: ServerEventMap[K]["detail"],
-  ): void {
-    this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
   /**
@@ -584,38 +579,6 @@ export class Server extends EventTarget implements AsyncDisposable {
     );
     this.#state = "closed";
     this.#finished.resolve();
-  }
-
-  /**
-   * Listens for `connect`, `disconnect` and `error` events.
-   *
-   * @param type The event.
-   * @param listener Receives a `CustomEvent` whose `detail` describes it.
-   * @param options As for `EventTarget`.
-   */
-  override addEventListener<K extends keyof ServerEventMap>(
-    type: K,
-    listener: (event: ServerEventMap[K]) => void,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  /**
-   * Listens for any event, untyped.
-   *
-   * @param type The event.
-   * @param listener The listener.
-   * @param options As for `EventTarget`.
-   */
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void {
-    super.addEventListener(type, listener, options);
   }
 
   /** Shuts the server down; for `await using`. */

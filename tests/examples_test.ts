@@ -49,6 +49,20 @@ async function start(args: string[]) {
   return { child, firstLine, output: rest, stderr };
 }
 
+/** Starts examples/server.ts on a free port; resolves with it and the port it printed. */
+async function startExampleServer() {
+  const server = await start([
+    "run",
+    "--allow-net",
+    "--allow-run",
+    "examples/server.ts",
+    "0",
+  ]);
+  const port = server.firstLine.match(/127\.0\.0\.1:(\d+)/)?.[1];
+  assert.ok(port, server.firstLine);
+  return { server, port };
+}
+
 Deno.test("examples: the classic example runs, prints each result, and exits 0", async () => {
   const { code, stdout, stderr } = await deno([
     "run",
@@ -67,15 +81,7 @@ Deno.test("examples: the classic example runs, prints each result, and exits 0",
 });
 
 Deno.test("examples: the two-process example works, and Ctrl+C stops the server gracefully", async () => {
-  const server = await start([
-    "run",
-    "--allow-net",
-    "--allow-run",
-    "examples/server.ts",
-    "0",
-  ]);
-  const port = server.firstLine.match(/127\.0\.0\.1:(\d+)/)?.[1];
-  assert.ok(port, server.firstLine);
+  const { server, port } = await startExampleServer();
   const client = await deno([
     "run",
     "--allow-net",
@@ -140,15 +146,7 @@ Deno.test("permissions: a server and a client need --allow-net only", async () =
 });
 
 Deno.test("interop: a Python client written from PROTOCOL.md talks to the server", async () => {
-  const server = await start([
-    "run",
-    "--allow-net",
-    "--allow-run",
-    "examples/server.ts",
-    "0",
-  ]);
-  const port = server.firstLine.match(/127\.0\.0\.1:(\d+)/)?.[1];
-  assert.ok(port, server.firstLine);
+  const { server, port } = await startExampleServer();
   // Debian's python3 with its python3-msgpack package (.ci/run installs it).
   const { code, stdout, stderr } = await new Deno.Command("/usr/bin/python3", {
     args: ["examples/python_client.py", "127.0.0.1", port],
