@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Action, ActionContext } from "./action.ts";
+import type { Action } from "./action.ts";
 import { type Authenticator, NONCE_LABELS, prove, verify } from "./auth.ts";
 import {
   ClientError,
@@ -17,7 +17,6 @@ import {
   type IsockError,
   ProtocolError,
   RemoteError,
-  type RemoteErrorCode,
 } from "./errors.ts";
 import {
   type FragmentMessage,
@@ -40,7 +39,28 @@ import {
 } from "./stream.ts";
 import type { PeerAddress, Transport } from "./transport.ts";
 import { Peer } from "./peer.ts";
-import { concat } from "./bytes.ts";
+import {
+  type CallOptions,
+  PendingCall,
+  StreamCall,
+  type StreamOptions,
+} from "./call.ts";
+import {
+  FRAGMENT_SIZE,
+  FRAGMENT_THRESHOLD,
+  MAX_FRAGMENTED,
+  pieces,
+} from "./fragments.ts";
+import { RequestContext } from "./request_context.ts";
+import {
+  errorFromWire,
+  wasNotRun,
+  wireError,
+  withoutStacks,
+} from "./wire_error.ts";
+
+export type { CallOptions, StreamOptions } from "./call.ts";
+export { wasNotRun };
 
 /** Finds the action to run for a request, by name. */
 export type ActionLookup = (name: string) => Action | undefined;
@@ -69,155 +89,18 @@ export interface SessionOptions {
   auth?: Authenticator;
 }
 
-/** What a call may add: a deadline, and a signal to cancel it. */
-export interface CallOptions {
-  /** Milliseconds to wait for the answer; 0 waits as long as it takes. */
-  timeout?: number;
-  /** Aborting it cancels the call. */
-  signal?: AbortSignal;
-}
-
 /** How long a closing session waits for its last frames to be written. */
 const FLUSH_TIMEOUT = 2_000;
 /** How long a session that said goodbye waits for its peer to finish and close first. */
 const GOODBYE_GRACE = 1_000;
-/** Messages larger than this go in fragments, so that other messages pass between them. */
-const FRAGMENT_THRESHOLD = 1536 * 1024;
-/** The size of a fragment. */
-const FRAGMENT_SIZE = 1024 * 1024;
-/** How many fragmented messages may be arriving at once on one connection. */
-const MAX_FRAGMENTED = 64;
-
 /** The input items a caller may send before the handler grants more (PROTOCOL.md, "Streams"). */
 export const INPUT_WINDOW = 16;
 
-/** Errors of calls the peer refused without running them: safe to send again. */
-const unrunCalls = new WeakSet<Error>();
-
-/** Whether a call failed without having run (the peer was closing): sending it again is safe. */
-export function wasNotRun(error: unknown): boolean {
-  return error instanceof Error && unrunCalls.has(error);
-}
 /** A peer silent for this many heartbeat intervals is taken for dead. */
 const MISSED_HEARTBEATS = 3;
 
 /** hello: waiting for the peer's hello; auth: for its AUTH or AUTH_OK; checking: verifying it; open: serving calls. */
 type SessionState = "hello" | "auth" | "checking" | "open";
-
-/** A call waiting for its answer. */
-class PendingCall {
-  timer: ReturnType<typeof setTimeout> | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-  /** Sends the call's data, when it is a stream. */
-  input: StreamSender | undefined;
-
-  constructor(
-    readonly resolve: (value: unknown) => void,
-    readonly reject: (error: unknown) => void,
-  ) {}
-
-  /** The answer arrived. */
-  result(value: unknown): void {
-    this.resolve(value);
-  }
-
-  /** The call failed. */
-  fail(error: unknown): void {
-    this.reject(error);
-  }
-
-  /** A streamed item arrived; false when this call streams nothing. */
-  item(_value: unknown, _eventId: string | number | undefined): boolean {
-    return false;
-  }
-
-  /** A streamed result ended. */
-  end(): void {
-    this.resolve(undefined);
-  }
-
-  /** Stops the deadline, the abort listener and the input. */
-  settle(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.onAbort !== undefined) {
-      this.signal!.removeEventListener("abort", this.onAbort);
-    }
-    this.input?.stop();
-  }
-}
-
-/** A call whose result is a stream: items go to a receiver the caller iterates. */
-export class StreamCall extends PendingCall {
-  /** The id of the last tracked item received: where a resumed stream goes on from. */
-  lastEventId: string | number | undefined;
-
-  constructor(readonly receiver: StreamReceiver) {
-    super(ignore, ignore);
-  }
-
-  override result(value: unknown): void {
-    // A handler that returned a plain value: a stream of one item.
-    this.receiver.push(value);
-    this.receiver.end();
-  }
-
-  override fail(error: unknown): void {
-    this.receiver.fail(error);
-  }
-
-  override item(value: unknown, eventId: string | number | undefined): boolean {
-    this.receiver.push(value);
-    if (eventId !== undefined) this.lastEventId = eventId;
-    return true;
-  }
-
-  override end(): void {
-    this.receiver.end();
-  }
-}
-
-/** What {@linkcode Session.openStream} may add to a call's options. */
-export interface StreamOptions extends CallOptions {
-  /** How many items may be in flight before the caller grants more. */
-  window?: number;
-  /** Resume after this item (the handler sees it as `context.lastEventId`). */
-  lastEventId?: string | number;
-}
-
-/**
- * What a handler sees of its call. The abort signal is made only when a
- * handler asks for it, so calls that never look cost nothing.
- */
-class RequestContext implements ActionContext {
-  #controller: AbortController | undefined;
-
-  readonly #watch: (context: RequestContext) => void;
-
-  constructor(
-    readonly action: string,
-    readonly requestId: number,
-    readonly peer: Peer,
-    readonly identity: unknown,
-    readonly deadline: number | undefined,
-    readonly lastEventId: string | number | undefined,
-    watch: (context: RequestContext) => void,
-  ) {
-    this.#watch = watch;
-  }
-
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      this.#watch(this);
-    }
-    return this.#controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    this.#controller?.abort(reason);
-  }
-}
 
 /** One live connection, from the hello to the close. */
 export class Session {
@@ -1403,77 +1286,6 @@ function notIsock(error: unknown, peer: PeerAddress): unknown {
     } is not an isock peer: its first bytes are not an isock hello. Check the host and port.`,
     { cause: error },
   );
-}
-
-function wireError(code: string, thrown: unknown): WireError {
-  if (thrown instanceof Error) {
-    const error: WireError = {
-      code,
-      name: thrown.name,
-      message: thrown.message,
-    };
-    if (typeof thrown.stack === "string") error.stack = thrown.stack;
-    if ("cause" in thrown) error.cause = thrown.cause;
-    return error;
-  }
-  return { code, name: "Error", message: String(thrown), cause: thrown };
-}
-
-/** A copy of an error chain without stack traces; other values as they are. */
-function withoutStacks(value: unknown, depth = 0): unknown {
-  if (!(value instanceof Error) || depth > 16) return value;
-  const copy = new Error(value.message);
-  copy.name = value.name;
-  Object.defineProperty(copy, "stack", { value: undefined });
-  for (const key of Object.keys(value)) {
-    Object.defineProperty(copy, key, {
-      value: (value as unknown as Record<string, unknown>)[key],
-      enumerable: true,
-    });
-  }
-  if ("cause" in value) copy.cause = withoutStacks(value.cause, depth + 1);
-  return copy;
-}
-
-/** The error a call rejects with when the peer answered with `error`. */
-function errorFromWire(error: WireError): IsockError {
-  if (error.code === "CONNECTION_CLOSED") {
-    const refused = new ClientError("CONNECTION_CLOSED", error.message);
-    unrunCalls.add(refused);
-    return refused;
-  }
-  if (error.code === "UNAUTHORIZED") {
-    return new ClientError("UNAUTHORIZED", error.message);
-  }
-  return new RemoteError(error.code as RemoteErrorCode, error.message, {
-    remoteName: error.name,
-    remoteStack: error.stack,
-    issues: error.issues,
-    ...("cause" in error ? { cause: error.cause } : {}),
-  });
-}
-
-/** Cuts a message's parts into pieces of at most `size` bytes: views where a piece lies in one part. */
-function* pieces(
-  parts: readonly Uint8Array[],
-  size: number,
-): Generator<Uint8Array> {
-  let pending: Uint8Array[] = [];
-  let pendingLength = 0;
-  for (const part of parts) {
-    for (let offset = 0; offset < part.length;) {
-      const take = Math.min(size - pendingLength, part.length - offset);
-      pending.push(part.subarray(offset, offset + take));
-      pendingLength += take;
-      offset += take;
-      if (pendingLength === size) {
-        yield concat(pending);
-        pending = [];
-        pendingLength = 0;
-      }
-    }
-  }
-  if (pendingLength > 0) yield concat(pending);
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

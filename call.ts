@@ -1,0 +1,99 @@
+/**
+ * Calls on their way: the record a session keeps for each call waiting for
+ * its answer, plain or streamed.
+ *
+ * @module
+ */
+
+import type { StreamReceiver, StreamSender } from "./stream.ts";
+
+/** What a call may add: a deadline, and a signal to cancel it. */
+export interface CallOptions {
+  /** Milliseconds to wait for the answer; 0 waits as long as it takes. */
+  timeout?: number;
+  /** Aborting it cancels the call. */
+  signal?: AbortSignal;
+}
+
+/** A call waiting for its answer. */
+export class PendingCall {
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  /** Sends the call's data, when it is a stream. */
+  input: StreamSender | undefined;
+
+  constructor(
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
+
+  /** The answer arrived. */
+  result(value: unknown): void {
+    this.resolve(value);
+  }
+
+  /** The call failed. */
+  fail(error: unknown): void {
+    this.reject(error);
+  }
+
+  /** A streamed item arrived; false when this call streams nothing. */
+  item(_value: unknown, _eventId: string | number | undefined): boolean {
+    return false;
+  }
+
+  /** A streamed result ended. */
+  end(): void {
+    this.resolve(undefined);
+  }
+
+  /** Stops the deadline, the abort listener and the input. */
+  settle(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.onAbort !== undefined) {
+      this.signal!.removeEventListener("abort", this.onAbort);
+    }
+    this.input?.stop();
+  }
+}
+
+/** A call whose result is a stream: items go to a receiver the caller iterates. */
+export class StreamCall extends PendingCall {
+  /** The id of the last tracked item received: where a resumed stream goes on from. */
+  lastEventId: string | number | undefined;
+
+  constructor(readonly receiver: StreamReceiver) {
+    super(ignore, ignore);
+  }
+
+  override result(value: unknown): void {
+    // A handler that returned a plain value: a stream of one item.
+    this.receiver.push(value);
+    this.receiver.end();
+  }
+
+  override fail(error: unknown): void {
+    this.receiver.fail(error);
+  }
+
+  override item(value: unknown, eventId: string | number | undefined): boolean {
+    this.receiver.push(value);
+    if (eventId !== undefined) this.lastEventId = eventId;
+    return true;
+  }
+
+  override end(): void {
+    this.receiver.end();
+  }
+}
+
+/** What {@linkcode Session.openStream} may add to a call's options. */
+export interface StreamOptions extends CallOptions {
+  /** How many items may be in flight before the caller grants more. */
+  window?: number;
+  /** Resume after this item (the handler sees it as `context.lastEventId`). */
+  lastEventId?: string | number;
+}
+
+function ignore(): void {}
