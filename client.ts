@@ -583,6 +583,7 @@ export class Client extends IsockEventTarget<ClientEventMap>
         codec: this.#codec,
         role: "client",
         actions: this.#actions.find,
+        keepsProcessAlive: () => this.#actions.size > 0,
         auth: await this.#authenticator(),
       },
     );

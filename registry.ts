@@ -58,6 +58,11 @@ export class ActionRegistry {
     return this.#actions.delete(typeof ref === "string" ? ref : ref?.name);
   }
 
+  /** How many actions there are. */
+  get size(): number {
+    return this.#actions.size;
+  }
+
   /** The names, in the order they were added. */
   get names(): readonly string[] {
     return Object.freeze([...this.#actions.keys()]);

@@ -87,6 +87,12 @@ export interface SessionOptions {
   exposeStack?: boolean;
   /** How this side authenticates (client) or checks the peer (server). */
   auth?: Authenticator;
+  /**
+   * Whether the connection keeps the process alive while no call is on its
+   * way: a server's always does; a client's only when it offers actions, so
+   * that a script that forgot to close its client still ends.
+   */
+  keepsProcessAlive?: () => boolean;
 }
 
 /** How long a closing session waits for its last frames to be written. */
@@ -150,6 +156,7 @@ export class Session {
   #resolveReady!: (hello: Hello) => void;
   #rejectReady!: (error: unknown) => void;
   #resolveClosed!: () => void;
+  readonly #keepsProcessAlive: () => boolean;
   /** Why this side is closing the connection, once it is. */
   #closeReason: IsockError | undefined;
   /** Why the peer said it was closing, from its goodbye. */
@@ -176,6 +183,7 @@ export class Session {
     this.#maxFrameSize = options.maxFrameSize;
     this.#exposeStack = options.exposeStack ?? true;
     this.#auth = options.auth ?? {};
+    this.#keepsProcessAlive = options.keepsProcessAlive ?? yes;
     this.ready = new Promise<Hello>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -323,6 +331,7 @@ export class Session {
       return id;
     }
     this.#pendingCalls.set(id, call);
+    if (this.#pendingCalls.size === 1) this.#transport.ref();
     if (timeout > 0) {
       call.timer = setTimeout(() => {
         this.#cancel(
@@ -394,7 +403,9 @@ export class Session {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       this.closed,
-      new Promise((resolve) => timer = setTimeout(resolve, grace)),
+      new Promise((resolve) =>
+        timer = housekeeping(setTimeout(resolve, grace))
+      ),
     ]);
     clearTimeout(timer);
     await this.close(reason);
@@ -452,7 +463,7 @@ export class Session {
         ),
       );
     }, timeout);
-    this.#timers.push(timer);
+    this.#timers.push(housekeeping(timer));
     this.ready.then(() => clearTimeout(timer), ignore);
   }
 
@@ -460,17 +471,17 @@ export class Session {
     if (this.#isClosed) return;
     const { heartbeatInterval, idleTimeout = 0 } = options;
     if (heartbeatInterval > 0) {
-      this.#timers.push(
+      this.#timers.push(housekeeping(
         setInterval(
           () => this.#heartbeat(heartbeatInterval),
           heartbeatInterval,
         ),
-      );
+      ));
     }
     if (idleTimeout > 0) {
-      this.#timers.push(
+      this.#timers.push(housekeeping(
         setInterval(() => this.#checkIdle(idleTimeout), idleTimeout / 4),
-      );
+      ));
     }
   }
 
@@ -819,6 +830,9 @@ export class Session {
     if (call !== undefined) {
       this.#pendingCalls.delete(id);
       call.settle();
+      if (this.#pendingCalls.size === 0 && !this.#keepsProcessAlive()) {
+        this.#transport.unref();
+      }
       if (this.#isPeerLeaving) queueMicrotask(() => this.#closeIfPeerDone());
     }
     return call;
@@ -1200,7 +1214,9 @@ export class Session {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       this.#transport.drain(),
-      new Promise((resolve) => timer = setTimeout(resolve, FLUSH_TIMEOUT)),
+      new Promise((resolve) =>
+        timer = housekeeping(setTimeout(resolve, FLUSH_TIMEOUT))
+      ),
     ]);
     clearTimeout(timer);
     this.#transport.close();
@@ -1308,3 +1324,16 @@ function describe(peer: PeerAddress): string {
 }
 
 function ignore(): void {}
+
+/**
+ * Marks a timer as housekeeping: it never keeps the process alive by
+ * itself (the connection decides that).
+ */
+function housekeeping<T extends ReturnType<typeof setTimeout>>(timer: T): T {
+  Deno.unrefTimer(timer as unknown as number);
+  return timer;
+}
+
+function yes(): boolean {
+  return true;
+}

@@ -73,6 +73,10 @@ export interface Transport {
   drain(): Promise<void>;
   /** Closes the connection at once. Idempotent. */
   close(): void;
+  /** Lets the open connection keep the process alive (the default). */
+  ref(): void;
+  /** Lets the process end while the connection is open but idle. */
+  unref(): void;
 }
 
 /** Options of the transports. */
@@ -183,6 +187,14 @@ class ConnTransport implements Transport {
     while (this.#flushing !== undefined) await this.#flushing;
   }
 
+  ref(): void {
+    this.#conn.ref();
+  }
+
+  unref(): void {
+    this.#conn.unref();
+  }
+
   close(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
@@ -291,6 +303,8 @@ export function streamTransport(
     },
     drain: () => pending,
     close,
+    ref: ignore,
+    unref: ignore,
   };
   return transport;
 }

@@ -4,6 +4,8 @@
  */
 
 import assert from "node:assert/strict";
+import { action } from "../mod.ts";
+import { delay, serve } from "./helpers.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 
@@ -167,4 +169,30 @@ Deno.test("interop: a Python client written from PROTOCOL.md talks to the server
     output,
     /UNKNOWN_ACTION: RemoteError: No action named "nope" here\./,
   );
+});
+
+Deno.test("process: a script that forgets to close its client still ends; one that offers actions waits for calls", async () => {
+  await using served = await serve([action("echo", (data: unknown) => data)]);
+  const forgetful = await deno([
+    "run",
+    "--allow-net",
+    "tests/fixtures/forgetful_client.ts",
+    String(served.port),
+  ]);
+  assert.equal(forgetful.code, 0, forgetful.stderr);
+  assert.equal(forgetful.stdout.trim(), "done");
+  const listening = await start([
+    "run",
+    "--allow-net",
+    "tests/fixtures/listening_client.ts",
+    String(served.port),
+  ]);
+  assert.equal(listening.firstLine.trim(), "joined");
+  await delay(300); // Nothing to do but wait: the process must stay.
+  await Promise.all(
+    served.server.peers.map((peer) => peer.runAction("notify", "pushed")),
+  );
+  assert.equal((await listening.child.status).code, 0, await listening.stderr);
+  assert.match(await listening.output, /pushed/);
+  await listening.child.stdin.close();
 });
