@@ -6,19 +6,54 @@
  * @module
  */
 
+import type { ServerReady } from "./child.ts";
+import { bundlePath } from "./node_scripts.ts";
+
+/** What runs a child's program. */
+export type Runtime = "deno" | "node";
+
+/** How to start a child. */
+export interface ChildOptions {
+  /**
+   * Deno runs the program as it is; Node runs its bundle (see
+   * node_scripts.ts) in bench/peers.
+   *
+   * @default {"deno"}
+   */
+  readonly runtime?: Runtime;
+  /**
+   * Connections the child holds at once: when the soft limit on open files
+   * is too low for them and the child's other files, the child is started
+   * through bash with it raised.
+   *
+   * @default {0}
+   */
+  readonly connections?: number;
+  /** The one CPU the child may run on (with taskset); any if absent. */
+  readonly cpu?: number;
+}
+
+/** How long a process may take to start and print its first line (the first run compiles). */
+export const START_TIMEOUT_MS = 30_000;
+/** Files a process has open besides its connections (runtime, pipes, modules). */
+const OTHER_FILES = 256;
 /** How long a process may take to exit once asked, in milliseconds. */
 const EXIT_GRACE_MS = 5_000;
 /** How much of a child's stderr to keep for error messages. */
 const STDERR_KEEP_CHARS = 16 * 1024;
 
+const PEERS_DIR = new URL("./peers/", import.meta.url);
+
 /**
- * A running child: a Deno program with network access to 127.0.0.1 only.
- * Its stdin stays open until {@linkcode BenchProcess.close}, which is how
- * a server knows to stop.
+ * A running child: a Deno program with network access to 127.0.0.1 only,
+ * or a Node one. Its stdin stays open until
+ * {@linkcode BenchProcess.close}, which is how a server knows to stop.
  */
 export class BenchProcess implements AsyncDisposable {
   /** Names the process in errors. */
   readonly name: string;
+  /** Its process id, for reading /proc/<pid>/status. */
+  readonly pid: number;
   readonly #child: Deno.ChildProcess;
   readonly #output: Promise<void>;
   #stdout = "";
@@ -32,28 +67,44 @@ export class BenchProcess implements AsyncDisposable {
    * @param name Names the process in errors.
    * @param script The program.
    * @param config Its only argument, as JSON.
+   * @param options Its runtime and needs.
+   * @throws {Error} When the hard limit on open files is too low for `connections`.
    */
-  constructor(name: string, script: URL, config: unknown) {
+  constructor(
+    name: string,
+    script: URL,
+    config: unknown,
+    { runtime = "deno", connections = 0, cpu }: ChildOptions = {},
+  ) {
     this.name = name;
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        "--no-lock",
-        "--allow-net=127.0.0.1",
-        // The peers' npm packages, loaded on demand (bench/codecs.ts).
-        `--allow-read=${
-          new URL("./peers/node_modules", import.meta.url).pathname
-        }`,
-        script.href,
-        JSON.stringify(config),
-      ],
+    const [program, ...args] = [
+      ...(cpu === undefined ? [] : ["taskset", "--cpu-list", String(cpu)]),
+      ...openFilesPrefix(connections, name),
+      ...(runtime === "deno"
+        ? [
+          Deno.execPath(),
+          "run",
+          "--no-prompt",
+          "--no-lock",
+          "--allow-net=127.0.0.1",
+          // The peers' npm packages, loaded on demand (bench/codecs.ts).
+          `--allow-read=${new URL("node_modules", PEERS_DIR).pathname}`,
+          script.href,
+        ]
+        : ["node", bundlePath(script)]),
+      JSON.stringify(config),
+    ];
+    this.#child = new Deno.Command(program, {
+      args,
+      // Node programs find their packages from there (bench/node_child.ts).
+      cwd: runtime === "node" ? PEERS_DIR : undefined,
       // Plain text in the error messages that quote its stderr.
       env: { NO_COLOR: "1" },
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
+    this.pid = this.#child.pid;
     this.#output = Promise.all([this.#readStdout(), this.#readStderr()])
       .then(() => {});
   }
@@ -86,6 +137,29 @@ export class BenchProcess implements AsyncDisposable {
         throw this.#failure(`did not print ${what} within ${timeoutMs} ms`);
       }
     }
+  }
+
+  /**
+   * Waits for the next line the process prints, and parses it.
+   *
+   * @param what What the line holds, for errors ("its port").
+   * @param timeoutMs How long to wait.
+   * @returns The line's JSON value.
+   * @throws {Error} When the process exits first or the time is up.
+   */
+  async readJson<T>(what: string, timeoutMs: number): Promise<T> {
+    return JSON.parse(await this.readLine(what, timeoutMs)) as T;
+  }
+
+  /**
+   * Waits for a server process to say its port.
+   *
+   * @returns The port it listens on, on 127.0.0.1.
+   * @throws {Error} When it exits first or takes more than {@linkcode START_TIMEOUT_MS}.
+   */
+  async readPort(): Promise<number> {
+    return (await this.readJson<ServerReady>("its port", START_TIMEOUT_MS))
+      .port;
   }
 
   /**
@@ -156,6 +230,46 @@ export class BenchProcess implements AsyncDisposable {
       }`,
     );
   }
+}
+
+/**
+ * The soft and hard limits on open files this process has, and so its
+ * children, as bash's `ulimit` tells them (Deno lets a program read
+ * /proc/self/limits only with every permission); undefined where bash
+ * cannot say.
+ */
+function openFilesLimits(): { soft: number; hard: number } | undefined {
+  let output: Deno.CommandOutput;
+  try {
+    output = new Deno.Command("bash", {
+      args: ["-c", "ulimit -Sn; ulimit -Hn"],
+      stdin: "null",
+    }).outputSync();
+  } catch {
+    return undefined;
+  }
+  const [soft, hard] = new TextDecoder().decode(output.stdout).trim()
+    .split("\n").map((value) =>
+      value === "unlimited" ? Infinity : Number(value)
+    );
+  return output.success && soft > 0 && hard > 0 ? { soft, hard } : undefined;
+}
+
+/**
+ * The start of a command line that raises the soft limit on open files
+ * (through bash) if it is too low for `connections`; empty if not.
+ */
+function openFilesPrefix(connections: number, name: string): string[] {
+  if (connections === 0) return [];
+  const openFiles = connections + OTHER_FILES;
+  const limits = openFilesLimits();
+  if (limits === undefined || openFiles <= limits.soft) return [];
+  if (openFiles > limits.hard) {
+    throw new Error(
+      `The ${name} needs ${openFiles} open files, but the hard limit is ${limits.hard}: raise it (ulimit -Hn, as root) and run again.`,
+    );
+  }
+  return ["bash", "-c", `ulimit -Sn ${openFiles} && exec "$@"`, "bash"];
 }
 
 /** Whether `promise` settles within `ms` milliseconds. */

@@ -3,14 +3,16 @@
  * and client as its own process with a JSON config as the only argument.
  * A server prints `{"port": …}` on one line and serves until its standard
  * input ends (the orchestrator closes it, or exits); a client runs the
- * workloads and prints its results as one line of JSON.
+ * workloads and prints its results as one line of JSON. The same code runs
+ * the Node peers (bundled by bench/node_scripts.ts), which pass
+ * {@linkcode ChildRuntime} for Node in place of Deno's.
  *
  * @module
  */
 
 import type { CodecName } from "./codecs.ts";
 import {
-  type Echo,
+  type EchoClient,
   type PayloadShape,
   runWorkloads,
   type Timing,
@@ -18,10 +20,30 @@ import {
   type WorkloadResult,
 } from "./workloads.ts";
 
+export type { EchoClient } from "./workloads.ts";
+
+/** What a child needs of its runtime. */
+export interface ChildRuntime {
+  /** The program's arguments. */
+  args(): readonly string[];
+  /** Resolves once standard input ends. */
+  stdinEnd(): Promise<void>;
+}
+
+/** Deno's side of {@linkcode ChildRuntime}, the default. */
+export const DENO_RUNTIME: ChildRuntime = {
+  args: () => Deno.args,
+  stdinEnd: async () => {
+    for await (const _ of Deno.stdin.readable);
+  },
+};
+
 /** The argument of a server process. */
 export interface ServerConfig {
   /** The codec, for servers that take one. */
   readonly codec?: CodecName;
+  /** The largest frame accepted, for the isock server; its default if absent. */
+  readonly maxFrameSize?: number;
 }
 
 /** The argument of a client process. */
@@ -51,27 +73,23 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** A connected client. */
-export interface EchoClient {
-  readonly echo: Echo;
-  close(): Promise<void> | void;
-}
-
 /** The address every bench server listens on. */
 export const HOSTNAME = "127.0.0.1";
 
 /**
  * Reads the config the orchestrator passed.
  *
+ * @param runtime Where the arguments come from.
  * @returns The parsed config.
  */
-export function readConfig<T extends ServerConfig | ClientConfig>(): T {
-  if (Deno.args.length !== 1) {
+export function readConfig<T>(runtime: ChildRuntime = DENO_RUNTIME): T {
+  const args = runtime.args();
+  if (args.length !== 1) {
     throw new Error(
       "Expected one argument, a JSON config; bench/main.ts starts this program.",
     );
   }
-  return JSON.parse(Deno.args[0]) as T;
+  return JSON.parse(args[0]) as T;
 }
 
 /**
@@ -79,9 +97,11 @@ export function readConfig<T extends ServerConfig | ClientConfig>(): T {
  * port, and stops it once standard input ends.
  *
  * @param start Starts the server.
+ * @param runtime Where standard input comes from.
  */
 export async function runServerProcess(
   start: () => Promise<RunningServer>,
+  runtime: ChildRuntime = DENO_RUNTIME,
 ): Promise<void> {
   const server = await start();
   try {
@@ -89,7 +109,7 @@ export async function runServerProcess(
     console.log(JSON.stringify(ready));
     // Nothing is sent on stdin; it ends when the orchestrator closes it or
     // dies, so an orphaned server never outlives its bench.
-    for await (const _ of Deno.stdin.readable);
+    await runtime.stdinEnd();
   } finally {
     await server.stop();
   }
@@ -114,9 +134,13 @@ export function serveTcp(
         conns.add(conn);
         const handler = handle(conn)
           .catch((error) => {
-            // A connection closed by stop() is not a failure; anything
+            // A connection closed by stop() is not a failure (a read under
+            // way is interrupted, a later one finds no resource); anything
             // else fails the process, and its client sees the close.
-            if (error instanceof Deno.errors.BadResource) return;
+            if (
+              error instanceof Deno.errors.BadResource ||
+              error instanceof Deno.errors.Interrupted
+            ) return;
             console.error("The server failed on a connection:", error);
             Deno.exitCode = 1;
           })
@@ -140,29 +164,27 @@ export function serveTcp(
 }
 
 /**
- * Runs a client process: connects, runs the workloads, prints the results.
+ * Runs a client process: runs the workloads, connecting as they need, and
+ * prints the results.
  *
  * @param shape What the system echoes.
- * @param connect Connects to the server.
+ * @param connect Opens a client of the server.
+ * @param runtime Where the config comes from.
  */
 export async function runClientProcess(
   shape: PayloadShape,
   connect: (config: ClientConfig) => Promise<EchoClient>,
+  runtime: ChildRuntime = DENO_RUNTIME,
 ): Promise<void> {
-  const config = readConfig<ClientConfig>();
-  const client = await connect(config);
-  try {
-    const results = await runWorkloads(
-      client.echo,
-      shape,
-      config.workloads,
-      config,
-    );
-    const report: ClientReport = { results };
-    console.log(JSON.stringify(report));
-  } finally {
-    await client.close();
-  }
+  const config = readConfig<ClientConfig>(runtime);
+  const results = await runWorkloads(
+    () => connect(config),
+    shape,
+    config.workloads,
+    config,
+  );
+  const report: ClientReport = { results };
+  console.log(JSON.stringify(report));
 }
 
 function closeQuietly(conn: Deno.Conn): void {

@@ -5,14 +5,10 @@
  * @module
  */
 
-import { Client } from "../mod.ts";
-import { HOSTNAME, runClientProcess } from "./child.ts";
-import { echo } from "./isock_echo.ts";
+import { runClientProcess } from "./child.ts";
+import { isockEchoClient } from "./isock_echo.ts";
 
-await runClientProcess("value", ({ port }) => {
-  const client = new Client({ hostname: HOSTNAME, port });
-  return Promise.resolve({
-    echo: (payload) => client.runAction(echo, payload),
-    close: () => client.close(),
-  });
-});
+await runClientProcess(
+  "value",
+  ({ port }) => Promise.resolve(isockEchoClient(port)),
+);

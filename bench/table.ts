@@ -55,6 +55,13 @@ const COLUMNS: readonly Column[] = [
     metric: "payloadMBPerSecond",
     fractionDigits: 0,
   },
+  {
+    title: "W4 calls/s",
+    workload: "w4",
+    metric: "callsPerSecond",
+    fractionDigits: 0,
+  },
+  { title: "W4 p99 µs", workload: "w4", metric: "p99Us", fractionDigits: 0 },
 ];
 
 const MISSING = "—";
@@ -93,23 +100,41 @@ export function renderTable(
       ),
     ]);
   }
+  const lines = alignRows(rows);
+  lines.splice(firstRatioRow, 0, "");
+  return lines.join("\n");
+}
+
+/**
+ * Lays rows of cells out in columns: the first column left-aligned, the
+ * others right-aligned.
+ *
+ * @param rows The cells, the same number in every row.
+ * @returns One line per row.
+ */
+export function alignRows(rows: readonly (readonly string[])[]): string[] {
   const widths = rows[0].map((_, i) =>
     Math.max(...rows.map((row) => row[i].length))
   );
-  const lines = rows.map((row) =>
+  return rows.map((row) =>
     row.map((cell, i) =>
       i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])
     ).join("   ").trimEnd()
   );
-  lines.splice(firstRatioRow, 0, "");
-  return lines.join("\n");
 }
 
 function measure(system: SystemRow, column: Column): number | undefined {
   return system.measures[column.workload]?.[column.metric];
 }
 
-function formatNumber(
+/**
+ * Formats a number with thousands separators, or a dash when missing.
+ *
+ * @param value The number.
+ * @param fractionDigits Digits after the point.
+ * @returns The text.
+ */
+export function formatNumber(
   value: number | undefined,
   fractionDigits: number,
 ): string {

@@ -1,0 +1,33 @@
+/**
+ * The gRPC peer's client, on Node: the echo service's generated client
+ * (see grpc_echo.ts), objects to EchoObject and bytes to EchoBytes.
+ * Bundled and started by bench/main.ts.
+ *
+ * @module
+ */
+
+import { promisify } from "node:util";
+import { HOSTNAME, runClientProcess } from "./child.ts";
+import { EchoService, grpc } from "./grpc_echo.ts";
+import { NODE_RUNTIME } from "./node_child.ts";
+
+await runClientProcess("value", ({ port }) => {
+  const client = new EchoService(
+    `${HOSTNAME}:${port}`,
+    grpc.credentials.createInsecure(),
+    // Clients with the same target share one connection by default; W4
+    // wants one each, like the other systems' clients.
+    { "grpc.use_local_subchannel_pool": 1 },
+  );
+  const echoObject = promisify(client.echoObject.bind(client));
+  const echoBytes = promisify(client.echoBytes.bind(client));
+  return Promise.resolve({
+    echo: (payload) =>
+      payload instanceof Uint8Array
+        ? echoBytes({ data: payload }).then((answer) =>
+          (answer as { data: Uint8Array }).data
+        )
+        : echoObject(payload),
+    close: () => client.close(),
+  });
+}, NODE_RUNTIME);
