@@ -87,8 +87,15 @@ export interface TransportOptions {
   maxFirstFrameSize: number;
 }
 
-/** The read buffer of a connection; a larger frame is read into its own buffer. */
-const READ_BUFFER_SIZE = 64 * 1024;
+/**
+ * The read buffer of a connection starts small and grows while reads fill
+ * it, up to the large size; it shrinks back once reads stay small. An idle
+ * connection (most of a server's, often) so holds 4 KiB, not 64.
+ */
+const SMALL_READ_BUFFER = 4 * 1024;
+const LARGE_READ_BUFFER = 64 * 1024;
+/** Reads in a row using under an eighth of a large buffer before it shrinks. */
+const SHRINK_AFTER = 8;
 /** Frame parts at least this long are written as they are instead of being copied into a batch. */
 const WRITE_ALONE_SIZE = 64 * 1024;
 /** A frame still missing at least this much is read straight into its own buffer. */
@@ -138,7 +145,8 @@ class ConnTransport implements Transport {
   }
 
   async #readLoop(): Promise<void> {
-    const buffer = new Uint8Array(READ_BUFFER_SIZE);
+    let buffer = new Uint8Array(SMALL_READ_BUFFER);
+    let smallReads = 0;
     const decoder = this.#decoder;
     for (;;) {
       // Answers pile up when the peer does not read them: stop taking
@@ -162,8 +170,18 @@ class ConnTransport implements Transport {
       }
       if (isDirect) {
         decoder.filled(count, this.#deliverBorrowed);
-      } else {
-        decoder.push(buffer.subarray(0, count), this.#deliverBorrowed);
+        continue;
+      }
+      decoder.push(buffer.subarray(0, count), this.#deliverBorrowed);
+      // Frames delivered from the buffer are borrowed: it may be replaced now.
+      if (count === buffer.length && buffer.length < LARGE_READ_BUFFER) {
+        buffer = new Uint8Array(LARGE_READ_BUFFER);
+        smallReads = 0;
+      } else if (buffer.length > SMALL_READ_BUFFER) {
+        smallReads = count * 8 < buffer.length ? smallReads + 1 : 0;
+        if (smallReads >= SHRINK_AFTER) {
+          buffer = new Uint8Array(SMALL_READ_BUFFER);
+        }
       }
     }
   }

@@ -312,9 +312,13 @@ Deno.test("input: an upload of 256 MiB in 1 MiB chunks is hashed on the server; 
   for (let n = 0; n < chunks; n++) expected = await chain(expected, chunk(n));
   assert.equal(result.bytes, chunks * chunkSize);
   assert.deepStrictEqual(result.digest, expected);
+  // Both ends live in this process, so 512 MiB of buffers pass through it;
+  // flow control keeps about 32 MiB of them alive at once, and the rest is
+  // garbage waiting for the collector. Without flow control the generator
+  // would run ahead and all 256 MiB would be alive at once, on top of that.
   const grown = (peakRss - startRss) / 1024 / 1024;
   assert.ok(
-    grown < 128,
+    grown < 192,
     `memory grew by ${grown.toFixed(0)} MiB for a 256 MiB upload`,
   );
 });
