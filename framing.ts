@@ -55,7 +55,8 @@ export type FrameCallback = (body: Uint8Array, isView: boolean) => void;
 export class FrameDecoder {
   readonly #maxFrameSize: number;
   #limit: number;
-  readonly #header = new Uint8Array(FRAME_HEADER_SIZE);
+  /** A length prefix split across chunks is gathered here (made when first needed). */
+  #header: Uint8Array | undefined;
   #headerFilled = 0;
   /** The frame being gathered across chunks, or `undefined` between frames. */
   #frame: Uint8Array | undefined;
@@ -92,7 +93,7 @@ export class FrameDecoder {
           offset = this.#fillHeader(chunk, offset);
           if (this.#headerFilled < FRAME_HEADER_SIZE) return;
           this.#headerFilled = 0;
-          length = readLength(this.#header, 0);
+          length = readLength(this.#header!, 0);
         }
         this.#checkLength(length);
         if (chunk.length - offset >= length) {
@@ -162,7 +163,7 @@ export class FrameDecoder {
       FRAME_HEADER_SIZE - this.#headerFilled,
       chunk.length - offset,
     );
-    this.#header.set(
+    (this.#header ??= new Uint8Array(FRAME_HEADER_SIZE)).set(
       chunk.subarray(offset, offset + count),
       this.#headerFilled,
     );

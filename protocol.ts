@@ -212,7 +212,7 @@ export class MessageCodec {
   encodeHello(hello: Hello): Uint8Array {
     const fields = this.#encoder.encodeParts({
       maxFrameSize: hello.maxFrameSize,
-      nonce: hello.nonce,
+      ...(hello.nonce.length > 0 ? { nonce: hello.nonce } : {}),
       ...(hello.authRequired ? { authRequired: true } : {}),
     })[0];
     const body = new Uint8Array(HELLO_MAGIC.length + 1 + fields.length);

@@ -39,6 +39,7 @@ import {
 } from "./stream.ts";
 import type { PeerAddress, Transport } from "./transport.ts";
 import { Peer } from "./peer.ts";
+import { every } from "./ticker.ts";
 import {
   type CallOptions,
   PendingCall,
@@ -124,23 +125,21 @@ export class Session {
   readonly #maxInFlight: number;
   readonly #exposeStack: boolean;
   readonly #auth: Authenticator;
-  readonly #nonce = crypto.getRandomValues(new Uint8Array(NONCE_SIZE));
+  /** This side's nonce; a server without authentication needs none. */
+  readonly #nonce: Uint8Array;
   readonly #pendingCalls = new Map<number, PendingCall>();
   /** The peer's requests whose results are being streamed to it. */
-  readonly #resultStreams = new Map<number, StreamSender>();
+  #resultStreams: Map<number, StreamSender> | undefined;
   /** The peer's requests whose data is streaming in. */
-  readonly #inputStreams = new Map<number, StreamReceiver>();
+  #inputStreams: Map<number, StreamReceiver> | undefined;
   /** Large messages arriving in fragments, by fragment id. */
-  readonly #fragments = new Map<
-    number,
-    { bytes: Uint8Array; filled: number }
-  >();
+  #fragments: Map<number, { bytes: Uint8Array; filled: number }> | undefined;
   #nextFragment = 1;
   readonly #maxFrameSize: number;
   /** The windows of the peer's requests that take a streamed result, until the result comes. */
-  readonly #streamWindows = new Map<number, number>();
+  #streamWindows: Map<number, number> | undefined;
   /** Running requests whose handlers asked for their signal. */
-  readonly #watched = new Map<number, RequestContext>();
+  #watched: Map<number, RequestContext> | undefined;
   #state: SessionState = "hello";
   #nextRequestId = 1;
   #nextPing = 1;
@@ -153,6 +152,7 @@ export class Session {
   /** Requests that arrived while answers could not be written; run once they can. */
   #deferred: RequestMessage[] = [];
   #timers: ReturnType<typeof setTimeout>[] = [];
+  #stopTicks: (() => void)[] = [];
   #resolveReady!: (hello: Hello) => void;
   #rejectReady!: (error: unknown) => void;
   #resolveClosed!: () => void;
@@ -183,6 +183,9 @@ export class Session {
     this.#maxFrameSize = options.maxFrameSize;
     this.#exposeStack = options.exposeStack ?? true;
     this.#auth = options.auth ?? {};
+    this.#nonce = this.#role === "client" || isAuthRequired(this.#auth)
+      ? crypto.getRandomValues(new Uint8Array(NONCE_SIZE))
+      : new Uint8Array(0);
     this.#keepsProcessAlive = options.keepsProcessAlive ?? yes;
     this.ready = new Promise<Hello>((resolve, reject) => {
       this.#resolveReady = resolve;
@@ -448,7 +451,7 @@ export class Session {
   /** Called by a request context when its handler asks for its signal. */
   readonly #watch = (context: RequestContext): void => {
     if (this.#isClosed) context.abort(this.#callError());
-    else this.#watched.set(context.requestId, context);
+    else (this.#watched ??= new Map()).set(context.requestId, context);
   };
 
   #startHandshakeTimer(timeout: number): void {
@@ -470,18 +473,16 @@ export class Session {
   #startTimers(options: SessionOptions): void {
     if (this.#isClosed) return;
     const { heartbeatInterval, idleTimeout = 0 } = options;
+    // Shared timers: ten thousand idle connections cost two timers in all.
     if (heartbeatInterval > 0) {
-      this.#timers.push(housekeeping(
-        setInterval(
-          () => this.#heartbeat(heartbeatInterval),
-          heartbeatInterval,
-        ),
-      ));
+      this.#stopTicks.push(
+        every(heartbeatInterval, () => this.#heartbeat(heartbeatInterval)),
+      );
     }
     if (idleTimeout > 0) {
-      this.#timers.push(housekeeping(
-        setInterval(() => this.#checkIdle(idleTimeout), idleTimeout / 4),
-      ));
+      this.#stopTicks.push(
+        every(idleTimeout / 4, () => this.#checkIdle(idleTimeout)),
+      );
     }
   }
 
@@ -709,8 +710,8 @@ export class Session {
       case MessageType.ERROR:
         return this.#takeCall(message.id)?.fail(errorFromWire(message.error));
       case MessageType.CANCEL:
-        this.#resultStreams.get(message.id)?.stop();
-        return this.#watched.get(message.id)?.abort(
+        this.#resultStreams?.get(message.id)?.stop();
+        return this.#watched?.get(message.id)?.abort(
           new ClientError("ABORTED", "The caller cancelled this call."),
         );
       case MessageType.ITEM:
@@ -718,12 +719,12 @@ export class Session {
       case MessageType.END:
         return this.#takeCall(message.id)?.end();
       case MessageType.CREDIT:
-        return this.#resultStreams.get(message.id)?.grant(message.count);
+        return this.#resultStreams?.get(message.id)?.grant(message.count);
       case MessageType.INPUT:
         return this.#receiveInput(message);
       case MessageType.INPUT_END: {
-        const input = this.#inputStreams.get(message.id);
-        this.#inputStreams.delete(message.id);
+        const input = this.#inputStreams?.get(message.id);
+        this.#inputStreams?.delete(message.id);
         if (message.error) input?.fail(errorFromWire(message.error));
         else input?.end();
         return;
@@ -787,10 +788,10 @@ export class Session {
   }
 
   #receiveInput(message: ItemMessage): void {
-    const input = this.#inputStreams.get(message.id);
+    const input = this.#inputStreams?.get(message.id);
     if (input === undefined) return; // The handler stopped reading.
     if (message.itemError) {
-      this.#inputStreams.delete(message.id);
+      this.#inputStreams?.delete(message.id);
       input.fail(message.itemError);
       this.#sendIfOpen([MessageType.INPUT_STOP, message.id]);
       return;
@@ -887,7 +888,7 @@ export class Session {
     );
     this.#activeHandlers++;
     if (request.stream !== undefined) {
-      this.#streamWindows.set(id, request.stream);
+      (this.#streamWindows ??= new Map()).set(id, request.stream);
     }
     if (request.input) {
       // Schemas check plain data; a stream is handed over as it comes.
@@ -993,18 +994,18 @@ export class Session {
     const input = new StreamReceiver(INPUT_WINDOW, {
       grant: (count) => this.#sendIfOpen([MessageType.INPUT_CREDIT, id, count]),
       stop: () => {
-        this.#inputStreams.delete(id);
+        this.#inputStreams?.delete(id);
         this.#sendIfOpen([MessageType.INPUT_STOP, id]);
       },
     });
-    this.#inputStreams.set(id, input);
+    (this.#inputStreams ??= new Map()).set(id, input);
     return input;
   }
 
   /** A handler returned a stream: send its items as the caller grants credit. */
   #streamResult(context: RequestContext, source: AsyncIterable<unknown>): void {
     const id = context.requestId;
-    const window = this.#streamWindows.get(id);
+    const window = this.#streamWindows?.get(id);
     if (window === undefined) {
       source[Symbol.asyncIterator]().return?.()?.catch(ignore);
       this.#handlerDone(context);
@@ -1026,19 +1027,19 @@ export class Session {
       fail: (error) =>
         this.#sendError(id, this.#wireError("ACTION_FAILED", error)),
     }, window);
-    this.#resultStreams.set(id, sender);
+    (this.#resultStreams ??= new Map()).set(id, sender);
     sender.run().then(() => {
-      this.#resultStreams.delete(id);
+      this.#resultStreams?.delete(id);
       this.#handlerDone(context);
     });
   }
 
   #handlerDone(context: RequestContext): void {
     const id = context.requestId;
-    this.#streamWindows.delete(id);
-    const input = this.#inputStreams.get(id);
+    this.#streamWindows?.delete(id);
+    const input = this.#inputStreams?.get(id);
     if (input !== undefined) input.return(); // The handler is done reading.
-    this.#watched.delete(id);
+    this.#watched?.delete(id);
     if (--this.#activeHandlers === 0 && this.#idleWaiters.length > 0) {
       for (const resolve of this.#idleWaiters.splice(0)) resolve();
     }
@@ -1115,7 +1116,8 @@ export class Session {
 
   /** Gathers a large message's fragments; handles the message once whole. */
   #reassemble(fragment: FragmentMessage): void {
-    let message = this.#fragments.get(fragment.id);
+    const fragments = this.#fragments ??= new Map();
+    let message = fragments.get(fragment.id);
     if (message === undefined) {
       if (fragment.total > this.#maxFrameSize) {
         return this.#failProtocol(
@@ -1125,7 +1127,7 @@ export class Session {
           ),
         );
       }
-      if (this.#fragments.size >= MAX_FRAGMENTED) {
+      if (fragments.size >= MAX_FRAGMENTED) {
         return this.#failProtocol(
           new ProtocolError(
             "PROTOCOL",
@@ -1134,7 +1136,7 @@ export class Session {
         );
       }
       message = { bytes: new Uint8Array(fragment.total), filled: 0 };
-      this.#fragments.set(fragment.id, message);
+      fragments.set(fragment.id, message);
     }
     const end = message.filled + fragment.bytes.length;
     if (fragment.total !== message.bytes.length || end > fragment.total) {
@@ -1145,7 +1147,7 @@ export class Session {
     message.bytes.set(fragment.bytes, message.filled);
     message.filled = end;
     if (end === fragment.total) {
-      this.#fragments.delete(fragment.id);
+      fragments.delete(fragment.id);
       this.#receive(message.bytes, false);
     }
   }
@@ -1226,17 +1228,18 @@ export class Session {
     if (this.#isClosed) return;
     this.#isClosed = true;
     for (const timer of this.#timers) clearTimeout(timer);
+    for (const stop of this.#stopTicks) stop();
     const reason = this.#callError(failure);
     this.#endReason = failure === undefined &&
         this.#closeReason === undefined && this.#goodbyeReason === undefined
       ? undefined
       : reason;
     this.#rejectReady(reason);
-    for (const context of this.#watched.values()) context.abort(reason);
-    this.#watched.clear();
-    for (const stream of this.#resultStreams.values()) stream.stop();
-    for (const input of this.#inputStreams.values()) input.fail(reason);
-    this.#inputStreams.clear();
+    for (const context of this.#watched?.values() ?? []) context.abort(reason);
+    this.#watched?.clear();
+    for (const stream of this.#resultStreams?.values() ?? []) stream.stop();
+    for (const input of this.#inputStreams?.values() ?? []) input.fail(reason);
+    this.#inputStreams?.clear();
     for (const call of this.#pendingCalls.values()) {
       call.settle();
       call.fail(reason);

@@ -90,9 +90,9 @@ export interface TransportOptions {
 /**
  * The read buffer of a connection starts small and grows while reads fill
  * it, up to the large size; it shrinks back once reads stay small. An idle
- * connection (most of a server's, often) so holds 4 KiB, not 64.
+ * connection (most of a server's, often) so holds 1 KiB, not 64.
  */
-const SMALL_READ_BUFFER = 4 * 1024;
+const SMALL_READ_BUFFER = 1024;
 const LARGE_READ_BUFFER = 64 * 1024;
 /** Reads in a row using under an eighth of a large buffer before it shrinks. */
 const SHRINK_AFTER = 8;
