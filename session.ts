@@ -1062,14 +1062,13 @@ export class Session {
         ),
       );
     }
-    const size = byteLength(parts);
-    const limit = this.#peerHello!.maxFrameSize;
-    if (size > limit) {
+    try {
+      this.#checkSize(parts, "The result");
+    } catch (error) {
       return this.#sendError(id, {
         code: "FRAME_TOO_LARGE",
         name: "RemoteError",
-        message:
-          `The result is ${size} bytes; the caller accepts frames of at most ${limit} bytes (its maxFrameSize).`,
+        message: (error as Error).message,
       });
     }
     this.#sendData(parts);
