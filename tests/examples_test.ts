@@ -6,64 +6,7 @@
 import assert from "node:assert/strict";
 import { action } from "../mod.ts";
 import { delay, serve } from "./helpers.ts";
-
-const root = new URL("../", import.meta.url).pathname;
-
-/** Runs `deno <args>` in the project root and returns its exit status and output. */
-async function deno(args: string[], stdin: "null" | "piped" = "null") {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: root,
-    stdin,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code,
-    stdout: decoder.decode(stdout),
-    stderr: decoder.decode(stderr),
-  };
-}
-
-/** Starts a long-running `deno <args>`; resolves once it printed its first line. */
-async function start(args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: root,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream());
-  const reader = lines.getReader();
-  const { value: firstLine = "" } = await reader.read();
-  const rest = (async () => {
-    let text = firstLine;
-    for (
-      let chunk = await reader.read();
-      !chunk.done;
-      chunk = await reader.read()
-    ) text += chunk.value;
-    return text;
-  })();
-  const stderr = new Response(child.stderr).text();
-  return { child, firstLine, output: rest, stderr };
-}
-
-/** Starts examples/server.ts on a free port; resolves with it and the port it printed. */
-async function startExampleServer() {
-  const server = await start([
-    "run",
-    "--allow-net",
-    "--allow-run",
-    "examples/server.ts",
-    "0",
-  ]);
-  const port = server.firstLine.match(/127\.0\.0\.1:(\d+)/)?.[1];
-  assert.ok(port, server.firstLine);
-  return { server, port };
-}
+import { deno, start, startExampleServer } from "./processes.ts";
 
 Deno.test("examples: the classic example runs, prints each result, and exits 0", async () => {
   const { code, stdout, stderr } = await deno([
@@ -145,30 +88,6 @@ Deno.test("permissions: a server and a client need --allow-net only", async () =
   await server.child.stdin.close();
   assert.equal((await server.child.status).code, 0, await server.stderr);
   await server.output;
-});
-
-Deno.test("interop: a Python client written from PROTOCOL.md talks to the server", async () => {
-  const { server, port } = await startExampleServer();
-  // Debian's python3 with its python3-msgpack package (.ci/run installs it).
-  const { code, stdout, stderr } = await new Deno.Command("/usr/bin/python3", {
-    args: ["examples/python_client.py", "127.0.0.1", port],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  server.child.kill("SIGINT");
-  await server.child.status;
-  await server.child.stdin.close();
-  await server.output;
-  const decoder = new TextDecoder();
-  assert.equal(code, 0, decoder.decode(stderr));
-  const output = decoder.decode(stdout);
-  assert.match(output, /### Echo test\nEcho test from Python!/);
-  assert.match(output, /### Server time\n\d{4}-\d\d-\d\dT/);
-  assert.match(
-    output,
-    /UNKNOWN_ACTION: RemoteError: No action named "nope" here\./,
-  );
 });
 
 Deno.test("process: a script that forgets to close its client still ends; one that offers actions waits for calls", async () => {

@@ -18,39 +18,11 @@ import { readUntilClosed, serve, tcpProxy, wire } from "./helpers.ts";
 const echo = action("echo", (data: unknown) => data);
 const whoami = action("whoami", (_: undefined, context) => context.identity);
 
-/** A self-signed certificate for localhost and 127.0.0.1, made for this test run with openssl. */
+/** A self-signed certificate for localhost and 127.0.0.1, made for these tests (see fixtures/tls/README.md). */
 async function selfSignedCertificate(): Promise<{ cert: string; key: string }> {
-  const { success, stdout, stderr } = await new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      "-addext",
-      "basicConstraints=critical,CA:FALSE",
-      // Key then certificate, both on standard output: no files to clean up.
-      "-keyout",
-      "/dev/stdout",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(success, new TextDecoder().decode(stderr));
-  const pem = new TextDecoder().decode(stdout);
-  const block = (label: string) =>
-    pem.match(
-      new RegExp(`-----BEGIN ${label}-----[^-]+-----END ${label}-----`),
-    )![0];
-  return { cert: block("CERTIFICATE"), key: block("PRIVATE KEY") };
+  const read = (name: string) =>
+    Deno.readTextFile(new URL(`./fixtures/tls/${name}`, import.meta.url));
+  return { cert: await read("cert.pem"), key: await read("key.pem") };
 }
 
 function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
