@@ -1,14 +1,15 @@
 /**
  * The gRPC peer's client, on Node: the echo service's generated client
- * (see grpc_echo.ts), objects to EchoObject and bytes to EchoBytes.
- * Bundled and started by bench/main.ts.
+ * (see grpc_echo.ts), objects to EchoObject and bytes to EchoBytes, and
+ * W5's streams from StreamObjects or StreamBytes. Bundled and started by
+ * bench/main.ts.
  *
  * @module
  */
 
 import { promisify } from "node:util";
 import { HOSTNAME, runClientProcess } from "./child.ts";
-import { EchoService, grpc } from "./grpc_echo.ts";
+import { type ClientStreamCall, EchoService, grpc } from "./grpc_echo.ts";
 import { NODE_RUNTIME } from "./node_child.ts";
 
 await runClientProcess("value", ({ port }) => {
@@ -28,6 +29,34 @@ await runClientProcess("value", ({ port }) => {
           (answer as { data: Uint8Array }).data
         )
         : echoObject(payload),
+    stream: ({ count, chunkBytes }) =>
+      chunkBytes === undefined
+        ? items(client.streamObjects({ count }), (sample) => sample)
+        : items(
+          client.streamBytes({ count, chunk_bytes: chunkBytes }),
+          (blob) => (blob as { data: Uint8Array }).data,
+        ),
     close: () => client.close(),
   });
 }, NODE_RUNTIME);
+
+/**
+ * The items in a call's messages. Leaving the loop early only stops
+ * reading, so it cancels the call too, for the server to stop sending.
+ */
+async function* items(
+  call: ClientStreamCall,
+  item: (message: unknown) => unknown,
+): AsyncGenerator<unknown> {
+  let isDone = false;
+  try {
+    for await (const message of call) yield item(message);
+    isDone = true;
+  } finally {
+    if (!isDone) {
+      // The CANCELLED error that follows is expected; nobody reads it.
+      call.on("error", () => {});
+      call.cancel();
+    }
+  }
+}

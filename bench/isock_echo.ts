@@ -1,18 +1,33 @@
 /**
- * The action the isock server offers, and the client that calls it.
+ * The actions the isock server offers, and the client that calls them.
  *
  * @module
  */
 
 import { action, Client, type ClientOptions } from "../mod.ts";
 import { HOSTNAME } from "./child.ts";
-import type { EchoClient } from "./workloads.ts";
+import {
+  type EchoClient,
+  streamItem,
+  type StreamRequest,
+} from "./workloads.ts";
 
 /** Answers with its input. */
 export const echo = action("echo", (data: unknown) => data);
 
+/** Streams the items a stream workload (W5, W5b) asks for. */
+export const items = action(
+  "items",
+  async function* (request: StreamRequest) {
+    for (let index = 0; index < request.count; index++) {
+      yield streamItem(request, index);
+    }
+  },
+);
+
 /**
- * Makes an isock client of the echo action; it connects on the first call.
+ * Makes an isock client of the echo and items actions; it connects on the
+ * first call.
  *
  * @param port The server's port on 127.0.0.1.
  * @param options More client options.
@@ -25,6 +40,7 @@ export function isockEchoClient(
   const client = new Client({ hostname: HOSTNAME, port, ...options });
   return {
     echo: (payload) => client.runAction(echo, payload),
+    stream: (request) => client.stream(items, request),
     close: () => client.close(),
   };
 }

@@ -2,7 +2,8 @@
  * `deno task bench [--quick]`: how fast isock is next to a minimal
  * hand-written RPC over the same framing and codec (the baseline), the
  * same with msgpackr as codec, raw loopback TCP (the limit), and the RPC
- * libraries users would pick instead on Node (gRPC, JSON-RPC, capnweb).
+ * libraries users would pick instead on Node (gRPC, JSON-RPC, capnweb),
+ * and, in a table of their own, isock's streams next to gRPC's (W5).
  * Each system runs as a server process and a client process on 127.0.0.1,
  * in one run, so the numbers compare. Then isock's memory and startup
  * (bench/footprint.ts), and the targets isock is held to
@@ -34,6 +35,7 @@ import {
   median,
   METRICS,
   type Timing,
+  type WorkloadId,
   type WorkloadResult,
   WORKLOADS,
 } from "./workloads.ts";
@@ -99,13 +101,23 @@ const SYSTEMS: readonly System[] = [
   },
 ];
 
+/** The workloads of the main table, calls; the others, streams, have a table of their own. */
+const CALL_WORKLOADS: readonly WorkloadId[] = WORKLOADS
+  .filter((workload) => workload.stream === undefined)
+  .map((workload) => workload.id);
+const STREAM_WORKLOADS: readonly WorkloadId[] = WORKLOADS
+  .filter((workload) => workload.stream !== undefined)
+  .map((workload) => workload.id);
+
 const RATIOS: readonly RatioRow[] = [
-  { over: "isock", under: "baseline", workloads: ["w1", "w2", "w3", "w4"] },
+  { over: "isock", under: "baseline", workloads: CALL_WORKLOADS },
   { over: "baseline", under: "loopback", workloads: ["w1", "w3", "w4"] },
-  ...["grpc", "jsonrpc", "capnweb"].map((peer) => ({
+  // Of the peers, only gRPC has streams.
+  { over: "isock", under: "grpc", workloads: WORKLOADS.map(({ id }) => id) },
+  ...["jsonrpc", "capnweb"].map((peer) => ({
     over: "isock",
     under: peer,
-    workloads: ["w1", "w2", "w3", "w4"] as const,
+    workloads: CALL_WORKLOADS,
   })),
 ];
 
@@ -288,9 +300,12 @@ function footer(
         } s before all calls were made: ${cut.join(", ")}.`
         : ""
     }`,
-    "Ratios: below 1× in calls/s and MB/s, or above 1× in µs, the first system is the slower.",
+    "W5 stream of small items: one stream after another, each of W1's object 10,000 times with the item's index as id, taken with for await; items/s; every item's id is checked for order, every 100th item in full. The stream under way when the time is up is left early, which cancels it.",
+    "W5b stream of chunks: the same with streams of 256 chunks of 64 KiB (the same bytes each time); MB/s = 10^6 bytes of payload per second; every 100th chunk's length and sampled bytes checked.",
+    "  isock: client.stream() with its default window of 16 items; gRPC: server-streaming calls (below); the other systems have no streams (—).",
+    "Ratios: below 1× in calls/s, items/s and MB/s, or above 1× in µs, the first system is the slower.",
     "baseline: hand-written length-prefixed frames with isock's codec, [id, value] requests, one connection; (msgpackr): the same with msgpackr.",
-    "gRPC: @grpc/grpc-js unary calls, server and client on Node; the service is bench/peers/echo.proto loaded with @grpc/proto-loader (as most Node users define one), objects as a protobuf message, W3's bytes as a bytes field; each client its own connection (grpc.use_local_subchannel_pool).",
+    "gRPC: @grpc/grpc-js unary calls, server and client on Node; the service is bench/peers/echo.proto loaded with @grpc/proto-loader (as most Node users define one), objects as a protobuf message, W3's bytes as a bytes field; each client its own connection (grpc.use_local_subchannel_pool). W5: a server-streaming method per item type, the server writing while the call's Node Writable takes more (16 messages queued) and then waiting for 'drain', the client reading the call with for await.",
     "JSON-RPC: jayson over TCP (newline-delimited JSON-RPC 2.0), server and client on Node; jayson's TCP client opens a new connection for every call, so W2 has 64 connections at a time; W3's bytes travel as base64 strings, as JSON-RPC users send them; jayson scans its whole input buffer for the newline again on every chunk read, which makes W3 slow.",
     "capnweb: Cloudflare's capnweb over WebSocket (the ws package, with its class as the global WebSocket capnweb reads, which Node 20 lacks), server and client on Node; bytes travel as base64 in its JSON.",
     mode.rounds > 1
@@ -344,7 +359,7 @@ async function writeResults(
       cpus: navigator.hardwareConcurrency,
     },
     workloads: WORKLOADS.map((
-      { id, name, clients, concurrency, maxCalls, payloadBytes },
+      { id, name, clients, concurrency, maxCalls, payloadBytes, stream },
     ) => ({
       id,
       name,
@@ -352,6 +367,7 @@ async function writeResults(
       concurrency,
       maxCalls,
       payloadBytes,
+      stream,
     })),
     systems: SYSTEMS.map((system, i) => ({
       id: system.id,
@@ -450,7 +466,11 @@ async function main(): Promise<void> {
     measures: new Map(rows.map((row) => [row.id, row.measures])),
     footprint,
   });
-  const table = renderTable(rows, RATIOS);
+  const table = [
+    renderTable(rows, RATIOS, CALL_WORKLOADS),
+    "",
+    renderTable(rows, RATIOS, STREAM_WORKLOADS, "streams"),
+  ].join("\n");
   const text = [
     describeRun(mode, machine),
     "",

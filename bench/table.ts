@@ -1,6 +1,6 @@
 /**
- * The table the bench prints: one row per system, one column per measure,
- * then rows of ratios between systems.
+ * The tables the bench prints: one row per system, one column per measure
+ * of the table's workloads, then rows of ratios between systems.
  *
  * @module
  */
@@ -62,46 +62,69 @@ const COLUMNS: readonly Column[] = [
     fractionDigits: 0,
   },
   { title: "W4 p99 µs", workload: "w4", metric: "p99Us", fractionDigits: 0 },
+  {
+    title: "W5 items/s",
+    workload: "w5",
+    metric: "itemsPerSecond",
+    fractionDigits: 0,
+  },
+  {
+    title: "W5b MB/s",
+    workload: "w5b",
+    metric: "payloadMBPerSecond",
+    fractionDigits: 0,
+  },
 ];
 
 const MISSING = "—";
 
 /**
- * Lays the table out as aligned plain text.
+ * Lays a table out as aligned plain text: every system, and the ratio rows
+ * that name one of the table's workloads.
  *
  * @param systems The rows of measures.
  * @param ratios The rows of ratios, by system id.
+ * @param workloads The workloads whose columns the table shows.
+ * @param title The header of the first column.
  * @returns The table, without a trailing newline.
  */
 export function renderTable(
   systems: readonly SystemRow[],
   ratios: readonly RatioRow[],
+  workloads: readonly WorkloadId[],
+  title = "system",
 ): string {
   const byId = new Map(systems.map((system) => [system.id, system]));
-  const rows: string[][] = [["system", ...COLUMNS.map((c) => c.title)]];
+  const columns = COLUMNS.filter((column) =>
+    workloads.includes(column.workload)
+  );
+  const rows: string[][] = [[title, ...columns.map((c) => c.title)]];
   for (const system of systems) {
     rows.push([
       system.label,
-      ...COLUMNS.map((column) =>
+      ...columns.map((column) =>
         formatNumber(measure(system, column), column.fractionDigits)
       ),
     ]);
   }
   const firstRatioRow = rows.length;
-  for (const { over, under, workloads } of ratios) {
-    const top = byId.get(over)!;
-    const bottom = byId.get(under)!;
+  for (const ratio of ratios) {
+    if (!ratio.workloads.some((workload) => workloads.includes(workload))) {
+      continue;
+    }
+    const top = byId.get(ratio.over)!;
+    const bottom = byId.get(ratio.under)!;
     rows.push([
       `${top.label} ÷ ${bottom.label}`,
-      ...COLUMNS.map((column) =>
-        workloads.includes(column.workload)
+      ...columns.map((column) =>
+        ratio.workloads.includes(column.workload)
           ? formatRatio(measure(top, column), measure(bottom, column))
           : MISSING
       ),
     ]);
   }
   const lines = alignRows(rows);
-  lines.splice(firstRatioRow, 0, "");
+  if (lines.length > firstRatioRow) lines.splice(firstRatioRow, 0, "");
   return lines.join("\n");
 }
 

@@ -2,7 +2,9 @@
  * The workloads every system runs, and how a client measures one: a
  * warm-up, then calls for a fixed time (and at most a fixed count), every
  * 100th answer checked against what was sent. W4 differs: many clients,
- * each its own connection, make a fixed number of calls each.
+ * each its own connection, make a fixed number of calls each. W5 and W5b
+ * differ too: each call asks for a stream, and what counts is the items
+ * received, for the systems whose client can ask for one.
  *
  * @module
  */
@@ -10,7 +12,7 @@
 import assert from "node:assert/strict";
 
 /** The workloads, in table order. */
-export type WorkloadId = "w1" | "w2" | "w3" | "w4";
+export type WorkloadId = "w1" | "w2" | "w3" | "w4" | "w5" | "w5b";
 
 /**
  * What a system echoes: a structured `value` (the RPC systems) or raw
@@ -21,9 +23,24 @@ export type PayloadShape = "value" | "bytes";
 /** Sends a payload to the server and resolves with what came back. */
 export type Echo = (payload: unknown) => Promise<unknown>;
 
+/**
+ * What a stream workload asks the server for: `count` items, each the
+ * {@linkcode streamItem} of its index.
+ */
+export interface StreamRequest {
+  readonly count: number;
+  /** Each item's size, a chunk of {@linkcode patternedBytes}; W1's object when absent. */
+  readonly chunkBytes?: number;
+}
+
+/** Asks the server for a stream and iterates its items; leaving the loop early ends it. */
+export type OpenStream = (request: StreamRequest) => AsyncIterable<unknown>;
+
 /** A connected client of the system under test. */
 export interface EchoClient {
   readonly echo: Echo;
+  /** Present when the system has streams (W5, W5b). */
+  readonly stream?: OpenStream;
   close(): Promise<void> | void;
 }
 
@@ -39,7 +56,7 @@ export interface Workload {
   readonly clients: number;
   /** Calls in flight at once, per client. */
   readonly concurrency: number;
-  /** The hard cap on measured calls, whatever the duration. */
+  /** The hard cap on measured calls (a stream is one call), whatever the duration. */
   readonly maxCalls: number;
   /**
    * Whether every client makes its share of `maxCalls` and the measure
@@ -49,8 +66,13 @@ export interface Workload {
   readonly isFixedCount?: boolean;
   /** The payload per shape; a shape the workload has no form for is left out. */
   readonly payloads: Partial<Record<PayloadShape, () => unknown>>;
-  /** Payload bytes per call when the measure is MB/s rather than calls/s. */
+  /** Payload bytes per call (per item, for a stream) when the measure is MB/s. */
   readonly payloadBytes?: number;
+  /**
+   * For a stream workload, what each call asks for; the client takes
+   * every item with `for await`, and `payloads` is empty.
+   */
+  readonly stream?: StreamRequest;
 }
 
 /** How long to warm up and to measure each workload. */
@@ -66,16 +88,19 @@ export interface Timing {
 /** What a client reports for one workload. */
 export interface WorkloadResult {
   readonly workload: WorkloadId;
-  /** Measured calls (warm-up excluded). */
+  /** Measured calls (warm-up excluded); for a stream workload, streams asked for. */
   readonly calls: number;
   readonly seconds: number;
   readonly callsPerSecond: number;
+  /** For a stream workload: items received, and per second. */
+  readonly items?: number;
+  readonly itemsPerSecond?: number;
   /** Payload megabytes (10^6 bytes) per second, one way, for payload-bound workloads. */
   readonly payloadMBPerSecond?: number;
   /** Latency percentiles in microseconds, for sequential workloads. */
   readonly p50Us?: number;
   readonly p99Us?: number;
-  /** How many answers were compared with what was sent. */
+  /** How many answers (or streamed items) were compared with what was sent. */
   readonly checkedAnswers: number;
   /** Whether the call cap, not the duration, ended the measurement. */
   readonly reachedMaxCalls: boolean;
@@ -86,6 +111,7 @@ export interface WorkloadResult {
 /** The measures a result holds, by field name. */
 export type Metric =
   | "callsPerSecond"
+  | "itemsPerSecond"
   | "payloadMBPerSecond"
   | "p50Us"
   | "p99Us";
@@ -93,21 +119,23 @@ export type Metric =
 /** Every measure, for summing up rounds. */
 export const METRICS: readonly Metric[] = [
   "callsPerSecond",
+  "itemsPerSecond",
   "payloadMBPerSecond",
   "p50Us",
   "p99Us",
 ];
 
 const MIB = 1024 * 1024;
-/** Every this many calls, the answer is compared with what was sent. */
+const KIB = 1024;
+/** Every this many calls (or streamed items), the answer is compared with what was sent. */
 const CHECK_EVERY = 100;
 /** How many W4 clients may be connecting at once (a burst of thousands overflows the listen backlog). */
 const CONNECTING_AT_ONCE = 100;
 /** Byte arrays longer than this are checked at a few places, not in full. */
 const FULL_CHECK_MAX_BYTES = 4096;
 
-function sampleObject(): unknown {
-  return { id: 1, name: "hello", tags: ["a", "b"], ts: 1234567890 };
+function sampleObject(id = 1): unknown {
+  return { id, name: "hello", tags: ["a", "b"], ts: 1234567890 };
 }
 
 /** Every workload, in table order. */
@@ -149,11 +177,33 @@ export const WORKLOADS: readonly Workload[] = [
     isFixedCount: true,
     payloads: { value: sampleObject, bytes: () => patternedBytes(64) },
   },
+  {
+    id: "w5",
+    name: "W5 stream of small items",
+    clients: 1,
+    concurrency: 1,
+    // 5,000,000 items.
+    maxCalls: 500,
+    payloads: {},
+    stream: { count: 10_000 },
+  },
+  {
+    id: "w5b",
+    name: "W5b stream of chunks",
+    clients: 1,
+    concurrency: 1,
+    // 32 GiB.
+    maxCalls: 2_000,
+    payloads: {},
+    payloadBytes: 64 * KIB,
+    stream: { count: 256, chunkBytes: 64 * KIB },
+  },
 ];
 
 /**
  * Runs, one after another, the workloads asked for that have a payload of
- * this shape: W1–W3 on one client, W4 on clients of its own.
+ * this shape: W1–W3 on one client, W4 on clients of its own, W5 and W5b on
+ * the first client if it has streams.
  *
  * @param connect Opens a client.
  * @param shape The payload shape the system echoes.
@@ -172,8 +222,22 @@ export async function runWorkloads(
   let shared: EchoClient | undefined;
   try {
     for (const workload of WORKLOADS) {
+      if (!ids.includes(workload.id)) continue;
+      if (workload.stream !== undefined) {
+        shared ??= await connect();
+        if (shared.stream === undefined) continue;
+        results.push(
+          await measureStreams(
+            workload,
+            workload.stream,
+            shared.stream,
+            timing,
+          ),
+        );
+        continue;
+      }
       const payload = workload.payloads[shape]?.();
-      if (!ids.includes(workload.id) || payload === undefined) continue;
+      if (payload === undefined) continue;
       if (workload.clients > 1) {
         results.push(await measureClients(workload, connect, payload, timing));
       } else {
@@ -286,14 +350,148 @@ async function measure(
     calls,
     seconds,
     callsPerSecond: calls / seconds,
-    payloadMBPerSecond: workload.payloadBytes === undefined
-      ? undefined
-      : calls * workload.payloadBytes / seconds / 1e6,
+    payloadMBPerSecond: payloadMBPerSecond(workload, calls, seconds),
     p50Us: sorted && percentile(sorted, 0.5) * 1000,
     p99Us: sorted && percentile(sorted, 0.99) * 1000,
     checkedAnswers: Math.ceil(calls / CHECK_EVERY),
     reachedMaxCalls: calls >= workload.maxCalls,
   };
+}
+
+/** MB/s of payload for `count` calls (or items), if the workload measures it. */
+function payloadMBPerSecond(
+  { payloadBytes }: Workload,
+  count: number,
+  seconds: number,
+): number | undefined {
+  return payloadBytes === undefined
+    ? undefined
+    : count * payloadBytes / seconds / 1e6;
+}
+
+/** Takes streams one after another (a warm-up, then the measure) and counts their items. */
+async function measureStreams(
+  workload: Workload,
+  request: StreamRequest,
+  stream: OpenStream,
+  timing: Timing,
+): Promise<WorkloadResult> {
+  await takeStreams(workload.name, request, stream, {
+    durationMs: timing.warmupMs,
+    maxCalls: Math.ceil(workload.maxCalls / 10),
+  });
+  const started = performance.now();
+  const { streams, items, checked } = await takeStreams(
+    workload.name,
+    request,
+    stream,
+    { durationMs: timing.durationMs, maxCalls: workload.maxCalls },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    workload: workload.id,
+    calls: streams,
+    seconds,
+    callsPerSecond: streams / seconds,
+    items,
+    itemsPerSecond: items / seconds,
+    payloadMBPerSecond: payloadMBPerSecond(workload, items, seconds),
+    checkedAnswers: checked,
+    reachedMaxCalls: streams >= workload.maxCalls,
+  };
+}
+
+/**
+ * Asks for one stream after another until the time is up or the cap is
+ * reached; the stream under way when the time is up is left early.
+ *
+ * @returns How many streams were asked for, how many items came, and how
+ * many of those were checked in full.
+ * @throws {Error} On a wrong item, or a stream that ends short.
+ */
+async function takeStreams(
+  name: string,
+  request: StreamRequest,
+  stream: OpenStream,
+  { durationMs, maxCalls }: DriveLimits,
+): Promise<{ streams: number; items: number; checked: number }> {
+  const check = streamCheck(name, request);
+  const deadline = performance.now() + durationMs;
+  let streams = 0;
+  let items = 0;
+  let checked = 0;
+  let isTimeUp = false;
+  while (streams < maxCalls && !isTimeUp) {
+    streams++;
+    let index = 0;
+    for await (const item of stream(request)) {
+      check(item, index);
+      index++;
+      // The clock is read only now and then: items can come faster than it is cheap to.
+      if (index % CHECK_EVERY === 0 && performance.now() >= deadline) break;
+    }
+    items += index;
+    // Items 0, 100, 200, … (see streamCheck).
+    checked += Math.ceil(index / CHECK_EVERY);
+    isTimeUp = performance.now() >= deadline;
+    if (index < request.count && !isTimeUp) {
+      throw new Error(
+        `${name}: a stream of ${request.count} items ended after ${index}`,
+      );
+    }
+  }
+  return { streams, items, checked };
+}
+
+/**
+ * Makes the check of a streamed item: no more than asked for, W1's
+ * objects each in its place (by `id`), and every 100th item in full
+ * (a chunk by its length and sampled bytes).
+ */
+function streamCheck(
+  name: string,
+  request: StreamRequest,
+): (item: unknown, index: number) => void {
+  const isObject = request.chunkBytes === undefined;
+  return (item, index) => {
+    if (index >= request.count) {
+      throw new Error(
+        `${name}: more than the ${request.count} items asked for`,
+      );
+    }
+    const id = isObject ? (item as { id?: unknown } | null)?.id : index;
+    if (id !== index) {
+      throw new Error(
+        `${name}: item ${index} has id ${id}; items are missing or out of order`,
+      );
+    }
+    if (index % CHECK_EVERY === 0) {
+      echoCheck(name, streamItem(request, index), "item")(item, index);
+    }
+  };
+}
+
+/** The chunks streamed so far, by size: every stream sends the same one. */
+const chunks = new Map<number, Uint8Array>();
+
+/**
+ * The item a stream sends at an index: W1's object with the index as
+ * `id`, or the one chunk of {@linkcode patternedBytes} of the size asked
+ * for, shared (not to be changed).
+ *
+ * @param request The stream asked for.
+ * @param index The item's index, from 0.
+ * @returns The item.
+ */
+export function streamItem(request: StreamRequest, index: number): unknown {
+  const size = request.chunkBytes;
+  if (size === undefined) return sampleObject(index);
+  let chunk = chunks.get(size);
+  if (chunk === undefined) {
+    chunk = patternedBytes(size);
+    chunks.set(size, chunk);
+  }
+  return chunk;
 }
 
 interface DriveLimits {
@@ -343,14 +541,16 @@ async function drive(
  *
  * @param name What is checked, for errors.
  * @param sent What was sent.
+ * @param subject What is wrong when the check fails, before its number, for errors.
  * @returns The check; it throws on a wrong answer.
  */
 export function echoCheck(
   name: string,
   sent: unknown,
+  subject: "answer to call" | "item" = "answer to call",
 ): (answer: unknown, call: number) => void {
   const fail = (call: number, what: string, cause?: unknown): never => {
-    throw new Error(`${name}: wrong answer to call ${call}: ${what}`, {
+    throw new Error(`${name}: wrong ${subject} ${call}: ${what}`, {
       cause,
     });
   };
