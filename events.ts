@@ -10,6 +10,20 @@
  * so that listeners get a typed `detail`.
  *
  * @typeParam EventMap The events, by name.
+ *
+ * @example Watch a server's clients come and go
+ * ```ts
+ * import { Client, Server } from "@isock/isock";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = new Server();
+ * const seen: string[] = [];
+ * server.addEventListener("connect", (event) => seen.push(`hello ${event.detail.hostname}`));
+ * const { port } = await server.listen();
+ * await using client = new Client({ port });
+ * await client.runAction("nothing").catch(() => {});
+ * assert.deepStrictEqual(seen, ["hello 127.0.0.1"]);
+ * ```
  */
 export class IsockEventTarget<
   EventMap extends { [K in keyof EventMap]: CustomEvent },

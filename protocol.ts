@@ -12,7 +12,18 @@ import { CodecError, ProtocolError } from "./errors.ts";
 import type { Extension } from "./extension.ts";
 import type { SchemaIssue } from "./schema.ts";
 
-/** The protocol version this implementation speaks (PROTOCOL.md, "Hello"). */
+/**
+ * The wire protocol version this implementation speaks (PROTOCOL.md,
+ * "Hello"): peers of another version refuse each other with `PROTOCOL`.
+ *
+ * @example
+ * ```ts
+ * import { PROTOCOL_VERSION } from "@isock/isock";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(PROTOCOL_VERSION, 1);
+ * ```
+ */
 export const PROTOCOL_VERSION = 1;
 
 /** The bytes every hello starts with: "isock" in ASCII. */

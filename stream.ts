@@ -16,7 +16,20 @@ import { ProtocolError } from "./errors.ts";
 /** The default window: items a receiver takes before it must grant more. */
 export const DEFAULT_WINDOW = 16;
 
-/** An item of a stream tagged with an id, so that a stream can resume after it. */
+/**
+ * An item of a stream tagged with an id, so that a stream can resume after
+ * it; made by {@linkcode tracked}.
+ *
+ * @example
+ * ```ts
+ * import { Tracked, tracked } from "@isock/isock";
+ * import assert from "node:assert/strict";
+ *
+ * const item = tracked("event-7", { temperature: 21.5 });
+ * assert.ok(item instanceof Tracked);
+ * assert.equal(item.id, "event-7");
+ * ```
+ */
 export class Tracked<T = unknown> {
   /**
    * @param id The item's id: where a resumed stream goes on from.

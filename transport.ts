@@ -13,7 +13,7 @@
  * @module
  */
 
-import { concat } from "./bytes.ts";
+import { joinSmallParts } from "./bytes.ts";
 import {
   FRAME_HEADER_SIZE,
   type FrameCallback,
@@ -232,7 +232,7 @@ class ConnTransport implements Transport {
       while (this.#queue.length > 0) {
         const parts = this.#queue;
         this.#queue = [];
-        for (const chunk of joinSmallParts(parts)) {
+        for (const chunk of joinSmallParts(parts, WRITE_ALONE_SIZE)) {
           for (let written = 0; written < chunk.byteLength;) {
             written += await this.#conn.write(chunk.subarray(written));
           }
@@ -246,23 +246,6 @@ class ConnTransport implements Transport {
       this.#flushing = undefined;
     }
   }
-}
-
-/** Joins runs of small parts into one chunk each; large parts stay alone, uncopied. */
-function joinSmallParts(parts: readonly Uint8Array[]): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
-  let run: Uint8Array[] = [];
-  for (const part of parts) {
-    if (part.byteLength < WRITE_ALONE_SIZE) {
-      run.push(part);
-      continue;
-    }
-    if (run.length > 0) chunks.push(concat(run));
-    chunks.push(part);
-    run = [];
-  }
-  if (run.length > 0) chunks.push(concat(run));
-  return chunks;
 }
 
 /**

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { concat } from "../bytes.ts";
+import { joinSmallParts } from "../bytes.ts";
 import { FRAME_HEADER_SIZE, writeLength } from "../framing.ts";
 import { readFull, writeAll } from "./conn_io.ts";
 
@@ -113,7 +113,9 @@ export class FramedConn {
       while (this.#unwritten.length > 0) {
         const parts = this.#unwritten;
         this.#unwritten = [];
-        for (const chunk of batch(parts)) await writeAll(this.#conn, chunk);
+        for (const chunk of joinSmallParts(parts, WRITE_ALONE_SIZE)) {
+          await writeAll(this.#conn, chunk);
+        }
       }
     } catch (error) {
       // The read loop sees the connection fail and ends the calls.
@@ -123,21 +125,4 @@ export class FramedConn {
       this.#flushing = undefined;
     }
   }
-}
-
-/** Joins runs of small parts into one chunk each; large parts stay alone. */
-function batch(parts: readonly Uint8Array[]): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
-  let run: Uint8Array[] = [];
-  for (const part of parts) {
-    if (part.byteLength < WRITE_ALONE_SIZE) {
-      run.push(part);
-      continue;
-    }
-    if (run.length > 0) chunks.push(concat(run));
-    chunks.push(part);
-    run = [];
-  }
-  if (run.length > 0) chunks.push(concat(run));
-  return chunks;
 }
