@@ -5,6 +5,7 @@
  * @module
  */
 
+import { ClientError } from "./errors.ts";
 import type { StreamReceiver, StreamSender } from "./stream.ts";
 
 /** What a call may add: a deadline, and a signal to cancel it. */
@@ -97,3 +98,10 @@ export interface StreamOptions extends CallOptions {
 }
 
 function ignore(): void {}
+
+/** The error of a call whose signal aborted; the signal's reason is its cause. */
+export function abortedError(signal: AbortSignal): ClientError {
+  return new ClientError("ABORTED", "The call was aborted.", {
+    cause: signal.reason,
+  });
+}

@@ -24,6 +24,7 @@ import {
   type StreamCallOptions,
 } from "./peer.ts";
 import { ActionRegistry } from "./registry.ts";
+import { abortedError } from "./call.ts";
 import { type CallOptions, Session, wasNotRun } from "./session.ts";
 import type { StreamItem } from "./stream.ts";
 import { connTransport } from "./transport.ts";
@@ -344,16 +345,25 @@ export class Client extends IsockEventTarget<ClientEventMap>
     if (session !== undefined && session.isOpen) {
       return session.call(name, data, options);
     }
-    return this.#connect().then((session) => session.call(name, data, options));
+    const started = Date.now();
+    return this.#connectedSession(options).then((session) =>
+      session.call(name, data, remainingTime(options, started))
+    );
   }
 
-  /** The open session, connecting first when there is none. */
-  #connectedSession(): Promise<Session> {
+  /**
+   * The open session, connecting first when there is none. A call's
+   * deadline and signal cover the connecting too: a server that does not
+   * answer costs the caller no more than its timeout.
+   */
+  #connectedSession(options?: CallOptions): Promise<Session> {
     const session = this.#session;
     if (session !== undefined && session.isOpen) {
       return Promise.resolve(session);
     }
-    return this.#connect();
+    const connecting = this.#connect();
+    if (!options?.timeout && options?.signal === undefined) return connecting;
+    return withDeadline(connecting, options);
   }
 
   /** Sends an idempotent call again, on a new connection, when its connection dropped. */
@@ -445,7 +455,9 @@ export class Client extends IsockEventTarget<ClientEventMap>
     options?: StreamCallOptions,
   ): AsyncIterable<unknown> {
     const name = actionName(action);
-    const callOptions = this.#withDefaultTimeout(options);
+    // A stream may last as long as its consumer wants: the client-wide
+    // timeout is for calls. A stream's own `timeout` bounds it whole.
+    const callOptions = options;
     return {
       [Symbol.asyncIterator]: () =>
         name === undefined
@@ -461,11 +473,18 @@ export class Client extends IsockEventTarget<ClientEventMap>
     options: StreamCallOptions | undefined,
   ): AsyncGenerator<unknown, void, undefined> {
     let lastEventId: string | number | undefined;
+    const started = Date.now();
     for (let attempt = 1;; attempt++) {
-      const session = await this.#connectedSession();
-      const call = session.openStream(name, data, { ...options, lastEventId });
+      const session = await this.#connectedSession(options);
+      const call = session.openStream(name, data, {
+        ...remainingTime(options, started),
+        lastEventId,
+      });
       try {
-        yield* call.receiver;
+        for await (const item of call.receiver) {
+          attempt = 1; // Each drop gets the full retry budget.
+          yield item;
+        }
         return;
       } catch (error) {
         const isDropped = error instanceof ClientError &&
@@ -509,6 +528,29 @@ export class Client extends IsockEventTarget<ClientEventMap>
   /** The names of the actions this client offers its server. */
   get actionNames(): readonly string[] {
     return this.#actions.names;
+  }
+
+  /**
+   * Connects now, instead of on the first call: for a client that offers
+   * actions and waits for the server to call them, say. Calls connect by
+   * themselves otherwise.
+   *
+   * @returns Resolves once the connection is ready.
+   * @throws {ClientError} `CONNECT_FAILED`, `PROTOCOL`, `UNAUTHORIZED`…
+   *
+   * @example
+   * ```ts
+   * import { Client, Server } from "@isock/isock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new Server();
+   * await using client = new Client({ port: (await server.listen()).port });
+   * await client.connect();
+   * assert.equal(client.isConnected, true);
+   * ```
+   */
+  async connect(): Promise<void> {
+    await this.#connectedSession();
   }
 
   /** Whether a connection to the server is open now. */
@@ -583,7 +625,7 @@ export class Client extends IsockEventTarget<ClientEventMap>
         codec: this.#codec,
         role: "client",
         actions: this.#actions.find,
-        keepsProcessAlive: () => this.#actions.size > 0,
+        offersActions: () => this.#actions.size > 0,
         auth: await this.#authenticator(),
       },
     );
@@ -694,6 +736,60 @@ export class Client extends IsockEventTarget<ClientEventMap>
 }
 
 const MAX_TIMER = 2 ** 31 - 1;
+
+/** The options of a call, with the time already spent taken off its timeout. */
+function remainingTime<T extends CallOptions>(
+  options: T | undefined,
+  started: number,
+): T | undefined {
+  if (!options?.timeout) return options;
+  return {
+    ...options,
+    timeout: Math.max(1, options.timeout - (Date.now() - started)),
+  };
+}
+
+/** `promise`, or a `TIMEOUT` / `ABORTED` failure when the call's deadline or signal comes first. */
+function withDeadline<T>(
+  promise: Promise<T>,
+  options: CallOptions,
+): Promise<T> {
+  const { timeout, signal } = options;
+  if (signal?.aborted) return Promise.reject(abortedError(signal));
+  return new Promise<T>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const onAbort = () => {
+      done();
+      reject(abortedError(signal!));
+    };
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    if (timeout) {
+      timer = setTimeout(() => {
+        done();
+        reject(
+          new ClientError(
+            "TIMEOUT",
+            `No connection to the server within the call's ${timeout} ms.`,
+          ),
+        );
+      }, timeout);
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        done();
+        resolve(value);
+      },
+      (error) => {
+        done();
+        reject(error);
+      },
+    );
+  });
+}
 
 function clientOption(
   name: string,

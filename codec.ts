@@ -127,5 +127,20 @@ export function checkExtensions(
     }
     types.add(extension.type);
   }
-  return Object.freeze([...extensions]);
+  // The encoder takes the first extension whose class an instance belongs
+  // to: subclasses go first, so a Point3D is not sent as the Point it extends.
+  return Object.freeze(
+    [...extensions].sort((a, b) => depthOf(b.class) - depthOf(a.class)),
+  );
+}
+
+/** How many classes a class descends from. */
+function depthOf(constructor: { prototype: unknown }): number {
+  let depth = 0;
+  for (
+    let prototype = Object.getPrototypeOf(constructor.prototype);
+    prototype !== null;
+    prototype = Object.getPrototypeOf(prototype)
+  ) depth++;
+  return depth;
 }

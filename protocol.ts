@@ -72,6 +72,12 @@ export interface Hello {
   nonce: Uint8Array;
   /** Whether this (server) side runs no request before the peer authenticates. */
   authRequired: boolean;
+  /**
+   * Whether this (client) side offers actions to its peer. A server does
+   * not close such a connection for being idle: its quiet is the server's
+   * own.
+   */
+  serves?: boolean;
 }
 
 /** An error as it travels (PROTOCOL.md, "Error object"). */
@@ -225,6 +231,7 @@ export class MessageCodec {
       maxFrameSize: hello.maxFrameSize,
       ...(hello.nonce.length > 0 ? { nonce: hello.nonce } : {}),
       ...(hello.authRequired ? { authRequired: true } : {}),
+      ...(hello.serves ? { serves: true } : {}),
     })[0];
     const body = new Uint8Array(HELLO_MAGIC.length + 1 + fields.length);
     body.set(HELLO_MAGIC);
@@ -267,7 +274,7 @@ export class MessageCodec {
     if (!isRecord(fields)) {
       throw new ProtocolError("PROTOCOL", "The peer's hello has no fields.");
     }
-    const { maxFrameSize, nonce, authRequired } = fields;
+    const { maxFrameSize, nonce, authRequired, serves } = fields;
     if (!isCount(maxFrameSize) || maxFrameSize < MAX_HELLO_SIZE) {
       throw new ProtocolError(
         "PROTOCOL",
@@ -279,6 +286,7 @@ export class MessageCodec {
       maxFrameSize,
       nonce: nonce instanceof Uint8Array ? nonce : new Uint8Array(0),
       authRequired: authRequired === true,
+      serves: serves === true,
     };
   }
 

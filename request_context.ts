@@ -9,12 +9,13 @@ import type { Peer } from "./peer.ts";
 
 /**
  * What a handler sees of its call. The abort signal is made only when a
- * handler asks for it, so calls that never look cost nothing.
+ * handler asks for it, so calls that never look cost nothing; a cancel that
+ * came earlier is remembered, and the signal is born aborted.
  */
 export class RequestContext implements ActionContext {
   #controller: AbortController | undefined;
-
-  readonly #watch: (context: RequestContext) => void;
+  #isAborted = false;
+  #reason: unknown;
 
   constructor(
     readonly action: string,
@@ -23,20 +24,21 @@ export class RequestContext implements ActionContext {
     readonly identity: unknown,
     readonly deadline: number | undefined,
     readonly lastEventId: string | number | undefined,
-    watch: (context: RequestContext) => void,
-  ) {
-    this.#watch = watch;
-  }
+  ) {}
 
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();
-      this.#watch(this);
+      if (this.#isAborted) this.#controller.abort(this.#reason);
     }
     return this.#controller.signal;
   }
 
+  /** The answer is no longer wanted: the signal aborts (now, or when first asked for). */
   abort(reason: unknown): void {
+    if (this.#isAborted) return;
+    this.#isAborted = true;
+    this.#reason = reason;
     this.#controller?.abort(reason);
   }
 }

@@ -91,13 +91,20 @@ export type Validation =
 /**
  * Validates `value` with `schema`, synchronously when the schema is.
  *
- * @returns The outcome, or a promise of it for asynchronous schemas.
+ * @returns The outcome, or a promise of it for asynchronous schemas (and a
+ * rejected one when the schema throws).
  */
 export function validate(
   schema: StandardSchemaV1,
   value: unknown,
 ): Validation | Promise<Validation> {
-  const result = schema["~standard"].validate(value);
+  let result: ReturnType<StandardSchemaV1["~standard"]["validate"]>;
+  try {
+    result = schema["~standard"].validate(value);
+  } catch (error) {
+    // A schema that throws fails the call, never the connection.
+    return Promise.reject(error);
+  }
   return result instanceof Promise
     ? result.then(toValidation)
     : toValidation(result);

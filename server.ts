@@ -414,6 +414,12 @@ export class Server extends IsockEventTarget<ServerEventMap>
       key: secret === undefined ? undefined : await importSecret(secret),
       authenticate,
     };
+    if (this.#state !== "listening") {
+      throw new ServerError(
+        "LISTEN_FAILED",
+        "The server was shut down while it was starting.",
+      );
+    }
     try {
       const address = { hostname: this.#hostname, port: this.#port };
       this.#listener = tls === undefined

@@ -41,6 +41,7 @@ import type { PeerAddress, Transport } from "./transport.ts";
 import { Peer } from "./peer.ts";
 import { every } from "./ticker.ts";
 import {
+  abortedError,
   type CallOptions,
   PendingCall,
   StreamCall,
@@ -55,6 +56,7 @@ import {
 import { RequestContext } from "./request_context.ts";
 import {
   errorFromWire,
+  safeString,
   wasNotRun,
   wireError,
   withoutStacks,
@@ -89,11 +91,13 @@ export interface SessionOptions {
   /** How this side authenticates (client) or checks the peer (server). */
   auth?: Authenticator;
   /**
-   * Whether the connection keeps the process alive while no call is on its
-   * way: a server's always does; a client's only when it offers actions, so
-   * that a script that forgot to close its client still ends.
+   * Whether this side offers actions to its peer right now (a server always
+   * does). Such a connection keeps the process alive while no call is on its
+   * way, and a client's hello says so, so that the server does not close it
+   * for being idle. A client that offers none lets a script end that forgot
+   * to close it.
    */
-  keepsProcessAlive?: () => boolean;
+  offersActions?: () => boolean;
 }
 
 /** How long a closing session waits for its last frames to be written. */
@@ -103,6 +107,10 @@ const GOODBYE_GRACE = 1_000;
 /** The input items a caller may send before the handler grants more (PROTOCOL.md, "Streams"). */
 export const INPUT_WINDOW = 16;
 
+/** The longest call timeout: what a timer can wait. */
+const MAX_TIMEOUT = 2 ** 31 - 1;
+/** The largest stream window a caller may ask for. */
+const MAX_WINDOW = 65_536;
 /** A peer silent for this many heartbeat intervals is taken for dead. */
 const MISSED_HEARTBEATS = 3;
 
@@ -138,8 +146,8 @@ export class Session {
   readonly #maxFrameSize: number;
   /** The windows of the peer's requests that take a streamed result, until the result comes. */
   #streamWindows: Map<number, number> | undefined;
-  /** Running requests whose handlers asked for their signal. */
-  #watched: Map<number, RequestContext> | undefined;
+  /** The peer's requests being run, by id. */
+  #running: Map<number, RequestContext> | undefined;
   #state: SessionState = "hello";
   #nextRequestId = 1;
   #nextPing = 1;
@@ -156,7 +164,7 @@ export class Session {
   #resolveReady!: (hello: Hello) => void;
   #rejectReady!: (error: unknown) => void;
   #resolveClosed!: () => void;
-  readonly #keepsProcessAlive: () => boolean;
+  readonly #offersActions: () => boolean;
   /** Why this side is closing the connection, once it is. */
   #closeReason: IsockError | undefined;
   /** Why the peer said it was closing, from its goodbye. */
@@ -164,6 +172,8 @@ export class Session {
   /** Why the connection ended, once it has. */
   #endReason: ClientError | RemoteError | undefined;
   #isClosed = false;
+  /** This side chose to close, with no error: the end is a clean one. */
+  #isClosingGracefully = false;
   #isRefusingRequests = false;
   #isPeerLeaving = false;
 
@@ -186,7 +196,7 @@ export class Session {
     this.#nonce = this.#role === "client" || isAuthRequired(this.#auth)
       ? crypto.getRandomValues(new Uint8Array(NONCE_SIZE))
       : new Uint8Array(0);
-    this.#keepsProcessAlive = options.keepsProcessAlive ?? yes;
+    this.#offersActions = options.offersActions ?? yes;
     this.ready = new Promise<Hello>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -201,6 +211,7 @@ export class Session {
       maxFrameSize: options.maxFrameSize,
       nonce: this.#nonce,
       authRequired: this.#role === "server" && isAuthRequired(this.#auth),
+      serves: this.#role === "client" && this.#offersActions(),
     })]);
     transport.start({
       frame: (body, isBorrowed) => this.#onFrame(body, isBorrowed),
@@ -274,6 +285,8 @@ export class Session {
   ): StreamCall {
     const window = options.window ?? DEFAULT_WINDOW;
     let id = 0;
+    const isBadWindow = !Number.isInteger(window) || window < 1 ||
+      window > MAX_WINDOW;
     const call = new StreamCall(
       new StreamReceiver(window, {
         grant: (count) => this.#sendIfOpen([MessageType.CREDIT, id, count]),
@@ -287,6 +300,17 @@ export class Session {
     const meta: Record<string, unknown> = { stream: window };
     if (options.lastEventId !== undefined) {
       meta.lastEventId = options.lastEventId;
+    }
+    if (isBadWindow) {
+      call.fail(
+        new ClientError(
+          "INVALID_OPTIONS",
+          `Option window must be an integer from 1 to ${MAX_WINDOW}; got ${
+            safeString(window)
+          }.`,
+        ),
+      );
+      return call;
     }
     id = this.#request(action, data, options, call, meta);
     return call;
@@ -310,6 +334,17 @@ export class Session {
       return 0;
     }
     const timeout = options?.timeout ?? 0;
+    if (!(timeout >= 0 && timeout <= MAX_TIMEOUT)) {
+      call.fail(
+        new ClientError(
+          "INVALID_OPTIONS",
+          `Option timeout must be a number of milliseconds from 0 to ${MAX_TIMEOUT}; got ${
+            safeString(timeout)
+          }.`,
+        ),
+      );
+      return 0;
+    }
     const isInputStream = isStreamSource(data);
     if (timeout > 0 || isInputStream) {
       meta = { ...meta };
@@ -432,6 +467,7 @@ export class Session {
    */
   async close(reason?: IsockError): Promise<void> {
     if (this.#isClosed) return this.closed;
+    this.#isClosingGracefully ||= this.#closeReason === undefined;
     this.#closeReason ??= reason;
     this.#isRefusingRequests = true;
     await this.#flushAndClose();
@@ -447,12 +483,6 @@ export class Session {
     this.#closeReason ??= reason;
     this.#transport.close();
   }
-
-  /** Called by a request context when its handler asks for its signal. */
-  readonly #watch = (context: RequestContext): void => {
-    if (this.#isClosed) context.abort(this.#callError());
-    else (this.#watched ??= new Map()).set(context.requestId, context);
-  };
 
   #startHandshakeTimer(timeout: number): void {
     const timer = setTimeout(() => {
@@ -504,6 +534,9 @@ export class Session {
 
   /** Closes the connection after four checks in a row saw it without calls. */
   #checkIdle(idleTimeout: number): void {
+    // A client that offers actions waits for the server's calls: its quiet
+    // is not idleness.
+    if (this.#peerHello?.serves) return;
     const isBusy = this.#requestsSinceIdleCheck > 0 ||
       this.#activeHandlers > 0 || this.#pendingCalls.size > 0;
     this.#requestsSinceIdleCheck = 0;
@@ -615,10 +648,21 @@ export class Session {
         this.#nonce,
         this.#peerHello!.nonce,
       );
+      if (proof === undefined) {
+        throw unauthorized(
+          "this server requires a shared secret, and the client has none (its secret option)",
+        );
+      }
       if (!isValid) throw unauthorized("the shared secret does not match");
     }
     if (authenticate !== undefined) {
-      const identity = await authenticate(this.peer, credentials);
+      let identity: unknown;
+      try {
+        identity = await authenticate(this.peer, credentials);
+      } catch (error) {
+        // Why is the server's business (its error event); the peer learns only that.
+        throw unauthorized("the credentials were refused", error);
+      }
       if (identity === false || identity === undefined || identity === null) {
         throw unauthorized("the credentials were refused");
       }
@@ -660,10 +704,7 @@ export class Session {
     const reason =
       error instanceof ClientError || error instanceof ProtocolError
         ? error
-        : unauthorized(
-          error instanceof Error ? error.message : "authentication failed",
-          error,
-        );
+        : unauthorized("the handshake failed", error);
     this.#closeReason = reason;
     this.#sendGoodbye(reason);
     this.#flushAndClose();
@@ -711,7 +752,7 @@ export class Session {
         return this.#takeCall(message.id)?.fail(errorFromWire(message.error));
       case MessageType.CANCEL:
         this.#resultStreams?.get(message.id)?.stop();
-        return this.#watched?.get(message.id)?.abort(
+        return this.#running?.get(message.id)?.abort(
           new ClientError("ABORTED", "The caller cancelled this call."),
         );
       case MessageType.ITEM:
@@ -831,7 +872,7 @@ export class Session {
     if (call !== undefined) {
       this.#pendingCalls.delete(id);
       call.settle();
-      if (this.#pendingCalls.size === 0 && !this.#keepsProcessAlive()) {
+      if (this.#pendingCalls.size === 0 && !this.#offersActions()) {
         this.#transport.unref();
       }
       if (this.#isPeerLeaving) queueMicrotask(() => this.#closeIfPeerDone());
@@ -884,14 +925,24 @@ export class Session {
       this.#identity,
       request.timeout === undefined ? undefined : Date.now() + request.timeout,
       request.lastEventId,
-      this.#watch,
     );
+    // Every running request is known by id, so a cancel always reaches it.
+    (this.#running ??= new Map()).set(id, context);
     this.#activeHandlers++;
     if (request.stream !== undefined) {
       (this.#streamWindows ??= new Map()).set(id, request.stream);
     }
     if (request.input) {
-      // Schemas check plain data; a stream is handed over as it comes.
+      if (action.input !== undefined) {
+        // A schema checks one value: streamed data would go round it.
+        this.#handlerDone(context);
+        return this.#sendError(id, {
+          code: "INVALID_INPUT",
+          name: "RemoteError",
+          message:
+            `"${request.action}" checks its input with a schema and takes a single value, not a stream.`,
+        });
+      }
       return this.#runHandler(action, this.#openInput(id), context);
     }
     if (action.input === undefined) {
@@ -901,7 +952,7 @@ export class Session {
     if (validation instanceof Promise) {
       validation.then(
         (result) => this.#runValidated(action, result, context),
-        (error) => this.#finishRequest(context, undefined, error),
+        (error) => this.#finishRequest(context, undefined, error, true),
       );
     } else {
       this.#runValidated(action, validation, context);
@@ -934,7 +985,13 @@ export class Session {
     } catch (error) {
       return this.#finishRequest(context, undefined, error, true);
     }
-    if (isPromiseLike(result)) {
+    let isPromise: boolean;
+    try {
+      isPromise = isPromiseLike(result);
+    } catch (error) {
+      return this.#finishRequest(context, undefined, error, true);
+    }
+    if (isPromise) {
       Promise.resolve(result).then(
         (value) => this.#finishRequest(context, action, value),
         (error) => this.#finishRequest(context, undefined, error, true),
@@ -1039,7 +1096,7 @@ export class Session {
     this.#streamWindows?.delete(id);
     const input = this.#inputStreams?.get(id);
     if (input !== undefined) input.return(); // The handler is done reading.
-    this.#watched?.delete(id);
+    this.#running?.delete(id);
     if (--this.#activeHandlers === 0 && this.#idleWaiters.length > 0) {
       for (const resolve of this.#idleWaiters.splice(0)) resolve();
     }
@@ -1176,7 +1233,7 @@ export class Session {
       const { cause: _cause, ...plain } = error;
       return this.#codec.encode([...head, {
         ...plain,
-        message: String(plain.message),
+        message: safeString(plain.message),
       }]);
     }
   }
@@ -1203,11 +1260,13 @@ export class Session {
     this.#flushAndClose();
   }
 
+  /** Says why this side closes: code and message only, never a stack or a cause. */
   #sendGoodbye(error: IsockError): void {
-    this.#send(this.#encodeWithError(
-      [MessageType.GOODBYE],
-      wireError(error.code, error),
-    ));
+    this.#send(this.#codec.encode([MessageType.GOODBYE, {
+      code: error.code,
+      name: error.name,
+      message: error.message,
+    }]));
   }
 
   /** Writes what is queued (for a short while at most), then closes the socket. */
@@ -1229,13 +1288,13 @@ export class Session {
     for (const timer of this.#timers) clearTimeout(timer);
     for (const stop of this.#stopTicks) stop();
     const reason = this.#callError(failure);
-    this.#endReason = failure === undefined &&
-        this.#closeReason === undefined && this.#goodbyeReason === undefined
-      ? undefined
-      : reason;
+    const isClean = this.#isClosingGracefully ||
+      (failure === undefined && this.#closeReason === undefined &&
+        this.#goodbyeReason === undefined);
+    this.#endReason = isClean ? undefined : reason;
     this.#rejectReady(reason);
-    for (const context of this.#watched?.values() ?? []) context.abort(reason);
-    this.#watched?.clear();
+    for (const context of this.#running?.values() ?? []) context.abort(reason);
+    this.#running?.clear();
     for (const stream of this.#resultStreams?.values() ?? []) stream.stop();
     for (const input of this.#inputStreams?.values() ?? []) input.fail(reason);
     this.#inputStreams?.clear();
@@ -1284,12 +1343,6 @@ function unauthorized(reason: string, cause?: unknown): ClientError {
     `Authentication failed: ${reason}.`,
     cause === undefined ? undefined : { cause },
   );
-}
-
-function abortedError(signal: AbortSignal): ClientError {
-  return new ClientError("ABORTED", "The call was aborted.", {
-    cause: signal.reason,
-  });
 }
 
 /** Before the hello, a frame error means the peer speaks another protocol. */

@@ -21,19 +21,35 @@ export function wasNotRun(error: unknown): boolean {
   return error instanceof Error && unrunCalls.has(error);
 }
 
-/** The error object sent for a thrown value. */
+/**
+ * The error object sent for a thrown value. It never throws itself, even for
+ * values whose getters or `toString` do.
+ */
 export function wireError(code: string, thrown: unknown): WireError {
-  if (thrown instanceof Error) {
-    const error: WireError = {
-      code,
-      name: thrown.name,
-      message: thrown.message,
-    };
-    if (typeof thrown.stack === "string") error.stack = thrown.stack;
-    if ("cause" in thrown) error.cause = thrown.cause;
-    return error;
+  try {
+    if (thrown instanceof Error) {
+      const error: WireError = {
+        code,
+        name: safeString(thrown.name),
+        message: safeString(thrown.message),
+      };
+      if (typeof thrown.stack === "string") error.stack = thrown.stack;
+      if ("cause" in thrown) error.cause = thrown.cause;
+      return error;
+    }
+  } catch {
+    // A hostile error object: fall through to the plain description.
   }
-  return { code, name: "Error", message: String(thrown), cause: thrown };
+  return { code, name: "Error", message: safeString(thrown), cause: thrown };
+}
+
+/** A string for any value, never throwing. */
+export function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }
 
 /** A copy of an error chain without stack traces; other values as they are. */

@@ -13,7 +13,7 @@ import {
   Server,
 } from "../mod.ts";
 import { MessageType } from "../protocol.ts";
-import { readUntilClosed, serve, tcpProxy, wire } from "./helpers.ts";
+import { delay, readUntilClosed, serve, tcpProxy, wire } from "./helpers.ts";
 
 const echo = action("echo", (data: unknown) => data);
 const whoami = action("whoami", (_: undefined, context) => context.identity);
@@ -185,18 +185,43 @@ Deno.test("authenticate: credentials are checked, and handlers see who the peer 
   );
 });
 
-Deno.test("authenticate: an authenticate function that throws (or rejects) refuses the client", async () => {
+Deno.test("authenticate: one that throws refuses the client, which learns nothing of why; the server's error event does", async () => {
+  const failure = new Error("directory unavailable");
   await using served = await serve([whoami], {
     authenticate: async () => {
       await Promise.resolve();
-      throw new Error("directory unavailable");
+      throw failure;
     },
   });
+  const errors: unknown[] = [];
+  served.server.addEventListener(
+    "error",
+    (event) => errors.push(event.detail.error),
+  );
   await assert.rejects(
     served.client({ credentials: "x", retry: 1 }).runAction(whoami),
-    (e) =>
-      isUnauthorized(e) && /directory unavailable/.test((e as Error).message),
+    (e) => isUnauthorized(e) && !/directory/.test((e as Error).message),
   );
+  for (let i = 0; i < 50 && errors.length === 0; i++) await delay(10);
+  assert.equal((errors[0] as Error).cause, failure);
+});
+
+Deno.test("goodbyes carry no stacks: what an unauthenticated peer learns is a code and a message", async () => {
+  await using served = await serve([whoami], {
+    secret: "s",
+    exposeStack: false,
+  });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: served.port });
+  await conn.write(
+    new Uint8Array([
+      ...wire.hello(),
+      ...wire.message([MessageType.REQUEST, 1, "whoami"]),
+    ]),
+  );
+  const { bytes } = await readUntilClosed(conn, 2000);
+  const text = new TextDecoder().decode(bytes);
+  assert.match(text, /UNAUTHORIZED/);
+  assert.doesNotMatch(text, /session\.ts|file:|    at /);
 });
 
 Deno.test("authenticate: a secret and credentials together must both pass", async () => {
