@@ -19,7 +19,7 @@ import type { Peer } from "./peer.ts";
  * @typeParam I What the action takes.
  * @typeParam O What it returns.
  */
-export interface ActionRef<I = unknown, O = unknown> {
+export interface ActionRef<I = never, O = unknown> {
   /** The name the server knows the action by. */
   readonly name: string;
   /**
@@ -44,7 +44,7 @@ export interface ActionRef<I = unknown, O = unknown> {
  * @typeParam I What the action takes.
  * @typeParam O What it returns.
  */
-export interface Action<I = unknown, O = unknown> extends ActionRef<I, O> {
+export interface Action<I = never, O = unknown> extends ActionRef<I, O> {
   /** Runs the action on the server. */
   readonly handler: ActionHandler<I, O>;
 }
@@ -95,13 +95,14 @@ export interface ActionContext {
 }
 
 /** What {@linkcode action} may declare besides the name and handler. */
-export interface ActionOptions<I = unknown, O = unknown> {
+export interface ActionOptions<I = unknown, O = unknown, D = I> {
   /**
    * A Standard Schema (zod, valibot, arktype…) for the data. The server
    * refuses invalid data with `INVALID_INPUT` before the handler runs; the
-   * handler receives what the schema returns.
+   * handler receives what the schema returns. Callers send the schema's
+   * input type (`I`); the handler gets its output type (`D`).
    */
-  input?: StandardSchemaV1<unknown, I>;
+  input?: StandardSchemaV1<I, D>;
   /**
    * A Standard Schema for the result. A result that fails it is not sent:
    * the call fails with `ACTION_FAILED`.
@@ -147,9 +148,9 @@ export type ActionOutput<A> = A extends ActionRef<unknown, infer O> ? O
  * assert.equal(read.idempotent, true);
  * ```
  */
-export function action<I = unknown, O = unknown>(
+export function action<I = unknown, O = unknown, D = I>(
   name: string,
-  options?: ActionOptions<I, O>,
+  options?: ActionOptions<I, O, D>,
 ): ActionRef<I, O>;
 /**
  * Declares an action: its name and the handler that runs it. The input
@@ -204,10 +205,10 @@ export function action<I, O>(
  * assert.equal(sqrt.input, positive);
  * ```
  */
-export function action<I, O>(
+export function action<D, O, I = D>(
   name: string,
-  options: ActionOptions<I, O>,
-  handler: ActionHandler<I, O>,
+  options: ActionOptions<I, O, D>,
+  handler: ActionHandler<D, O>,
 ): Action<I, O>;
 export function action<I, O>(
   name: string,

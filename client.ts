@@ -679,9 +679,9 @@ export class Client extends IsockEventTarget<ClientEventMap>
             "CONNECT_FAILED",
             `Cannot connect to ${this.#address} after ${attempt} attempt${
               attempt === 1 ? "" : "s"
-            }: ${
-              (error as Error)?.message ?? error
-            }. Is the server running there?`,
+            }: ${(error as Error)?.message ?? error}. ${
+              connectHint(error, this.#options.tls)
+            }`,
             { cause: error },
           );
         }
@@ -736,6 +736,15 @@ export class Client extends IsockEventTarget<ClientEventMap>
 }
 
 const MAX_TIMER = 2 ** 31 - 1;
+
+/** What to check, after a failed connection attempt. */
+function connectHint(error: unknown, tls: ClientOptions["tls"]): string {
+  const isTlsFailure = tls !== undefined && tls !== false &&
+    error instanceof Error && !(error instanceof Deno.errors.ConnectionRefused);
+  return isTlsFailure
+    ? "Is the server serving TLS, with a certificate this client trusts (tls.caCerts)?"
+    : "Is the server running there?";
+}
 
 /** The options of a call, with the time already spent taken off its timeout. */
 function remainingTime<T extends CallOptions>(

@@ -19,7 +19,9 @@ export function checkIntegerOption(
 ): number {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw fail(
-      `Option ${name} must be an integer from ${min} to ${max}; got ${value}.`,
+      `Option ${name} must be an integer from ${min} to ${max}; got ${
+        typeof value === "string" ? `the string "${value}"` : String(value)
+      }.`,
     );
   }
   return value;

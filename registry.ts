@@ -10,6 +10,7 @@ import {
   type Action,
   action,
   type ActionHandler,
+  type ActionOptions,
   type ActionRef,
   isAction,
   isActionRef,
@@ -100,8 +101,8 @@ export class ActionRegistry {
     const { input, output, idempotent } = ref;
     return action(
       ref.name,
-      { input, output, idempotent },
-      handler as Action["handler"],
+      { input, output, idempotent } as ActionOptions,
+      handler as ActionHandler<unknown, unknown>,
     ) as Action;
   }
 }

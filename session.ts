@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Action } from "./action.ts";
+import type { Action, ActionHandler } from "./action.ts";
 import { type Authenticator, NONCE_LABELS, prove, verify } from "./auth.ts";
 import {
   ClientError,
@@ -981,7 +981,10 @@ export class Session {
   #runHandler(action: Action, data: unknown, context: RequestContext): void {
     let result: unknown;
     try {
-      result = action.handler(data, context);
+      result = (action.handler as ActionHandler<unknown, unknown>)(
+        data,
+        context,
+      );
     } catch (error) {
       return this.#finishRequest(context, undefined, error, true);
     }
@@ -1082,7 +1085,15 @@ export class Session {
         ),
       end: () => this.#sendIfOpen([MessageType.END, id]),
       fail: (error) =>
-        this.#sendError(id, this.#wireError("ACTION_FAILED", error)),
+        this.#sendError(
+          id,
+          this.#wireError(
+            error instanceof ClientError && error.code === "FRAME_TOO_LARGE"
+              ? "FRAME_TOO_LARGE"
+              : "ACTION_FAILED",
+            error,
+          ),
+        ),
     }, window);
     (this.#resultStreams ??= new Map()).set(id, sender);
     sender.run().then(() => {
@@ -1354,7 +1365,7 @@ function notIsock(error: unknown, peer: PeerAddress): unknown {
     "PROTOCOL",
     `${
       describe(peer)
-    } is not an isock peer: its first bytes are not an isock hello. Check the host and port.`,
+    } is not an isock peer: its first bytes are not an isock hello. Check the host and port (and whether the server uses TLS: then set the client's tls option).`,
     { cause: error },
   );
 }
