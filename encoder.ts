@@ -37,6 +37,8 @@ const MAX_HEADER_GROWTH = 4;
 /** Room a long string needs besides its bytes: the longest header, and room for it to grow into. */
 const STRING_SLACK = 5 + MAX_HEADER_GROWTH;
 const TWO_POW_32 = 0x1_0000_0000;
+/** Fields that hold stack traces: an error's, and a `RemoteError`'s from its server. */
+const STACK_FIELDS = new Set(["stack", "remoteStack"]);
 
 /** Options of {@linkcode Encoder}. */
 export interface EncoderOptions {
@@ -44,6 +46,15 @@ export interface EncoderOptions {
   extensions?: readonly Extension[];
   /** How deep values may nest before encoding fails (guards against cycles). */
   maxDepth?: number;
+  /**
+   * Whether `Error`s are written with their stacks. When `false`, every
+   * `Error`, wherever it sits in a value, goes without its `stack` (and a
+   * `RemoteError` without the `remoteStack` of its server), and so do the
+   * plain objects inside it, at any depth.
+   *
+   * @default {true}
+   */
+  stacks?: boolean;
 }
 
 /** Writes values as MessagePack with isock's extension types. */
@@ -63,12 +74,16 @@ export class Encoder {
   #nested: Encoder | undefined;
   readonly #extensions: readonly Extension[];
   readonly #maxDepth: number;
+  readonly #hasStacks: boolean;
+  /** How many errors the value being written sits in, counted while stacks are withheld. */
+  #errorDepth = 0;
   readonly #textEncoder = new TextEncoder();
 
-  /** @param options Extensions and the nesting limit. */
+  /** @param options Extensions, the nesting limit and whether stacks go. */
   constructor(options: EncoderOptions = {}) {
     this.#extensions = options.extensions ?? [];
     this.#maxDepth = options.maxDepth ?? 512;
+    this.#hasStacks = options.stacks ?? true;
   }
 
   /**
@@ -85,6 +100,7 @@ export class Encoder {
       this.#nested ??= new Encoder({
         extensions: this.#extensions,
         maxDepth: this.#maxDepth,
+        stacks: this.#hasStacks,
       });
       return this.#nested.encodeParts(value);
     }
@@ -449,6 +465,9 @@ export class Encoder {
    * as the header needs the count first.
    */
   #writePlainObject(value: Record<string, unknown>, depth: number): void {
+    if (this.#errorDepth > 0) {
+      return this.#writeObjectWithoutStacks(value, depth);
+    }
     const count = countOwnKeys(value);
     this.#writeMapHeader(count);
     let written = 0;
@@ -671,18 +690,47 @@ export class Encoder {
       name: value.name,
       message: value.message,
     };
-    if (typeof value.stack === "string") fields.stack = value.stack;
+    if (this.#hasStacks && typeof value.stack === "string") {
+      fields.stack = value.stack;
+    }
     if ("cause" in value) fields.cause = value.cause;
     if (value instanceof AggregateError) fields.errors = value.errors;
     for (const key of Object.keys(value)) {
+      if (!this.#hasStacks && STACK_FIELDS.has(key)) continue;
       if (!(key in fields)) {
         fields[key] = (value as unknown as Record<string, unknown>)[key];
       }
     }
-    this.#writePatchedExtension(
-      ExtensionType.ERROR,
-      () => this.#writePlainObject(fields, depth),
-    );
+    if (this.#hasStacks) {
+      return this.#writePatchedExtension(
+        ExtensionType.ERROR,
+        () => this.#writePlainObject(fields, depth),
+      );
+    }
+    // An error is an error report as a whole: the objects inside it (a
+    // cause `{ message, stack }`, a field holding one) keep no stack either.
+    this.#errorDepth++;
+    try {
+      this.#writePatchedExtension(
+        ExtensionType.ERROR,
+        () => this.#writePlainObject(fields, depth),
+      );
+    } finally {
+      this.#errorDepth--;
+    }
+  }
+
+  /** A plain object inside an error while stacks are withheld: its stack fields stay home. */
+  #writeObjectWithoutStacks(
+    value: Record<string, unknown>,
+    depth: number,
+  ): void {
+    const keys = Object.keys(value).filter((key) => !STACK_FIELDS.has(key));
+    this.#writeMapHeader(keys.length);
+    for (const key of keys) {
+      this.#writeString(key);
+      this.#writeValue(value[key], depth + 1);
+    }
   }
 
   #writeDate(value: Date): void {

@@ -162,6 +162,8 @@ export interface RemoteErrorDetails {
   cause?: unknown;
   /** What the action's schema found wrong, for `INVALID_INPUT`. */
   issues?: readonly SchemaIssue[];
+  /** The own fields of the error the server raised, such as an HTTP `status`. */
+  remoteFields?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -177,6 +179,28 @@ export interface RemoteErrorDetails {
  * assert.equal(error.remoteName, "TypeError");
  * assert.equal(error.message, "boom");
  * ```
+ *
+ * @example A thrown error's own fields travel in `remoteFields`
+ * ```ts
+ * import { action, Client, RemoteError, Server } from "@isock/isock";
+ * import assert from "node:assert/strict";
+ *
+ * class HttpError extends Error {
+ *   status = 404;
+ * }
+ * const find = action("find", (): string => {
+ *   throw new HttpError("no such page");
+ * });
+ * await using server = new Server().addAction(find);
+ * const { port } = await server.listen();
+ * await using client = new Client({ port });
+ * await assert.rejects(client.runAction(find), (error) => {
+ *   assert.ok(error instanceof RemoteError);
+ *   assert.equal(error.remoteName, "Error");
+ *   assert.equal(error.remoteFields.status, 404);
+ *   return true;
+ * });
+ * ```
  */
 export class RemoteError extends IsockError {
   declare readonly code: RemoteErrorCode;
@@ -189,11 +213,18 @@ export class RemoteError extends IsockError {
    * or the result, as messages with paths; `undefined` otherwise.
    */
   readonly issues: readonly SchemaIssue[] | undefined;
+  /**
+   * The own enumerable fields of the error the server raised (an
+   * `HttpError`'s `status`, a Node error's `code`; an `AggregateError`'s
+   * `errors`), or an empty object. A server with `exposeStack` off sends
+   * no stacks among them.
+   */
+  readonly remoteFields: Readonly<Record<string, unknown>>;
 
   /**
    * @param code The reason the server gave.
    * @param message The message of the error the server raised.
-   * @param details The remote name, stack and cause.
+   * @param details The remote name, stack, cause, issues and fields.
    */
   constructor(
     code: RemoteErrorCode,
@@ -208,6 +239,7 @@ export class RemoteError extends IsockError {
     this.remoteName = details.remoteName ?? "Error";
     this.remoteStack = details.remoteStack;
     this.issues = details.issues;
+    this.remoteFields = details.remoteFields ?? {};
   }
 }
 

@@ -94,6 +94,8 @@ export interface WireError {
   cause?: unknown;
   /** For `INVALID_INPUT` (and output checks): what the schema found wrong. */
   issues?: SchemaIssue[];
+  /** The error's own fields, such as an HTTP `status` (PROTOCOL.md, "Error object"). */
+  fields?: Record<string, unknown>;
 }
 
 /** A request to run an action. */
@@ -214,14 +216,31 @@ export type Message =
   | CreditMessage
   | FragmentMessage;
 
+/** Options of {@linkcode MessageCodec}. */
+export interface MessageCodecOptions {
+  /**
+   * Whether the `Error`s in what this side sends keep their stacks. A
+   * server with `exposeStack` off sets it to `false`.
+   *
+   * @default {true}
+   */
+  stacks?: boolean;
+}
+
 /** Writes and reads messages with one set of extensions. */
 export class MessageCodec {
   readonly #encoder: Encoder;
   readonly #decoder: Decoder;
 
-  /** @param extensions User extensions, already checked. */
-  constructor(extensions: readonly Extension[]) {
-    this.#encoder = new Encoder({ extensions });
+  /**
+   * @param extensions User extensions, already checked.
+   * @param options Whether stacks are sent.
+   */
+  constructor(
+    extensions: readonly Extension[],
+    options: MessageCodecOptions = {},
+  ) {
+    this.#encoder = new Encoder({ extensions, stacks: options.stacks });
     this.#decoder = new Decoder({ extensions });
   }
 
@@ -428,7 +447,7 @@ export class MessageCodec {
         expectLength(length, 2, 2, "an auth-ok");
         return { type, proof: readProof(this.#readEnvelope()) };
       default:
-        throw malformed(`unknown message type ${String(type)}`);
+        throw malformed(`unknown message type ${describeType(type)}`);
     }
   }
 
@@ -504,32 +523,74 @@ function expectLength(
   }
 }
 
-/** Checks the shape of an error object from the peer, keeping what is usable. */
+/**
+ * Checks the shape of an error object from the peer (PROTOCOL.md, "Error
+ * object"). Anything off is a protocol breach: an error is built from it
+ * without calling anything the peer sent.
+ */
 function toWireError(value: unknown): WireError {
-  if (!isRecord(value) || typeof value.code !== "string") {
-    throw malformed("an error object must be a map with a string code");
+  if (!isRecord(value)) throw malformed("an error object must be a map");
+  const { code, name, message, stack, issues, fields } = value;
+  if (typeof code !== "string" || code.length === 0) {
+    throw malformed("an error object's code must be a non-empty string");
   }
-  const error: WireError = {
-    code: value.code,
-    name: typeof value.name === "string" ? value.name : "Error",
-    message: typeof value.message === "string" ? value.message : "",
-  };
-  if (typeof value.stack === "string") error.stack = value.stack;
+  if (typeof name !== "string" || typeof message !== "string") {
+    throw malformed("an error object's name and message must be strings");
+  }
+  const error: WireError = { code, name, message };
+  if (stack !== undefined) {
+    if (typeof stack !== "string") {
+      throw malformed("an error object's stack must be a string");
+    }
+    error.stack = stack;
+  }
   if ("cause" in value) error.cause = value.cause;
-  if (Array.isArray(value.issues)) error.issues = value.issues.map(toIssue);
+  if (issues !== undefined) error.issues = toIssues(issues);
+  if (fields !== undefined) {
+    if (!isPlainObject(fields)) {
+      throw malformed("an error object's fields must be a map");
+    }
+    error.fields = fields;
+  }
   return error;
 }
 
-function toIssue(value: unknown): SchemaIssue {
-  const issue = isRecord(value) ? value : {};
-  return {
-    message: String(issue.message ?? ""),
-    path: Array.isArray(issue.path)
-      ? issue.path.filter((key) =>
-        typeof key === "string" || typeof key === "number"
-      )
-      : [],
-  };
+const BAD_PATH = "an issue's path must be an array of strings and numbers";
+
+function toIssues(value: unknown): SchemaIssue[] {
+  if (!Array.isArray(value)) {
+    throw malformed("an error object's issues must be an array");
+  }
+  const issues: SchemaIssue[] = [];
+  // A plain loop: holes in the array are malformed issues too.
+  for (let i = 0; i < value.length; i++) {
+    const issue: unknown = value[i];
+    if (!isRecord(issue) || typeof issue.message !== "string") {
+      throw malformed("an issue must be a map with a string message");
+    }
+    const path: unknown = issue.path ?? [];
+    if (!Array.isArray(path)) throw malformed(BAD_PATH);
+    const keys: (string | number)[] = [];
+    for (let j = 0; j < path.length; j++) {
+      const key: unknown = path[j];
+      if (typeof key !== "string" && typeof key !== "number") {
+        throw malformed(BAD_PATH);
+      }
+      keys.push(key);
+    }
+    issues.push({ message: issue.message, path: keys });
+  }
+  return issues;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null &&
+    Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/** Names a message type for an error message, without calling into the value. */
+function describeType(type: unknown): string {
+  return typeof type === "number" ? String(type) : typeof type;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -280,7 +280,9 @@ export class Server extends IsockEventTarget<ServerEventMap>
     if (options.secret !== undefined && options.secret.length === 0) {
       throw new ServerError("INVALID_OPTIONS", "Option secret is empty.");
     }
-    this.#codec = new MessageCodec(checkExtensions(options.extensions ?? []));
+    this.#codec = new MessageCodec(checkExtensions(options.extensions ?? []), {
+      stacks: this.#sessionOptions.exposeStack,
+    });
   }
 
   /**

@@ -59,7 +59,6 @@ import {
   safeString,
   wasNotRun,
   wireError,
-  withoutStacks,
 } from "./wire_error.ts";
 
 export type { CallOptions, StreamOptions } from "./call.ts";
@@ -1241,7 +1240,7 @@ export class Session {
     try {
       return this.#codec.encode([...head, error]);
     } catch {
-      const { cause: _cause, ...plain } = error;
+      const { cause: _cause, fields: _fields, ...plain } = error;
       return this.#codec.encode([...head, {
         ...plain,
         message: safeString(plain.message),
@@ -1251,12 +1250,7 @@ export class Session {
 
   /** The error object sent for a thrown value; stacks only when allowed. */
   #wireError(code: string, thrown: unknown): WireError {
-    const error = wireError(code, thrown);
-    if (!this.#exposeStack) {
-      delete error.stack;
-      if ("cause" in error) error.cause = withoutStacks(error.cause);
-    }
-    return error;
+    return wireError(code, thrown, this.#exposeStack);
   }
 
   #send(parts: readonly Uint8Array[]): void {
