@@ -202,7 +202,7 @@ Deno.test("redaction: what could not be checked or sent is left out; the message
   await assert.rejects(client.runAction(big), (e) => {
     assert.ok(e instanceof RemoteError);
     assert.equal(e.message, "big");
-    assert.equal(e.cause, undefined);
+    assert.ok(e.cause === undefined, "a cause too large to check is left out");
     return true;
   });
   assert.equal(
