@@ -339,7 +339,15 @@ export class MessageCodec {
     } catch (error) {
       throw malformed("a message must be a MessagePack array", error);
     }
-    const message = this.#decodeBody(type, length);
+    let message: Message;
+    try {
+      message = this.#decodeBody(type, length);
+    } catch (error) {
+      // Whatever a check trips over, the peer broke the protocol: a
+      // goodbye always carries a code.
+      if (error instanceof ProtocolError) throw error;
+      throw malformed("a message cannot be read", error);
+    }
     if (!decoder.isAtEnd && !hasFailedItem(message)) {
       throw malformed("bytes follow the message");
     }
