@@ -328,9 +328,11 @@ class SocketTransport implements Transport {
     });
     socket.on("end", () => {
       this.#end(
-        this.#decoder.isBetweenFrames ? undefined : new Deno.errors.UnexpectedEof(
-          "The connection ended inside a frame.",
-        ),
+        this.#decoder.isBetweenFrames
+          ? undefined
+          : new Deno.errors.UnexpectedEof(
+            "The connection ended inside a frame.",
+          ),
       );
     });
     if (this.#isClosed || socket.destroyed) this.#end();
