@@ -27,7 +27,8 @@ import { ActionRegistry } from "./registry.ts";
 import { abortedError } from "./call.ts";
 import { type CallOptions, Session, wasNotRun } from "./session.ts";
 import type { StreamItem } from "./stream.ts";
-import { connTransport } from "./transport.ts";
+import type { Transport } from "./transport.ts";
+import { dialOnce, isCertificateError } from "./connect.ts";
 
 export type { CallOptions } from "./session.ts";
 export type { ActionArgs, StreamArgs, StreamCallOptions } from "./peer.ts";
@@ -44,7 +45,8 @@ export interface ClientOptions {
   port: number;
   /**
    * How many times to try to connect before a call fails with
-   * `CONNECT_FAILED`. The waits between tries grow exponentially from
+   * `CONNECT_FAILED` (a server certificate the client does not accept fails
+   * at once, with `TLS_FAILED`). The waits between tries grow exponentially from
    * `retryDelay`, with jitter. Idempotent actions are also sent again up to
    * this many times when the connection drops under them.
    *
@@ -97,15 +99,19 @@ export interface ClientOptions {
    */
   maxFrameSize?: number;
   /**
-   * How long the server may take to answer the hello (and authentication),
-   * in milliseconds.
+   * How long each connection attempt may take, in milliseconds: the TCP
+   * connect and the TLS handshake together, and then the server's answer
+   * to the hello (and authentication). A server that accepts and says
+   * nothing costs an attempt this long, never a hang.
    *
    * @default {10000}
    */
   handshakeTimeout?: number;
   /**
-   * Connect over TLS: `true` trusts the system's certificate authorities;
-   * `caCerts` adds your own (PEM), as for a self-signed server certificate.
+   * Connect over TLS: `true` trusts the usual certificate authorities;
+   * `caCerts` trusts yours instead (PEM), as for a self-signed server
+   * certificate. A certificate the client does not accept fails the call at
+   * once with `TLS_FAILED`.
    */
   tls?: boolean | ClientTlsOptions;
   /**
@@ -120,7 +126,7 @@ export interface ClientOptions {
 
 /** How a client trusts a TLS server. */
 export interface ClientTlsOptions {
-  /** Certificate authorities to trust (PEM), besides the system's. */
+  /** Certificate authorities to trust (PEM), instead of the usual ones. */
   caCerts?: string[];
 }
 
@@ -599,9 +605,9 @@ export class Client extends IsockEventTarget<ClientEventMap>
     const serverLeft = this.#serverLeft ||
       this.#session?.isPeerLeaving === true;
     this.#serverLeft = false;
-    let conn: Deno.Conn;
+    let transport: Transport;
     try {
-      conn = await this.#dial(serverLeft ? 1 : this.#attempts);
+      transport = await this.#dial(serverLeft ? 1 : this.#attempts);
     } catch (error) {
       this.emit("error", error as Error);
       if (!serverLeft) throw error;
@@ -612,14 +618,11 @@ export class Client extends IsockEventTarget<ClientEventMap>
       );
     }
     if (this.#isClosed) {
-      conn.close();
+      transport.close();
       throw closedError();
     }
     const session = new Session(
-      connTransport(conn, {
-        maxFrameSize: this.#sessionOptions.maxFrameSize,
-        maxFirstFrameSize: MAX_HELLO_SIZE,
-      }),
+      transport,
       {
         ...this.#sessionOptions,
         codec: this.#codec,
@@ -665,18 +668,32 @@ export class Client extends IsockEventTarget<ClientEventMap>
       : `${this.#hostname}:${this.#port}`;
   }
 
-  /** Connects, trying up to `attempts` times with exponential backoff and jitter. */
-  async #dial(attempts: number): Promise<Deno.Conn> {
+  /**
+   * Connects, trying up to `attempts` times with exponential backoff and
+   * jitter; each try may take `handshakeTimeout`. A certificate the client
+   * does not accept fails at once: trying again cannot help.
+   */
+  async #dial(attempts: number): Promise<Transport> {
     for (let attempt = 1;; attempt++) {
       try {
-        return await this.#connectOnce();
+        return await dialOnce({
+          hostname: this.#hostname,
+          port: this.#port,
+          tls: this.#options.tls,
+          timeout: this.#sessionOptions.handshakeTimeout,
+          signal: this.#closing.signal,
+          maxFrameSize: this.#sessionOptions.maxFrameSize,
+          maxFirstFrameSize: MAX_HELLO_SIZE,
+        });
       } catch (error) {
+        const isCertificateFailure = isCertificateError(error);
         const isFinal = attempt >= attempts || this.#isClosed ||
+          isCertificateFailure ||
           error instanceof Deno.errors.NotCapable ||
           error instanceof Deno.errors.PermissionDenied;
         if (isFinal) {
           throw new ClientError(
-            "CONNECT_FAILED",
+            isCertificateFailure ? "TLS_FAILED" : "CONNECT_FAILED",
             `Cannot connect to ${this.#address} after ${attempt} attempt${
               attempt === 1 ? "" : "s"
             }: ${(error as Error)?.message ?? error}. ${
@@ -688,28 +705,6 @@ export class Client extends IsockEventTarget<ClientEventMap>
         await this.#wait(this.#backoff(attempt));
       }
     }
-  }
-
-  async #connectOnce(): Promise<Deno.Conn> {
-    const { tls } = this.#options;
-    const address = { hostname: this.#hostname, port: this.#port };
-    if (tls === undefined || tls === false) {
-      const conn = await Deno.connect({ ...address, transport: "tcp" });
-      conn.setNoDelay(true);
-      return conn;
-    }
-    const conn = await Deno.connectTls({
-      ...address,
-      caCerts: tls === true ? undefined : tls.caCerts,
-    });
-    try {
-      // Fail here, with the connection attempt, when the certificate is not trusted.
-      await conn.handshake();
-    } catch (error) {
-      conn.close();
-      throw error;
-    }
-    return conn;
   }
 
   #backoff(attempt: number): number {

@@ -30,6 +30,7 @@ export type ClientErrorCode =
   | "DUPLICATE_ACTION"
   | "INVALID_OPTIONS"
   | "CONNECT_FAILED"
+  | "TLS_FAILED"
   | "CONNECTION_CLOSED"
   | "TIMEOUT"
   | "ABORTED"

@@ -13,11 +13,7 @@ import { checkExtensions } from "./codec.ts";
 import { IsockEventTarget } from "./events.ts";
 import { ClientError, ServerError } from "./errors.ts";
 import type { Extension } from "./extension.ts";
-import {
-  DEFAULT_MAX_FRAME_SIZE,
-  FRAME_HEADER_SIZE,
-  writeLength,
-} from "./framing.ts";
+import { DEFAULT_MAX_FRAME_SIZE } from "./framing.ts";
 import { checkIntegerOption } from "./options.ts";
 import {
   MAX_HELLO_SIZE,
@@ -27,8 +23,15 @@ import {
   PROTOCOL_VERSION,
 } from "./protocol.ts";
 import { Session } from "./session.ts";
-import { connTransport } from "./transport.ts";
+import {
+  connTransport,
+  socketTransport,
+  type Transport,
+  type TransportOptions,
+} from "./transport.ts";
 import { concat } from "./bytes.ts";
+import net from "node:net";
+import tls from "node:tls";
 
 /** Options of {@linkcode Server}. */
 export interface ServerOptions {
@@ -223,7 +226,7 @@ export class Server extends IsockEventTarget<ServerEventMap>
   readonly #sessions = new Set<Session>();
   #auth: Authenticator = {};
   #state: ServerState = "new";
-  #listener: Deno.Listener<Deno.Conn, Deno.NetAddr> | undefined;
+  #listener: Listening | undefined;
   #accepting: Promise<void> | undefined;
   #shuttingDown: Promise<void> | undefined;
   readonly #finished = Promise.withResolvers<void>();
@@ -380,7 +383,7 @@ export class Server extends IsockEventTarget<ServerEventMap>
   /** Where the server listens, once {@linkcode Server.listen} resolved. */
   get addr(): ServerAddress | undefined {
     if (this.#listener === undefined) return undefined;
-    const { hostname, port } = this.#listener.addr;
+    const { hostname, port } = this.#listener;
     return { hostname, port };
   }
 
@@ -423,21 +426,74 @@ export class Server extends IsockEventTarget<ServerEventMap>
       );
     }
     try {
-      const address = { hostname: this.#hostname, port: this.#port };
       this.#listener = tls === undefined
-        ? Deno.listen({ ...address, transport: "tcp" })
-        : Deno.listenTls({ ...address, cert: tls.cert, key: tls.key });
+        ? this.#listenTcp()
+        : await this.#listenTls(tls);
     } catch (error) {
       this.#state = "new";
       throw this.#bindError(error);
     }
-    this.#accepting = this.#acceptLoop(this.#listener);
     return this.addr!;
+  }
+
+  #listenTcp(): Listening {
+    const listener = Deno.listen({
+      hostname: this.#hostname,
+      port: this.#port,
+      transport: "tcp",
+    });
+    this.#accepting = this.#acceptLoop(listener);
+    return {
+      ...listener.addr,
+      close: () => listener.close(),
+    };
+  }
+
+  /**
+   * Listens through `node:tls`, not `Deno.listenTls`: a Deno `TlsConn`
+   * closed before its handshake completes keeps its socket (Deno 2.9), so
+   * peers that connect and say nothing would pile up as open files. Here
+   * the plain socket is held, and destroyed with its TLS session.
+   */
+  async #listenTls(options: ServerTlsOptions): Promise<Listening> {
+    const context = tls.createSecureContext({
+      cert: options.cert,
+      key: options.key,
+    });
+    const server = net.createServer((socket) => {
+      socket.setNoDelay(true);
+      const secure = new tls.TLSSocket(socket, {
+        isServer: true,
+        secureContext: context,
+      });
+      this.#serve(socketTransport(secure, this.#frameOptions, socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host: this.#hostname, port: this.#port }, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    // Out of file descriptors, say: the server goes on listening.
+    server.on("error", (error: Error) => this.emit("error", { error }));
+    const { address, port } = server.address() as net.AddressInfo;
+    return { hostname: address, port, close: () => server.close() };
+  }
+
+  get #frameOptions(): TransportOptions {
+    return {
+      maxFrameSize: this.#sessionOptions.maxFrameSize,
+      maxFirstFrameSize: MAX_HELLO_SIZE,
+    };
   }
 
   #bindError(error: unknown): ServerError {
     const where = `${this.#hostname}:${this.#port}`;
-    if (error instanceof Deno.errors.AddrInUse) {
+    if (
+      error instanceof Deno.errors.AddrInUse ||
+      (error as { code?: unknown })?.code === "EADDRINUSE"
+    ) {
       return new ServerError(
         "ADDR_IN_USE",
         `Cannot listen on ${where}: the port is already in use. Stop the other server, or choose another port (0 picks a free one).`,
@@ -467,25 +523,27 @@ export class Server extends IsockEventTarget<ServerEventMap>
         await new Promise((resolve) => setTimeout(resolve, 50));
         continue;
       }
-      this.#serve(conn);
+      (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
+      this.#serve(connTransport(conn, this.#frameOptions));
     }
   }
 
-  #serve(conn: Deno.Conn): void {
+  /**
+   * Serves a new connection. Its session exists from the start, before any
+   * TLS handshake completes, so a half-open connection counts against
+   * `maxConnections` and is closed by `handshakeTimeout` like a silent one.
+   */
+  #serve(transport: Transport): void {
     if (this.#state !== "listening") {
-      conn.close();
+      transport.close();
       return;
     }
     if (this.#sessions.size >= this.#maxConnections) {
-      this.#refuse(conn);
+      this.#refuse(transport);
       return;
     }
-    (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
     const session = new Session(
-      connTransport(conn, {
-        maxFrameSize: this.#sessionOptions.maxFrameSize,
-        maxFirstFrameSize: MAX_HELLO_SIZE,
-      }),
+      transport,
       {
         ...this.#sessionOptions,
         codec: this.#codec,
@@ -510,7 +568,7 @@ export class Server extends IsockEventTarget<ServerEventMap>
   }
 
   /** Answers a connection over the limit with a hello and an `OVERLOADED` goodbye, then closes it. */
-  #refuse(conn: Deno.Conn): void {
+  #refuse(transport: Transport): void {
     const frames = [
       this.#codec.encodeHello({
         version: PROTOCOL_VERSION,
@@ -524,23 +582,30 @@ export class Server extends IsockEventTarget<ServerEventMap>
         message:
           `The server has reached its connection limit (maxConnections is ${this.#maxConnections}); try again later.`,
       }])),
-    ].flatMap((body) => {
-      const header = new Uint8Array(FRAME_HEADER_SIZE);
-      writeLength(header, 0, body.length);
-      return [header, body];
-    });
+    ];
     this.emit("error", {
       error: new ServerError(
         "OVERLOADED",
         `Refused a connection: maxConnections (${this.#maxConnections}) reached.`,
       ),
     });
-    conn.write(concat(frames)).catch(ignore).finally(() => {
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
+    // Whatever the peer sends is not read as requests.
+    transport.start({ frame: ignore, closed: ignore });
+    for (const body of frames) transport.send([body]);
+    // A peer that neither reads nor finishes its TLS handshake holds the
+    // socket for a short while at most.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    Promise.race([
+      transport.drain(),
+      new Promise((resolve) =>
+        timer = setTimeout(
+          resolve,
+          Math.min(REFUSE_GRACE, this.#sessionOptions.handshakeTimeout),
+        )
+      ),
+    ]).finally(() => {
+      clearTimeout(timer);
+      transport.close();
     });
   }
 
@@ -598,6 +663,15 @@ export class Server extends IsockEventTarget<ServerEventMap>
 const MAX_TIMER = 2 ** 31 - 1;
 /** How long shutdown waits for clients to close once their calls are answered. */
 const SHUTDOWN_GRACE = 500;
+/** How long a refused connection may take to receive its goodbye, in milliseconds. */
+const REFUSE_GRACE = 2_000;
+
+/** A listening socket. */
+interface Listening {
+  readonly hostname: string;
+  readonly port: number;
+  close(): void;
+}
 
 /** Whether a listen address takes connections from this machine only. */
 function isLoopback(hostname: string): boolean {

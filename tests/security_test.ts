@@ -64,7 +64,7 @@ Deno.test("tls: a client that does not trust the certificate cannot connect", as
   await assert.rejects(
     client.runAction(echo, 1),
     (e) =>
-      e instanceof ClientError && e.code === "CONNECT_FAILED" &&
+      e instanceof ClientError && e.code === "TLS_FAILED" &&
       /certificate/i.test(e.message),
   );
 });
