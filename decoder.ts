@@ -7,6 +7,11 @@
  * @module
  */
 
+import {
+  budgetFor,
+  measureValue,
+  UNMEASURED_BYTES,
+} from "./decode_budget.ts";
 import { CodecError } from "./errors.ts";
 import {
   type Extension,
@@ -65,7 +70,9 @@ export class Decoder {
   /**
    * Decodes exactly one value that fills `bytes`.
    *
-   * @throws {CodecError} `DECODE_FAILED` when the bytes are not one valid value.
+   * @throws {CodecError} `DECODE_FAILED` when the bytes are not one valid
+   * value, `DECODE_BUDGET` when building it would cost more memory than
+   * its size allows (see decode_budget.ts).
    */
   decode(bytes: Uint8Array): unknown {
     this.open(bytes);
@@ -98,8 +105,15 @@ export class Decoder {
     return this.#position === this.#end;
   }
 
-  /** Reads the next value. */
+  /**
+   * Reads the next value. A large one is first measured against the decode
+   * budget, so that a few bytes cannot make the decoder build gigabytes.
+   *
+   * @throws {CodecError} `DECODE_FAILED` for bytes that are not a valid
+   * value, `DECODE_BUDGET` for a value that would cost too much to build.
+   */
   readValue(): unknown {
+    if (this.#end - this.#position > UNMEASURED_BYTES) this.#checkBudget();
     const value = this.#read(0);
     return value === HOLE ? undefined : value;
   }
@@ -115,6 +129,28 @@ export class Decoder {
     if (byte === 0xdc) return this.#checkCount(this.#uint(2));
     if (byte === 0xdd) return this.#checkCount(this.#uint(4));
     throw decodeError(`expected an array, found type byte 0x${hex(byte)}`);
+  }
+
+  /** Refuses the next value when building it would exceed its budget. */
+  #checkBudget(): void {
+    const start = this.#position;
+    const { cost, end } = measureValue(
+      this.#bytes,
+      start,
+      this.#end,
+      budgetFor(this.#end - start),
+    );
+    const budget = budgetFor(end - start);
+    if (cost > budget) {
+      throw new CodecError(
+        "DECODE_BUDGET",
+        `Cannot decode: a value of ${
+          end - start
+        } bytes would cost more than its budget of ${budget} units (about ${
+          Math.round(budget * 8 / (1 << 20))
+        } MiB of memory): too many small values (empty arrays or maps, errors, binaries…) for its size.`,
+      );
+    }
   }
 
   /**
