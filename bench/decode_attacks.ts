@@ -20,7 +20,14 @@ const PAYLOADS: Record<string, () => Uint8Array> = {
   bigint16: () => {
     const length = 16 * MiB;
     const bytes = new Uint8Array(6 + length).fill(0x5a);
-    bytes.set([0xc9, length >>> 24, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff, 0x02]);
+    bytes.set([
+      0xc9,
+      length >>> 24,
+      (length >>> 16) & 0xff,
+      (length >>> 8) & 0xff,
+      length & 0xff,
+      0x02,
+    ]);
     return bytes;
   },
   /** 60 MiB of empty arrays. */
@@ -39,7 +46,13 @@ const PAYLOADS: Record<string, () => Uint8Array> = {
 function arrayOf(byteLength: number, item: readonly number[]): Uint8Array {
   const count = Math.floor(byteLength / item.length);
   const bytes = new Uint8Array(5 + count * item.length);
-  bytes.set([0xdd, count >>> 24, (count >>> 16) & 0xff, (count >>> 8) & 0xff, count & 0xff]);
+  bytes.set([
+    0xdd,
+    count >>> 24,
+    (count >>> 16) & 0xff,
+    (count >>> 8) & 0xff,
+    count & 0xff,
+  ]);
   const pattern = new Uint8Array(item);
   for (let at = 5; at < bytes.length; at += item.length) bytes.set(pattern, at);
   return bytes;
@@ -60,21 +73,32 @@ if (name !== undefined) {
   let outcome: string;
   try {
     const value = codec.decode(bytes);
-    outcome = `decoded (${Array.isArray(value) ? value.length + " items" : typeof value})`;
+    outcome = `decoded (${
+      Array.isArray(value) ? value.length + " items" : typeof value
+    })`;
   } catch (error) {
     outcome = `refused: ${(error as { code?: string }).code}`;
   }
   const ms = Math.round(performance.now() - start);
   console.log(
-    `| ${name} | ${(bytes.length / MiB).toFixed(1)} MiB | ${ms} ms | ${before} → ${peakRssMiB()} MiB | ${outcome} |`,
+    `| ${name} | ${
+      (bytes.length / MiB).toFixed(1)
+    } MiB | ${ms} ms | ${before} → ${peakRssMiB()} MiB | ${outcome} |`,
   );
 } else {
-  console.log("| payload | size | decode | peak RSS | outcome |\n|---|---|---|---|---|");
+  console.log(
+    "| payload | size | decode | peak RSS | outcome |\n|---|---|---|---|---|",
+  );
   for (const payload of Object.keys(PAYLOADS)) {
     const { stdout, stderr } = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", import.meta.filename!, payload],
     }).output();
     const text = new TextDecoder().decode(stdout).trim();
-    console.log(text || `| ${payload} | failed: ${new TextDecoder().decode(stderr).trim().split("\n").at(-1)} |`);
+    console.log(
+      text ||
+        `| ${payload} | failed: ${
+          new TextDecoder().decode(stderr).trim().split("\n").at(-1)
+        } |`,
+    );
   }
 }
