@@ -142,11 +142,11 @@ export class Decoder {
     if (cost > budget) {
       throw new CodecError(
         "DECODE_BUDGET",
-        `Cannot decode: a value of ${
+        `Cannot decode: ${
           end - start
-        } bytes would cost more than its budget of ${budget} units (about ${
-          Math.round(budget * 8 / (1 << 20))
-        } MiB of memory): too many small values (empty arrays or maps, errors, binaries…) for its size.`,
+        } bytes of a value already stand for more than ${budget} units (about ${
+          Math.ceil(budget * 8 / (1 << 20))
+        } MiB of memory), the budget of that many bytes: too many small values (empty arrays or maps, errors, binaries…) for their size.`,
       );
     }
   }
