@@ -667,11 +667,9 @@ function toError(payload: unknown): Error {
       );
   });
   if (error.name !== name) error.name = name;
-  Object.defineProperty(error, "stack", {
-    value: typeof fields.stack === "string" ? fields.stack : undefined,
-    writable: true,
-    configurable: true,
-  });
+  // Assigned, not defined: redefining V8's own `stack` property turns the
+  // error into a slow dictionary object three times the size.
+  error.stack = typeof fields.stack === "string" ? fields.stack : undefined;
   for (const key of Object.keys(fields)) {
     if (!ERROR_FIELDS.has(key) && !(key in error)) {
       Object.defineProperty(error, key, {
