@@ -11,8 +11,9 @@
  *
  * A unit is about one pointer of heap (8 bytes): a small integer in an
  * array costs 1, an empty array 6, an empty map 8, a binary 26, an `Error`
- * 80 (it is slow to build too). Ordinary data stays well under the budget: arrays of numbers cost
- * about 1 unit per byte, arrays of small objects or of pairs 2 to 3.5.
+ * 80 (it is slow to build too). Ordinary data stays under the budget:
+ * arrays of numbers cost about 1 unit per byte, arrays of small objects or
+ * of pairs 2 to 3.5.
  *
  * @module
  */
