@@ -96,10 +96,14 @@ export class Codec {
 
   /**
    * Decodes one value. Binaries of 4 KiB and more are views of `bytes`.
+   * What the value costs to build is bounded by its size (PROTOCOL.md,
+   * "Decode budget"): megabytes of empty arrays, say, are refused.
    *
    * @param bytes Exactly one encoded value.
    * @returns The value.
-   * @throws {CodecError} `DECODE_FAILED` when `bytes` are not one valid value.
+   * @throws {CodecError} `DECODE_FAILED` when `bytes` are not one valid
+   * value, `DECODE_BUDGET` when building it would cost more memory than
+   * its size allows.
    */
   decode(bytes: Uint8Array): unknown {
     return this.#decoder.decode(bytes);

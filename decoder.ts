@@ -7,6 +7,7 @@
  * @module
  */
 
+import { budgetFor, measureValue, UNMEASURED_BYTES } from "./decode_budget.ts";
 import { CodecError } from "./errors.ts";
 import {
   type Extension,
@@ -18,6 +19,8 @@ import {
 export const VIEW_BYTES_THRESHOLD = 4096;
 
 const SHORT_STRING_LENGTH = 24;
+/** The largest time a `Date` holds, in milliseconds either side of 1970. */
+const MAX_DATE_TIME = 8.64e15;
 const TWO_POW_32 = 0x1_0000_0000;
 const EMPTY = new Uint8Array(0);
 
@@ -65,7 +68,9 @@ export class Decoder {
   /**
    * Decodes exactly one value that fills `bytes`.
    *
-   * @throws {CodecError} `DECODE_FAILED` when the bytes are not one valid value.
+   * @throws {CodecError} `DECODE_FAILED` when the bytes are not one valid
+   * value, `DECODE_BUDGET` when building it would cost more memory than
+   * its size allows (see decode_budget.ts).
    */
   decode(bytes: Uint8Array): unknown {
     this.open(bytes);
@@ -98,8 +103,15 @@ export class Decoder {
     return this.#position === this.#end;
   }
 
-  /** Reads the next value. */
+  /**
+   * Reads the next value. A large one is first measured against the decode
+   * budget, so that a few bytes cannot make the decoder build gigabytes.
+   *
+   * @throws {CodecError} `DECODE_FAILED` for bytes that are not a valid
+   * value, `DECODE_BUDGET` for a value that would cost too much to build.
+   */
   readValue(): unknown {
+    if (this.#end - this.#position > UNMEASURED_BYTES) this.#checkBudget();
     const value = this.#read(0);
     return value === HOLE ? undefined : value;
   }
@@ -115,6 +127,28 @@ export class Decoder {
     if (byte === 0xdc) return this.#checkCount(this.#uint(2));
     if (byte === 0xdd) return this.#checkCount(this.#uint(4));
     throw decodeError(`expected an array, found type byte 0x${hex(byte)}`);
+  }
+
+  /** Refuses the next value when building it would exceed its budget. */
+  #checkBudget(): void {
+    const start = this.#position;
+    const { cost, end } = measureValue(
+      this.#bytes,
+      start,
+      this.#end,
+      budgetFor(this.#end - start),
+    );
+    const budget = budgetFor(end - start);
+    if (cost > budget) {
+      throw new CodecError(
+        "DECODE_BUDGET",
+        `Cannot decode: ${
+          end - start
+        } bytes of a value already stand for more than ${budget} units (about ${
+          Math.ceil(budget * 8 / (1 << 20))
+        } MiB of memory), the budget of that many bytes: too many small values (empty arrays or maps, errors, binaries…) for their size.`,
+      );
+    }
   }
 
   /**
@@ -384,12 +418,19 @@ export class Decoder {
     const end = start + length;
     switch (type) {
       case ExtensionType.UNDEFINED:
+        this.#expectMarker(start, length, "undefined");
         return undefined;
       case ExtensionType.HOLE:
+        this.#expectMarker(start, length, "an array hole");
         return HOLE;
       case ExtensionType.TIMESTAMP:
         return this.#readTimestamp(start, length);
       case ExtensionType.INVALID_DATE:
+        if (length !== 0) {
+          throw decodeError(
+            `an invalid Date with a payload of ${length} bytes`,
+          );
+        }
         return new Date(NaN);
       case ExtensionType.BIGINT:
         return bytesToBigInt(this.#bytes.subarray(start, end));
@@ -457,6 +498,15 @@ export class Decoder {
     }
   }
 
+  /** Checks the payload of a marker extension: exactly one zero byte. */
+  #expectMarker(start: number, length: number, what: string): void {
+    if (length !== 1 || this.#bytes[start] !== 0) {
+      throw decodeError(
+        `${what} must be written d4 ${hex(this.#bytes[start - 1])} 00`,
+      );
+    }
+  }
+
   #readTimestamp(start: number, length: number): Date {
     const view = this.#view;
     let seconds: number;
@@ -474,7 +524,15 @@ export class Decoder {
     } else {
       throw decodeError(`a timestamp of ${length} bytes`);
     }
-    return new Date(seconds * 1000 + Math.floor(nanoseconds / 1_000_000));
+    if (nanoseconds >= 1_000_000_000) {
+      throw decodeError(`a timestamp with ${nanoseconds} nanoseconds`);
+    }
+    const time = seconds * 1000 + Math.floor(nanoseconds / 1_000_000);
+    // Beyond Date's range: an invalid date travels as extension 9 instead.
+    if (!(Math.abs(time) <= MAX_DATE_TIME)) {
+      throw decodeError(`a timestamp of ${seconds} seconds, beyond a Date`);
+    }
+    return new Date(time);
   }
 
   #readTypedArray(start: number, end: number): ArrayBufferView {
@@ -578,6 +636,14 @@ function toRegExp(payload: unknown): RegExp {
 
 const ERROR_FIELDS = new Set(["name", "message", "stack", "cause", "errors"]);
 
+/**
+ * Builds a decoded `Error`. It is made with `Error.stackTraceLimit` at 0:
+ * its stack is the one that came over the wire, and capturing a local one
+ * would cost a kilobyte and microseconds for three bytes of input. Other
+ * fields become own properties, except names the error inherits
+ * (`toString`, `constructor`…): a peer must not be able to make
+ * `String(error)` throw in the code that receives it.
+ */
 function toError(payload: unknown): Error {
   if (
     payload === null || typeof payload !== "object" || Array.isArray(payload)
@@ -587,25 +653,25 @@ function toError(payload: unknown): Error {
   const fields = payload as Record<string, unknown>;
   const name = typeof fields.name === "string" ? fields.name : "Error";
   const message = typeof fields.message === "string" ? fields.message : "";
-  const options = "cause" in fields ? { cause: fields.cause } : undefined;
-  const error = name === "AggregateError"
-    ? new AggregateError(
-      Array.isArray(fields.errors) ? fields.errors : [],
-      message,
-      options,
-    )
-    : new (Object.hasOwn(ERROR_CLASSES, name) ? ERROR_CLASSES[name] : Error)(
-      message,
-      options,
-    );
-  if (error.name !== name) error.name = name;
-  Object.defineProperty(error, "stack", {
-    value: typeof fields.stack === "string" ? fields.stack : undefined,
-    writable: true,
-    configurable: true,
+  const error = withoutStackTrace(() => {
+    const options = "cause" in fields ? { cause: fields.cause } : undefined;
+    return name === "AggregateError"
+      ? new AggregateError(
+        Array.isArray(fields.errors) ? fields.errors : [],
+        message,
+        options,
+      )
+      : new (Object.hasOwn(ERROR_CLASSES, name) ? ERROR_CLASSES[name] : Error)(
+        message,
+        options,
+      );
   });
+  if (error.name !== name) error.name = name;
+  // Assigned, not defined: redefining V8's own `stack` property turns the
+  // error into a slow dictionary object three times the size.
+  error.stack = typeof fields.stack === "string" ? fields.stack : undefined;
   for (const key of Object.keys(fields)) {
-    if (!ERROR_FIELDS.has(key)) {
+    if (!ERROR_FIELDS.has(key) && !(key in error)) {
       Object.defineProperty(error, key, {
         value: fields[key],
         enumerable: true,
@@ -617,16 +683,66 @@ function toError(payload: unknown): Error {
   return error;
 }
 
-/** Reads two's complement, big-endian bytes of any length. */
-export function bytesToBigInt(bytes: Uint8Array): bigint {
-  if (bytes.length === 0) return 0n;
-  const isNegative = (bytes[0] & 0x80) !== 0;
-  let hexDigits = "";
-  for (const byte of bytes) {
-    hexDigits += hex(isNegative ? ~byte & 0xff : byte);
+/** Runs `make` with V8's stack capture off, when the runtime lets us turn it off. */
+function withoutStackTrace<T>(make: () => T): T {
+  const limit = Error.stackTraceLimit;
+  try {
+    Error.stackTraceLimit = 0;
+  } catch {
+    // Frozen by the application (a hardened realm): capture as usual.
+    return make();
   }
-  const magnitude = BigInt("0x" + hexDigits);
-  return isNegative ? -magnitude - 1n : magnitude;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** The longest bigint V8 makes, in bytes (2^30 bits). */
+const MAX_BIGINT_BYTES = 1 << 27;
+
+/** Each byte's two hex digits, as ASCII: bigints read in one pass, no string built digit by digit. */
+const HEX_DIGITS = new Uint8Array(512);
+for (let byte = 0; byte < 256; byte++) {
+  HEX_DIGITS[2 * byte] = hex(byte).charCodeAt(0);
+  HEX_DIGITS[2 * byte + 1] = hex(byte).charCodeAt(1);
+}
+
+const hexDecoder = new TextDecoder();
+
+/**
+ * Reads two's complement, big-endian bytes of any length, in time linear
+ * in their length.
+ *
+ * @throws {CodecError} `DECODE_FAILED` beyond the largest bigint V8 holds.
+ */
+export function bytesToBigInt(bytes: Uint8Array): bigint {
+  const length = bytes.length;
+  if (length === 0) return 0n;
+  if (length <= 6) {
+    // A safe integer: read as a number, the sign from the top bit.
+    let value = 0;
+    for (let i = 0; i < length; i++) value = value * 256 + bytes[i];
+    if ((bytes[0] & 0x80) !== 0) value -= 2 ** (8 * length);
+    return BigInt(value);
+  }
+  if (length > MAX_BIGINT_BYTES) {
+    throw decodeError(`a bigint of ${length} bytes`);
+  }
+  // "0x" then two hex digits a byte, decoded to a string in one call.
+  const digits = new Uint8Array(2 + 2 * length);
+  digits[0] = 0x30;
+  digits[1] = 0x78;
+  for (let i = 0; i < length; i++) {
+    const at = 2 * bytes[i];
+    digits[2 + 2 * i] = HEX_DIGITS[at];
+    digits[3 + 2 * i] = HEX_DIGITS[at + 1];
+  }
+  const magnitude = BigInt(hexDecoder.decode(digits));
+  return (bytes[0] & 0x80) !== 0
+    ? magnitude - (1n << BigInt(8 * length))
+    : magnitude;
 }
 
 function hex(byte: number): string {

@@ -53,6 +53,7 @@ export type RemoteErrorCode =
 export type CodecErrorCode =
   | "ENCODE_FAILED"
   | "DECODE_FAILED"
+  | "DECODE_BUDGET"
   | "INVALID_EXTENSION";
 
 /** Codes of {@linkcode ProtocolError}. */
