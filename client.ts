@@ -495,10 +495,12 @@ export class Client extends IsockEventTarget<ClientEventMap>
       } catch (error) {
         const isDropped = error instanceof ClientError &&
           error.code === "CONNECTION_CLOSED" && !wasClosedByUser(error);
+        // An attempt that brought no item leaves the resume point where it was.
+        const resumeFrom = call.lastEventId ?? lastEventId;
         const canResume = !this.#isClosed &&
-          ((isDropped && call.lastEventId !== undefined) || wasNotRun(error));
+          ((isDropped && resumeFrom !== undefined) || wasNotRun(error));
         if (!canResume || attempt >= this.#attempts + 1) throw error;
-        lastEventId = call.lastEventId;
+        lastEventId = resumeFrom;
         if (!wasNotRun(error)) await this.#wait(this.#backoff(attempt));
       }
     }
