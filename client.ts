@@ -197,6 +197,8 @@ export class Client extends IsockEventTarget<ClientEventMap>
   );
 
   /**
+   * Creates a `Client`.
+   *
    * @param options Where the server is, retries, deadlines, extensions,
    * limits, TLS and authentication.
    * @throws {ClientError} `INVALID_OPTIONS` for a bad option.

@@ -58,6 +58,8 @@ export class Codec {
   readonly extensions: readonly Extension[];
 
   /**
+   * Creates a `Codec`.
+   *
    * @param options Extensions and the nesting limit.
    * @throws {CodecError} `INVALID_EXTENSION` for a bad or repeated type id.
    */

@@ -85,6 +85,8 @@ export class IsockError extends Error {
   readonly code: IsockErrorCode;
 
   /**
+   * Creates an `IsockError`.
+   *
    * @param code The stable reason.
    * @param message What happened and what to do about it.
    * @param options `cause`: the error this one wraps.
@@ -113,9 +115,12 @@ export class IsockError extends Error {
  * ```
  */
 export class ServerError extends IsockError {
+  /** Why it happened: one of {@linkcode ServerErrorCode}, stable across versions. */
   declare readonly code: ServerErrorCode;
 
   /**
+   * Creates a `ServerError`.
+   *
    * @param code The stable reason.
    * @param message What happened and what to do about it.
    * @param options `cause`: the error this one wraps.
@@ -142,9 +147,12 @@ export class ServerError extends IsockError {
  * ```
  */
 export class ClientError extends IsockError {
+  /** Why it happened: one of {@linkcode ClientErrorCode}, stable across versions. */
   declare readonly code: ClientErrorCode;
 
   /**
+   * Creates a `ClientError`.
+   *
    * @param code The stable reason.
    * @param message What happened and what to do about it.
    * @param options `cause`: the error this one wraps.
@@ -205,6 +213,7 @@ export interface RemoteErrorDetails {
  * ```
  */
 export class RemoteError extends IsockError {
+  /** Why it happened: one of {@linkcode RemoteErrorCode}, stable across versions. */
   declare readonly code: RemoteErrorCode;
   /** The `name` of the error the server raised, such as `"TypeError"`. */
   readonly remoteName: string;
@@ -224,6 +233,8 @@ export class RemoteError extends IsockError {
   readonly remoteFields: Readonly<Record<string, unknown>>;
 
   /**
+   * Creates a `RemoteError`.
+   *
    * @param code The reason the server gave.
    * @param message The message of the error the server raised.
    * @param details The remote name, stack, cause, issues and fields.
@@ -261,9 +272,12 @@ export class RemoteError extends IsockError {
  * ```
  */
 export class CodecError extends IsockError {
+  /** Why it happened: one of {@linkcode CodecErrorCode}, stable across versions. */
   declare readonly code: CodecErrorCode;
 
   /**
+   * Creates a `CodecError`.
+   *
    * @param code The stable reason.
    * @param message What happened and what to do about it.
    * @param options `cause`: the error this one wraps.
@@ -292,9 +306,12 @@ export class CodecError extends IsockError {
  * ```
  */
 export class ProtocolError extends IsockError {
+  /** Why it happened: one of {@linkcode ProtocolErrorCode}, stable across versions. */
   declare readonly code: ProtocolErrorCode;
 
   /**
+   * Creates a `ProtocolError`.
+   *
    * @param code The stable reason.
    * @param message What happened and what to do about it.
    * @param options `cause`: the error this one wraps.

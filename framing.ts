@@ -205,6 +205,7 @@ export class FrameDecoder {
 export class FrameDecoderStream
   extends TransformStream<Uint8Array, Uint8Array> {
   /** @param options The frame size limits. */
+  /** Creates a `FrameDecoderStream`. */
   constructor(options: FrameDecoderStreamOptions = {}) {
     const decoder = new FrameDecoder(options);
     super({
@@ -248,6 +249,7 @@ export class FrameEncoderStream
   readonly #maxFrameSize: number;
 
   /** @param options The frame size limit. */
+  /** Creates a `FrameEncoderStream`. */
   constructor(options: FrameEncoderStreamOptions = {}) {
     super({
       transform: (body, controller) => {

@@ -64,6 +64,8 @@ export class Peer implements PeerAddress {
   readonly #session: Session;
 
   /**
+   * Creates a `Peer`.
+   *
    * @param session The connection to the peer.
    * @param address Where the peer is.
    */

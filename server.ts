@@ -232,6 +232,8 @@ export class Server extends IsockEventTarget<ServerEventMap>
   readonly #finished = Promise.withResolvers<void>();
 
   /**
+   * Creates a `Server`.
+   *
    * @param options Where to listen, extensions, limits, TLS and authentication.
    * @throws {ServerError} `INVALID_OPTIONS` for a bad option.
    * @throws {CodecError} `INVALID_EXTENSION` for a bad extension.

@@ -32,6 +32,8 @@ export const DEFAULT_WINDOW = 16;
  */
 export class Tracked<T = unknown> {
   /**
+   * Creates a `Tracked`.
+   *
    * @param id The item's id: where a resumed stream goes on from.
    * @param value The item.
    */
