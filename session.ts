@@ -22,6 +22,7 @@ import {
   type FragmentMessage,
   type Hello,
   type ItemMessage,
+  MAX_WINDOW,
   type Message,
   type MessageCodec,
   MessageType,
@@ -109,8 +110,6 @@ export const INPUT_WINDOW = 16;
 
 /** The longest call timeout: what a timer can wait. */
 const MAX_TIMEOUT = 2 ** 31 - 1;
-/** The largest stream window a caller may ask for. */
-const MAX_WINDOW = 65_536;
 /** A peer silent for this many heartbeat intervals is taken for dead. */
 const MISSED_HEARTBEATS = 3;
 
@@ -406,6 +405,7 @@ export class Session {
           id,
           this.#wireError("ACTION_FAILED", error),
         ]),
+      blocked: this.#blocked,
     }, INPUT_WINDOW);
     call.input.run();
   }
@@ -760,7 +760,7 @@ export class Session {
       case MessageType.END:
         return this.#takeCall(message.id)?.end();
       case MessageType.CREDIT:
-        return this.#resultStreams?.get(message.id)?.grant(message.count);
+        return this.#grant(this.#resultStreams?.get(message.id), message.count);
       case MessageType.INPUT:
         return this.#receiveInput(message);
       case MessageType.INPUT_END: {
@@ -771,7 +771,10 @@ export class Session {
         return;
       }
       case MessageType.INPUT_CREDIT:
-        return this.#pendingCalls.get(message.id)?.input?.grant(message.count);
+        return this.#grant(
+          this.#pendingCalls.get(message.id)?.input,
+          message.count,
+        );
       case MessageType.INPUT_STOP:
         return this.#pendingCalls.get(message.id)?.input?.stop();
       case MessageType.FRAGMENT:
@@ -806,6 +809,19 @@ export class Session {
       ),
     );
   }
+
+  /** Credit for a stream this side sends; credit past the window is a breach. */
+  #grant(sender: StreamSender | undefined, count: number): void {
+    try {
+      sender?.grant(count);
+    } catch (error) {
+      this.#failProtocol(error as ProtocolError);
+    }
+  }
+
+  /** For stream senders: a promise while the peer does not read what is queued. */
+  readonly #blocked = (): Promise<void> | undefined =>
+    this.#transport.isCongested ? this.#transport.drain() : undefined;
 
   #receiveItem(message: ItemMessage): void {
     const call = this.#pendingCalls.get(message.id);
@@ -1094,6 +1110,7 @@ export class Session {
             error,
           ),
         ),
+      blocked: this.#blocked,
     }, window);
     (this.#resultStreams ??= new Map()).set(id, sender);
     sender.run().then(() => {
