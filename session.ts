@@ -85,6 +85,13 @@ export interface SessionOptions {
   idleTimeout?: number;
   /** The actions this side runs for its peer; none when omitted. */
   actions?: ActionLookup;
+  /**
+   * How long a fragmented message may go without a new piece, in
+   * milliseconds, before the peer is taken to be holding memory on purpose.
+   *
+   * @default {30000}
+   */
+  reassemblyTimeout?: number;
   /** How many of the peer's requests may run at once; more are refused with `OVERLOADED`. */
   maxInFlight?: number;
   /** Whether error stacks are sent to the peer. */
@@ -112,6 +119,14 @@ export const INPUT_WINDOW = 16;
 const MAX_TIMEOUT = 2 ** 31 - 1;
 /** A peer silent for this many heartbeat intervals is taken for dead. */
 const MISSED_HEARTBEATS = 3;
+/**
+ * The largest frame accepted after the hello and before the handshake is
+ * complete: room for an AUTH with credentials, not for a peer that has not
+ * proved anything to make this side hold megabytes.
+ */
+export const MAX_PRE_AUTH_FRAME = 64 * 1024;
+/** The default of {@linkcode SessionOptions.reassemblyTimeout}. */
+const REASSEMBLY_TIMEOUT = 30_000;
 
 /** hello: waiting for the peer's hello; auth: for its AUTH or AUTH_OK; checking: verifying it; open: serving calls. */
 type SessionState = "hello" | "auth" | "checking" | "open";
@@ -140,8 +155,16 @@ export class Session {
   /** The peer's requests whose data is streaming in. */
   #inputStreams: Map<number, StreamReceiver> | undefined;
   /** Large messages arriving in fragments, by fragment id. */
-  #fragments: Map<number, { bytes: Uint8Array; filled: number }> | undefined;
+  #fragments: Map<number, Reassembly> | undefined;
+  /** The bytes set aside for them: at most this side's maxFrameSize. */
+  #reassemblyBytes = 0;
+  readonly #reassemblyTimeout: number;
+  #stopReassemblyCheck: (() => void) | undefined;
   #nextFragment = 1;
+  /** Fragmented messages this side is sending, and their total size: kept within the peer's budget. */
+  #fragmentsOut = 0;
+  #fragmentBytesOut = 0;
+  #fragmentWaiters: (() => void)[] = [];
   readonly #maxFrameSize: number;
   /** The windows of the peer's requests that take a streamed result, until the result comes. */
   #streamWindows: Map<number, number> | undefined;
@@ -158,6 +181,8 @@ export class Session {
   #idleWaiters: (() => void)[] = [];
   /** Requests that arrived while answers could not be written; run once they can. */
   #deferred: RequestMessage[] = [];
+  /** The ids of the deferred requests: in flight as much as running ones. */
+  #deferredIds = new Set<number>();
   #timers: ReturnType<typeof setTimeout>[] = [];
   #stopTicks: (() => void)[] = [];
   #resolveReady!: (hello: Hello) => void;
@@ -190,6 +215,7 @@ export class Session {
     this.#actions = options.actions;
     this.#maxInFlight = options.maxInFlight ?? Infinity;
     this.#maxFrameSize = options.maxFrameSize;
+    this.#reassemblyTimeout = options.reassemblyTimeout ?? REASSEMBLY_TIMEOUT;
     this.#exposeStack = options.exposeStack ?? true;
     this.#auth = options.auth ?? {};
     this.#nonce = this.#role === "client" || isAuthRequired(this.#auth)
@@ -578,11 +604,14 @@ export class Session {
       : this.#peerHello.authRequired || auth.key !== undefined ||
         auth.credentials !== undefined;
     if (!mustAuthenticate) return this.#open();
+    // Until the handshake is complete, a peer may make this side hold only small frames.
+    this.#transport.limitFrames?.(MAX_PRE_AUTH_FRAME);
     this.#state = "auth";
     if (this.#role === "client") this.#sendAuth().catch(this.#failAuth);
   }
 
   #open(): void {
+    this.#transport.limitFrames?.(this.#maxFrameSize);
     this.#state = "open";
     this.#resolveReady(this.#peerHello!);
   }
@@ -724,10 +753,12 @@ export class Session {
     }
   }
 
+  /** Handles a message; `isReassembled` when it came in fragments. */
   #receive(
     frame: Uint8Array | undefined,
     isBorrowed: boolean,
     decoded?: Message,
+    isReassembled = false,
   ): void {
     let message: Message;
     try {
@@ -738,6 +769,18 @@ export class Session {
     switch (message.type) {
       case MessageType.REQUEST:
         this.#requestsSinceIdleCheck++;
+        if (
+          this.#running?.has(message.id) || this.#deferredIds.has(message.id)
+        ) {
+          // Overwriting the first would orphan its handler: its signal
+          // would never abort, nor its generator's finally run.
+          return this.#failProtocol(
+            new ProtocolError(
+              "PROTOCOL",
+              `Request id ${message.id} is already in flight on this connection.`,
+            ),
+          );
+        }
         if (this.#deferred.length > 0 || this.#transport.isCongested) {
           return this.#defer(message);
         }
@@ -778,6 +821,15 @@ export class Session {
       case MessageType.INPUT_STOP:
         return this.#pendingCalls.get(message.id)?.input?.stop();
       case MessageType.FRAGMENT:
+        if (isReassembled) {
+          // Each level would set aside its whole total again.
+          return this.#failProtocol(
+            new ProtocolError(
+              "PROTOCOL",
+              "A fragmented message is itself a fragment.",
+            ),
+          );
+        }
         return this.#reassemble(message);
       case MessageType.PING:
         return this.#send(this.#codec.encode([MessageType.PONG, message.id]));
@@ -866,6 +918,7 @@ export class Session {
    */
   #defer(request: RequestMessage): void {
     this.#deferred.push(request);
+    this.#deferredIds.add(request.id);
     if (this.#deferred.length === 1) {
       this.#transport.drain().then(() => this.#runDeferred());
     }
@@ -877,9 +930,12 @@ export class Session {
         this.#transport.drain().then(() => this.#runDeferred());
         return;
       }
-      this.#handleRequest(this.#deferred.shift()!);
+      const request = this.#deferred.shift()!;
+      this.#deferredIds.delete(request.id);
+      this.#handleRequest(request);
     }
     this.#deferred = [];
+    this.#deferredIds.clear();
   }
 
   /** An answer for an id no call waits for (a late or a duplicate one) is dropped. */
@@ -1190,11 +1246,31 @@ export class Session {
   }
 
   async #sendFragments(parts: Uint8Array[], size: number): Promise<void> {
-    const id = this.#nextFragment++;
-    for (const piece of pieces(parts, FRAGMENT_SIZE)) {
-      if (this.#isClosed) return;
-      this.#send(this.#codec.encode([MessageType.FRAGMENT, id, size, piece]));
-      await this.#transport.drain();
+    // The peer holds at most its maxFrameSize in messages being
+    // reassembled, and MAX_FRAGMENTED of them: wait for room.
+    const budget = this.#peerHello?.maxFrameSize ?? Infinity;
+    while (
+      !this.#isClosed &&
+      (this.#fragmentsOut >= MAX_FRAGMENTED ||
+        (this.#fragmentsOut > 0 && this.#fragmentBytesOut + size > budget))
+    ) {
+      await new Promise<void>((resolve) => this.#fragmentWaiters.push(resolve));
+    }
+    this.#fragmentsOut++;
+    this.#fragmentBytesOut += size;
+    try {
+      const id = this.#nextFragment++;
+      for (const piece of pieces(parts, FRAGMENT_SIZE)) {
+        if (this.#isClosed) return;
+        this.#send(
+          this.#codec.encode([MessageType.FRAGMENT, id, size, piece]),
+        );
+        await this.#transport.drain();
+      }
+    } finally {
+      this.#fragmentsOut--;
+      this.#fragmentBytesOut -= size;
+      for (const wake of this.#fragmentWaiters.splice(0)) wake();
     }
   }
 
@@ -1215,13 +1291,28 @@ export class Session {
         return this.#failProtocol(
           new ProtocolError(
             "PROTOCOL",
-            "Too many fragmented messages at once.",
+            `Too many fragmented messages at once (at most ${MAX_FRAGMENTED}).`,
           ),
         );
       }
-      message = { bytes: new Uint8Array(fragment.total), filled: 0 };
+      if (this.#reassemblyBytes + fragment.total > this.#maxFrameSize) {
+        return this.#failProtocol(
+          new ProtocolError(
+            "PROTOCOL",
+            `Fragmented messages of more than ${this.#maxFrameSize} bytes in all at once (this side's maxFrameSize).`,
+          ),
+        );
+      }
+      message = {
+        bytes: new Uint8Array(fragment.total),
+        filled: 0,
+        lastPiece: Date.now(),
+      };
       fragments.set(fragment.id, message);
+      this.#reassemblyBytes += fragment.total;
+      this.#stopReassemblyCheck ??= this.#startReassemblyCheck();
     }
+    message.lastPiece = Date.now();
     const end = message.filled + fragment.bytes.length;
     if (fragment.total !== message.bytes.length || end > fragment.total) {
       return this.#failProtocol(
@@ -1232,8 +1323,44 @@ export class Session {
     message.filled = end;
     if (end === fragment.total) {
       fragments.delete(fragment.id);
-      this.#receive(message.bytes, false);
+      this.#reassemblyBytes -= fragment.total;
+      if (fragments.size === 0) {
+        this.#stopReassemblyCheck?.();
+        this.#stopReassemblyCheck = undefined;
+      }
+      this.#receive(message.bytes, false, undefined, true);
     }
+  }
+
+  /**
+   * Watches the messages in reassembly: one that gets no piece for the
+   * reassembly timeout is a peer holding this side's memory on purpose. Time
+   * this side spends not reading (its own writes are congested) is not held
+   * against the peer.
+   */
+  #startReassemblyCheck(): () => void {
+    const timeout = this.#reassemblyTimeout;
+    let lastCheck = Date.now();
+    const timer = housekeeping(setInterval(() => {
+      const now = Date.now();
+      if (this.#transport.isCongested) {
+        for (const message of this.#fragments?.values() ?? []) {
+          message.lastPiece += now - lastCheck;
+        }
+      }
+      lastCheck = now;
+      for (const message of this.#fragments?.values() ?? []) {
+        if (now - message.lastPiece > timeout) {
+          return this.#failProtocol(
+            new ProtocolError(
+              "PROTOCOL",
+              `A fragmented message got no piece for ${timeout} ms.`,
+            ),
+          );
+        }
+      }
+    }, Math.max(1, timeout / 4)));
+    return () => clearInterval(timer);
   }
 
   /** @throws {ClientError} `FRAME_TOO_LARGE` when the peer would refuse a frame this large. */
@@ -1315,6 +1442,9 @@ export class Session {
     this.#isClosed = true;
     for (const timer of this.#timers) clearTimeout(timer);
     for (const stop of this.#stopTicks) stop();
+    this.#stopReassemblyCheck?.();
+    this.#fragments?.clear();
+    for (const wake of this.#fragmentWaiters.splice(0)) wake();
     const reason = this.#callError(failure);
     const isClean = this.#isClosingGracefully ||
       (failure === undefined && this.#closeReason === undefined &&
@@ -1359,6 +1489,14 @@ export class Session {
       reason === undefined ? undefined : { cause: reason },
     );
   }
+}
+
+/** A large message being gathered from its fragments. */
+interface Reassembly {
+  bytes: Uint8Array;
+  filled: number;
+  /** When its last piece arrived, in milliseconds since 1970. */
+  lastPiece: number;
 }
 
 function isAuthRequired(auth: Authenticator): boolean {

@@ -8,7 +8,10 @@
 import assert from "node:assert/strict";
 import { action } from "../mod.ts";
 import { FrameDecoder } from "../framing.ts";
-import { type Message, MessageType } from "../protocol.ts";
+import { type Message, MessageType, PROTOCOL_VERSION } from "../protocol.ts";
+import { Session } from "../session.ts";
+import type { FrameReceiver, Transport } from "../transport.ts";
+import { concat } from "../bytes.ts";
 import { delay, readUntilClosed, serve, wire } from "./helpers.ts";
 
 const echo = action("echo", (data: unknown) => data);
@@ -169,4 +172,181 @@ Deno.test("peer rules: a generator that never waits does not starve other connec
       baseline.toFixed(0)
     } ms) while a generator ran`,
   );
+});
+
+Deno.test("peer rules: a fragment inside a fragmented message is a protocol breach", async () => {
+  await using served = await serve([echo]);
+  const conn = await rawPeer(served.port);
+  // The inner fragment asks for 32 MiB; each level of nesting would set its total aside again.
+  const inner = concat(
+    wire.codec.encode([MessageType.FRAGMENT, 1, 32 << 20, new Uint8Array(8)]),
+  );
+  await conn.write(
+    wire.message([MessageType.FRAGMENT, 1, inner.length, inner]),
+  );
+  const { bytes, closed } = await readUntilClosed(conn, 2000);
+  assert.ok(closed);
+  assert.equal(goodbyeCode(bytes), "PROTOCOL");
+  assert.equal(await served.client().runAction(echo, "alive"), "alive");
+});
+
+Deno.test("peer rules: a request id already in flight is a protocol breach; every handler it started stops", async () => {
+  let started = 0;
+  let aborted = 0;
+  let finallies = 0;
+  const slow = action(
+    "slow",
+    (_: undefined, context) =>
+      new Promise((resolve) => {
+        started++;
+        context.signal.addEventListener("abort", () => {
+          aborted++;
+          resolve(null);
+        });
+      }),
+  );
+  const ticks = action("ticks", async function* () {
+    try {
+      for (let n = 0;; n++) {
+        yield n;
+        await delay(1);
+      }
+    } finally {
+      finallies++;
+    }
+  });
+  await using served = await serve([slow, ticks, echo]);
+  const conn = await rawPeer(served.port);
+  await conn.write(wire.message([MessageType.REQUEST, 1, "slow", null]));
+  await conn.write(
+    wire.message([MessageType.REQUEST, 2, "ticks", null, { stream: 4 }]),
+  );
+  await delay(50);
+  await conn.write(wire.message([MessageType.REQUEST, 1, "slow", null]));
+  const { bytes, closed } = await readUntilClosed(conn, 2000);
+  assert.ok(closed);
+  assert.equal(goodbyeCode(bytes), "PROTOCOL");
+  for (let i = 0; i < 100 && (aborted < started || finallies < 1); i++) {
+    await delay(10);
+  }
+  assert.equal(started, 1, "the duplicate did not run");
+  assert.equal(aborted, started, "every handler's signal aborted");
+  assert.equal(finallies, 1, "the generator's finally ran");
+  assert.equal(await served.client().runAction(echo, "alive"), "alive");
+});
+
+Deno.test("peer rules: fragmented messages may hold at most maxFrameSize in all", async () => {
+  await using served = await serve([echo], { maxFrameSize: 1 << 20 });
+  const conn = await rawPeer(served.port);
+  // Two messages of 600 KiB each, one byte of each sent: 1.2 MiB set aside.
+  for (const id of [1, 2]) {
+    await conn.write(
+      wire.message([MessageType.FRAGMENT, id, 600 << 10, new Uint8Array(1)]),
+    );
+  }
+  const { bytes, closed } = await readUntilClosed(conn, 2000);
+  assert.ok(closed);
+  assert.equal(goodbyeCode(bytes), "PROTOCOL");
+  assert.equal(await served.client().runAction(echo, "alive"), "alive");
+});
+
+Deno.test("peer rules: large answers to a peer with a small maxFrameSize wait their turn instead of breaking its budget", async () => {
+  const blob = action("blob", (size: number) => new Uint8Array(size));
+  await using served = await serve([blob]);
+  const client = served.client({ maxFrameSize: 4 << 20 });
+  // Three answers of 2.5 MiB at once: only one fits the client's 4 MiB.
+  const sizes = await Promise.all(
+    [0, 1, 2].map(() =>
+      client.runAction(blob, 5 << 19).then((bytes) => bytes.length)
+    ),
+  );
+  assert.deepStrictEqual(sizes, [5 << 19, 5 << 19, 5 << 19]);
+});
+
+Deno.test("peer rules: before authentication, frames are limited to 64 KiB", async () => {
+  await using served = await serve([echo], { secret: "s3cret" });
+  const conn = await rawPeer(served.port);
+  const header = new Uint8Array([0x03, 0xc0, 0x00, 0x00]); // 60 MiB to come
+  const started = performance.now();
+  await conn.write(header);
+  try {
+    await conn.write(new Uint8Array(1 << 20));
+  } catch {
+    // Closed by the server already.
+  }
+  const { bytes, closed } = await readUntilClosed(conn, 2000);
+  assert.ok(closed);
+  assert.ok(
+    performance.now() - started < 1500,
+    "closed before the handshake timeout",
+  );
+  assert.equal(goodbyeCode(bytes), "FRAME_TOO_LARGE");
+  const client = served.client({ secret: "s3cret" });
+  // After authentication, large frames are fine.
+  const large = "x".repeat(200_000);
+  assert.equal(await client.runAction(echo, large), large);
+});
+
+/** A transport driven by hand: frames go in by `deliver`, what the session sends is kept. */
+function handTransport() {
+  let receiver: FrameReceiver | undefined;
+  const sent: Uint8Array[] = [];
+  let isClosed = false;
+  const transport: Transport = {
+    peer: { hostname: "hand", port: 1, transport: "tcp" },
+    lastActivity: Date.now(),
+    isCongested: false,
+    start: (r) => receiver = r,
+    send: (body) => void sent.push(concat([...body])),
+    drain: () => Promise.resolve(),
+    close() {
+      if (isClosed) return;
+      isClosed = true;
+      queueMicrotask(() => receiver?.closed());
+    },
+    ref() {},
+    unref() {},
+  };
+  return {
+    transport,
+    deliver: (body: Uint8Array) => receiver!.frame(body, false),
+    /** The messages sent after the hello. */
+    messages: () => sent.slice(1).map((body) => wire.codec.decode(body)),
+  };
+}
+
+Deno.test("peer rules: a fragmented message that stops getting pieces is dropped after the reassembly timeout", async () => {
+  const hand = handTransport();
+  const session = new Session(hand.transport, {
+    codec: wire.codec,
+    role: "server",
+    maxFrameSize: 1 << 20,
+    handshakeTimeout: 1000,
+    heartbeatInterval: 0,
+    reassemblyTimeout: 100,
+    actions: () => undefined,
+  });
+  hand.deliver(wire.codec.encodeHello({
+    version: PROTOCOL_VERSION,
+    maxFrameSize: 1 << 20,
+    nonce: new Uint8Array(32),
+    authRequired: false,
+  }));
+  hand.deliver(
+    concat(
+      wire.codec.encode([MessageType.FRAGMENT, 1, 500_000, new Uint8Array(10)]),
+    ),
+  );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    session.closed.then(() => "closed"),
+    new Promise((resolve) => timer = setTimeout(resolve, 2000, "held")),
+  ]);
+  clearTimeout(timer);
+  if (outcome !== "closed") await session.close();
+  assert.equal(outcome, "closed");
+  const goodbye = hand.messages().find((m) => m.type === MessageType.GOODBYE);
+  assert.ok(goodbye?.type === MessageType.GOODBYE);
+  assert.equal(goodbye.error?.code, "PROTOCOL");
+  assert.match(goodbye.error?.message ?? "", /no piece for 100 ms/);
 });
