@@ -116,6 +116,14 @@ export interface ClientOptions {
   secret?: string | Uint8Array;
   /** What to send to the server's `authenticate` function: a token, say. */
   credentials?: unknown;
+  /**
+   * How many of the server's calls to this client's actions (two-way
+   * calls) may run at once; more are answered `OVERLOADED` without running,
+   * as a server does with `maxInFlight`.
+   *
+   * @default {1000}
+   */
+  maxInFlight?: number;
 }
 
 /** How a client trusts a TLS server. */
@@ -175,6 +183,7 @@ export class Client extends IsockEventTarget<ClientEventMap>
     maxFrameSize: number;
     handshakeTimeout: number;
     heartbeatInterval: number;
+    maxInFlight: number;
   };
   readonly #codec: MessageCodec;
   /** Every session not yet closed: the current one, and older ones still finishing calls. */
@@ -236,6 +245,12 @@ export class Client extends IsockEventTarget<ClientEventMap>
         options.heartbeatInterval ?? 10_000,
         0,
         MAX_TIMER,
+      ),
+      maxInFlight: clientOption(
+        "maxInFlight",
+        options.maxInFlight ?? 1_000,
+        1,
+        2 ** 31,
       ),
     };
     if (options.secret !== undefined && options.secret.length === 0) {

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { action } from "../mod.ts";
+import { action, RemoteError } from "../mod.ts";
 import { FrameDecoder } from "../framing.ts";
 import { type Message, MessageType, PROTOCOL_VERSION } from "../protocol.ts";
 import { Session } from "../session.ts";
@@ -349,4 +349,54 @@ Deno.test("peer rules: a fragmented message that stops getting pieces is dropped
   assert.ok(goodbye?.type === MessageType.GOODBYE);
   assert.equal(goodbye.error?.code, "PROTOCOL");
   assert.match(goodbye.error?.message ?? "", /no piece for 100 ms/);
+});
+
+Deno.test("peer rules: a client runs at most maxInFlight of its server's calls at once; more get OVERLOADED", async () => {
+  await using served = await serve([echo]);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => release = resolve);
+  let running = 0;
+  const hold = action("hold", async (n: number) => {
+    running++;
+    await released;
+    running--;
+    return n;
+  });
+  const client = served.client({ maxInFlight: 3 }).addAction(hold);
+  await client.connect();
+  const [peer] = served.server.peers;
+  const calls = Array.from(
+    { length: 5 },
+    (_, i) => peer.runAction(hold, i).then((n) => n, (e) => e),
+  );
+  const refused = await Promise.race([
+    Promise.all(calls.slice(3)),
+    delay(1000).then(() => ["the extra calls waited"]),
+  ]);
+  release(); // Before any assertion: no call may be left hanging.
+  for (const error of refused) {
+    assert.ok(
+      error instanceof RemoteError && error.code === "OVERLOADED",
+      String(error),
+    );
+  }
+  assert.deepStrictEqual(await Promise.all(calls.slice(0, 3)), [0, 1, 2]);
+});
+
+Deno.test("peer rules: a client runs at most 1,000 of its server's calls at once by default", async () => {
+  await using served = await serve([echo]);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => release = resolve);
+  const hold = action("hold", () => released);
+  const client = served.client().addAction(hold);
+  await client.connect();
+  const [peer] = served.server.peers;
+  const calls = Array.from(
+    { length: 1_010 },
+    () => peer.runAction(hold).then(() => "ok", (e) => (e as RemoteError).code),
+  );
+  await delay(100);
+  release();
+  const outcomes = await Promise.all(calls);
+  assert.equal(outcomes.filter((o) => o === "OVERLOADED").length, 10);
 });
