@@ -119,6 +119,8 @@ export const INPUT_WINDOW = 16;
 const MAX_TIMEOUT = 2 ** 31 - 1;
 /** A peer silent for this many heartbeat intervals is taken for dead. */
 const MISSED_HEARTBEATS = 3;
+/** How many times an interval the heartbeat looks at the silence. */
+const HEARTBEAT_CHECKS = 4;
 /**
  * The largest frame accepted after the hello and before the handshake is
  * complete: room for an AUTH with credentials, not for a peer that has not
@@ -181,6 +183,8 @@ export class Session {
   #idleWaiters: (() => void)[] = [];
   /** Requests that arrived while answers could not be written; run once they can. */
   #deferred: RequestMessage[] = [];
+  /** Client: frames that arrived right behind the server's AUTH_OK, handled once it is verified. */
+  #afterAuthOk: Uint8Array[] = [];
   /** The ids of the deferred requests: in flight as much as running ones. */
   #deferredIds = new Set<number>();
   #timers: ReturnType<typeof setTimeout>[] = [];
@@ -397,11 +401,16 @@ export class Session {
     if (this.#pendingCalls.size === 1) this.#transport.ref();
     if (timeout > 0) {
       call.timer = setTimeout(() => {
+        const items = call instanceof StreamCall ? call.itemCount : 0;
         this.#cancel(
           id,
           new ClientError(
             "TIMEOUT",
-            `"${action}" did not answer within ${timeout} ms.`,
+            items > 0
+              ? `The stream from "${action}" timed out after ${items} item${
+                items === 1 ? "" : "s"
+              }: its ${timeout} ms were up before it ended.`
+              : `"${action}" did not answer within ${timeout} ms.`,
           ),
         );
       }, timeout);
@@ -513,13 +522,15 @@ export class Session {
   #startHandshakeTimer(timeout: number): void {
     const timer = setTimeout(() => {
       if (this.#state === "open") return;
+      const message = `No isock handshake from ${
+        describe(this.peer)
+      } within ${timeout} ms: is it an isock peer?`;
+      // For a client this is a failed connection attempt, tried again like
+      // a refused one; for a server, a peer that broke the protocol.
       this.abort(
-        new ProtocolError(
-          "PROTOCOL",
-          `No isock handshake from ${
-            describe(this.peer)
-          } within ${timeout} ms: is it an isock peer?`,
-        ),
+        this.#role === "client"
+          ? new ClientError("CONNECT_FAILED", message)
+          : new ProtocolError("PROTOCOL", message),
       );
     }, timeout);
     this.#timers.push(housekeeping(timer));
@@ -531,8 +542,14 @@ export class Session {
     const { heartbeatInterval, idleTimeout = 0 } = options;
     // Shared timers: ten thousand idle connections cost two timers in all.
     if (heartbeatInterval > 0) {
+      // Checked four times an interval, so that a dead peer is found within
+      // three intervals of its last sign of life, not up to four.
+      let tick = 0;
       this.#stopTicks.push(
-        every(heartbeatInterval, () => this.#heartbeat(heartbeatInterval)),
+        every(heartbeatInterval / HEARTBEAT_CHECKS, () => {
+          const isPingDue = ++tick % HEARTBEAT_CHECKS === 0;
+          this.#heartbeat(heartbeatInterval, isPingDue);
+        }),
       );
     }
     if (idleTimeout > 0) {
@@ -542,9 +559,10 @@ export class Session {
     }
   }
 
-  #heartbeat(interval: number): void {
+  #heartbeat(interval: number, isPingDue: boolean): void {
     const silence = Date.now() - this.#transport.lastActivity;
-    if (silence > MISSED_HEARTBEATS * interval) {
+    const limit = MISSED_HEARTBEATS * interval - interval / HEARTBEAT_CHECKS;
+    if (silence > limit) {
       this.abort(
         new ClientError(
           "CONNECTION_CLOSED",
@@ -553,7 +571,7 @@ export class Session {
           } gave no sign of life for ${silence} ms (heartbeats every ${interval} ms): the connection is taken for dead.`,
         ),
       );
-    } else {
+    } else if (isPingDue) {
       this.#send(this.#codec.encode([MessageType.PING, this.#nextPing++]));
     }
   }
@@ -583,6 +601,12 @@ export class Session {
     if (this.#closeReason !== undefined || this.#isClosed) return;
     if (this.#state === "open") return this.#receive(body, isBorrowed);
     if (this.#state === "hello") return this.#receiveHello(body);
+    if (this.#state === "checking" && this.#role === "client") {
+      // The server may ping or call right behind its AUTH_OK: hold those
+      // frames until its proof is checked, then handle them in order.
+      this.#afterAuthOk.push(isBorrowed ? body.slice() : body);
+      return;
+    }
     let message: Message;
     try {
       message = this.#codec.decode(body, isBorrowed);
@@ -614,6 +638,9 @@ export class Session {
     this.#transport.limitFrames?.(this.#maxFrameSize);
     this.#state = "open";
     this.#resolveReady(this.#peerHello!);
+    for (const frame of this.#afterAuthOk.splice(0)) {
+      this.#onFrame(frame, false);
+    }
   }
 
   /** Client: proves it knows the secret (if it has one), sends its credentials. */
@@ -650,6 +677,8 @@ export class Session {
       message.type === MessageType.AUTH_OK
     ) {
       this.#state = "checking";
+      // What follows is the server's to send as it likes; the proof is checked next.
+      this.#transport.limitFrames?.(this.#maxFrameSize);
       this.#checkServerProof(message.proof).catch(this.#failAuth);
       return;
     }
