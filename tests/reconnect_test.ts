@@ -106,7 +106,6 @@ Deno.test("reconnect: a handshake that never completes fails CONNECT_FAILED afte
 });
 
 Deno.test("reconnect: an idempotent call sent again keeps its first deadline", async () => {
-  let proxy!: ReturnType<typeof tcpProxy>;
   const slow = action(
     "slow",
     { idempotent: true },
@@ -117,8 +116,8 @@ Deno.test("reconnect: an idempotent call sent again keeps its first deadline", a
     },
   );
   await using served = await serve([slow]);
-  proxy = tcpProxy(served.port);
-  await using _proxy = proxy;
+  // The handlers above cut through it: they run only after this line.
+  await using proxy = tcpProxy(served.port);
   await using client = served.client({ port: proxy.port, retryDelay: 20 });
   const started = performance.now();
   await assert.rejects(
@@ -163,7 +162,6 @@ Deno.test("reconnect: a tracked stream that reconnects keeps its first deadline"
 });
 
 Deno.test("reconnect: an upload cut after its stream was sent fails NOT_RESENDABLE instead of replaying it empty", async () => {
-  let proxy!: ReturnType<typeof tcpProxy>;
   const upload = action(
     "upload",
     { idempotent: true },
@@ -175,8 +173,8 @@ Deno.test("reconnect: an upload cut after its stream was sent fails NOT_RESENDAB
     },
   );
   await using served = await serve([upload]);
-  proxy = tcpProxy(served.port);
-  await using _proxy = proxy;
+  // The handlers above cut through it: they run only after this line.
+  await using proxy = tcpProxy(served.port);
   await using client = served.client({ port: proxy.port, retryDelay: 20 });
   async function* source() {
     for (let i = 0; i < 4; i++) yield new Uint8Array(1000);
