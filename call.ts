@@ -63,6 +63,8 @@ export class PendingCall {
 export class StreamCall extends PendingCall {
   /** The id of the last tracked item received: where a resumed stream goes on from. */
   lastEventId: string | number | undefined;
+  /** How many items arrived. */
+  itemCount = 0;
 
   constructor(readonly receiver: StreamReceiver) {
     super(ignore, ignore);
@@ -80,6 +82,7 @@ export class StreamCall extends PendingCall {
 
   override item(value: unknown, eventId: string | number | undefined): boolean {
     this.receiver.push(value);
+    this.itemCount++;
     if (eventId !== undefined) this.lastEventId = eventId;
     return true;
   }

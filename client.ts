@@ -26,7 +26,7 @@ import {
 import { ActionRegistry } from "./registry.ts";
 import { abortedError } from "./call.ts";
 import { type CallOptions, Session, wasNotRun } from "./session.ts";
-import type { StreamItem } from "./stream.ts";
+import { isStreamSource, type StreamItem } from "./stream.ts";
 import type { Transport } from "./transport.ts";
 import { dialOnce, isCertificateError } from "./connect.ts";
 
@@ -122,6 +122,14 @@ export interface ClientOptions {
   secret?: string | Uint8Array;
   /** What to send to the server's `authenticate` function: a token, say. */
   credentials?: unknown;
+  /**
+   * How many of the server's calls to this client's actions (two-way
+   * calls) may run at once; more are answered `OVERLOADED` without running,
+   * as a server does with `maxInFlight`.
+   *
+   * @default {1000}
+   */
+  maxInFlight?: number;
 }
 
 /** How a client trusts a TLS server. */
@@ -181,6 +189,7 @@ export class Client extends IsockEventTarget<ClientEventMap>
     maxFrameSize: number;
     handshakeTimeout: number;
     heartbeatInterval: number;
+    maxInFlight: number;
   };
   readonly #codec: MessageCodec;
   /** Every session not yet closed: the current one, and older ones still finishing calls. */
@@ -244,6 +253,12 @@ export class Client extends IsockEventTarget<ClientEventMap>
         options.heartbeatInterval ?? 10_000,
         0,
         MAX_TIMER,
+      ),
+      maxInFlight: clientOption(
+        "maxInFlight",
+        options.maxInFlight ?? 1_000,
+        1,
+        2 ** 31,
       ),
     };
     if (options.secret !== undefined && options.secret.length === 0) {
@@ -313,8 +328,11 @@ export class Client extends IsockEventTarget<ClientEventMap>
     const callOptions = this.#withDefaultTimeout(options);
     const isIdempotent = typeof action === "object" &&
       action.idempotent === true;
-    return this.#call(name, data, callOptions).catch((error) =>
-      this.#retry(error, isIdempotent, name, data, callOptions)
+    const input = resendable(data);
+    // The deadline is fixed now: a call sent again gets what is left of it.
+    const started = Date.now();
+    return this.#call(name, input.data, callOptions).catch((error) =>
+      this.#retry(error, isIdempotent, name, input, callOptions, started)
     );
   }
 
@@ -328,14 +346,18 @@ export class Client extends IsockEventTarget<ClientEventMap>
     error: unknown,
     isIdempotent: boolean,
     name: string,
-    data: unknown,
+    input: Resendable,
     options: CallOptions | undefined,
+    started: number,
   ): Promise<unknown> {
     if (wasNotRun(error) && !this.#isClosed) {
-      return this.#call(name, data, options);
+      const again = resend(name, input, options, started, error);
+      return again instanceof ClientError
+        ? Promise.reject(again)
+        : this.#call(name, input.data, again);
     }
     if (isIdempotent) {
-      return this.#retryIdempotent(error, name, data, options);
+      return this.#retryIdempotent(error, name, input, options, started);
     }
     return Promise.reject(error);
   }
@@ -378,18 +400,23 @@ export class Client extends IsockEventTarget<ClientEventMap>
   async #retryIdempotent(
     error: unknown,
     name: string,
-    data: unknown,
+    input: Resendable,
     options: CallOptions | undefined,
+    started: number,
   ): Promise<unknown> {
     for (let attempt = 1;; attempt++) {
       const isConnectionLost = error instanceof ClientError &&
-        error.code === "CONNECTION_CLOSED";
+        error.code === "CONNECTION_CLOSED" && !wasClosedByUser(error);
       if (!isConnectionLost || attempt >= this.#attempts || this.#isClosed) {
         throw error;
       }
-      await this.#wait(this.#backoff(attempt));
+      const wait = this.#backoff(attempt);
+      const left = timeLeft(options, started);
+      await this.#wait(left === undefined ? wait : Math.min(wait, left));
+      const again = resend(name, input, options, started, error);
+      if (again instanceof ClientError) throw again;
       try {
-        return await this.#call(name, data, options);
+        return await this.#call(name, input.data, again);
       } catch (next) {
         error = next;
       }
@@ -482,9 +509,15 @@ export class Client extends IsockEventTarget<ClientEventMap>
   ): AsyncGenerator<unknown, void, undefined> {
     let lastEventId: string | number | undefined;
     const started = Date.now();
+    const input = resendable(data);
     for (let attempt = 1;; attempt++) {
-      const session = await this.#connectedSession(options);
-      const call = session.openStream(name, data, {
+      // Every try, connecting included, gets only what is left of the deadline.
+      const left = attempt === 1
+        ? options
+        : resend(name, input, options, started, undefined);
+      if (left instanceof ClientError) throw left;
+      const session = await this.#connectedSession(left);
+      const call = session.openStream(name, input.data, {
         ...remainingTime(options, started),
         lastEventId,
       });
@@ -502,6 +535,7 @@ export class Client extends IsockEventTarget<ClientEventMap>
         const canResume = !this.#isClosed &&
           ((isDropped && resumeFrom !== undefined) || wasNotRun(error));
         if (!canResume || attempt >= this.#attempts + 1) throw error;
+        if (input.isUsed()) throw notResendable(name, error);
         lastEventId = resumeFrom;
         if (!wasNotRun(error)) await this.#wait(this.#backoff(attempt));
       }
@@ -604,23 +638,56 @@ export class Client extends IsockEventTarget<ClientEventMap>
     return this.#connecting;
   }
 
+  /**
+   * Connects and completes the handshake. A handshake cut or timed out is
+   * part of connecting: it is tried again, within the same `retry` budget
+   * as the connection itself.
+   */
   async #open(): Promise<Session> {
     // A server that said goodbye is shutting down: try once, and fail fast.
     const serverLeft = this.#serverLeft ||
       this.#session?.isPeerLeaving === true;
     this.#serverLeft = false;
-    let transport: Transport;
-    try {
-      transport = await this.#dial(serverLeft ? 1 : this.#attempts);
-    } catch (error) {
-      this.emit("error", error as Error);
-      if (!serverLeft) throw error;
-      throw new ClientError(
-        "CONNECTION_CLOSED",
-        `The server at ${this.#address} shut down, and nothing answers there now.`,
-        { cause: error },
-      );
+    const attempts = serverLeft ? 1 : this.#attempts;
+    for (let used = 0;;) {
+      let transport: Transport;
+      try {
+        const dialed = await this.#dial(attempts - used);
+        transport = dialed.transport;
+        used += dialed.attempts;
+      } catch (error) {
+        this.emit("error", error as Error);
+        if (!serverLeft) throw error;
+        throw new ClientError(
+          "CONNECTION_CLOSED",
+          `The server at ${this.#address} shut down, and nothing answers there now.`,
+          { cause: error },
+        );
+      }
+      try {
+        return await this.#handshake(transport);
+      } catch (error) {
+        if (
+          !isHandshakeFailure(error) || this.#isClosed || serverLeft
+        ) {
+          throw error;
+        }
+        if (used >= attempts) {
+          throw new ClientError(
+            "CONNECT_FAILED",
+            `Cannot connect to ${this.#address} after ${used} attempt${
+              used === 1 ? "" : "s"
+            }: the handshake did not complete (${(error as Error).message})`,
+            { cause: error },
+          );
+        }
+        await this.#wait(this.#backoff(used));
+      }
     }
+  }
+
+  /** Runs the hello (and authentication) on a new connection. */
+  async #handshake(transport: Transport): Promise<Session> {
     if (this.#isClosed) {
       transport.close();
       throw closedError();
@@ -675,12 +742,15 @@ export class Client extends IsockEventTarget<ClientEventMap>
   /**
    * Connects, trying up to `attempts` times with exponential backoff and
    * jitter; each try may take `handshakeTimeout`. A certificate the client
-   * does not accept fails at once: trying again cannot help.
+   * does not accept fails at once: trying again cannot help. Says how many
+   * tries it took.
    */
-  async #dial(attempts: number): Promise<Transport> {
+  async #dial(
+    attempts: number,
+  ): Promise<{ transport: Transport; attempts: number }> {
     for (let attempt = 1;; attempt++) {
       try {
-        return await dialOnce({
+        const transport = await dialOnce({
           hostname: this.#hostname,
           port: this.#port,
           tls: this.#options.tls,
@@ -689,6 +759,7 @@ export class Client extends IsockEventTarget<ClientEventMap>
           maxFrameSize: this.#sessionOptions.maxFrameSize,
           maxFirstFrameSize: MAX_HELLO_SIZE,
         });
+        return { transport, attempts: attempt };
       } catch (error) {
         const isCertificateFailure = isCertificateError(error);
         const isFinal = attempt >= attempts || this.#isClosed ||
@@ -743,6 +814,85 @@ function connectHint(error: unknown, tls: ClientOptions["tls"]): string {
   return isTlsFailure
     ? "Is the server serving TLS, with a certificate this client trusts (tls.caCerts)?"
     : "Is the server running there?";
+}
+
+/** A call's data, and whether it was a stream some of which was already sent. */
+interface Resendable {
+  data: unknown;
+  /** Whether items were already pulled from it: an input stream cannot be replayed. */
+  isUsed(): boolean;
+}
+
+/** Wraps an input stream to know whether anything was pulled from it. */
+function resendable(data: unknown): Resendable {
+  if (!isStreamSource(data)) return { data, isUsed: () => false };
+  let isUsed = false;
+  const source = data;
+  return {
+    data: {
+      [Symbol.asyncIterator](): AsyncIterator<unknown> {
+        const iterator = source[Symbol.asyncIterator]();
+        return {
+          next: () => {
+            isUsed = true;
+            return iterator.next();
+          },
+          return: (value?: unknown) =>
+            iterator.return?.(value) ??
+              Promise.resolve({ value: undefined, done: true }),
+        };
+      },
+    },
+    isUsed: () => isUsed,
+  };
+}
+
+/**
+ * The options to send a call again with, or why it cannot be: its
+ * deadline is past, or its input stream was already (partly) sent.
+ */
+function resend(
+  name: string,
+  input: Resendable,
+  options: CallOptions | undefined,
+  started: number,
+  error: unknown,
+): CallOptions | undefined | ClientError {
+  if (input.isUsed()) return notResendable(name, error);
+  const left = timeLeft(options, started);
+  if (left !== undefined && left <= 0) {
+    return new ClientError(
+      "TIMEOUT",
+      `"${name}" did not answer within ${
+        options!.timeout
+      } ms (tries included).`,
+      error === undefined ? undefined : { cause: error },
+    );
+  }
+  return remainingTime(options, started);
+}
+
+function notResendable(name: string, cause: unknown): ClientError {
+  return new ClientError(
+    "NOT_RESENDABLE",
+    `The call to "${name}" was cut after its input stream was (partly) sent; a consumed stream cannot be sent again: call again with a fresh one.`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** Milliseconds left of a call's deadline; `undefined` when it has none. */
+function timeLeft(
+  options: CallOptions | undefined,
+  started: number,
+): number | undefined {
+  if (!options?.timeout) return undefined;
+  return options.timeout - (Date.now() - started);
+}
+
+/** A handshake that was cut or timed out: a connection attempt to try again. */
+function isHandshakeFailure(error: unknown): boolean {
+  return error instanceof ClientError && !wasClosedByUser(error) &&
+    (error.code === "CONNECTION_CLOSED" || error.code === "CONNECT_FAILED");
 }
 
 /** The options of a call, with the time already spent taken off its timeout. */

@@ -36,7 +36,8 @@ export type ClientErrorCode =
   | "ABORTED"
   | "UNAUTHORIZED"
   | "PROTOCOL"
-  | "FRAME_TOO_LARGE";
+  | "FRAME_TOO_LARGE"
+  | "NOT_RESENDABLE";
 
 /** Codes of {@linkcode RemoteError}: what the server reported. */
 export type RemoteErrorCode =

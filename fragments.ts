@@ -11,8 +11,11 @@ import { concat } from "./bytes.ts";
 export const FRAGMENT_THRESHOLD = 1536 * 1024;
 /** The size of a fragment. */
 export const FRAGMENT_SIZE = 1024 * 1024;
-/** How many fragmented messages may be arriving at once on one connection. */
-export const MAX_FRAGMENTED = 64;
+/**
+ * How many fragmented messages may be arriving at once on one connection;
+ * their totals together may not exceed the receiver's maxFrameSize either.
+ */
+export const MAX_FRAGMENTED = 16;
 
 /** Cuts a message's parts into pieces of at most `size` bytes: views where a piece lies in one part. */
 export function* pieces(

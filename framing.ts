@@ -55,6 +55,7 @@ export type FrameCallback = (body: Uint8Array, isView: boolean) => void;
 export class FrameDecoder {
   readonly #maxFrameSize: number;
   #limit: number;
+  #isFirstFrame = true;
   /** A length prefix split across chunks is gathered here (made when first needed). */
   #header: Uint8Array | undefined;
   #headerFilled = 0;
@@ -171,16 +172,31 @@ export class FrameDecoder {
     return offset + count;
   }
 
+  /**
+   * Changes the largest frame body accepted from the next frame on (never
+   * above `maxFrameSize`): a session keeps frames small until its peer has
+   * authenticated, and lifts the limit then.
+   */
+  set limit(size: number) {
+    this.#limit = Math.min(size, this.#maxFrameSize);
+  }
+
   #checkLength(length: number): void {
     if (length > this.#limit) {
+      const when = this.#limit >= this.#maxFrameSize
+        ? ""
+        : this.#isFirstFrame
+        ? " for a first frame"
+        : " before the handshake is complete";
       throw new ProtocolError(
         "FRAME_TOO_LARGE",
-        `A frame of ${length} bytes exceeds the limit of ${this.#limit} bytes${
-          this.#limit < this.#maxFrameSize ? " for a first frame" : ""
-        }; raise maxFrameSize on the receiving side if such messages are expected.`,
+        `A frame of ${length} bytes exceeds the limit of ${this.#limit} bytes${when}; raise maxFrameSize on the receiving side if such messages are expected.`,
       );
     }
-    this.#limit = this.#maxFrameSize;
+    if (this.#isFirstFrame) {
+      this.#isFirstFrame = false;
+      this.#limit = this.#maxFrameSize;
+    }
   }
 }
 

@@ -59,6 +59,12 @@ export const MessageType = {
   FRAGMENT: 16,
 } as const;
 
+/**
+ * The largest stream window (PROTOCOL.md, "Streams"): a request asking for
+ * more is a protocol breach, and credit never adds up to more.
+ */
+export const MAX_WINDOW = 65_536;
+
 /** The length of the random nonce each hello carries, for authentication. */
 export const NONCE_SIZE = 32;
 
@@ -487,9 +493,9 @@ function readMeta(meta: unknown, request: RequestMessage): void {
     request.timeout = timeout;
   }
   if (stream !== undefined) {
-    if (!isCount(stream) || stream === 0) {
+    if (!isCount(stream) || stream === 0 || stream > MAX_WINDOW) {
       throw malformed(
-        "a request's stream window must be a positive whole number",
+        `a request's stream window must be a whole number from 1 to ${MAX_WINDOW}`,
       );
     }
     request.stream = stream;

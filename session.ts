@@ -22,6 +22,7 @@ import {
   type FragmentMessage,
   type Hello,
   type ItemMessage,
+  MAX_WINDOW,
   type Message,
   type MessageCodec,
   MessageType,
@@ -83,6 +84,13 @@ export interface SessionOptions {
   idleTimeout?: number;
   /** The actions this side runs for its peer; none when omitted. */
   actions?: ActionLookup;
+  /**
+   * How long a fragmented message may go without a new piece, in
+   * milliseconds, before the peer is taken to be holding memory on purpose.
+   *
+   * @default {30000}
+   */
+  reassemblyTimeout?: number;
   /** How many of the peer's requests may run at once; more are refused with `OVERLOADED`. */
   maxInFlight?: number;
   /** Whether error stacks are sent to the peer. */
@@ -108,10 +116,18 @@ export const INPUT_WINDOW = 16;
 
 /** The longest call timeout: what a timer can wait. */
 const MAX_TIMEOUT = 2 ** 31 - 1;
-/** The largest stream window a caller may ask for. */
-const MAX_WINDOW = 65_536;
 /** A peer silent for this many heartbeat intervals is taken for dead. */
 const MISSED_HEARTBEATS = 3;
+/** How many times an interval the heartbeat looks at the silence. */
+const HEARTBEAT_CHECKS = 4;
+/**
+ * The largest frame accepted after the hello and before the handshake is
+ * complete: room for an AUTH with credentials, not for a peer that has not
+ * proved anything to make this side hold megabytes.
+ */
+export const MAX_PRE_AUTH_FRAME = 64 * 1024;
+/** The default of {@linkcode SessionOptions.reassemblyTimeout}. */
+const REASSEMBLY_TIMEOUT = 30_000;
 
 /** hello: waiting for the peer's hello; auth: for its AUTH or AUTH_OK; checking: verifying it; open: serving calls. */
 type SessionState = "hello" | "auth" | "checking" | "open";
@@ -140,8 +156,16 @@ export class Session {
   /** The peer's requests whose data is streaming in. */
   #inputStreams: Map<number, StreamReceiver> | undefined;
   /** Large messages arriving in fragments, by fragment id. */
-  #fragments: Map<number, { bytes: Uint8Array; filled: number }> | undefined;
+  #fragments: Map<number, Reassembly> | undefined;
+  /** The bytes set aside for them: at most this side's maxFrameSize. */
+  #reassemblyBytes = 0;
+  readonly #reassemblyTimeout: number;
+  #stopReassemblyCheck: (() => void) | undefined;
   #nextFragment = 1;
+  /** Fragmented messages this side is sending, and their total size: kept within the peer's budget. */
+  #fragmentsOut = 0;
+  #fragmentBytesOut = 0;
+  #fragmentWaiters: (() => void)[] = [];
   readonly #maxFrameSize: number;
   /** The windows of the peer's requests that take a streamed result, until the result comes. */
   #streamWindows: Map<number, number> | undefined;
@@ -158,6 +182,10 @@ export class Session {
   #idleWaiters: (() => void)[] = [];
   /** Requests that arrived while answers could not be written; run once they can. */
   #deferred: RequestMessage[] = [];
+  /** Client: frames that arrived right behind the server's AUTH_OK, handled once it is verified. */
+  #afterAuthOk: Uint8Array[] = [];
+  /** The ids of the deferred requests: in flight as much as running ones. */
+  #deferredIds = new Set<number>();
   #timers: ReturnType<typeof setTimeout>[] = [];
   #stopTicks: (() => void)[] = [];
   #resolveReady!: (hello: Hello) => void;
@@ -190,6 +218,7 @@ export class Session {
     this.#actions = options.actions;
     this.#maxInFlight = options.maxInFlight ?? Infinity;
     this.#maxFrameSize = options.maxFrameSize;
+    this.#reassemblyTimeout = options.reassemblyTimeout ?? REASSEMBLY_TIMEOUT;
     this.#exposeStack = options.exposeStack ?? true;
     this.#auth = options.auth ?? {};
     this.#nonce = this.#role === "client" || isAuthRequired(this.#auth)
@@ -371,11 +400,16 @@ export class Session {
     if (this.#pendingCalls.size === 1) this.#transport.ref();
     if (timeout > 0) {
       call.timer = setTimeout(() => {
+        const items = call instanceof StreamCall ? call.itemCount : 0;
         this.#cancel(
           id,
           new ClientError(
             "TIMEOUT",
-            `"${action}" did not answer within ${timeout} ms.`,
+            items > 0
+              ? `The stream from "${action}" timed out after ${items} item${
+                items === 1 ? "" : "s"
+              }: its ${timeout} ms were up before it ended.`
+              : `"${action}" did not answer within ${timeout} ms.`,
           ),
         );
       }, timeout);
@@ -405,6 +439,7 @@ export class Session {
           id,
           this.#wireError("ACTION_FAILED", error),
         ]),
+      blocked: this.#blocked,
     }, INPUT_WINDOW);
     call.input.run();
   }
@@ -486,13 +521,15 @@ export class Session {
   #startHandshakeTimer(timeout: number): void {
     const timer = setTimeout(() => {
       if (this.#state === "open") return;
+      const message = `No isock handshake from ${
+        describe(this.peer)
+      } within ${timeout} ms: is it an isock peer?`;
+      // For a client this is a failed connection attempt, tried again like
+      // a refused one; for a server, a peer that broke the protocol.
       this.abort(
-        new ProtocolError(
-          "PROTOCOL",
-          `No isock handshake from ${
-            describe(this.peer)
-          } within ${timeout} ms: is it an isock peer?`,
-        ),
+        this.#role === "client"
+          ? new ClientError("CONNECT_FAILED", message)
+          : new ProtocolError("PROTOCOL", message),
       );
     }, timeout);
     this.#timers.push(housekeeping(timer));
@@ -504,8 +541,14 @@ export class Session {
     const { heartbeatInterval, idleTimeout = 0 } = options;
     // Shared timers: ten thousand idle connections cost two timers in all.
     if (heartbeatInterval > 0) {
+      // Checked four times an interval, so that a dead peer is found within
+      // three intervals of its last sign of life, not up to four.
+      let tick = 0;
       this.#stopTicks.push(
-        every(heartbeatInterval, () => this.#heartbeat(heartbeatInterval)),
+        every(heartbeatInterval / HEARTBEAT_CHECKS, () => {
+          const isPingDue = ++tick % HEARTBEAT_CHECKS === 0;
+          this.#heartbeat(heartbeatInterval, isPingDue);
+        }),
       );
     }
     if (idleTimeout > 0) {
@@ -515,9 +558,10 @@ export class Session {
     }
   }
 
-  #heartbeat(interval: number): void {
+  #heartbeat(interval: number, isPingDue: boolean): void {
     const silence = Date.now() - this.#transport.lastActivity;
-    if (silence > MISSED_HEARTBEATS * interval) {
+    const limit = MISSED_HEARTBEATS * interval - interval / HEARTBEAT_CHECKS;
+    if (silence > limit) {
       this.abort(
         new ClientError(
           "CONNECTION_CLOSED",
@@ -526,7 +570,7 @@ export class Session {
           } gave no sign of life for ${silence} ms (heartbeats every ${interval} ms): the connection is taken for dead.`,
         ),
       );
-    } else {
+    } else if (isPingDue) {
       this.#send(this.#codec.encode([MessageType.PING, this.#nextPing++]));
     }
   }
@@ -556,6 +600,12 @@ export class Session {
     if (this.#closeReason !== undefined || this.#isClosed) return;
     if (this.#state === "open") return this.#receive(body, isBorrowed);
     if (this.#state === "hello") return this.#receiveHello(body);
+    if (this.#state === "checking" && this.#role === "client") {
+      // The server may ping or call right behind its AUTH_OK: hold those
+      // frames until its proof is checked, then handle them in order.
+      this.#afterAuthOk.push(isBorrowed ? body.slice() : body);
+      return;
+    }
     let message: Message;
     try {
       message = this.#codec.decode(body, isBorrowed);
@@ -577,13 +627,19 @@ export class Session {
       : this.#peerHello.authRequired || auth.key !== undefined ||
         auth.credentials !== undefined;
     if (!mustAuthenticate) return this.#open();
+    // Until the handshake is complete, a peer may make this side hold only small frames.
+    this.#transport.limitFrames?.(MAX_PRE_AUTH_FRAME);
     this.#state = "auth";
     if (this.#role === "client") this.#sendAuth().catch(this.#failAuth);
   }
 
   #open(): void {
+    this.#transport.limitFrames?.(this.#maxFrameSize);
     this.#state = "open";
     this.#resolveReady(this.#peerHello!);
+    for (const frame of this.#afterAuthOk.splice(0)) {
+      this.#onFrame(frame, false);
+    }
   }
 
   /** Client: proves it knows the secret (if it has one), sends its credentials. */
@@ -620,6 +676,8 @@ export class Session {
       message.type === MessageType.AUTH_OK
     ) {
       this.#state = "checking";
+      // What follows is the server's to send as it likes; the proof is checked next.
+      this.#transport.limitFrames?.(this.#maxFrameSize);
       this.#checkServerProof(message.proof).catch(this.#failAuth);
       return;
     }
@@ -723,10 +781,12 @@ export class Session {
     }
   }
 
+  /** Handles a message; `isReassembled` when it came in fragments. */
   #receive(
     frame: Uint8Array | undefined,
     isBorrowed: boolean,
     decoded?: Message,
+    isReassembled = false,
   ): void {
     let message: Message;
     try {
@@ -737,6 +797,18 @@ export class Session {
     switch (message.type) {
       case MessageType.REQUEST:
         this.#requestsSinceIdleCheck++;
+        if (
+          this.#running?.has(message.id) || this.#deferredIds.has(message.id)
+        ) {
+          // Overwriting the first would orphan its handler: its signal
+          // would never abort, nor its generator's finally run.
+          return this.#failProtocol(
+            new ProtocolError(
+              "PROTOCOL",
+              `Request id ${message.id} is already in flight on this connection.`,
+            ),
+          );
+        }
         if (this.#deferred.length > 0 || this.#transport.isCongested) {
           return this.#defer(message);
         }
@@ -759,7 +831,7 @@ export class Session {
       case MessageType.END:
         return this.#takeCall(message.id)?.end();
       case MessageType.CREDIT:
-        return this.#resultStreams?.get(message.id)?.grant(message.count);
+        return this.#grant(this.#resultStreams?.get(message.id), message.count);
       case MessageType.INPUT:
         return this.#receiveInput(message);
       case MessageType.INPUT_END: {
@@ -770,10 +842,22 @@ export class Session {
         return;
       }
       case MessageType.INPUT_CREDIT:
-        return this.#pendingCalls.get(message.id)?.input?.grant(message.count);
+        return this.#grant(
+          this.#pendingCalls.get(message.id)?.input,
+          message.count,
+        );
       case MessageType.INPUT_STOP:
         return this.#pendingCalls.get(message.id)?.input?.stop();
       case MessageType.FRAGMENT:
+        if (isReassembled) {
+          // Each level would set aside its whole total again.
+          return this.#failProtocol(
+            new ProtocolError(
+              "PROTOCOL",
+              "A fragmented message is itself a fragment.",
+            ),
+          );
+        }
         return this.#reassemble(message);
       case MessageType.PING:
         return this.#send(this.#codec.encode([MessageType.PONG, message.id]));
@@ -805,6 +889,19 @@ export class Session {
       ),
     );
   }
+
+  /** Credit for a stream this side sends; credit past the window is a breach. */
+  #grant(sender: StreamSender | undefined, count: number): void {
+    try {
+      sender?.grant(count);
+    } catch (error) {
+      this.#failProtocol(error as ProtocolError);
+    }
+  }
+
+  /** For stream senders: a promise while the peer does not read what is queued. */
+  readonly #blocked = (): Promise<void> | undefined =>
+    this.#transport.isCongested ? this.#transport.drain() : undefined;
 
   #receiveItem(message: ItemMessage): void {
     const call = this.#pendingCalls.get(message.id);
@@ -849,6 +946,7 @@ export class Session {
    */
   #defer(request: RequestMessage): void {
     this.#deferred.push(request);
+    this.#deferredIds.add(request.id);
     if (this.#deferred.length === 1) {
       this.#transport.drain().then(() => this.#runDeferred());
     }
@@ -860,9 +958,12 @@ export class Session {
         this.#transport.drain().then(() => this.#runDeferred());
         return;
       }
-      this.#handleRequest(this.#deferred.shift()!);
+      const request = this.#deferred.shift()!;
+      this.#deferredIds.delete(request.id);
+      this.#handleRequest(request);
     }
     this.#deferred = [];
+    this.#deferredIds.clear();
   }
 
   /** An answer for an id no call waits for (a late or a duplicate one) is dropped. */
@@ -1093,6 +1194,7 @@ export class Session {
             error,
           ),
         ),
+      blocked: this.#blocked,
     }, window);
     (this.#resultStreams ??= new Map()).set(id, sender);
     sender.run().then(() => {
@@ -1172,11 +1274,31 @@ export class Session {
   }
 
   async #sendFragments(parts: Uint8Array[], size: number): Promise<void> {
-    const id = this.#nextFragment++;
-    for (const piece of pieces(parts, FRAGMENT_SIZE)) {
-      if (this.#isClosed) return;
-      this.#send(this.#codec.encode([MessageType.FRAGMENT, id, size, piece]));
-      await this.#transport.drain();
+    // The peer holds at most its maxFrameSize in messages being
+    // reassembled, and MAX_FRAGMENTED of them: wait for room.
+    const budget = this.#peerHello?.maxFrameSize ?? Infinity;
+    while (
+      !this.#isClosed &&
+      (this.#fragmentsOut >= MAX_FRAGMENTED ||
+        (this.#fragmentsOut > 0 && this.#fragmentBytesOut + size > budget))
+    ) {
+      await new Promise<void>((resolve) => this.#fragmentWaiters.push(resolve));
+    }
+    this.#fragmentsOut++;
+    this.#fragmentBytesOut += size;
+    try {
+      const id = this.#nextFragment++;
+      for (const piece of pieces(parts, FRAGMENT_SIZE)) {
+        if (this.#isClosed) return;
+        this.#send(
+          this.#codec.encode([MessageType.FRAGMENT, id, size, piece]),
+        );
+        await this.#transport.drain();
+      }
+    } finally {
+      this.#fragmentsOut--;
+      this.#fragmentBytesOut -= size;
+      for (const wake of this.#fragmentWaiters.splice(0)) wake();
     }
   }
 
@@ -1197,13 +1319,28 @@ export class Session {
         return this.#failProtocol(
           new ProtocolError(
             "PROTOCOL",
-            "Too many fragmented messages at once.",
+            `Too many fragmented messages at once (at most ${MAX_FRAGMENTED}).`,
           ),
         );
       }
-      message = { bytes: new Uint8Array(fragment.total), filled: 0 };
+      if (this.#reassemblyBytes + fragment.total > this.#maxFrameSize) {
+        return this.#failProtocol(
+          new ProtocolError(
+            "PROTOCOL",
+            `Fragmented messages of more than ${this.#maxFrameSize} bytes in all at once (this side's maxFrameSize).`,
+          ),
+        );
+      }
+      message = {
+        bytes: new Uint8Array(fragment.total),
+        filled: 0,
+        lastPiece: Date.now(),
+      };
       fragments.set(fragment.id, message);
+      this.#reassemblyBytes += fragment.total;
+      this.#stopReassemblyCheck ??= this.#startReassemblyCheck();
     }
+    message.lastPiece = Date.now();
     const end = message.filled + fragment.bytes.length;
     if (fragment.total !== message.bytes.length || end > fragment.total) {
       return this.#failProtocol(
@@ -1214,8 +1351,44 @@ export class Session {
     message.filled = end;
     if (end === fragment.total) {
       fragments.delete(fragment.id);
-      this.#receive(message.bytes, false);
+      this.#reassemblyBytes -= fragment.total;
+      if (fragments.size === 0) {
+        this.#stopReassemblyCheck?.();
+        this.#stopReassemblyCheck = undefined;
+      }
+      this.#receive(message.bytes, false, undefined, true);
     }
+  }
+
+  /**
+   * Watches the messages in reassembly: one that gets no piece for the
+   * reassembly timeout is a peer holding this side's memory on purpose. Time
+   * this side spends not reading (its own writes are congested) is not held
+   * against the peer.
+   */
+  #startReassemblyCheck(): () => void {
+    const timeout = this.#reassemblyTimeout;
+    let lastCheck = Date.now();
+    const timer = housekeeping(setInterval(() => {
+      const now = Date.now();
+      if (this.#transport.isCongested) {
+        for (const message of this.#fragments?.values() ?? []) {
+          message.lastPiece += now - lastCheck;
+        }
+      }
+      lastCheck = now;
+      for (const message of this.#fragments?.values() ?? []) {
+        if (now - message.lastPiece > timeout) {
+          return this.#failProtocol(
+            new ProtocolError(
+              "PROTOCOL",
+              `A fragmented message got no piece for ${timeout} ms.`,
+            ),
+          );
+        }
+      }
+    }, Math.max(1, timeout / 4)));
+    return () => clearInterval(timer);
   }
 
   /** @throws {ClientError} `FRAME_TOO_LARGE` when the peer would refuse a frame this large. */
@@ -1292,6 +1465,9 @@ export class Session {
     this.#isClosed = true;
     for (const timer of this.#timers) clearTimeout(timer);
     for (const stop of this.#stopTicks) stop();
+    this.#stopReassemblyCheck?.();
+    this.#fragments?.clear();
+    for (const wake of this.#fragmentWaiters.splice(0)) wake();
     const reason = this.#callError(failure);
     const isClean = this.#isClosingGracefully ||
       (failure === undefined && this.#closeReason === undefined &&
@@ -1336,6 +1512,14 @@ export class Session {
       reason === undefined ? undefined : { cause: reason },
     );
   }
+}
+
+/** A large message being gathered from its fragments. */
+interface Reassembly {
+  bytes: Uint8Array;
+  filled: number;
+  /** When its last piece arrived, in milliseconds since 1970. */
+  lastPiece: number;
 }
 
 function isAuthRequired(auth: Authenticator): boolean {

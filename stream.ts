@@ -17,6 +17,14 @@ import { ProtocolError } from "./errors.ts";
 export const DEFAULT_WINDOW = 16;
 
 /**
+ * How long a sender may keep the event loop to itself, in milliseconds: a
+ * source that yields without waiting for I/O (a generator counting up)
+ * would otherwise send its whole window in one go while every other
+ * connection waits. After this much time it lets other work run.
+ */
+export const TIME_SLICE = 4;
+
+/**
  * An item of a stream tagged with an id, so that a stream can resume after
  * it; made by {@linkcode tracked}.
  *
@@ -95,6 +103,12 @@ export interface StreamSenderPort {
   end(): void;
   /** The source failed. */
   fail(error: unknown): void;
+  /**
+   * Whether items may go now: `undefined` when they may, or a promise that
+   * resolves once the connection has written what is queued (the peer does
+   * not read, so nothing more is pulled from the source until it does).
+   */
+  blocked?(): Promise<void> | undefined;
 }
 
 /**
@@ -105,6 +119,8 @@ export interface StreamSenderPort {
 export class StreamSender {
   readonly #iterator: AsyncIterator<unknown>;
   readonly #port: StreamSenderPort;
+  /** The window: credit never exceeds it. */
+  readonly #window: number;
   #credit: number;
   #wake: (() => void) | undefined;
   #isStopped = false;
@@ -112,7 +128,8 @@ export class StreamSender {
   /**
    * @param source The items.
    * @param port Where they go.
-   * @param credit How many may go before the receiver grants more.
+   * @param credit How many may go before the receiver grants more: the
+   * window, which later grants can never push the credit above.
    */
   constructor(
     source: AsyncIterable<unknown>,
@@ -122,10 +139,23 @@ export class StreamSender {
     this.#iterator = source[Symbol.asyncIterator]();
     this.#port = port;
     this.#credit = credit;
+    this.#window = credit;
   }
 
-  /** The receiver took items and welcomes `count` more. */
+  /**
+   * The receiver took items and welcomes `count` more.
+   *
+   * @throws {ProtocolError} `PROTOCOL` when that would push the credit past
+   * the window: a receiver only gives back credit for items it took, so
+   * this one is not counting, and its credit cannot be trusted.
+   */
   grant(count: number): void {
+    if (this.#credit + count > this.#window) {
+      throw new ProtocolError(
+        "PROTOCOL",
+        `The peer granted credit beyond the stream's window of ${this.#window} items.`,
+      );
+    }
     this.#credit += count;
     this.#wake?.();
   }
@@ -143,12 +173,17 @@ export class StreamSender {
   /** Sends until the source ends, fails, or the stream is stopped. Never rejects. */
   async run(): Promise<void> {
     try {
+      let sliceStart = performance.now();
       for (;;) {
-        while (this.#credit <= 0 && !this.#isStopped) {
-          await new Promise<void>((resolve) => this.#wake = resolve);
-          this.#wake = undefined;
-        }
+        while (this.#credit <= 0 && !this.#isStopped) await this.#sleep();
         if (this.#isStopped) break;
+        const blocked = this.#port.blocked?.();
+        if (blocked !== undefined) {
+          // The peer does not read: pull nothing more until it does.
+          await this.#sleep(blocked);
+          sliceStart = performance.now();
+          continue;
+        }
         const next = await this.#iterator.next();
         if (this.#isStopped) break;
         if (next.done) return this.#port.end();
@@ -158,12 +193,26 @@ export class StreamSender {
           ? this.#port.item(item.value, item.id)
           : this.#port.item(item, undefined);
         if (sending !== undefined) await sending;
+        if (performance.now() - sliceStart >= TIME_SLICE) {
+          // A source that never waits must not starve other connections.
+          await nextTask();
+          sliceStart = performance.now();
+        }
       }
     } catch (error) {
       if (!this.#isStopped) this.#port.fail(error);
       return;
     }
     await this.#closeSource();
+  }
+
+  /** Waits for credit, a stop, or `until`. */
+  async #sleep(until?: Promise<void>): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      until?.then(resolve, resolve);
+    });
+    this.#wake = undefined;
   }
 
   async #closeSource(): Promise<void> {
@@ -173,6 +222,11 @@ export class StreamSender {
       // The source's cleanup failed; the stream is over either way.
     }
   }
+}
+
+/** Resolves in a later task of the event loop: timers and I/O of others run first. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** How a {@linkcode StreamReceiver} reaches the peer. */

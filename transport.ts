@@ -82,6 +82,12 @@ export interface Transport {
   ref(): void;
   /** Lets the process end while the connection is open but idle. */
   unref(): void;
+  /**
+   * Sets the largest frame body accepted from the next frame on (at most
+   * `maxFrameSize`): small until the peer has authenticated. A transport
+   * without it keeps `maxFrameSize`.
+   */
+  limitFrames?(size: number): void;
 }
 
 /** Options of the transports. */
@@ -216,6 +222,10 @@ class ConnTransport implements Transport {
 
   unref(): void {
     this.#conn.unref();
+  }
+
+  limitFrames(size: number): void {
+    this.#decoder.limit = size;
   }
 
   close(): void {
@@ -405,6 +415,10 @@ class SocketTransport implements Transport {
   unref(): void {
     this.#socket.unref();
     this.#beneath?.unref();
+  }
+
+  limitFrames(size: number): void {
+    this.#decoder.limit = size;
   }
 
   close(): void {

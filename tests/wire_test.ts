@@ -278,10 +278,17 @@ Deno.test("wire: a client that reaches something other than an isock server gets
 
 Deno.test("wire: a client whose server never says hello gives up after its handshake timeout", async () => {
   await using silent = fakeServer(new Uint8Array(0));
-  await using client = new Client({ port: silent.port, handshakeTimeout: 100 });
+  await using client = new Client({
+    port: silent.port,
+    handshakeTimeout: 100,
+    retry: 1,
+  });
+  // A handshake that never completes is a failed connection attempt.
   await assert.rejects(
     client.runAction(echo, 1),
-    (e) => e instanceof ClientError && e.code === "PROTOCOL",
+    (e) =>
+      e instanceof ClientError && e.code === "CONNECT_FAILED" &&
+      /No isock handshake/.test(e.message),
   );
 });
 
