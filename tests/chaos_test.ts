@@ -28,7 +28,10 @@ function seeds(): number[] {
   if (chosen === undefined || chosen === "") return [1, 2, 3, 4];
   return chosen.split(",").map((seed) => {
     const parsed = Number(seed);
-    assert.ok(Number.isSafeInteger(parsed), `${SEED_VARIABLE}: not a seed: ${seed}`);
+    assert.ok(
+      Number.isSafeInteger(parsed),
+      `${SEED_VARIABLE}: not a seed: ${seed}`,
+    );
     return parsed;
   });
 }

@@ -130,7 +130,10 @@ export class Ledger {
 }
 
 /** Waits `milliseconds`, or rejects with the signal's reason when it aborts first. */
-export function sleep(milliseconds: number, signal: AbortSignal): Promise<void> {
+export function sleep(
+  milliseconds: number,
+  signal: AbortSignal,
+): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     const onAbort = () => {
@@ -161,7 +164,10 @@ export function addChaosActions(server: Server, ledger: Ledger): Server {
         return { callId, payload };
       }),
     )
-    .addAction(echo, counted(({ callId, payload }) => Promise.resolve({ callId, payload })))
+    .addAction(
+      echo,
+      counted(({ callId, payload }) => Promise.resolve({ callId, payload })),
+    )
     .addAction(
       slow,
       counted(async ({ callId, ms }, context) => {

@@ -4,24 +4,27 @@
  * drawn from a seeded generator — the connection cut at a byte offset (in
  * the middle of a frame, of the handshake, of a stream), a stall, a
  * blackhole that swallows bytes without closing, a trickle of one byte at a
- * time, or a delay on every chunk. It never changes a byte it forwards, so
+ * time, a delay on every chunk, bytes gathered and forwarded in batches
+ * (so that frames sent apart arrive together) — and cuts it after a seeded lifetime
+ * (whatever is passing then), so that clients keep reconnecting. It never changes a byte it forwards, so
  * whatever the faults do, a peer never has a reason to see a protocol
  * breach.
  *
  * @module
  */
 
+import { concat } from "../../bytes.ts";
 import { seededRandom } from "../helpers.ts";
 
 /** What the proxy does to one connection. */
 export type FaultKind =
   | "pass"
   | "cut"
-  | "expire"
   | "stall"
   | "blackhole"
   | "trickle"
-  | "delay";
+  | "delay"
+  | "batch";
 
 /** Which way the fault applies: client to server, or server to client. */
 export type FaultDirection = "up" | "down";
@@ -33,24 +36,29 @@ export interface Fault {
   /** Bytes forwarded in `direction` before the fault strikes. */
   offset: number;
   /**
-   * How long a stall lasts, the delay on each chunk, or how long an
-   * expiring connection lives, in milliseconds.
+   * How long a stall lasts, the delay on each chunk, or how long a batch
+   * gathers bytes before it forwards them in one write, in milliseconds.
    */
   milliseconds: number;
+  /**
+   * When the connection is cut whatever passes then, in milliseconds after
+   * it was accepted: every connection ends, so clients keep reconnecting.
+   */
+  lifetime: number;
 }
 
 /** How often each fault is drawn, relative to the others. */
 export type FaultWeights = Record<FaultKind, number>;
 
-/** The default mix: a fifth of the connections pass untouched. */
+/** The default mix: a third of the connections see no fault but their lifetime. */
 export const DEFAULT_FAULT_WEIGHTS: FaultWeights = {
-  pass: 20,
-  cut: 28,
-  expire: 14,
+  pass: 25,
+  cut: 30,
   stall: 10,
   blackhole: 8,
   trickle: 10,
-  delay: 10,
+  delay: 8,
+  batch: 8,
 };
 
 /** Bytes a trickle sends one at a time before it lets the rest through. */
@@ -84,10 +92,11 @@ export function drawFault(
     : 160 + Math.floor(random() * 12_000);
   const milliseconds = kind === "delay"
     ? 2 + Math.floor(random() * 30)
-    : kind === "expire"
-    ? 50 + Math.floor(random() * 1500)
+    : kind === "batch"
+    ? 20 + Math.floor(random() * 200)
     : 50 + Math.floor(random() * 400);
-  return { kind, direction, offset, milliseconds };
+  const lifetime = 300 + Math.floor(random() * 2700);
+  return { kind, direction, offset, milliseconds, lifetime };
 }
 
 /** Options of {@linkcode FaultProxy}. */
@@ -204,10 +213,7 @@ export class FaultProxy implements AsyncDisposable {
       this.#close(link);
       return;
     }
-    if (fault.kind === "expire") {
-      // Cut after a while, whatever is passing then (both ways).
-      this.#pause(fault.milliseconds).then(() => this.#close(link));
-    }
+    this.#pause(fault.lifetime).then(() => this.#close(link));
     await Promise.all([
       this.#pipe(link, inbound, link.outbound, fault.direction === "up"),
       this.#pipe(link, link.outbound, inbound, fault.direction === "down"),
@@ -222,6 +228,9 @@ export class FaultProxy implements AsyncDisposable {
     isFaulty: boolean,
   ): Promise<void> {
     const { fault } = link;
+    if (isFaulty && fault.kind === "batch") {
+      return this.#batch(link, from, to, fault.milliseconds);
+    }
     const buffer = new Uint8Array(64 * 1024);
     let forwarded = 0;
     // Faults that strike at a byte offset; the others act on time or on every chunk.
@@ -265,6 +274,44 @@ export class FaultProxy implements AsyncDisposable {
     } catch {
       // Either side closed, or the proxy closed them.
     }
+    this.#close(link);
+  }
+
+  /**
+   * Forwards one direction in batches: what arrives within `milliseconds`
+   * of a batch's first byte goes out in one write, as a network that
+   * coalesces segments would deliver it.
+   */
+  async #batch(
+    link: Link,
+    from: Deno.Conn,
+    to: Deno.Conn,
+    milliseconds: number,
+  ): Promise<void> {
+    const buffer = new Uint8Array(64 * 1024);
+    const gathered: Uint8Array[] = [];
+    let flushing = Promise.resolve();
+    const flush = async () => {
+      if (gathered.length > 0 && !link.isClosed) {
+        await writeAll(to, concat(gathered.splice(0)));
+      }
+    };
+    try {
+      for (;;) {
+        const count = await from.read(buffer);
+        if (count === null || link.isClosed) break;
+        if (gathered.length === 0) {
+          flushing = flushing
+            .then(() => this.#pause(milliseconds))
+            .then(flush)
+            .catch(() => this.#close(link));
+        }
+        gathered.push(buffer.slice(0, count));
+      }
+    } catch {
+      // Either side closed, or the proxy closed them.
+    }
+    await flushing;
     this.#close(link);
   }
 

@@ -136,6 +136,7 @@ interface ClientSetup {
   client: Client;
   retry: number;
   timeout: number;
+  handshakeTimeout: number;
   /** Connections this client completed so far (its `connect` events). */
   connects: number;
 }
@@ -176,7 +177,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     hostname: "127.0.0.1",
     port: 0,
     heartbeatInterval: 200,
-    handshakeTimeout: 1000,
+    // Longer than any call's deadline, so that a swallowed handshake is
+    // bounded by the calls' deadlines rather than by the server giving up.
+    handshakeTimeout: 4000,
     secret,
   };
   let server = addChaosActions(new Server(serverOptions), ledger) as Server;
@@ -189,6 +192,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   for (let index = 0; index < (options.clients ?? 4); index++) {
     const retry = 1 + Math.floor(random() * 4);
     const timeout = random() < 0.5 ? 0 : 1500 + Math.floor(random() * 1500);
+    const handshakeTimeout = random() < 0.5 ? 1000 : 4000;
     const client = new Client({
       hostname: "127.0.0.1",
       port: proxy.port,
@@ -197,10 +201,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       maxRetryDelay: 200,
       timeout,
       heartbeatInterval: 200,
-      handshakeTimeout: 1000,
+      handshakeTimeout,
       secret,
     }).addAction(identify, ({ callId }) => ({ callId, client: index }));
-    const setup: ClientSetup = { index, client, retry, timeout, connects: 0 };
+    const setup: ClientSetup = {
+      index,
+      client,
+      retry,
+      timeout,
+      handshakeTimeout,
+      connects: 0,
+    };
     client.addEventListener("connect", () => setup.connects++);
     setups.push(setup);
   }
@@ -293,7 +304,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 }
 
 /** Draws one call: its kind, data and options. */
-function plan(random: () => number, callId: string, setup: ClientSetup): CallPlan {
+function plan(
+  random: () => number,
+  callId: string,
+  setup: ClientSetup,
+): CallPlan {
   const total = KINDS.reduce((sum, [, weight]) => sum + weight, 0);
   let pick = random() * total;
   let kind: Kind = "record";
@@ -319,11 +334,12 @@ function plan(random: () => number, callId: string, setup: ClientSetup): CallPla
     setup,
     deadline,
     abortAfter,
-    describe: `${callId} ${kind} (client ${setup.index}: retry ${setup.retry}, ${
-      own === undefined ? "client" : "call"
-    } timeout ${deadline} ms${
-      abortAfter === undefined ? "" : `, aborted after ${abortAfter} ms`
-    })`,
+    describe:
+      `${callId} ${kind} (client ${setup.index}: retry ${setup.retry}, handshake timeout ${setup.handshakeTimeout} ms, ${
+        own === undefined ? "client" : "call"
+      } timeout ${deadline} ms${
+        abortAfter === undefined ? "" : `, aborted after ${abortAfter} ms`
+      })`,
     data: drawData(random, kind, callId, deadline),
   };
 }
@@ -472,7 +488,9 @@ async function settle(
   if (elapsed > allowed) {
     fail(
       "settles-in-time",
-      `settled (${describeOutcome(outcome)}) after ${elapsed} ms, deadline ${call.deadline} ms + grace ${grace} ms + worst lag ${
+      `settled (${
+        describeOutcome(outcome)
+      }) after ${elapsed} ms, deadline ${call.deadline} ms + grace ${grace} ms + worst lag ${
         Math.round(lag.worst)
       } ms`,
     );
@@ -494,7 +512,10 @@ async function settle(
         (code === "ABORTED" && controller.signal.aborted) ||
         (code === "ACTION_FAILED" && call.kind === "callBack");
       if (!isAllowed) {
-        fail("expected-code", `rejected ${code} after ${elapsed} ms: ${error.message}`);
+        fail(
+          "expected-code",
+          `rejected ${code} after ${elapsed} ms: ${error.message}`,
+        );
       }
       const hasConnected = wasConnected || setup.connects > connectsBefore;
       if (code === "CONNECTION_CLOSED" && !hasConnected) {
