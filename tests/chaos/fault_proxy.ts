@@ -3,7 +3,8 @@
  * and a server on 127.0.0.1 and, for each connection, applies one fault
  * drawn from a seeded generator — the connection cut at a byte offset (in
  * the middle of a frame, of the handshake, of a stream), a stall, a
- * blackhole that swallows bytes without closing, a trickle of one byte at a
+ * blackhole that swallows bytes without closing (from an offset, or from
+ * the start: a silent server), a trickle of one byte at a
  * time, a delay on every chunk, bytes gathered and forwarded in batches
  * (so that frames sent apart arrive together) — and cuts it after a seeded lifetime
  * (whatever is passing then), so that clients keep reconnecting. It never changes a byte it forwards, so
@@ -22,6 +23,7 @@ export type FaultKind =
   | "cut"
   | "stall"
   | "blackhole"
+  | "silent"
   | "trickle"
   | "delay"
   | "batch";
@@ -52,10 +54,11 @@ export type FaultWeights = Record<FaultKind, number>;
 
 /** The default mix: a third of the connections see no fault but their lifetime. */
 export const DEFAULT_FAULT_WEIGHTS: FaultWeights = {
-  pass: 25,
+  pass: 20,
   cut: 30,
-  stall: 10,
+  stall: 9,
   blackhole: 8,
+  silent: 8,
   trickle: 10,
   delay: 8,
   batch: 8,
@@ -87,7 +90,9 @@ export function drawFault(
     }
   }
   const direction: FaultDirection = random() < 0.5 ? "up" : "down";
-  const offset = random() < 0.45
+  const offset = kind === "silent"
+    ? 0
+    : random() < 0.45
     ? Math.floor(random() * 160)
     : 160 + Math.floor(random() * 12_000);
   const milliseconds = kind === "delay"
@@ -235,7 +240,7 @@ export class FaultProxy implements AsyncDisposable {
     let forwarded = 0;
     // Faults that strike at a byte offset; the others act on time or on every chunk.
     let hasStruck = !isFaulty ||
-      !["cut", "stall", "blackhole", "trickle"].includes(fault.kind);
+      !["cut", "stall", "blackhole", "silent", "trickle"].includes(fault.kind);
     let isBlackholed = false;
     try {
       for (;;) {
@@ -252,7 +257,7 @@ export class FaultProxy implements AsyncDisposable {
           forwarded += head.length;
           chunk = chunk.subarray(head.length);
           if (fault.kind === "cut") break;
-          if (fault.kind === "blackhole") {
+          if (fault.kind === "blackhole" || fault.kind === "silent") {
             isBlackholed = true;
             continue;
           }

@@ -110,6 +110,8 @@ export interface ChaosReport {
   violations: Violation[];
   /** The run's worst event-loop lag, in milliseconds. */
   worstLag: number;
+  /** How long each phase took (the calls, then each step of the wind-down), in milliseconds. */
+  phases: Map<string, number>;
   milliseconds: number;
 }
 
@@ -121,11 +123,11 @@ const ALLOWED_CODES = new Set([
 
 /** Each kind of call, with how often it is drawn. */
 const KINDS = [
-  ["record", 24],
+  ["record", 20],
   ["echo", 14],
   ["slow", 14],
   ["slowOnce", 10],
-  ["ticks", 14],
+  ["ticks", 18],
   ["upload", 10],
   ["callBack", 14],
 ] as const;
@@ -192,7 +194,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   for (let index = 0; index < (options.clients ?? 4); index++) {
     const retry = 1 + Math.floor(random() * 4);
     const timeout = random() < 0.5 ? 0 : 1500 + Math.floor(random() * 1500);
-    const handshakeTimeout = random() < 0.5 ? 1000 : 4000;
+    // Mostly longer than any deadline, so that deadlines bound a swallowed handshake.
+    const handshakeTimeout = random() < 0.3 ? 1000 : 4000;
     const client = new Client({
       hostname: "127.0.0.1",
       port: proxy.port,
@@ -258,6 +261,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     restartWindow.to = performance.now() + 200;
   };
 
+  const phases = new Map<string, number>();
+  // Each step of the wind-down should be quick; a slow one is a finding.
+  const step = async (
+    name: string,
+    limit: number,
+    work: () => Promise<unknown>,
+  ) => {
+    const from = performance.now();
+    await work();
+    const took = Math.round(performance.now() - from);
+    phases.set(name, took);
+    if (took > limit) {
+      violations.push({
+        invariant: "clean-after",
+        call: "(after the run)",
+        detail: `${name} took ${took} ms (expected under ${limit} ms)`,
+      });
+    }
+  };
   try {
     const lanes = setups.flatMap((setup) =>
       Array.from({ length: options.lanes ?? 3 }, () => lane(setup))
@@ -266,20 +288,27 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ...lanes,
       options.restart === false ? Promise.resolve() : restart(),
     ]);
+    phases.set("calls", Math.round(performance.now() - started));
   } finally {
-    await Promise.all(setups.map(({ client }) => client.close()));
-    await Promise.all(pending);
-    await proxy[Symbol.asyncDispose]();
+    await step(
+      "closing the clients",
+      2000,
+      () => Promise.all(setups.map(({ client }) => client.close())),
+    );
+    await step("settling the calls", 2000, () => Promise.all(pending));
+    await step("closing the proxy", 2000, () => proxy[Symbol.asyncDispose]());
   }
 
   // Closed clients leave nothing on the server (the proxy closed its sockets too).
-  const cleanBy = performance.now() + 3000;
-  while (
-    (ledger.running > 0 || servers.some((s) => s.connectionCount > 0)) &&
-    performance.now() < cleanBy
-  ) {
-    await pause(20);
-  }
+  await step("the server letting go", 3000, async () => {
+    const cleanBy = performance.now() + 3000;
+    while (
+      (ledger.running > 0 || servers.some((s) => s.connectionCount > 0)) &&
+      performance.now() < cleanBy
+    ) {
+      await pause(20);
+    }
+  });
   const connections = servers.reduce((sum, s) => sum + s.connectionCount, 0);
   if (ledger.running > 0 || connections > 0) {
     violations.push({
@@ -289,7 +318,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         `3 s after every client closed: ${connections} connection(s), ${ledger.running} handler(s) running`,
     });
   }
-  await Promise.all(servers.map((s) => s.shutdown({ timeout: 100 })));
+  await step(
+    "shutting the servers down",
+    2000,
+    () => Promise.all(servers.map((s) => s.shutdown({ timeout: 100 }))),
+  );
   lag.stop();
   return {
     seed: options.seed,
@@ -299,6 +332,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     faults: new Map(proxy.faultCounts),
     violations,
     worstLag: lag.worst,
+    phases,
     milliseconds: Math.round(performance.now() - started),
   };
 }
@@ -657,5 +691,7 @@ export function summarize(report: ChaosReport): string {
     report.hasSecret ? " (secret)" : ""
   }: ${report.calls} calls in ${report.milliseconds} ms, worst lag ${
     Math.round(report.worstLag)
-  } ms; outcomes ${outcomes}; connections by fault: ${faults}; ${report.violations.length} violation(s)`;
+  } ms (${
+    [...report.phases].map(([phase, ms]) => `${phase} ${ms} ms`).join(", ")
+  }); outcomes ${outcomes}; connections by fault: ${faults}; ${report.violations.length} violation(s)`;
 }
