@@ -64,6 +64,18 @@ export const DEFAULT_FAULT_WEIGHTS: FaultWeights = {
   batch: 8,
 };
 
+/** No fault at all: a plain proxy whose target can change and whose connections can be cut. */
+export const NO_FAULTS: FaultWeights = {
+  pass: 1,
+  cut: 0,
+  stall: 0,
+  blackhole: 0,
+  silent: 0,
+  trickle: 0,
+  delay: 0,
+  batch: 0,
+};
+
 /** Bytes a trickle sends one at a time before it lets the rest through. */
 const TRICKLE_BYTES = 96;
 /** The pause between two trickled bytes, in milliseconds. */
@@ -116,6 +128,12 @@ export interface FaultProxyOptions {
    * @default {DEFAULT_FAULT_WEIGHTS}
    */
   weights?: FaultWeights;
+  /**
+   * Whether every connection is cut after its seeded lifetime.
+   *
+   * @default {true}
+   */
+  hasLifetimes?: boolean;
 }
 
 /** The two sockets of one proxied connection. */
@@ -141,6 +159,7 @@ export class FaultProxy implements AsyncDisposable {
   readonly #listener: Deno.Listener;
   readonly #seed: number;
   readonly #weights: FaultWeights;
+  readonly #hasLifetimes: boolean;
   readonly #links = new Set<Link>();
   readonly #handlers = new Set<Promise<void>>();
   readonly #pauses = new Set<() => void>();
@@ -155,6 +174,7 @@ export class FaultProxy implements AsyncDisposable {
     this.#seed = options.seed;
     this.#target = options.target;
     this.#weights = options.weights ?? DEFAULT_FAULT_WEIGHTS;
+    this.#hasLifetimes = options.hasLifetimes ?? true;
     this.#accepting = this.#accept();
   }
 
@@ -180,6 +200,11 @@ export class FaultProxy implements AsyncDisposable {
   /** Connections accepted so far. */
   get connections(): number {
     return this.#connections;
+  }
+
+  /** Cuts every connection now, as a failing network would; new ones still pass. */
+  cut(): void {
+    for (const link of [...this.#links]) this.#close(link);
   }
 
   /** The fault connection `index` gets: the same for the same seed. */
@@ -218,7 +243,9 @@ export class FaultProxy implements AsyncDisposable {
       this.#close(link);
       return;
     }
-    this.#pause(fault.lifetime).then(() => this.#close(link));
+    if (this.#hasLifetimes) {
+      this.#pause(fault.lifetime).then(() => this.#close(link));
+    }
     await Promise.all([
       this.#pipe(link, inbound, link.outbound, fault.direction === "up"),
       this.#pipe(link, link.outbound, inbound, fault.direction === "down"),
