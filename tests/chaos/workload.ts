@@ -484,12 +484,12 @@ async function settle(
       }
       case "upload": {
         const sizes = data.items as number[];
-        async function* source(): AsyncGenerator<UploadItem> {
+        const source = async function* (): AsyncGenerator<UploadItem> {
           for (let seq = 0; seq < sizes.length; seq++) {
             sentBytes += sizes[seq];
             yield { callId, seq, bytes: new Uint8Array(sizes[seq]) };
           }
-        }
+        };
         return await client.runAction(upload, source(), own);
       }
       case "callBack":
