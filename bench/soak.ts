@@ -1,12 +1,20 @@
 /**
  * The soak run (not part of CI): minutes of mixed load on one server, with
  * faults injected all along, and the server's memory sampled from start to
- * end. Growth would mean a leak.
+ * end (growth would mean a leak); alongside, round after round of the chaos
+ * workload of `tests/chaos_test.ts` (a fault-injecting proxy, invariants
+ * checked after each round), one seed per round, larger than in the tests.
  *
- *     deno run --allow-net --allow-run --allow-read bench/soak.ts [--seconds 180]
+ *     deno run --allow-net --allow-run --allow-read bench/soak.ts [--seconds 180] [--rounds 1000] [--seed 1]
  *
- * The server runs in its own process (with `--expose-gc`, so that every
- * sample is taken after a full collection); this process drives the load.
+ * It stops by itself: no new chaos round starts when fewer than 15 s are
+ * left or `--rounds` have run, then it prints a summary, and exits with 1
+ * when an invariant broke (each broken one is printed with its seed; replay
+ * a seed with `ISOCK_CHAOS_SEED`, see `tests/chaos_test.ts`).
+ *
+ * The server of the memory soak runs in its own process (with
+ * `--expose-gc`, so that every sample is taken after a full collection);
+ * this process drives the load and runs the chaos rounds.
  *
  * @module
  */
@@ -15,10 +23,25 @@ import { action, Client, ClientError, RemoteError, Server } from "../mod.ts";
 import { concat } from "../bytes.ts";
 import { MessageCodec, MessageType, PROTOCOL_VERSION } from "../protocol.ts";
 import { FrameEncoderStream } from "../framing.ts";
+import {
+  type ChaosReport,
+  runChaos,
+  summarize,
+} from "../tests/chaos/workload.ts";
 
 const args = Deno.args;
-const seconds = Number(args[args.indexOf("--seconds") + 1] || 180);
+/** The value after `--name`, as a number. */
+function numberArg(name: string, fallback: number): number {
+  const at = args.indexOf(`--${name}`);
+  const value = at < 0 ? NaN : Number(args[at + 1]);
+  return Number.isFinite(value) ? value : fallback;
+}
+const seconds = numberArg("seconds", 180);
+const maxRounds = numberArg("rounds", 1000);
+const firstSeed = numberArg("seed", 1);
 const deadline = Date.now() + seconds * 1000;
+/** A chaos round: calls, and how long new calls start. */
+const ROUND = { calls: 500, duration: 10_000 };
 
 /** The server process, or this file run with `--serve`. */
 if (args.includes("--serve")) {
@@ -91,6 +114,7 @@ async function drive(): Promise<void> {
     outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
   const monitor = new Client({ port });
   const samples: Sample[] = [];
+  const chaos: ChaosReport[] = [];
   const started = Date.now();
   const sample = async () => {
     const memory = await monitor.runAction("memory") as Omit<Sample, "second">;
@@ -102,6 +126,7 @@ async function drive(): Promise<void> {
   try {
     await sample();
     const workers = [
+      chaosRounds().then((reports) => chaos.push(...reports)),
       ...Array.from({ length: 8 }, () => goodClient(port, count)),
       faultInjector(port, count),
       (async () => {
@@ -121,6 +146,52 @@ async function drive(): Promise<void> {
     await lines.cancel();
   }
   report(samples, outcomes);
+  reportChaos(chaos);
+}
+
+/** Chaos rounds, one seed each, until the time or the count runs out. */
+async function chaosRounds(): Promise<ChaosReport[]> {
+  const reports: ChaosReport[] = [];
+  for (
+    let round = 0;
+    round < maxRounds && deadline - Date.now() > ROUND.duration + 5000;
+    round++
+  ) {
+    const report = await runChaos({ seed: firstSeed + round, ...ROUND });
+    console.log(`chaos ${summarize(report)}`);
+    reports.push(report);
+  }
+  return reports;
+}
+
+function reportChaos(reports: ChaosReport[]): void {
+  const calls = reports.reduce((sum, report) => sum + report.calls, 0);
+  const broken = new Map<string, number[]>();
+  for (const report of reports) {
+    for (const { invariant } of report.violations) {
+      const seeds = broken.get(invariant) ?? [];
+      if (!seeds.includes(report.seed)) seeds.push(report.seed);
+      broken.set(invariant, seeds);
+    }
+  }
+  console.log(
+    `\nchaos: ${reports.length} round(s), seeds ${firstSeed}–${
+      firstSeed + reports.length - 1
+    }, ${calls} calls`,
+  );
+  if (broken.size === 0) {
+    console.log("chaos: every invariant held");
+    return;
+  }
+  for (const [invariant, seeds] of [...broken].sort()) {
+    console.log(`  BROKEN ${invariant.padEnd(22)} seeds ${seeds.join(", ")}`);
+  }
+  for (const report of reports) {
+    for (const { invariant, call, detail } of report.violations.slice(0, 5)) {
+      console.log(`  seed ${report.seed} [${invariant}] ${call}: ${detail}`);
+    }
+  }
+  Deno.exitCode = 1;
 }
 
 /** Mixed calls: small and 64 KiB echoes, errors, slow calls cut by timeouts and aborts. */
