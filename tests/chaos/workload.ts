@@ -544,6 +544,8 @@ async function settle(
       code = error.code;
       const isAllowed = ALLOWED_CODES.has(code) ||
         (code === "ABORTED" && controller.signal.aborted) ||
+        // An upload cut after some of its input went cannot be replayed.
+        (code === "NOT_RESENDABLE" && call.kind === "upload") ||
         (code === "ACTION_FAILED" && call.kind === "callBack");
       if (!isAllowed) {
         fail(
