@@ -9,11 +9,13 @@
 
 import { isDeepStrictEqual } from "node:util";
 import { CHILD_PROTOCOL } from "./child.ts";
-import { alignRows, formatNumber, type Measures } from "./table.ts";
+import { alignRows, formatNumber } from "./table.ts";
 import {
+  median,
   type Metric,
   type Workload,
   type WorkloadId,
+  type WorkloadResult,
   WORKLOADS,
 } from "./workloads.ts";
 
@@ -238,7 +240,9 @@ export interface AgainstRow {
   readonly current?: number;
   /** The earlier commit's. */
   readonly earlier?: number;
-  /** current ÷ earlier. */
+  /** current ÷ earlier, each round's (the two measured back to back). */
+  readonly roundRatios: readonly number[];
+  /** The median of the rounds' ratios. */
   readonly ratio?: number;
   /** The least ratio the restructuring must keep, where there is one. */
   readonly bound?: number;
@@ -248,31 +252,47 @@ export interface AgainstRow {
 
 /**
  * Compares the current isock with the earlier commit's, workload by
- * workload.
+ * workload: the ratio is the median of each round's ratio, as the two were
+ * measured back to back within a round and a burst of other load is more
+ * alike within a pair than across rounds.
  *
- * @param current The current tree's measures.
- * @param earlier The earlier commit's.
+ * @param current The current tree's results, per round.
+ * @param earlier The earlier commit's, per round.
  * @param workloads The workloads measured.
  * @returns One row per workload.
  */
 export function compareAgainst(
-  current: Measures,
-  earlier: Measures,
+  current: readonly (readonly WorkloadResult[])[],
+  earlier: readonly (readonly WorkloadResult[])[],
   workloads: readonly WorkloadId[],
 ): AgainstRow[] {
+  const valueOf = (
+    round: readonly WorkloadResult[] | undefined,
+    workload: WorkloadId,
+    metric: Metric,
+  ) => round?.find((result) => result.workload === workload)?.[metric];
   return workloads.map((workload) => {
     const { metric, unit, bound } = COMPARED[workload];
-    const now = current[workload]?.[metric];
-    const before = earlier[workload]?.[metric];
-    const ratio = now !== undefined && before !== undefined && before > 0
-      ? now / before
-      : undefined;
+    const values = (rounds: readonly (readonly WorkloadResult[])[]) =>
+      rounds.map((round) => valueOf(round, workload, metric))
+        .filter((value) => value !== undefined);
+    const nows = values(current);
+    const befores = values(earlier);
+    const roundRatios = current.flatMap((round, i) => {
+      const now = valueOf(round, workload, metric);
+      const before = valueOf(earlier[i], workload, metric);
+      return now !== undefined && before !== undefined && before > 0
+        ? [now / before]
+        : [];
+    });
+    const ratio = roundRatios.length > 0 ? median(roundRatios) : undefined;
     return {
       workload,
       metric,
       unit,
-      current: now,
-      earlier: before,
+      current: nows.length > 0 ? median(nows) : undefined,
+      earlier: befores.length > 0 ? median(befores) : undefined,
+      roundRatios,
       ratio,
       bound,
       isMet: bound === undefined || ratio === undefined
@@ -294,16 +314,27 @@ export function renderAgainst(
   earlierLabel: string,
 ): string {
   const judged = rows.filter((row) => row.bound !== undefined);
+  const spreads = rows.map(spreadOf).filter((spread) => spread !== undefined);
+  const widest = Math.max(0, ...spreads);
   const met = judged.filter((row) => row.isMet === true);
   return [
     ...alignRows([
-      ["workload", "isock", earlierLabel, "new ÷ old", "target", ""],
+      [
+        "workload",
+        "isock",
+        earlierLabel,
+        "new ÷ old",
+        "each round",
+        "target",
+        "",
+      ],
       ...rows.map((row) => {
         return [
           `${row.workload.toUpperCase()} ${row.unit}`,
           formatNumber(row.current, 0),
           formatNumber(row.earlier, 0),
           row.ratio === undefined ? "—" : `${row.ratio.toFixed(3)}×`,
+          row.roundRatios.map((ratio) => ratio.toFixed(2)).join(" "),
           row.bound === undefined ? "—" : `≥ ${row.bound.toFixed(2)}×`,
           row.bound === undefined
             ? ""
@@ -315,6 +346,23 @@ export function renderAgainst(
         ];
       }),
     ]),
-    `${met.length} of ${judged.length} speed targets against ${earlierLabel} met.`,
+    `${met.length} of ${judged.length} speed targets against ${earlierLabel} met (new ÷ old: the median of the rounds' ratios, each of two runs back to back).`,
+    ...(widest > NOISY_SPREAD
+      ? [
+        `The rounds' ratios differ by up to ${
+          (widest * 100).toFixed(0)
+        } % of their median: the machine was too busy (or the measures too short) for a verdict within 5 %; run again without --quick on a quiet machine.`,
+      ]
+      : []),
   ].join("\n");
+}
+
+/** A spread of the rounds' ratios (of their median) beyond which the verdict is not to be trusted. */
+const NOISY_SPREAD = 0.1;
+
+/** (largest − smallest) ÷ median of a row's round ratios, given two or more. */
+function spreadOf(row: AgainstRow): number | undefined {
+  const { roundRatios, ratio } = row;
+  if (roundRatios.length < 2 || ratio === undefined) return undefined;
+  return (Math.max(...roundRatios) - Math.min(...roundRatios)) / ratio;
 }

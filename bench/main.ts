@@ -147,7 +147,8 @@ interface Mode {
   readonly rounds: number;
   /**
    * The rounds with `--against`: more, as the ratio of two isocks is
-   * judged against bounds 5–10 % below 1; odd, so the median is a round's.
+   * judged against bounds 5–10 % below 1 and one short measure on a busy
+   * machine can be off by 2×; odd, so the median is a round's.
    */
   readonly againstRounds: number;
   readonly timing: Timing;
@@ -167,7 +168,7 @@ const MODES: Record<Mode["name"], Mode> = {
   quick: {
     name: "quick",
     rounds: 1,
-    againstRounds: 3,
+    againstRounds: 5,
     timing: { warmupMs: 200, durationMs: 800, fixedCountTimeoutMs: 2_500 },
     footprint: FOOTPRINT,
   },
@@ -192,8 +193,8 @@ const USAGE =
                     then the same (about 5 min).
   --against <ref>   Also measures the isock of an earlier commit (checked
                     out into a temporary git worktree, removed at the end),
-                    in the same rounds as the current one: 3 rounds with
-                    --quick, 5 without. Ends with the ratio of the two per
+                    in the same rounds as the current one (5), the two
+                    taking turns workload by workload. Ends with the ratio of the two per
                     workload and the speed a restructuring must keep
                     (W1, W2 ≥ 0.95×, W3 ≥ 0.9×).
   --only W1,W2,…    Measures only these workloads, on isock, the earlier
@@ -476,7 +477,7 @@ function footer(
     ],
     [
       EARLIER_ID,
-      `${earlier?.label}: the same programs (bench/isock_server.ts, bench/isock_client.ts) and library of that commit, run from a temporary git worktree; it runs right after isock in odd rounds and right before it in even ones.`,
+      `${earlier?.label}: the same programs (bench/isock_server.ts, bench/isock_client.ts) and library of that commit, run from a temporary git worktree; in each round the two isocks take turns workload by workload, each pair back to back, its order alternating; new ÷ old below is the median of the rounds' ratios.`,
     ],
     [
       "baseline",
@@ -631,7 +632,15 @@ async function main(): Promise<void> {
     : await checkOutRef(against, workloads);
   const systems = chooseSystems(tree, only !== undefined);
   const roundCount = tree === undefined ? mode.rounds : mode.againstRounds;
-  await ensurePeers();
+  // The Node peers and msgpackr live in bench/peers; a run without them
+  // (--only) does not install them.
+  if (
+    systems.some(({ runtime, codec }) =>
+      runtime === "node" || codec === "msgpackr"
+    )
+  ) {
+    await ensurePeers();
+  }
   const machine = await readMachine();
   const pinning = choosePinning(machine, isSameCpu);
   if (isSameCpu && pinning !== "same") {
@@ -646,28 +655,51 @@ async function main(): Promise<void> {
     systems.map((system) => [system.id, [] as WorkloadResult[][]]),
   );
   const failures = new Map<string, string>();
+  /** Runs a system on some workloads, adding to its results of this round. */
+  const measureSystem = async (
+    round: number,
+    system: System,
+    ids: readonly WorkloadId[],
+  ) => {
+    if (failures.has(system.id)) return;
+    const started = performance.now();
+    const results = rounds.get(system.id)!;
+    if (results.length < round) results.push([]);
+    try {
+      results[round - 1].push(
+        ...await runSystem(system, mode.timing, ids, pinning),
+      );
+    } catch (error) {
+      // One system failing leaves the others' results worth having.
+      failures.set(system.id, (error as Error)?.message ?? String(error));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    console.error(
+      `round ${round}/${roundCount}: ${system.label}${
+        ids.length < workloads.length ? ` ${ids.join(",").toUpperCase()}` : ""
+      } (${seconds.toFixed(1)} s)${failures.has(system.id) ? " FAILED" : ""}`,
+    );
+  };
   for (let round = 1; round <= roundCount; round++) {
     // Alternate the order so that drift (heat, other load) does not
-    // always favour the same system; the two isocks stay next to each
-    // other, so drift hits both alike.
+    // always favour the same system.
     const order = round % 2 === 1 ? systems : systems.toReversed();
     for (const system of order) {
-      if (failures.has(system.id)) continue;
-      const started = performance.now();
-      try {
-        rounds.get(system.id)!.push(
-          await runSystem(system, mode.timing, workloads, pinning),
-        );
-      } catch (error) {
-        // One system failing leaves the others' results worth having.
-        failures.set(system.id, (error as Error)?.message ?? String(error));
+      if (system.id === EARLIER_ID) continue;
+      if (system.id !== "isock" || tree === undefined) {
+        await measureSystem(round, system, workloads);
+        continue;
       }
-      const seconds = (performance.now() - started) / 1000;
-      console.error(
-        `round ${round}/${roundCount}: ${system.label} (${
-          seconds.toFixed(1)
-        } s)${failures.has(system.id) ? " FAILED" : ""}`,
-      );
+      // The two isocks take turns workload by workload, each pair back to
+      // back and its order alternating, so that a burst of other load
+      // lasting seconds falls on both alike.
+      const earlier = systems.find(({ id }) => id === EARLIER_ID)!;
+      for (const [k, id] of workloads.entries()) {
+        const pair = (round + k) % 2 === 1
+          ? [system, earlier]
+          : [earlier, system];
+        for (const one of pair) await measureSystem(round, one, [id]);
+      }
     }
   }
   // --only is for a short run: memory and startup are left out.
@@ -698,8 +730,8 @@ async function main(): Promise<void> {
     )
     .join("\n\n");
   const againstRows = tree === undefined ? undefined : compareAgainst(
-    rows.find((row) => row.id === "isock")!.measures,
-    rows.find((row) => row.id === EARLIER_ID)!.measures,
+    rounds.get("isock")!,
+    rounds.get(EARLIER_ID)!,
     workloads,
   );
   const text = [
