@@ -22,6 +22,15 @@ import {
 
 export type { EchoClient } from "./workloads.ts";
 
+/**
+ * The version of what passes between bench/main.ts and its children: the
+ * configs, the lines a server and a client print, and how a server is
+ * told to stop. Raise it when any of them changes, so that `deno task
+ * bench --against <ref>` refuses to run an older commit's programs it
+ * cannot talk to.
+ */
+export const CHILD_PROTOCOL = 1;
+
 /** What a child needs of its runtime. */
 export interface ChildRuntime {
   /** The program's arguments. */

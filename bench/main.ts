@@ -1,5 +1,5 @@
 /**
- * `deno task bench [--quick]`: how fast isock is next to a minimal
+ * `deno task bench [--quick] [--against <ref>] [--only W1,…] [--same-cpu]`: how fast isock is next to a minimal
  * hand-written RPC over the same framing and codec (the baseline), the
  * same with msgpackr as codec, raw loopback TCP (the limit), and the RPC
  * libraries users would pick instead on Node (gRPC, JSON-RPC, capnweb),
@@ -8,11 +8,20 @@
  * in one run, so the numbers compare. Then isock's memory and startup
  * (bench/footprint.ts), and the targets isock is held to
  * (bench/targets.ts). Everything goes to stdout and, with every round's
- * results, to bench/results/<timestamp>.json.
+ * results, to bench/results/<timestamp>.json. With `--against <ref>`, the
+ * isock of an earlier commit runs beside the current one in the same rounds
+ * (bench/against.ts), and the run ends with the ratio of the two.
  *
  * @module
  */
 
+import {
+  type AgainstRow,
+  checkOutRef,
+  compareAgainst,
+  type RefTree,
+  renderAgainst,
+} from "./against.ts";
 import { BenchProcess, type Runtime } from "./bench_process.ts";
 import type { ClientConfig, ClientReport, ServerConfig } from "./child.ts";
 import type { CodecName } from "./codecs.ts";
@@ -101,6 +110,11 @@ const SYSTEMS: readonly System[] = [
   },
 ];
 
+/** The systems an `--only` run keeps, besides the earlier isock. */
+const ONLY_SYSTEMS: readonly string[] = ["isock", "baseline"];
+/** The id of the earlier commit's isock. */
+const EARLIER_ID = "isock-earlier";
+
 /** The workloads of the main table, calls; the others, streams, have a table of their own. */
 const CALL_WORKLOADS: readonly WorkloadId[] = WORKLOADS
   .filter((workload) => workload.stream === undefined)
@@ -110,6 +124,11 @@ const STREAM_WORKLOADS: readonly WorkloadId[] = WORKLOADS
   .map((workload) => workload.id);
 
 const RATIOS: readonly RatioRow[] = [
+  {
+    over: "isock",
+    under: EARLIER_ID,
+    workloads: WORKLOADS.map(({ id }) => id),
+  },
   { over: "isock", under: "baseline", workloads: CALL_WORKLOADS },
   { over: "baseline", under: "loopback", workloads: ["w1", "w3", "w4"] },
   // Of the peers, only gRPC has streams.
@@ -126,6 +145,12 @@ interface Mode {
   readonly name: "quick" | "full";
   /** Each system runs once per round; rounds alternate the order. */
   readonly rounds: number;
+  /**
+   * The rounds with `--against`: more, as the ratio of two isocks is
+   * judged against bounds 5–10 % below 1 and one short measure on a busy
+   * machine can be off by 2×; odd, so the median is a round's.
+   */
+  readonly againstRounds: number;
   readonly timing: Timing;
   readonly footprint: FootprintPlan;
 }
@@ -143,12 +168,14 @@ const MODES: Record<Mode["name"], Mode> = {
   quick: {
     name: "quick",
     rounds: 1,
+    againstRounds: 5,
     timing: { warmupMs: 200, durationMs: 800, fixedCountTimeoutMs: 2_500 },
     footprint: FOOTPRINT,
   },
   full: {
     name: "full",
     rounds: 2,
+    againstRounds: 5,
     timing: { warmupMs: 1_000, durationMs: 4_000, fixedCountTimeoutMs: 10_000 },
     footprint: FOOTPRINT,
   },
@@ -157,55 +184,123 @@ const MODES: Record<Mode["name"], Mode> = {
 /** Slack beyond the planned time before a client is given up on. */
 const CLIENT_SLACK_MS = 60_000;
 
-const USAGE = `Usage: deno task bench [--quick]
+const USAGE =
+  `Usage: deno task bench [--quick] [--against <ref>] [--only W1,W2,…] [--same-cpu]
 
-  --quick   1 round of 0.8 s per workload (W4 cut at 2.5 s), then the
-            memory and startup measures in full (about 50 s in all);
-            the default is 2 rounds of 4 s (W4 cut at 10 s), then the
-            same (about 5 min).`;
+  --quick           1 round of 0.8 s per workload (W4 cut at 2.5 s), then
+                    the memory and startup measures in full (about 50 s in
+                    all); the default is 2 rounds of 4 s (W4 cut at 10 s),
+                    then the same (about 5 min).
+  --against <ref>   Also measures the isock of an earlier commit (checked
+                    out into a temporary git worktree, removed at the end),
+                    in the same rounds as the current one (5), the two
+                    taking turns workload by workload. Ends with the ratio of the two per
+                    workload and the speed a restructuring must keep
+                    (W1, W2 ≥ 0.95×, W3 ≥ 0.9×).
+  --only W1,W2,…    Measures only these workloads, on isock, the earlier
+                    isock and the baseline, and skips memory and startup.
+                    With --against --quick and W1,W2,W3: about 1 min.
+  --same-cpu        Pins every server and client to CPU 0 (taskset), so
+                    each pair shares one CPU; the default pins servers to
+                    CPU 0 and clients to CPU 1.`;
 
-function parseMode(args: readonly string[]): Mode | undefined {
+/** What the command line asks for. */
+interface Options {
+  readonly mode: Mode;
+  /** The earlier commit to measure beside the current tree. */
+  readonly against?: string;
+  /** The workloads to measure; all if absent. */
+  readonly only?: readonly WorkloadId[];
+  readonly isSameCpu: boolean;
+}
+
+function parseOptions(args: readonly string[]): Options | undefined {
   let mode = MODES.full;
-  for (const arg of args) {
+  let against: string | undefined;
+  let only: WorkloadId[] | undefined;
+  let isSameCpu = false;
+  // "--name value" or "--name=value".
+  const valueOf = (name: string, i: number): [string, number] => {
+    const arg = args[i];
+    if (arg.startsWith(`${name}=`)) return [arg.slice(name.length + 1), i];
+    const value = args[i + 1];
+    if (value === undefined || value.startsWith("--")) {
+      throw new Error(`${name} needs a value.\n${USAGE}`);
+    }
+    return [value, i + 1];
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const name = arg.split("=", 1)[0];
     if (arg === "--quick") mode = MODES.quick;
+    else if (arg === "--same-cpu") isSameCpu = true;
     else if (arg === "--help" || arg === "-h") return undefined;
-    else throw new Error(`Unknown argument ${arg}.\n${USAGE}`);
+    else if (name === "--against") [against, i] = valueOf(name, i);
+    else if (name === "--only") {
+      let list: string;
+      [list, i] = valueOf(name, i);
+      only = list.split(",").map((item) => {
+        const id = item.trim().toLowerCase();
+        if (!WORKLOADS.some((workload) => workload.id === id)) {
+          throw new Error(
+            `--only: no workload ${item}; there are ${
+              WORKLOADS.map(({ id }) => id.toUpperCase()).join(", ")
+            }.`,
+          );
+        }
+        return id as WorkloadId;
+      });
+    } else throw new Error(`Unknown argument ${arg}.\n${USAGE}`);
   }
-  return mode;
+  return { mode, against, only, isSameCpu };
+}
+
+/** Which CPUs the servers and clients run on. */
+type Pinning = "split" | "same" | "none";
+
+function cpusOf(pinning: Pinning): { server?: number; client?: number } {
+  return pinning === "split"
+    ? { server: 0, client: 1 }
+    : pinning === "same"
+    ? { server: 0, client: 0 }
+    : {};
 }
 
 /** Runs one system's server and client and returns what the client measured. */
 async function runSystem(
   system: System,
   timing: Timing,
-  canPin: boolean,
+  workloads: readonly WorkloadId[],
+  pinning: Pinning,
 ): Promise<WorkloadResult[]> {
+  const chosen = WORKLOADS.filter(({ id }) => workloads.includes(id));
   // W4's clients each hold a connection, on both sides.
   const options = {
     runtime: system.runtime,
-    connections: Math.max(...WORKLOADS.map((workload) => workload.clients)),
+    connections: Math.max(...chosen.map((workload) => workload.clients)),
   };
+  const cpus = cpusOf(pinning);
   const serverConfig: ServerConfig = { codec: system.codec };
   await using server = new BenchProcess(
     `${system.label} server`,
     system.server,
     serverConfig,
-    { ...options, cpu: canPin ? 0 : undefined },
+    { ...options, cpu: cpus.server },
   );
   const port = await server.readPort();
   const clientConfig: ClientConfig = {
     ...timing,
     codec: system.codec,
     port,
-    workloads: WORKLOADS.map((workload) => workload.id),
+    workloads,
   };
   await using client = new BenchProcess(
     `${system.label} client`,
     system.client,
     clientConfig,
-    { ...options, cpu: canPin ? 1 : undefined },
+    { ...options, cpu: cpus.client },
   );
-  const plannedMs = WORKLOADS.reduce(
+  const plannedMs = chosen.reduce(
     (sum, workload) =>
       sum +
       (workload.isFixedCount
@@ -219,6 +314,25 @@ async function runSystem(
   );
   await client.close();
   await server.close();
+  // An earlier commit's client that speaks another protocol (which
+  // against.ts could not tell) says so here rather than as a blank row.
+  if (!Array.isArray(report?.results)) {
+    throw new Error(
+      `The ${system.label} client printed no results array: its child protocol differs from this bench's.`,
+    );
+  }
+  if (system.id === EARLIER_ID) {
+    const missing = workloads.filter((id) =>
+      !report.results.some((result) => result.workload === id)
+    );
+    if (missing.length > 0) {
+      throw new Error(
+        `The ${system.label} client measured no ${
+          missing.join(", ").toUpperCase()
+        }: its child protocol differs from this bench's.`,
+      );
+    }
+  }
   return [...report.results];
 }
 
@@ -246,17 +360,31 @@ interface Machine {
   readonly nodeVersion: string;
   /** The 1-minute load average before the run; other work skews the numbers. */
   readonly loadAverage?: number;
-  /**
-   * Whether servers run on CPU 0 and clients on CPU 1. Left to the
-   * scheduler, a server and its client share one CPU in some runs and not
-   * in others, and on a small VM that alone moves W1's latency 2–3×; pinned,
-   * every system runs the same way.
-   */
-  readonly canPin: boolean;
+  /** Whether taskset is there to pin processes to CPUs. */
+  readonly hasTaskset: boolean;
 }
 
-function describeRun(mode: Mode, machine: Machine): string {
-  const { rounds, timing } = mode;
+/**
+ * Where the servers and clients run: on CPU 0 and CPU 1 ("split"), both
+ * on CPU 0 ("same", --same-cpu), or where the scheduler puts them. Left to
+ * the scheduler, a server and its client share one CPU in some runs and
+ * not in others, and on a small VM that alone moves W1's latency 2–3×;
+ * pinned, every system runs the same way.
+ */
+function choosePinning(machine: Machine, isSameCpu: boolean): Pinning {
+  if (!machine.hasTaskset) return "none";
+  if (isSameCpu) return "same";
+  return navigator.hardwareConcurrency >= 2 ? "split" : "none";
+}
+
+function describeRun(
+  mode: Mode,
+  rounds: number,
+  machine: Machine,
+  pinning: Pinning,
+  tree: RefTree | undefined,
+): string {
+  const { timing } = mode;
   const load = machine.loadAverage;
   return `isock bench, ${mode.name}: ${rounds} round${
     rounds === 1 ? "" : "s"
@@ -271,7 +399,15 @@ function describeRun(mode: Mode, machine: Machine): string {
         load > BUSY_LOAD ? " (other work on the machine skews the numbers)" : ""
       }`
   }; server and client in separate processes on 127.0.0.1${
-    machine.canPin ? ", pinned to CPU 0 and CPU 1 (taskset)" : ""
+    pinning === "split"
+      ? ", pinned to CPU 0 and CPU 1 (taskset)"
+      : pinning === "same"
+      ? ", both pinned to CPU 0 (taskset, --same-cpu)"
+      : ""
+  }${
+    tree === undefined
+      ? ""
+      : `; isock @${tree.shortSha} is ${tree.ref} (${tree.sha}), checked out in a temporary worktree and run in the same rounds, adjacent to isock`
   }`;
 }
 
@@ -280,45 +416,101 @@ const BUSY_LOAD = 0.5;
 
 function footer(
   mode: Mode,
+  rounds: number,
+  systems: readonly System[],
+  workloads: readonly WorkloadId[],
   failures: ReadonlyMap<string, string>,
   results: ReadonlyMap<string, readonly WorkloadResult[][]>,
 ): string[] {
+  const labelOf = (id: string) =>
+    systems.find((system) => system.id === id)!.label;
   const cut = [...results].filter(([, rounds]) =>
     rounds.flat().some((result) =>
       result.workload === "w4" && !result.reachedMaxCalls
     )
-  ).map(([id]) => SYSTEMS.find((system) => system.id === id)!.label);
+  ).map(([id]) => labelOf(id));
+  const earlier = systems.find((system) => system.id === EARLIER_ID);
+  // Each note is about a workload or a system, or about the run (none);
+  // only those of the run's workloads and systems are shown.
+  const notes: [WorkloadId | string | undefined, string][] = [
+    [
+      "w1",
+      "W1 sequential: one call at a time, echo of { id, name, tags, ts }; loopback limit: a 64-byte raw echo.",
+    ],
+    [
+      "w2",
+      "W2 concurrent: 64 calls in flight on one connection, same object; raw bytes have no framing to tell calls apart.",
+    ],
+    [
+      "w3",
+      "W3 large: a 1 MiB Uint8Array echoed one call at a time; MB/s = 10^6 bytes of payload per second, one way; loopback limit: a 1 MiB raw echo.",
+    ],
+    [
+      "w3",
+      "  The raw echo streams each chunk back as it arrives; an RPC answers only once the whole request is in, so about 0.5× is its ceiling there.",
+    ],
+    [
+      "w4",
+      `W4 many clients: 1,000 clients in one process, each with its own connection, make 100 sequential calls each, all at once (W1's object; loopback: 64 raw bytes); p99 over all calls; connecting (one call each) is not timed.${
+        cut.length > 0
+          ? ` Cut at ${
+            mode.timing.fixedCountTimeoutMs / 1000
+          } s before all calls were made: ${cut.join(", ")}.`
+          : ""
+      }`,
+    ],
+    [
+      "w5",
+      "W5 stream of small items: one stream after another, each of W1's object 10,000 times with the item's index as id, taken with for await; items/s; every item's id is checked for order, every 100th item in full. The stream under way when the time is up is left early, which cancels it.",
+    ],
+    [
+      "w5b",
+      "W5b stream of chunks: the same with streams of 256 chunks of 64 KiB (the same bytes each time); MB/s = 10^6 bytes of payload per second; every 100th chunk's length and sampled bytes checked.",
+    ],
+    [
+      "w5b",
+      "  isock: client.stream() with its default window of 16 items; gRPC: server-streaming calls (below); the other systems have no streams (—).",
+    ],
+    [
+      undefined,
+      "Ratios: below 1× in calls/s, items/s and MB/s, or above 1× in µs, the first system is the slower.",
+    ],
+    [
+      EARLIER_ID,
+      `${earlier?.label}: the same programs (bench/isock_server.ts, bench/isock_client.ts) and library of that commit, run from a temporary git worktree; in each round the two isocks take turns workload by workload, each pair back to back, its order alternating; new ÷ old below is the median of the rounds' ratios.`,
+    ],
+    [
+      "baseline",
+      "baseline: hand-written length-prefixed frames with isock's codec, [id, value] requests, one connection; (msgpackr): the same with msgpackr.",
+    ],
+    [
+      "grpc",
+      "gRPC: @grpc/grpc-js unary calls, server and client on Node; the service is bench/peers/echo.proto loaded with @grpc/proto-loader (as most Node users define one), objects as a protobuf message, W3's bytes as a bytes field; each client its own connection (grpc.use_local_subchannel_pool). W5: a server-streaming method per item type, the server writing while the call's Node Writable takes more (16 messages queued) and then waiting for 'drain', the client reading the call with for await.",
+    ],
+    [
+      "jsonrpc",
+      "JSON-RPC: jayson over TCP (newline-delimited JSON-RPC 2.0), server and client on Node; jayson's TCP client opens a new connection for every call, so W2 has 64 connections at a time; W3's bytes travel as base64 strings, as JSON-RPC users send them; jayson scans its whole input buffer for the newline again on every chunk read, which makes W3 slow.",
+    ],
+    [
+      "capnweb",
+      "capnweb: Cloudflare's capnweb over WebSocket (the ws package, with its class as the global WebSocket capnweb reads, which Node 20 lacks), server and client on Node; bytes travel as base64 in its JSON.",
+    ],
+  ];
   return [
-    "W1 sequential: one call at a time, echo of { id, name, tags, ts }; loopback limit: a 64-byte raw echo.",
-    "W2 concurrent: 64 calls in flight on one connection, same object; raw bytes have no framing to tell calls apart.",
-    "W3 large: a 1 MiB Uint8Array echoed one call at a time; MB/s = 10^6 bytes of payload per second, one way; loopback limit: a 1 MiB raw echo.",
-    "  The raw echo streams each chunk back as it arrives; an RPC answers only once the whole request is in, so about 0.5× is its ceiling there.",
-    `W4 many clients: 1,000 clients in one process, each with its own connection, make 100 sequential calls each, all at once (W1's object; loopback: 64 raw bytes); p99 over all calls; connecting (one call each) is not timed.${
-      cut.length > 0
-        ? ` Cut at ${
-          mode.timing.fixedCountTimeoutMs / 1000
-        } s before all calls were made: ${cut.join(", ")}.`
-        : ""
-    }`,
-    "W5 stream of small items: one stream after another, each of W1's object 10,000 times with the item's index as id, taken with for await; items/s; every item's id is checked for order, every 100th item in full. The stream under way when the time is up is left early, which cancels it.",
-    "W5b stream of chunks: the same with streams of 256 chunks of 64 KiB (the same bytes each time); MB/s = 10^6 bytes of payload per second; every 100th chunk's length and sampled bytes checked.",
-    "  isock: client.stream() with its default window of 16 items; gRPC: server-streaming calls (below); the other systems have no streams (—).",
-    "Ratios: below 1× in calls/s, items/s and MB/s, or above 1× in µs, the first system is the slower.",
-    "baseline: hand-written length-prefixed frames with isock's codec, [id, value] requests, one connection; (msgpackr): the same with msgpackr.",
-    "gRPC: @grpc/grpc-js unary calls, server and client on Node; the service is bench/peers/echo.proto loaded with @grpc/proto-loader (as most Node users define one), objects as a protobuf message, W3's bytes as a bytes field; each client its own connection (grpc.use_local_subchannel_pool). W5: a server-streaming method per item type, the server writing while the call's Node Writable takes more (16 messages queued) and then waiting for 'drain', the client reading the call with for await.",
-    "JSON-RPC: jayson over TCP (newline-delimited JSON-RPC 2.0), server and client on Node; jayson's TCP client opens a new connection for every call, so W2 has 64 connections at a time; W3's bytes travel as base64 strings, as JSON-RPC users send them; jayson scans its whole input buffer for the newline again on every chunk read, which makes W3 slow.",
-    "capnweb: Cloudflare's capnweb over WebSocket (the ws package, with its class as the global WebSocket capnweb reads, which Node 20 lacks), server and client on Node; bytes travel as base64 in its JSON.",
-    mode.rounds > 1
-      ? `Values are medians over ${mode.rounds} rounds.`
+    ...notes.filter(([about]) =>
+      about === undefined ||
+      workloads.includes(about as WorkloadId) ||
+      systems.some((system) => system.id === about)
+    ).map(([, note]) => note),
+    rounds > 1
+      ? `Values are medians over ${rounds} rounds.`
       : `Quick: one round of short measures (the default runs ${MODES.full.rounds} rounds of ${
         MODES.full.timing.durationMs / 1000
       } s, W4 cut at ${
         MODES.full.timing.fixedCountTimeoutMs / 1000
       } s), so expect noise of 10–30 % in W1; the memory and startup measures are the same as in a full run.`,
     ...[...failures].map(([id, message]) =>
-      `${
-        SYSTEMS.find((system) => system.id === id)!.label
-      } failed, so its row is incomplete: ${message}`
+      `${labelOf(id)} failed, so its row is incomplete: ${message}`
     ),
   ];
 }
@@ -326,7 +518,13 @@ function footer(
 async function writeResults(
   startedAt: Date,
   mode: Mode,
+  roundCount: number,
+  workloads: readonly WorkloadId[],
+  systems: readonly System[],
+  tree: RefTree | undefined,
+  against: readonly AgainstRow[] | undefined,
   machine: Machine,
+  pinning: Pinning,
   rounds: ReadonlyMap<string, readonly WorkloadResult[][]>,
   rows: readonly SystemRow[],
   failures: ReadonlyMap<string, string>,
@@ -345,7 +543,7 @@ async function writeResults(
   const results = {
     startedAt: startedAt.toISOString(),
     mode: mode.name,
-    rounds: mode.rounds,
+    rounds: roundCount,
     timing: mode.timing,
     footprintPlan: mode.footprint,
     runtime: {
@@ -353,12 +551,12 @@ async function writeResults(
       v8: Deno.version.v8,
       node: machine.nodeVersion,
       loadAverage: machine.loadAverage,
-      pinned: machine.canPin,
+      pinning,
       os: Deno.build.os,
       arch: Deno.build.arch,
       cpus: navigator.hardwareConcurrency,
     },
-    workloads: WORKLOADS.map((
+    workloads: WORKLOADS.filter(({ id }) => workloads.includes(id)).map((
       { id, name, clients, concurrency, maxCalls, payloadBytes, stream },
     ) => ({
       id,
@@ -369,15 +567,22 @@ async function writeResults(
       payloadBytes,
       stream,
     })),
-    systems: SYSTEMS.map((system, i) => ({
+    systems: systems.map((system, i) => ({
       id: system.id,
       label: system.label,
+      server: system.server.href,
+      client: system.client.href,
       runtime: system.runtime ?? "deno",
       codec: system.codec,
       failure: failures.get(system.id),
       median: rows[i].measures,
       rounds: rounds.get(system.id),
     })),
+    against: tree === undefined ? undefined : {
+      ref: tree.ref,
+      sha: tree.sha,
+      rows: against,
+    },
     footprint,
     targets,
     table,
@@ -408,56 +613,103 @@ async function readMachine(): Promise<Machine> {
   return {
     nodeVersion: await output("node", ["--version"]) ?? "(not found)",
     loadAverage: Number.isNaN(loadAverage) ? undefined : loadAverage,
-    canPin: navigator.hardwareConcurrency >= 2 &&
-      await output("taskset", ["--version"]) !== undefined,
+    hasTaskset: await output("taskset", ["--version"]) !== undefined,
   };
 }
 
 async function main(): Promise<void> {
-  const mode = parseMode(Deno.args);
-  if (mode === undefined) {
+  const options = parseOptions(Deno.args);
+  if (options === undefined) {
     console.log(USAGE);
     return;
   }
-  await ensurePeers();
+  const { mode, against, only, isSameCpu } = options;
+  const workloads = only ?? WORKLOADS.map(({ id }) => id);
+  // Removed on every path: by disposal here, by its signal handler on
+  // Ctrl+C (bench/against.ts).
+  await using tree = against === undefined
+    ? undefined
+    : await checkOutRef(against, workloads);
+  const systems = chooseSystems(tree, only !== undefined);
+  const roundCount = tree === undefined ? mode.rounds : mode.againstRounds;
+  // The Node peers and msgpackr live in bench/peers; a run without them
+  // (--only) does not install them.
+  if (
+    systems.some(({ runtime, codec }) =>
+      runtime === "node" || codec === "msgpackr"
+    )
+  ) {
+    await ensurePeers();
+  }
   const machine = await readMachine();
+  const pinning = choosePinning(machine, isSameCpu);
+  if (isSameCpu && pinning !== "same") {
+    console.error("--same-cpu: taskset is not there; nothing is pinned.");
+  }
   await bundleNodeScripts(
-    SYSTEMS.filter((system) => system.runtime === "node")
+    systems.filter((system) => system.runtime === "node")
       .flatMap((system) => [system.server, system.client]),
   );
   const startedAt = new Date();
   const rounds = new Map(
-    SYSTEMS.map((system) => [system.id, [] as WorkloadResult[][]]),
+    systems.map((system) => [system.id, [] as WorkloadResult[][]]),
   );
   const failures = new Map<string, string>();
-  for (let round = 1; round <= mode.rounds; round++) {
+  /** Runs a system on some workloads, adding to its results of this round. */
+  const measureSystem = async (
+    round: number,
+    system: System,
+    ids: readonly WorkloadId[],
+  ) => {
+    if (failures.has(system.id)) return;
+    const started = performance.now();
+    const results = rounds.get(system.id)!;
+    if (results.length < round) results.push([]);
+    try {
+      results[round - 1].push(
+        ...await runSystem(system, mode.timing, ids, pinning),
+      );
+    } catch (error) {
+      // One system failing leaves the others' results worth having.
+      failures.set(system.id, (error as Error)?.message ?? String(error));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    console.error(
+      `round ${round}/${roundCount}: ${system.label}${
+        ids.length < workloads.length ? ` ${ids.join(",").toUpperCase()}` : ""
+      } (${seconds.toFixed(1)} s)${failures.has(system.id) ? " FAILED" : ""}`,
+    );
+  };
+  for (let round = 1; round <= roundCount; round++) {
     // Alternate the order so that drift (heat, other load) does not
     // always favour the same system.
-    const order = round % 2 === 1 ? SYSTEMS : SYSTEMS.toReversed();
+    const order = round % 2 === 1 ? systems : systems.toReversed();
     for (const system of order) {
-      if (failures.has(system.id)) continue;
-      const started = performance.now();
-      try {
-        rounds.get(system.id)!.push(
-          await runSystem(system, mode.timing, machine.canPin),
-        );
-      } catch (error) {
-        // One system failing leaves the others' results worth having.
-        failures.set(system.id, (error as Error)?.message ?? String(error));
+      if (system.id === EARLIER_ID) continue;
+      if (system.id !== "isock" || tree === undefined) {
+        await measureSystem(round, system, workloads);
+        continue;
       }
-      const seconds = (performance.now() - started) / 1000;
-      console.error(
-        `round ${round}/${mode.rounds}: ${system.label} (${
-          seconds.toFixed(1)
-        } s)${failures.has(system.id) ? " FAILED" : ""}`,
-      );
+      // The two isocks take turns workload by workload, each pair back to
+      // back and its order alternating, so that a burst of other load
+      // lasting seconds falls on both alike.
+      const earlier = systems.find(({ id }) => id === EARLIER_ID)!;
+      for (const [k, id] of workloads.entries()) {
+        const pair = (round + k) % 2 === 1
+          ? [system, earlier]
+          : [earlier, system];
+        for (const one of pair) await measureSystem(round, one, [id]);
+      }
     }
   }
-  const footprint = await measureFootprint(
-    mode.footprint,
-    (what) => console.error(`footprint: ${what}`),
-  );
-  const rows: SystemRow[] = SYSTEMS.map((system) => ({
+  // --only is for a short run: memory and startup are left out.
+  const footprint: Footprint = only === undefined
+    ? await measureFootprint(
+      mode.footprint,
+      (what) => console.error(`footprint: ${what}`),
+    )
+    : { failures: {} };
+  const rows: SystemRow[] = systems.map((system) => ({
     id: system.id,
     label: system.label,
     measures: summarize(rounds.get(system.id)!),
@@ -466,26 +718,45 @@ async function main(): Promise<void> {
     measures: new Map(rows.map((row) => [row.id, row.measures])),
     footprint,
   });
-  const table = [
-    renderTable(rows, RATIOS, CALL_WORKLOADS),
-    "",
-    renderTable(rows, RATIOS, STREAM_WORKLOADS, "streams"),
-  ].join("\n");
+  const ratios = RATIOS.filter((ratio) =>
+    rows.some((row) => row.id === ratio.over) &&
+    rows.some((row) => row.id === ratio.under)
+  );
+  const table = [CALL_WORKLOADS, STREAM_WORKLOADS]
+    .map((group) => group.filter((id) => workloads.includes(id)))
+    .filter((group) => group.length > 0)
+    .map((group, i) =>
+      renderTable(rows, ratios, group, i === 0 ? "system" : "streams")
+    )
+    .join("\n\n");
+  const againstRows = tree === undefined ? undefined : compareAgainst(
+    rounds.get("isock")!,
+    rounds.get(EARLIER_ID)!,
+    workloads,
+  );
   const text = [
-    describeRun(mode, machine),
+    describeRun(mode, roundCount, machine, pinning, tree),
     "",
     table,
     "",
-    ...footer(mode, failures, rounds),
+    ...footer(mode, roundCount, systems, workloads, failures, rounds),
     "",
-    renderFootprint(footprint),
-    "",
+    ...(only === undefined ? [renderFootprint(footprint), ""] : []),
     renderTargets(targets),
+    ...(againstRows === undefined
+      ? []
+      : ["", renderAgainst(againstRows, `isock @${tree!.shortSha}`)]),
   ].join("\n");
   const path = await writeResults(
     startedAt,
     mode,
+    roundCount,
+    workloads,
+    systems,
+    tree,
+    againstRows,
     machine,
+    pinning,
     rounds,
     rows,
     failures,
@@ -498,6 +769,28 @@ async function main(): Promise<void> {
   if (failures.size > 0 || Object.keys(footprint.failures).length > 0) {
     Deno.exitCode = 1;
   }
+}
+
+/**
+ * The systems of this run: all, or with `--only` isock and the baseline;
+ * and the earlier isock, if any, right after the current one.
+ */
+function chooseSystems(
+  tree: RefTree | undefined,
+  isOnly: boolean,
+): System[] {
+  const systems = SYSTEMS.filter((system) =>
+    !isOnly || ONLY_SYSTEMS.includes(system.id)
+  );
+  if (tree !== undefined) {
+    systems.splice(1, 0, {
+      id: EARLIER_ID,
+      label: `isock @${tree.shortSha}`,
+      server: tree.server,
+      client: tree.client,
+    });
+  }
+  return systems;
 }
 
 if (import.meta.main) {
