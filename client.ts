@@ -7,14 +7,14 @@
  */
 
 import type { ActionHandler, ActionRef } from "./action.ts";
-import { type Authenticator, importSecret } from "./auth.ts";
+import { type Authenticator, importSecret } from "./src/protocol/auth.ts";
 import { checkExtensions } from "./codec.ts";
-import { IsockEventTarget } from "./events.ts";
-import { ClientError } from "./errors.ts";
-import type { Extension } from "./extension.ts";
-import { DEFAULT_MAX_FRAME_SIZE } from "./framing.ts";
-import { checkIntegerOption } from "./options.ts";
-import { MAX_HELLO_SIZE, MessageCodec } from "./protocol.ts";
+import { IsockEventTarget } from "./src/base/events.ts";
+import { ClientError } from "./src/base/errors.ts";
+import type { Extension } from "./src/codec/extension.ts";
+import { DEFAULT_MAX_FRAME_SIZE } from "./src/wire/framing.ts";
+import { checkIntegerOption } from "./src/base/options.ts";
+import { MAX_HELLO_SIZE, MessageCodec } from "./src/protocol/messages.ts";
 import {
   type ActionArgs,
   actionName,
@@ -22,16 +22,20 @@ import {
   invalidAction,
   type StreamArgs,
   type StreamCallOptions,
-} from "./peer.ts";
-import { ActionRegistry } from "./registry.ts";
-import { abortedError } from "./call.ts";
-import { type CallOptions, Session, wasNotRun } from "./session.ts";
-import { isStreamSource, type StreamItem } from "./stream.ts";
-import type { Transport } from "./transport.ts";
-import { dialOnce, isCertificateError } from "./connect.ts";
+} from "./src/dispatch/peer.ts";
+import { ActionRegistry } from "./src/dispatch/registry.ts";
+import { abortedError } from "./src/session/call.ts";
+import { type CallOptions, Session, wasNotRun } from "./src/session/session.ts";
+import { isStreamSource, type StreamItem } from "./src/protocol/stream.ts";
+import type { Transport } from "./src/wire/transport.ts";
+import { dialOnce, isCertificateError } from "./src/wire/connect.ts";
 
-export type { CallOptions } from "./session.ts";
-export type { ActionArgs, StreamArgs, StreamCallOptions } from "./peer.ts";
+export type { CallOptions } from "./src/session/session.ts";
+export type {
+  ActionArgs,
+  StreamArgs,
+  StreamCallOptions,
+} from "./src/dispatch/peer.ts";
 
 /** Options of {@linkcode Client}. */
 export interface ClientOptions {

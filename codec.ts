@@ -7,11 +7,11 @@
  * @module
  */
 
-import { concat } from "./bytes.ts";
-import { Decoder } from "./decoder.ts";
-import { Encoder } from "./encoder.ts";
-import { checkExtensionType, type Extension } from "./extension.ts";
-import { CodecError } from "./errors.ts";
+import { concat } from "./src/base/bytes.ts";
+import { Decoder } from "./src/codec/decoder.ts";
+import { Encoder } from "./src/codec/encoder.ts";
+import { checkExtensionType, type Extension } from "./src/codec/extension.ts";
+import { CodecError } from "./src/base/errors.ts";
 
 /** Options of {@linkcode Codec}. */
 export interface CodecOptions {

@@ -38,8 +38,8 @@ export {
   type ActionOutput,
   type ActionRef,
 } from "./action.ts";
-export type { Authenticate } from "./auth.ts";
-export type { SchemaIssue, StandardSchemaV1 } from "./schema.ts";
+export type { Authenticate } from "./src/protocol/auth.ts";
+export type { SchemaIssue, StandardSchemaV1 } from "./src/base/schema.ts";
 export {
   type ActionArgs,
   type CallOptions,
@@ -66,16 +66,16 @@ export {
   type RemoteErrorDetails,
   ServerError,
   type ServerErrorCode,
-} from "./errors.ts";
-export { IsockEventTarget } from "./events.ts";
-export { defineExtension, type Extension } from "./extension.ts";
+} from "./src/base/errors.ts";
+export { IsockEventTarget } from "./src/base/events.ts";
+export { defineExtension, type Extension } from "./src/codec/extension.ts";
 export {
   FrameDecoderStream,
   type FrameDecoderStreamOptions,
   FrameEncoderStream,
   type FrameEncoderStreamOptions,
-} from "./framing.ts";
-export { PROTOCOL_VERSION } from "./protocol.ts";
+} from "./src/wire/framing.ts";
+export { PROTOCOL_VERSION } from "./src/protocol/messages.ts";
 export {
   type DisconnectDetail,
   Server,
@@ -86,6 +86,6 @@ export {
   type ServerTlsOptions,
   type ShutdownOptions,
 } from "./server.ts";
-export { Peer } from "./peer.ts";
-export { type StreamItem, Tracked, tracked } from "./stream.ts";
-export type { PeerAddress } from "./transport.ts";
+export { Peer } from "./src/dispatch/peer.ts";
+export { type StreamItem, Tracked, tracked } from "./src/protocol/stream.ts";
+export type { PeerAddress } from "./src/wire/transport.ts";

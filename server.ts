@@ -6,30 +6,34 @@
  */
 
 import type { Action, ActionHandler, ActionRef } from "./action.ts";
-import type { Peer } from "./peer.ts";
-import { ActionRegistry } from "./registry.ts";
-import { type Authenticate, type Authenticator, importSecret } from "./auth.ts";
+import type { Peer } from "./src/dispatch/peer.ts";
+import { ActionRegistry } from "./src/dispatch/registry.ts";
+import {
+  type Authenticate,
+  type Authenticator,
+  importSecret,
+} from "./src/protocol/auth.ts";
 import { checkExtensions } from "./codec.ts";
-import { IsockEventTarget } from "./events.ts";
-import { ClientError, ServerError } from "./errors.ts";
-import type { Extension } from "./extension.ts";
-import { DEFAULT_MAX_FRAME_SIZE } from "./framing.ts";
-import { checkIntegerOption } from "./options.ts";
+import { IsockEventTarget } from "./src/base/events.ts";
+import { ClientError, ServerError } from "./src/base/errors.ts";
+import type { Extension } from "./src/codec/extension.ts";
+import { DEFAULT_MAX_FRAME_SIZE } from "./src/wire/framing.ts";
+import { checkIntegerOption } from "./src/base/options.ts";
 import {
   MAX_HELLO_SIZE,
   MessageCodec,
   MessageType,
   NONCE_SIZE,
   PROTOCOL_VERSION,
-} from "./protocol.ts";
-import { Session } from "./session.ts";
+} from "./src/protocol/messages.ts";
+import { Session } from "./src/session/session.ts";
 import {
   connTransport,
   socketTransport,
   type Transport,
   type TransportOptions,
-} from "./transport.ts";
-import { concat } from "./bytes.ts";
+} from "./src/wire/transport.ts";
+import { concat } from "./src/base/bytes.ts";
 import net from "node:net";
 import tls from "node:tls";
 

@@ -14,7 +14,7 @@
  */
 
 import assert from "node:assert/strict";
-import { concat } from "../bytes.ts";
+import { concat } from "../src/base/bytes.ts";
 import { Codec } from "../codec.ts";
 import { ensurePeers } from "./peers.ts";
 

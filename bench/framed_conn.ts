@@ -7,8 +7,8 @@
  * @module
  */
 
-import { joinSmallParts } from "../bytes.ts";
-import { FRAME_HEADER_SIZE, writeLength } from "../framing.ts";
+import { joinSmallParts } from "../src/base/bytes.ts";
+import { FRAME_HEADER_SIZE, writeLength } from "../src/wire/framing.ts";
 import { readFull, writeAll } from "./conn_io.ts";
 
 /** The reusable read buffer; a frame that does not fit gets its own. */

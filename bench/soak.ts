@@ -20,9 +20,13 @@
  */
 
 import { action, Client, ClientError, RemoteError, Server } from "../mod.ts";
-import { concat } from "../bytes.ts";
-import { MessageCodec, MessageType, PROTOCOL_VERSION } from "../protocol.ts";
-import { FrameEncoderStream } from "../framing.ts";
+import { concat } from "../src/base/bytes.ts";
+import {
+  MessageCodec,
+  MessageType,
+  PROTOCOL_VERSION,
+} from "../src/protocol/messages.ts";
+import { FrameEncoderStream } from "../src/wire/framing.ts";
 import {
   type ChaosReport,
   runChaos,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Codec, CodecError, defineExtension } from "../mod.ts";
-import { concat } from "../bytes.ts";
+import { concat } from "../src/base/bytes.ts";
 
 const codec = new Codec();
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { action, Client, Codec, CodecError } from "../mod.ts";
-import { concat } from "../bytes.ts";
-import { FrameDecoderStream } from "../framing.ts";
-import { type Message, MessageType } from "../protocol.ts";
+import { concat } from "../src/base/bytes.ts";
+import { FrameDecoderStream } from "../src/wire/framing.ts";
+import { type Message, MessageType } from "../src/protocol/messages.ts";
 import { serve, wire } from "./helpers.ts";
 
 const codec = new Codec();

@@ -5,8 +5,8 @@
 
 import assert from "node:assert/strict";
 import { action, type ActionContext, Client, ClientError } from "../mod.ts";
-import { MessageType } from "../protocol.ts";
-import { concat } from "../bytes.ts";
+import { MessageType } from "../src/protocol/messages.ts";
+import { concat } from "../src/base/bytes.ts";
 import {
   delay,
   freePort,

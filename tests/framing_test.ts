@@ -4,7 +4,7 @@ import {
   FrameEncoderStream,
   ProtocolError,
 } from "../mod.ts";
-import { concat } from "../bytes.ts";
+import { concat } from "../src/base/bytes.ts";
 import { randomBytes, seededRandom } from "./helpers.ts";
 
 /** Runs chunks through a FrameDecoderStream and collects the frames. */

@@ -12,10 +12,10 @@ import {
   Server,
   type ServerOptions,
 } from "../mod.ts";
-import { MessageCodec } from "../protocol.ts";
-import { PROTOCOL_VERSION } from "../protocol.ts";
-import { FrameEncoderStream } from "../framing.ts";
-import { concat } from "../bytes.ts";
+import { MessageCodec } from "../src/protocol/messages.ts";
+import { PROTOCOL_VERSION } from "../src/protocol/messages.ts";
+import { FrameEncoderStream } from "../src/wire/framing.ts";
+import { concat } from "../src/base/bytes.ts";
 
 /** A listening server and a way to make clients for it. */
 export interface Served extends AsyncDisposable {

@@ -7,11 +7,15 @@
 
 import assert from "node:assert/strict";
 import { action, RemoteError } from "../mod.ts";
-import { FrameDecoder } from "../framing.ts";
-import { type Message, MessageType, PROTOCOL_VERSION } from "../protocol.ts";
-import { Session } from "../session.ts";
-import type { FrameReceiver, Transport } from "../transport.ts";
-import { concat } from "../bytes.ts";
+import { FrameDecoder } from "../src/wire/framing.ts";
+import {
+  type Message,
+  MessageType,
+  PROTOCOL_VERSION,
+} from "../src/protocol/messages.ts";
+import { Session } from "../src/session/session.ts";
+import type { FrameReceiver, Transport } from "../src/wire/transport.ts";
+import { concat } from "../src/base/bytes.ts";
 import { delay, readUntilClosed, serve, wire } from "./helpers.ts";
 
 const echo = action("echo", (data: unknown) => data);

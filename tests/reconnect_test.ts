@@ -8,12 +8,16 @@
 
 import assert from "node:assert/strict";
 import { action, ClientError, tracked } from "../mod.ts";
-import { importSecret, NONCE_LABELS, prove } from "../auth.ts";
-import { concat } from "../bytes.ts";
-import { FrameDecoder } from "../framing.ts";
-import { type Message, MessageType, PROTOCOL_VERSION } from "../protocol.ts";
-import { Session } from "../session.ts";
-import type { FrameReceiver, Transport } from "../transport.ts";
+import { importSecret, NONCE_LABELS, prove } from "../src/protocol/auth.ts";
+import { concat } from "../src/base/bytes.ts";
+import { FrameDecoder } from "../src/wire/framing.ts";
+import {
+  type Message,
+  MessageType,
+  PROTOCOL_VERSION,
+} from "../src/protocol/messages.ts";
+import { Session } from "../src/session/session.ts";
+import type { FrameReceiver, Transport } from "../src/wire/transport.ts";
 import { delay, serve, tcpProxy, wire } from "./helpers.ts";
 
 /** How a {@linkcode faultyProxy} treats new connections. */

@@ -6,9 +6,9 @@
 
 import assert from "node:assert/strict";
 import { action, Client, ClientError, RemoteError } from "../mod.ts";
-import { MessageCodec, MessageType } from "../protocol.ts";
+import { MessageCodec, MessageType } from "../src/protocol/messages.ts";
 import { readUntilClosed, serve, wire } from "./helpers.ts";
-import { withoutStacks } from "../wire_error.ts";
+import { withoutStacks } from "../src/protocol/wire_error.ts";
 
 /** Where this library and this test live: no string the client gets may name it. */
 const root = new URL("../", import.meta.url);

@@ -5,9 +5,9 @@
 
 import assert from "node:assert/strict";
 import { type Action, action, ClientError } from "../mod.ts";
-import { MessageCodec } from "../protocol.ts";
-import { Session } from "../session.ts";
-import { streamTransport, type Transport } from "../transport.ts";
+import { MessageCodec } from "../src/protocol/messages.ts";
+import { Session } from "../src/session/session.ts";
+import { streamTransport, type Transport } from "../src/wire/transport.ts";
 
 /** Two transports joined back to back by in-memory byte streams. */
 function pipePair(): [Transport, Transport] {

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { action, ClientError, RemoteError, tracked } from "../mod.ts";
-import { INPUT_WINDOW } from "../session.ts";
+import { INPUT_WINDOW } from "../src/session/session.ts";
 import { delay, serve, tcpProxy } from "./helpers.ts";
 
 const echo = action("echo", (data: unknown) => data);

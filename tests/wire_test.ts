@@ -12,8 +12,8 @@ import {
   defineExtension,
   RemoteError,
 } from "../mod.ts";
-import { FrameDecoderStream } from "../framing.ts";
-import { type Message, MessageType } from "../protocol.ts";
+import { FrameDecoderStream } from "../src/wire/framing.ts";
+import { type Message, MessageType } from "../src/protocol/messages.ts";
 import {
   delay,
   randomBytes,
@@ -167,7 +167,8 @@ Deno.test("wire: requests answered in any order, by id; undecodable data fails o
   });
   await using served = await serve([echo, slow]);
   const conn = await rawConnect(served.port);
-  const withDates = new (await import("../protocol.ts")).MessageCodec([point]);
+  const withDates = new (await import("../src/protocol/messages.ts"))
+    .MessageCodec([point]);
   const unknownExtension = withDates.encode([
     MessageType.REQUEST,
     3,

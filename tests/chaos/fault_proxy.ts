@@ -14,7 +14,7 @@
  * @module
  */
 
-import { concat } from "../../bytes.ts";
+import { concat } from "../../src/base/bytes.ts";
 import { seededRandom } from "../helpers.ts";
 
 /** What the proxy does to one connection. */

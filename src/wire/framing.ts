@@ -7,8 +7,8 @@
  * @module
  */
 
-import { concat } from "./bytes.ts";
-import { ProtocolError } from "./errors.ts";
+import { concat } from "../base/bytes.ts";
+import { ProtocolError } from "../base/errors.ts";
 
 /** The size of the length prefix in front of every frame. */
 export const FRAME_HEADER_SIZE = 4;

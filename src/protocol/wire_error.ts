@@ -18,8 +18,8 @@ import {
   type IsockError,
   RemoteError,
   type RemoteErrorCode,
-} from "./errors.ts";
-import type { WireError } from "./protocol.ts";
+} from "../base/errors.ts";
+import type { WireError } from "./messages.ts";
 
 /** Errors of calls the peer refused without running them: safe to send again. */
 const unrunCalls = new WeakSet<Error>();

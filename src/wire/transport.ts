@@ -18,7 +18,7 @@
  */
 
 import type { Socket } from "node:net";
-import { joinSmallParts } from "./bytes.ts";
+import { joinSmallParts } from "../base/bytes.ts";
 import {
   FRAME_HEADER_SIZE,
   type FrameCallback,

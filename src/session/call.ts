@@ -5,16 +5,8 @@
  * @module
  */
 
-import { ClientError } from "./errors.ts";
-import type { StreamReceiver, StreamSender } from "./stream.ts";
-
-/** What a call may add: a deadline, and a signal to cancel it. */
-export interface CallOptions {
-  /** Milliseconds to wait for the answer; 0 waits as long as it takes. */
-  timeout?: number;
-  /** Aborting it cancels the call. */
-  signal?: AbortSignal;
-}
+import { ClientError } from "../base/errors.ts";
+import type { StreamReceiver, StreamSender } from "../protocol/stream.ts";
 
 /** A call waiting for its answer. */
 export class PendingCall {
@@ -92,14 +84,6 @@ export class StreamCall extends PendingCall {
   }
 }
 
-/** What {@linkcode Session.openStream} may add to a call's options. */
-export interface StreamOptions extends CallOptions {
-  /** How many items may be in flight before the caller grants more. */
-  window?: number;
-  /** Resume after this item (the handler sees it as `context.lastEventId`). */
-  lastEventId?: string | number;
-}
-
 function ignore(): void {}
 
 /** The error of a call whose signal aborted; the signal's reason is its cause. */
@@ -108,3 +92,5 @@ export function abortedError(signal: AbortSignal): ClientError {
     cause: signal.reason,
   });
 }
+
+export type { CallOptions, StreamOptions } from "../dispatch/call_options.ts";

@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { PeerAddress } from "./transport.ts";
+import type { PeerAddress } from "../wire/transport.ts";
 
 /** Checks a client's credentials; returns who it is, or throws (or returns `false`) to refuse it. */
 export type Authenticate = (

@@ -6,11 +6,11 @@
  * @module
  */
 
-import { Decoder } from "./decoder.ts";
-import { Encoder } from "./encoder.ts";
-import { CodecError, ProtocolError } from "./errors.ts";
-import type { Extension } from "./extension.ts";
-import type { SchemaIssue } from "./schema.ts";
+import { Decoder } from "../codec/decoder.ts";
+import { Encoder } from "../codec/encoder.ts";
+import { CodecError, ProtocolError } from "../base/errors.ts";
+import type { Extension } from "../codec/extension.ts";
+import type { SchemaIssue } from "../base/schema.ts";
 
 /**
  * The wire protocol version this implementation speaks (PROTOCOL.md,

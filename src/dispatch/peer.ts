@@ -7,11 +7,30 @@
  * @module
  */
 
-import { type ActionRef, isActionRef } from "./action.ts";
-import { ClientError } from "./errors.ts";
-import type { CallOptions, Session, StreamOptions } from "./session.ts";
-import type { StreamItem } from "./stream.ts";
-import type { PeerAddress } from "./transport.ts";
+import { type ActionRef, isActionRef } from "./action_ref.ts";
+import { ClientError } from "../base/errors.ts";
+import type { CallOptions, StreamOptions } from "./call_options.ts";
+import type { StreamItem } from "../protocol/stream.ts";
+import type { PeerAddress } from "../wire/transport.ts";
+
+/**
+ * What a {@linkcode Peer} needs of its connection. The session implements
+ * it, so that this layer never imports the session.
+ */
+export interface PeerConnection {
+  /** Who the peer is: what `authenticate` returned for it, or `undefined`. */
+  readonly identity: unknown;
+  /** Whether calls may be sent. */
+  readonly isOpen: boolean;
+  /** Calls an action on the peer; every failure is a rejection. */
+  call(action: string, data: unknown, options?: CallOptions): Promise<unknown>;
+  /** Calls an action whose result is a stream. */
+  openStream(
+    action: string,
+    data: unknown,
+    options?: StreamOptions,
+  ): { readonly receiver: AsyncIterableIterator<unknown> };
+}
 
 /** The data and options of a call: the data is optional when the action takes none. */
 export type ActionArgs<I> = undefined extends I
@@ -61,7 +80,7 @@ export class Peer implements PeerAddress {
   readonly port: number;
   /** The kind of connection. */
   readonly transport: "tcp" | "unix";
-  readonly #session: Session;
+  readonly #session: PeerConnection;
 
   /**
    * Creates a `Peer`.
@@ -69,7 +88,7 @@ export class Peer implements PeerAddress {
    * @param session The connection to the peer.
    * @param address Where the peer is.
    */
-  constructor(session: Session, address: PeerAddress) {
+  constructor(session: PeerConnection, address: PeerAddress) {
     this.#session = session;
     this.hostname = address.hostname;
     this.port = address.port;

@@ -15,7 +15,7 @@ import {
   isAction,
   isActionRef,
 } from "./action.ts";
-import type { ClientError, ServerError } from "./errors.ts";
+import type { ClientError, ServerError } from "../base/errors.ts";
 
 /** Makes the error a registry throws: a `ServerError` on servers, a `ClientError` on clients. */
 export type RegistryErrorFactory = (

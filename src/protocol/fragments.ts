@@ -5,7 +5,7 @@
  * @module
  */
 
-import { concat } from "./bytes.ts";
+import { concat } from "../base/bytes.ts";
 
 /** Messages larger than this go in fragments, so that other messages pass between them. */
 export const FRAGMENT_THRESHOLD = 1536 * 1024;

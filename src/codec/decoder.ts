@@ -8,7 +8,7 @@
  */
 
 import { budgetFor, measureValue, UNMEASURED_BYTES } from "./decode_budget.ts";
-import { CodecError } from "./errors.ts";
+import { CodecError } from "../base/errors.ts";
 import {
   type Extension,
   ExtensionType,

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { CodecError } from "./errors.ts";
+import { CodecError } from "../base/errors.ts";
 import {
   type Extension,
   ExtensionType,

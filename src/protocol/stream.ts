@@ -11,7 +11,7 @@
  * @module
  */
 
-import { ProtocolError } from "./errors.ts";
+import { ProtocolError } from "../base/errors.ts";
 
 /** The default window: items a receiver takes before it must grant more. */
 export const DEFAULT_WINDOW = 16;

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { CodecError } from "./errors.ts";
+import { CodecError } from "../base/errors.ts";
 
 /**
  * A user class that travels as itself: both peers register the same

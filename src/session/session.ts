@@ -9,15 +9,20 @@
  * @module
  */
 
-import type { Action, ActionHandler } from "./action.ts";
-import { type Authenticator, NONCE_LABELS, prove, verify } from "./auth.ts";
+import type { Action, ActionHandler } from "../dispatch/action.ts";
+import {
+  type Authenticator,
+  NONCE_LABELS,
+  prove,
+  verify,
+} from "../protocol/auth.ts";
 import {
   ClientError,
   CodecError,
   type IsockError,
   ProtocolError,
   RemoteError,
-} from "./errors.ts";
+} from "../base/errors.ts";
 import {
   type FragmentMessage,
   type Hello,
@@ -30,17 +35,17 @@ import {
   PROTOCOL_VERSION,
   type RequestMessage,
   type WireError,
-} from "./protocol.ts";
-import { describeIssues, validate, type Validation } from "./schema.ts";
+} from "../protocol/messages.ts";
+import { describeIssues, validate, type Validation } from "../base/schema.ts";
 import {
   DEFAULT_WINDOW,
   isStreamSource,
   StreamReceiver,
   StreamSender,
-} from "./stream.ts";
-import type { PeerAddress, Transport } from "./transport.ts";
-import { Peer } from "./peer.ts";
-import { every } from "./ticker.ts";
+} from "../protocol/stream.ts";
+import type { PeerAddress, Transport } from "../wire/transport.ts";
+import { Peer } from "../dispatch/peer.ts";
+import { every } from "../base/ticker.ts";
 import {
   abortedError,
   type CallOptions,
@@ -53,14 +58,14 @@ import {
   FRAGMENT_THRESHOLD,
   MAX_FRAGMENTED,
   pieces,
-} from "./fragments.ts";
-import { RequestContext } from "./request_context.ts";
+} from "../protocol/fragments.ts";
+import { RequestContext } from "../dispatch/request_context.ts";
 import {
   errorFromWire,
   safeString,
   wasNotRun,
   wireError,
-} from "./wire_error.ts";
+} from "../protocol/wire_error.ts";
 
 export type { CallOptions, StreamOptions } from "./call.ts";
 export { wasNotRun };
