@@ -14,6 +14,7 @@ const LAYERS: readonly { readonly name: string; readonly prefix: string }[] = [
   { name: "protocol", prefix: "src/protocol/" },
   { name: "dispatch", prefix: "src/dispatch/" },
   { name: "session", prefix: "src/session/" },
+  { name: "endpoint", prefix: "src/endpoint/" },
   { name: "entry points", prefix: "" },
 ];
 
