@@ -64,7 +64,10 @@ export class Backoff {
  * @param signal Ends the wait early.
  * @returns Resolves after the wait, or at the abort; never rejects.
  */
-export function pause(milliseconds: number, signal: AbortSignal): Promise<void> {
+export function pause(
+  milliseconds: number,
+  signal: AbortSignal,
+): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
