@@ -150,17 +150,82 @@ export class ServerError extends IsockError {
 export class ClientError extends IsockError {
   /** Why it happened: one of {@linkcode ClientErrorCode}, stable across versions. */
   declare readonly code: ClientErrorCode;
+  /**
+   * Whether the failed call's action ran on the server, as far as this
+   * client can tell: `false` when it did not (it was never sent, or the
+   * server refused it unrun because it was closing), so sending it again
+   * cannot run it twice; `"maybe"` when nobody can tell (the connection
+   * dropped, or the deadline passed, while the call was on its way).
+   * Errors that are not about a call (`INVALID_OPTIONS`, …) say `false`.
+   *
+   * @example Decide whether to send a call again
+   * ```ts
+   * import { ClientError } from "@isock/isock";
+   * import assert from "node:assert/strict";
+   *
+   * const refused = new ClientError("CONNECT_FAILED", "no server");
+   * assert.equal(refused.wasRun, false); // never sent: safe to try again
+   * const cut = new ClientError("CONNECTION_CLOSED", "the connection dropped");
+   * assert.equal(cut.wasRun, "maybe"); // only idempotent calls go again
+   * ```
+   */
+  declare readonly wasRun: false | "maybe";
 
   /**
    * Creates a `ClientError`.
    *
    * @param code The stable reason.
    * @param message What happened and what to do about it.
-   * @param options `cause`: the error this one wraps.
+   * @param options `cause`: the error this one wraps; `wasRun`: whether
+   * the call ran, when the code alone does not say (see
+   * {@linkcode ClientError.wasRun}).
    */
-  constructor(code: ClientErrorCode, message: string, options?: ErrorOptions) {
+  constructor(
+    code: ClientErrorCode,
+    message: string,
+    options?: ErrorOptions & { wasRun?: false | "maybe" },
+  ) {
     super(code, message, options);
+    defineWasRun(this, options?.wasRun ?? clientWasRun(code));
   }
+}
+
+/** Codes of {@linkcode ClientError} that leave it unknown whether the call ran. */
+const MAYBE_RUN: ReadonlySet<ClientErrorCode> = new Set<ClientErrorCode>([
+  "CONNECTION_CLOSED",
+  "TIMEOUT",
+  "ABORTED",
+  "PROTOCOL",
+  "NOT_RESENDABLE",
+]);
+
+function clientWasRun(code: ClientErrorCode): false | "maybe" {
+  return MAYBE_RUN.has(code) ? "maybe" : false;
+}
+
+/** Codes of {@linkcode RemoteError} the server sends after the handler ran. */
+const HANDLER_RAN: ReadonlySet<RemoteErrorCode> = new Set<RemoteErrorCode>([
+  "ACTION_FAILED",
+  "FRAME_TOO_LARGE",
+]);
+
+function remoteWasRun(code: RemoteErrorCode): boolean | "maybe" {
+  if (HANDLER_RAN.has(code)) return true;
+  return code === "PROTOCOL" ? "maybe" : false;
+}
+
+/**
+ * Sets `wasRun` as a non-enumerable field: errors passed on by a handler
+ * travel with their own enumerable fields, and this one is about the
+ * caller's call, not theirs.
+ */
+function defineWasRun(error: Error, wasRun: boolean | "maybe"): void {
+  Object.defineProperty(error, "wasRun", {
+    value: wasRun,
+    enumerable: false,
+    writable: false,
+    configurable: true,
+  });
 }
 
 /** What a {@linkcode RemoteError} carries besides its code and message. */
@@ -175,6 +240,11 @@ export interface RemoteErrorDetails {
   issues?: readonly SchemaIssue[];
   /** The own fields of the error the server raised, such as an HTTP `status`. */
   remoteFields?: Readonly<Record<string, unknown>>;
+  /**
+   * Whether the handler ran, when the code alone does not say (see
+   * {@linkcode RemoteError.wasRun}).
+   */
+  wasRun?: boolean | "maybe";
 }
 
 /**
@@ -232,6 +302,24 @@ export class RemoteError extends IsockError {
    * no stacks among them.
    */
   readonly remoteFields: Readonly<Record<string, unknown>>;
+  /**
+   * Whether the action's handler ran: `true` for `ACTION_FAILED` (it
+   * threw, or its result did not match its schema) and `FRAME_TOO_LARGE`
+   * (its result was too large to send); `false` when the server refused
+   * the call before running it (`UNKNOWN_ACTION`, `INVALID_INPUT`,
+   * `INVALID_REQUEST`, `OVERLOADED`, `STREAM_REQUIRED`), so sending it
+   * again cannot run it twice; `"maybe"` for `PROTOCOL`.
+   *
+   * @example
+   * ```ts
+   * import { RemoteError } from "@isock/isock";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new RemoteError("OVERLOADED", "busy").wasRun, false);
+   * assert.equal(new RemoteError("ACTION_FAILED", "boom").wasRun, true);
+   * ```
+   */
+  declare readonly wasRun: boolean | "maybe";
 
   /**
    * Creates a `RemoteError`.
@@ -254,6 +342,7 @@ export class RemoteError extends IsockError {
     this.remoteStack = details.remoteStack;
     this.issues = details.issues;
     this.remoteFields = details.remoteFields ?? {};
+    defineWasRun(this, details.wasRun ?? remoteWasRun(code));
   }
 }
 

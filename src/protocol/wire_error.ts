@@ -21,12 +21,30 @@ import {
 } from "../base/errors.ts";
 import type { WireError } from "./messages.ts";
 
-/** Errors of calls the peer refused without running them: safe to send again. */
-const unrunCalls = new WeakSet<Error>();
-
-/** Whether a call failed without having run (the peer was closing): sending it again is safe. */
+/**
+ * Whether a call was refused unrun because the peer was closing (a
+ * `CONNECTION_CLOSED` whose {@linkcode ClientError.wasRun} is `false`):
+ * sending it again, on a new connection, is safe.
+ *
+ * @param error What the call failed with.
+ * @returns Whether the peer refused it without running it.
+ *
+ * @example
+ * ```ts
+ * import { errorFromWire, wasNotRun } from "./wire_error.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const refused = errorFromWire({
+ *   code: "CONNECTION_CLOSED",
+ *   name: "ClientError",
+ *   message: "The server is shutting down.",
+ * });
+ * assert.equal(wasNotRun(refused), true);
+ * ```
+ */
 export function wasNotRun(error: unknown): boolean {
-  return error instanceof Error && unrunCalls.has(error);
+  return error instanceof ClientError &&
+    error.code === "CONNECTION_CLOSED" && error.wasRun === false;
 }
 
 /** Fields an error object carries by itself, never among its own fields. */
@@ -329,12 +347,19 @@ function define(
   });
 }
 
-/** The error a call rejects with when the peer answered with `error`. */
+/**
+ * The error a call rejects with when the peer answered with `error`.
+ *
+ * @param error The error object from the wire.
+ * @returns A `ClientError` for `CONNECTION_CLOSED` (refused unrun: its
+ * `wasRun` is `false`) and `UNAUTHORIZED`, a `RemoteError` otherwise.
+ */
 export function errorFromWire(error: WireError): IsockError {
   if (error.code === "CONNECTION_CLOSED") {
-    const refused = new ClientError("CONNECTION_CLOSED", error.message);
-    unrunCalls.add(refused);
-    return refused;
+    // The peer answers a call with this only when it refused to run it.
+    return new ClientError("CONNECTION_CLOSED", error.message, {
+      wasRun: false,
+    });
   }
   if (error.code === "UNAUTHORIZED") {
     return new ClientError("UNAUTHORIZED", error.message);

@@ -468,6 +468,20 @@ export class Session {
   }
 
   /**
+   * Refuses the peer: a goodbye that says why, then the close. What the
+   * peer sends meanwhile is dropped unread.
+   *
+   * @param reason Why, as the peer will read it (code and message).
+   * @returns Resolves once the connection is closed.
+   */
+  refuse(reason: IsockError): Promise<void> {
+    if (this.#isClosed || this.#closeReason !== undefined) return this.closed;
+    this.#closeReason = reason;
+    this.#sendGoodbye(reason);
+    return this.#flushAndClose().then(() => this.closed);
+  }
+
+  /**
    * Leaves gracefully: says goodbye, lets the peer collect its answers and
    * close (for `grace` ms at most), then closes. A request that crossed the
    * goodbye is answered "not run", so its caller can send it elsewhere.

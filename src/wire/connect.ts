@@ -9,6 +9,8 @@
 
 import net from "node:net";
 import tls from "node:tls";
+import { formatAddress } from "../base/address.ts";
+import { ignore } from "../base/timers.ts";
 import {
   connTransport,
   socketTransport,
@@ -55,7 +57,9 @@ async function dialTcp(options: DialOptions): Promise<Transport> {
   const conn = await withDeadline(
     connecting,
     options,
-    `No TCP connection to ${options.hostname}:${options.port} within ${options.timeout} ms.`,
+    `No TCP connection to ${
+      formatAddress(options)
+    } within ${options.timeout} ms.`,
     // A connect that completes after all is closed at once.
     () => connecting.then((late) => late.close(), ignore),
   );
@@ -87,7 +91,9 @@ async function dialTls(
     await withDeadline(
       handshake,
       options,
-      `No TLS connection to ${hostname}:${port} within ${options.timeout} ms: the server did not complete the handshake.`,
+      `No TLS connection to ${
+        formatAddress(options)
+      } within ${options.timeout} ms: the server did not complete the handshake.`,
       ignore,
     );
   } catch (error) {
@@ -177,5 +183,3 @@ function withDeadline<T>(
     );
   });
 }
-
-function ignore(): void {}

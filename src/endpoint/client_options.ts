@@ -1,0 +1,145 @@
+/**
+ * A client's options: their types, documented for users, and how they are
+ * read (defaults and bounds) into what the client runs with.
+ *
+ * @module
+ */
+
+import type { Extension } from "../codec/extension.ts";
+import { MAX_TIMEOUT } from "../base/timers.ts";
+import { CLIENT_PORT, type IntegerRule } from "./connection_options.ts";
+
+/** Options of {@linkcode Client}. */
+export interface ClientOptions {
+  /**
+   * The server's host name or IP address.
+   *
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /** The server's port. */
+  port: number;
+  /**
+   * How many times to try to connect before a call fails with
+   * `CONNECT_FAILED` (a server certificate the client does not accept fails
+   * at once, with `TLS_FAILED`). The waits between tries grow exponentially from
+   * `retryDelay`, with jitter. Idempotent actions are also sent again up to
+   * this many times when the connection drops under them.
+   *
+   * @default {3}
+   */
+  retry?: number;
+  /**
+   * The wait after the first failed try, in milliseconds; each later wait
+   * doubles, up to `maxRetryDelay`, and is shortened by up to half at random
+   * so that many clients do not retry in step.
+   *
+   * @default {100}
+   */
+  retryDelay?: number;
+  /**
+   * The longest wait between tries, in milliseconds.
+   *
+   * @default {2000}
+   */
+  maxRetryDelay?: number;
+  /**
+   * The default deadline of every call, in milliseconds: a call not
+   * answered in time rejects with `TIMEOUT`, and its handler's signal on the
+   * server aborts. 0 waits as long as it takes. A call's own `timeout`
+   * option overrides it.
+   *
+   * @default {0}
+   */
+  timeout?: number;
+  /**
+   * Milliseconds between heartbeat pings. A server silent for three
+   * intervals (a machine that vanished without closing the connection) is
+   * taken for dead: calls in flight reject with `CONNECTION_CLOSED`, and the
+   * next call reconnects. 0 turns heartbeats off.
+   *
+   * @default {10000}
+   */
+  heartbeatInterval?: number;
+  /**
+   * Classes that travel as themselves; the server must register the same.
+   *
+   * @default {[]}
+   */
+  extensions?: readonly Extension[];
+  /**
+   * The largest answer accepted, in bytes. The server learns it in the
+   * hello and answers larger results with a `FRAME_TOO_LARGE` error.
+   *
+   * @default {67108864}
+   */
+  maxFrameSize?: number;
+  /**
+   * How long each connection attempt may take, in milliseconds: the TCP
+   * connect and the TLS handshake together, and then the server's answer
+   * to the hello (and authentication). A server that accepts and says
+   * nothing costs an attempt this long, never a hang.
+   *
+   * @default {10000}
+   */
+  handshakeTimeout?: number;
+  /**
+   * Connect over TLS: `true` trusts the usual certificate authorities;
+   * `caCerts` trusts yours instead (PEM), as for a self-signed server
+   * certificate. A certificate the client does not accept fails the call at
+   * once with `TLS_FAILED`.
+   */
+  tls?: boolean | ClientTlsOptions;
+  /**
+   * The secret shared with the server, proved by challenge and response
+   * (never sent). The server must prove it knows it too, or calls fail with
+   * `UNAUTHORIZED`.
+   */
+  secret?: string | Uint8Array;
+  /** What to send to the server's `authenticate` function: a token, say. */
+  credentials?: unknown;
+  /**
+   * How many of the server's calls to this client's actions (two-way
+   * calls) may run at once; more are answered `OVERLOADED` without running,
+   * as a server does with `maxInFlight`.
+   *
+   * @default {1000}
+   */
+  maxInFlight?: number;
+}
+
+/** How a client trusts a TLS server. */
+export interface ClientTlsOptions {
+  /** Certificate authorities to trust (PEM), instead of the usual ones. */
+  caCerts?: string[];
+}
+
+/** What a client's `connect` event carries. */
+export interface ConnectDetail {
+  /** The server's host name, as given. */
+  hostname: string;
+  /** The server's port. */
+  port: number;
+}
+
+/** The events a {@linkcode Client} dispatches, as `CustomEvent`s. */
+export interface ClientEventMap {
+  /** A connection to the server is open and ready for calls. */
+  connect: CustomEvent<ConnectDetail>;
+  /** The connection closed; `detail` is why, when it was not a clean close. */
+  disconnect: CustomEvent<Error | undefined>;
+  /** A connection could not be made or completed. */
+  error: CustomEvent<Error>;
+}
+
+/** The client's own options: where, how often to try, and the default deadline. */
+export const CLIENT_OPTIONS: {
+  readonly [K in "port" | "retry" | "retryDelay" | "maxRetryDelay" | "timeout"]:
+    IntegerRule;
+} = {
+  port: CLIENT_PORT,
+  retry: { default: 3, min: 0, max: 1000 },
+  retryDelay: { default: 100, min: 0, max: 60_000 },
+  maxRetryDelay: { default: 2_000, min: 0, max: 600_000 },
+  timeout: { default: 0, min: 0, max: MAX_TIMEOUT },
+};

@@ -1,0 +1,286 @@
+/**
+ * When a client sends a call again, and when it resumes a stream: a call
+ * refused unrun (the server was closing) goes once more; an idempotent call
+ * whose connection dropped goes again up to `retry` times; a stream of
+ * tracked items resumes after the last one received. Every try gets only
+ * what is left of the deadline fixed at the first, and an input stream
+ * already (partly) sent is never sent again.
+ *
+ * @module
+ */
+
+import { ClientError } from "../base/errors.ts";
+import type { CallOptions, StreamOptions } from "../dispatch/call_options.ts";
+import { wasNotRun } from "../protocol/wire_error.ts";
+import { isStreamSource } from "../protocol/stream.ts";
+
+/** What the resend rules need from the client that sends. */
+export interface Redial {
+  /** How many tries a dropped call gets (the client's `retry`, at least 1). */
+  readonly attempts: number;
+  /** Whether the client was closed: nothing is tried again then. */
+  readonly isClosed: boolean;
+  /**
+   * Sends a call, connecting first when needed.
+   *
+   * @returns What the action returned.
+   */
+  call(name: string, data: unknown, options?: CallOptions): Promise<unknown>;
+  /**
+   * The open connection, connecting first when needed.
+   *
+   * @param options The deadline and signal of the connecting.
+   * @returns Where to open streamed calls.
+   */
+  connected(options?: CallOptions): Promise<StreamOpener>;
+  /**
+   * Waits before the next try, after failed try number `attempt`.
+   *
+   * @param limit The longest wait, when a deadline is near.
+   */
+  pause(attempt: number, limit?: number): Promise<void>;
+}
+
+/** A connection, as the resend rules see it: it opens streamed calls. */
+export interface StreamOpener {
+  /**
+   * Sends a streamed call.
+   *
+   * @returns The call's items, and the last tracked item's id as they come.
+   */
+  openStream(name: string, data: unknown, options?: StreamOptions): OpenStream;
+}
+
+/** A streamed call, as the resend rules see it. */
+export interface OpenStream {
+  /** The items. */
+  readonly receiver: AsyncIterable<unknown>;
+  /** The event id of the last tracked item received, if any. */
+  readonly lastEventId: string | number | undefined;
+}
+
+/** A call's data, and whether it was a stream some of which was already sent. */
+export interface Resendable {
+  /** The data to send: for a stream, a wrapper that notes its first pull. */
+  readonly data: unknown;
+  /** Whether items were already pulled from it: an input stream cannot be replayed. */
+  isUsed(): boolean;
+}
+
+/**
+ * Wraps an input stream to know whether anything was pulled from it; other
+ * data as it is.
+ *
+ * @param data A call's input.
+ * @returns The data to send, and whether it can still be sent again.
+ */
+export function resendable(data: unknown): Resendable {
+  if (!isStreamSource(data)) return { data, isUsed: () => false };
+  let isUsed = false;
+  const source = data;
+  return {
+    data: {
+      [Symbol.asyncIterator](): AsyncIterator<unknown> {
+        const iterator = source[Symbol.asyncIterator]();
+        return {
+          next: () => {
+            isUsed = true;
+            return iterator.next();
+          },
+          return: (value?: unknown) =>
+            iterator.return?.(value) ??
+              Promise.resolve({ value: undefined, done: true }),
+        };
+      },
+    },
+    isUsed: () => isUsed,
+  };
+}
+
+/**
+ * After a failure: a call the server refused unrun (it was closing) is
+ * sent once more, on a new connection; an idempotent call whose connection
+ * dropped is sent again up to `attempts` times; anything else fails as it is.
+ *
+ * @param redial The client.
+ * @param error What the first try failed with.
+ * @param isIdempotent Whether the action may run twice.
+ * @param name The action's name.
+ * @param input The call's data.
+ * @param options The call's options; their deadline counts from `started`.
+ * @param started When the first try was made (`Date.now()`).
+ * @returns What the action returned, or the rejection of the last try.
+ */
+export function retryCall(
+  redial: Redial,
+  error: unknown,
+  isIdempotent: boolean,
+  name: string,
+  input: Resendable,
+  options: CallOptions | undefined,
+  started: number,
+): Promise<unknown> {
+  if (wasNotRun(error) && !redial.isClosed) {
+    const again = resend(name, input, options, started, error);
+    return again instanceof ClientError
+      ? Promise.reject(again)
+      : redial.call(name, input.data, again);
+  }
+  if (isIdempotent) {
+    return retryIdempotent(redial, error, name, input, options, started);
+  }
+  return Promise.reject(error);
+}
+
+/** Sends an idempotent call again, on a new connection, while its connection drops. */
+async function retryIdempotent(
+  redial: Redial,
+  error: unknown,
+  name: string,
+  input: Resendable,
+  options: CallOptions | undefined,
+  started: number,
+): Promise<unknown> {
+  for (let attempt = 1;; attempt++) {
+    if (!isDropped(error) || attempt >= redial.attempts || redial.isClosed) {
+      throw error;
+    }
+    await redial.pause(attempt, timeLeft(options, started));
+    const again = resend(name, input, options, started, error);
+    if (again instanceof ClientError) throw again;
+    try {
+      return await redial.call(name, input.data, again);
+    } catch (next) {
+      error = next;
+    }
+  }
+}
+
+/**
+ * Iterates a streamed call, reconnecting and resuming after the last
+ * tracked item when the connection drops; a stream refused unrun starts
+ * again from where it was. Each drop gets the full retry budget.
+ *
+ * @param redial The client.
+ * @param name The action's name.
+ * @param data The call's input.
+ * @param options The call's options: deadline, signal and window.
+ * @returns The items, without gap or duplicate across reconnections.
+ */
+export async function* resumableStream(
+  redial: Redial,
+  name: string,
+  data: unknown,
+  options: StreamOptions | undefined,
+): AsyncGenerator<unknown, void, undefined> {
+  let lastEventId: string | number | undefined;
+  const started = Date.now();
+  const input = resendable(data);
+  for (let attempt = 1;; attempt++) {
+    // Every try, connecting included, gets only what is left of the deadline.
+    const left = attempt === 1
+      ? options
+      : resend(name, input, options, started, undefined);
+    if (left instanceof ClientError) throw left;
+    const session = await redial.connected(left);
+    const call = session.openStream(name, input.data, {
+      ...remainingTime(options, started),
+      lastEventId,
+    });
+    try {
+      for await (const item of call.receiver) {
+        attempt = 1; // Each drop gets the full retry budget.
+        yield item;
+      }
+      return;
+    } catch (error) {
+      // An attempt that brought no item leaves the resume point where it was.
+      const resumeFrom = call.lastEventId ?? lastEventId;
+      const canResume = !redial.isClosed &&
+        ((isDropped(error) && resumeFrom !== undefined) || wasNotRun(error));
+      if (!canResume || attempt >= redial.attempts + 1) throw error;
+      if (input.isUsed()) throw notResendable(name, error);
+      lastEventId = resumeFrom;
+      if (!wasNotRun(error)) await redial.pause(attempt);
+    }
+  }
+}
+
+/** The connection dropped under the call (the client's own closing aside, which the caller checks). */
+function isDropped(error: unknown): boolean {
+  return error instanceof ClientError && error.code === "CONNECTION_CLOSED";
+}
+
+/**
+ * The options to send a call again with, or why it cannot be: its
+ * deadline is past, or its input stream was already (partly) sent.
+ *
+ * @param name The action's name, for messages.
+ * @param input The call's data.
+ * @param options The call's options.
+ * @param started When the first try was made.
+ * @param error What the last try failed with, as the cause.
+ * @returns The options with what is left of the deadline, or the error.
+ */
+export function resend(
+  name: string,
+  input: Resendable,
+  options: CallOptions | undefined,
+  started: number,
+  error: unknown,
+): CallOptions | undefined | ClientError {
+  if (input.isUsed()) return notResendable(name, error);
+  const left = timeLeft(options, started);
+  if (left !== undefined && left <= 0) {
+    return new ClientError(
+      "TIMEOUT",
+      `"${name}" did not answer within ${
+        options!.timeout
+      } ms (tries included).`,
+      error === undefined ? undefined : { cause: error },
+    );
+  }
+  return remainingTime(options, started);
+}
+
+function notResendable(name: string, cause: unknown): ClientError {
+  return new ClientError(
+    "NOT_RESENDABLE",
+    `The call to "${name}" was cut after its input stream was (partly) sent; a consumed stream cannot be sent again: call again with a fresh one.`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
+ * Milliseconds left of a call's deadline.
+ *
+ * @param options The call's options.
+ * @param started When the deadline started (`Date.now()`).
+ * @returns What is left (0 or less when past); `undefined` without a deadline.
+ */
+export function timeLeft(
+  options: CallOptions | undefined,
+  started: number,
+): number | undefined {
+  if (!options?.timeout) return undefined;
+  return options.timeout - (Date.now() - started);
+}
+
+/**
+ * The options of a call, with the time already spent taken off its timeout.
+ *
+ * @param options The call's options.
+ * @param started When the deadline started (`Date.now()`).
+ * @returns The same options without a deadline; else a copy with at least
+ * 1 ms left.
+ */
+export function remainingTime<T extends CallOptions>(
+  options: T | undefined,
+  started: number,
+): T | undefined {
+  if (!options?.timeout) return options;
+  return {
+    ...options,
+    timeout: Math.max(1, options.timeout - (Date.now() - started)),
+  };
+}
