@@ -11,14 +11,14 @@ import { Encoder } from "../codec/encoder.ts";
 import { ProtocolError } from "../base/errors.ts";
 import type { Extension } from "../codec/extension.ts";
 import { decodeHello, encodeHello, type Hello } from "./hello.ts";
-import { asCodecError, describeType, malformed } from "./malformed.ts";
+import { asCodecError, describeType, isCount, malformed } from "./malformed.ts";
 import {
   type Draft,
   type Field,
   type Message,
   MESSAGE_TABLE,
-  type OutgoingMessage,
 } from "./message_table.ts";
+import type { OutgoingMessage } from "./outgoing.ts";
 
 /** Options of {@linkcode MessageCodec}. */
 export interface MessageCodecOptions {
@@ -39,6 +39,8 @@ interface Shape {
   readonly min: number;
   /** The most items, type tag included. */
   readonly max: number;
+  /** Whether the first item is an id (read inline: most messages have one). */
+  readonly hasId: boolean;
 }
 
 /** The table as the decoder walks it, indexed by type tag. */
@@ -53,6 +55,7 @@ const SHAPES: readonly Shape[] = MESSAGE_TABLE.map((row, type): Shape => {
     fields,
     min: 1 + required,
     max: 1 + fields.length,
+    hasId: fields[0]?.name === "id",
   };
 });
 
@@ -62,7 +65,7 @@ const SHAPES: readonly Shape[] = MESSAGE_TABLE.map((row, type): Shape => {
  * @example
  * ```ts
  * import { MessageCodec } from "./message_codec.ts";
- * import { outgoing } from "./message_table.ts";
+ * import { outgoing } from "./outgoing.ts";
  * import { MessageType } from "./message_type.ts";
  * import assert from "node:assert/strict";
  *
@@ -191,25 +194,39 @@ export class MessageCodec {
     const decoder = this.#decoder;
     const message: Draft = { type };
     const fields = shape.fields;
-    for (let i = 0; i < fields.length; i++) {
+    let i = 0;
+    if (shape.hasId) {
+      const id = this.#readEnvelope();
+      if (!isCount(id)) throw malformed("a request id must be a whole number");
+      message.id = id;
+      i = 1;
+    }
+    for (; i < fields.length; i++) {
       const field = fields[i];
       if (i + 1 >= length) {
         if (field.present) message[field.name] = undefined;
       } else if (field.kind === "data") {
-        try {
-          message[field.name] = decoder.readValue();
-        } catch (error) {
-          // Only this call fails; what follows is left unread.
-          message[field.name] = undefined;
-          message[field.errorName] = asCodecError(error);
-          return message;
-        }
+        if (!this.#readData(message, field)) return message;
       } else {
         field.read(this.#readEnvelope(), message);
       }
     }
     if (!decoder.isAtEnd) throw malformed("bytes follow the message");
     return message;
+  }
+
+  /** Reads a user value; when it cannot be decoded, only its call fails: what follows is left unread. */
+  #readData(message: Draft, field: Field): boolean {
+    let value: unknown;
+    try {
+      value = this.#decoder.readValue();
+    } catch (error) {
+      message[field.name] = undefined;
+      message[field.errorName] = asCodecError(error);
+      return false;
+    }
+    message[field.name] = value;
+    return true;
   }
 
   /** Reads an item of the envelope, where any decoding failure is a protocol failure. */

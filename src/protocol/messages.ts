@@ -19,12 +19,15 @@ export { type Hello, HELLO_MAGIC, MAX_HELLO_SIZE } from "./hello.ts";
 export type { WireError } from "./error_object.ts";
 export {
   type Message,
-  type MessageBuilders,
+  MESSAGE_TABLE,
   type MessageOf,
-  outgoing,
-  type OutgoingMessage,
   type RequestMeta,
 } from "./message_table.ts";
+export {
+  type MessageBuilders,
+  outgoing,
+  type OutgoingMessage,
+} from "./outgoing.ts";
 export { MessageCodec, type MessageCodecOptions } from "./message_codec.ts";
 
 import type { MessageOf } from "./message_table.ts";
