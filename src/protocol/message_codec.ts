@@ -84,6 +84,8 @@ export class MessageCodec {
   readonly #decoder: Decoder;
 
   /**
+   * Makes a codec for one connection.
+   *
    * @param extensions User extensions, already checked.
    * @param options Whether stacks are sent.
    */

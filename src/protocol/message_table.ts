@@ -314,9 +314,11 @@ export type RowOf<T extends MessageTypeTag> = Extract<MessageRow, { type: T }>;
 // ---------------------------------------------------------------------------
 // Types derived from the table.
 
-type Simplify<T> = { [K in keyof T]: T[K] };
+/** Spells an intersection out as one object type. */
+export type Simplify<T> = { [K in keyof T]: T[K] };
 
-type SentOf<F> = F extends Field<string, infer S, infer _R> ? S : never;
+/** The type a sender puts in an item. */
+export type SentOf<F> = F extends Field<string, infer S, infer _R> ? S : never;
 
 /** The items a sender writes after the type tag, optional ones marked so. */
 export type SentItems<Fs> = Fs extends readonly [infer F, ...infer Rest]
@@ -325,14 +327,15 @@ export type SentItems<Fs> = Fs extends readonly [infer F, ...infer Rest]
   : [];
 
 /** The properties one item gives the decoded message. */
-type ReadProps<F> = F extends
+export type ReadProps<F> = F extends
   Field<infer N, infer _S, infer R, infer K, infer O> ? K extends "merge" ? R
   : K extends "data" ? { [P in N]: R } & { [P in `${N}Error`]?: CodecError }
   : O extends true ? { [P in N]?: R }
   : { [P in N]: R }
   : never;
 
-type ReadAll<Fs> = Fs extends readonly [infer F, ...infer Rest]
+/** The properties all items give the decoded message. */
+export type ReadAll<Fs> = Fs extends readonly [infer F, ...infer Rest]
   ? ReadProps<F> & ReadAll<Rest>
   : unknown;
 

@@ -33,31 +33,37 @@ export { MessageCodec, type MessageCodecOptions } from "./message_codec.ts";
 import type { MessageOf } from "./message_table.ts";
 import type { MessageType } from "./message_type.ts";
 
-type M = typeof MessageType;
-
 /** A request to run an action. */
-export type RequestMessage = MessageOf<M["REQUEST"]>;
+export type RequestMessage = MessageOf<typeof MessageType.REQUEST>;
 /** The successful answer to a request. */
-export type ResultMessage = MessageOf<M["RESULT"]>;
+export type ResultMessage = MessageOf<typeof MessageType.RESULT>;
 /** The failed answer to a request. */
-export type ErrorMessage = MessageOf<M["ERROR"]>;
+export type ErrorMessage = MessageOf<typeof MessageType.ERROR>;
 /** One item of a streamed result (`ITEM`, with its event id) or of a streamed input (`INPUT`). */
 export type ItemMessage =
-  | MessageOf<M["ITEM"]>
-  | (MessageOf<M["INPUT"]> & { eventId?: undefined });
+  | MessageOf<typeof MessageType.ITEM>
+  | (MessageOf<typeof MessageType.INPUT> & { eventId?: undefined });
 /** A stream ended: `END` for a result stream, `INPUT_END` for an input stream (with `error` when its source failed). */
-export type EndMessage = MessageOf<M["END"] | M["INPUT_END"]>;
+export type EndMessage = MessageOf<
+  typeof MessageType.END | typeof MessageType.INPUT_END
+>;
 /** More items are welcome: `CREDIT` for a result stream, `INPUT_CREDIT` for an input stream. */
-export type CreditMessage = MessageOf<M["CREDIT"] | M["INPUT_CREDIT"]>;
+export type CreditMessage = MessageOf<
+  typeof MessageType.CREDIT | typeof MessageType.INPUT_CREDIT
+>;
 /** A piece of a large message, sent in pieces so other messages can pass between them. */
-export type FragmentMessage = MessageOf<M["FRAGMENT"]>;
+export type FragmentMessage = MessageOf<typeof MessageType.FRAGMENT>;
 /** The requester gave up on a request (`CANCEL`), or the handler stopped reading its input (`INPUT_STOP`). */
-export type CancelMessage = MessageOf<M["CANCEL"] | M["INPUT_STOP"]>;
+export type CancelMessage = MessageOf<
+  typeof MessageType.CANCEL | typeof MessageType.INPUT_STOP
+>;
 /** A heartbeat, answered with a pong carrying the same number. */
-export type PingMessage = MessageOf<M["PING"] | M["PONG"]>;
+export type PingMessage = MessageOf<
+  typeof MessageType.PING | typeof MessageType.PONG
+>;
 /** The peer is closing this connection; `error` says why when it is not a clean shutdown. */
-export type GoodbyeMessage = MessageOf<M["GOODBYE"]>;
+export type GoodbyeMessage = MessageOf<typeof MessageType.GOODBYE>;
 /** A client proves who it is (PROTOCOL.md, "Authentication"). */
-export type AuthMessage = MessageOf<M["AUTH"]>;
+export type AuthMessage = MessageOf<typeof MessageType.AUTH>;
 /** The server accepted the client; its proof shows it knows the secret too. */
-export type AuthOkMessage = MessageOf<M["AUTH_OK"]>;
+export type AuthOkMessage = MessageOf<typeof MessageType.AUTH_OK>;

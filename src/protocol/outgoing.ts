@@ -9,7 +9,8 @@
 import { MessageType, type MessageTypeTag } from "./message_type.ts";
 import type { MessageRow, RowOf, SentItems } from "./message_table.ts";
 
-declare const outgoingBrand: unique symbol;
+/** Types only: the brand that only builders put on a message. */
+export declare const outgoingBrand: unique symbol;
 
 /**
  * A message ready to encode, made only by {@linkcode outgoing}'s builders:
