@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { action, ClientError, tracked } from "../mod.ts";
+import { action, Client, ClientError, Server, tracked } from "../mod.ts";
 import { importSecret, NONCE_LABELS, prove } from "../src/protocol/auth.ts";
 import { concat } from "../src/base/bytes.ts";
 import { FrameDecoder } from "../src/wire/framing.ts";
@@ -23,7 +23,10 @@ import { delay, serve, tcpProxy, wire } from "./helpers.ts";
 /** How a {@linkcode faultyProxy} treats new connections. */
 type Mode = "pass" | "cut" | "blackhole";
 
-/** A proxy whose new connections pass, are cut at once, or are swallowed. */
+/**
+ * A proxy whose new connections pass, are cut at once, or are swallowed;
+ * after `cutsLeft` cuts it lets connections pass again.
+ */
 function faultyProxy(port: number) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const open = new Set<Deno.Conn>();
@@ -45,13 +48,14 @@ function faultyProxy(port: number) {
     close(from);
     close(to);
   };
-  const state = { mode: "pass" as Mode, accepted: 0 };
+  const state = { mode: "pass" as Mode, accepted: 0, cutsLeft: Infinity };
   const accepting = (async () => {
     for await (const inbound of listener) {
       state.accepted++;
       open.add(inbound);
       if (state.mode === "cut") {
         close(inbound);
+        if (--state.cutsLeft === 0) state.mode = "pass";
         continue;
       }
       if (state.mode === "blackhole") continue; // Held open, never answered.
@@ -107,6 +111,56 @@ Deno.test("reconnect: a handshake that never completes fails CONNECT_FAILED afte
     (e) => e instanceof ClientError && e.code === "CONNECT_FAILED",
   );
   assert.equal(proxy.state.accepted, 2);
+});
+
+/**
+ * A server behind a {@linkcode faultyProxy} said goodbye and shut down, a
+ * new one took its port, and the client knows of the goodbye.
+ */
+async function restartedBehindProxy(retry: number) {
+  const echo = action("echo", (data: unknown) => data);
+  const first = new Server({ hostname: "127.0.0.1", port: 0 }).addAction(echo);
+  const { port } = await first.listen();
+  const proxy = faultyProxy(port);
+  const client = new Client({ port: proxy.port, retry, retryDelay: 10 });
+  assert.equal(await client.runAction(echo, 0), 0);
+  const disconnected = new Promise((resolve) =>
+    client.addEventListener("disconnect", resolve, { once: true })
+  );
+  await first.shutdown();
+  await disconnected;
+  const second = new Server({ hostname: "127.0.0.1", port }).addAction(echo);
+  await second.listen();
+  return {
+    echo,
+    proxy,
+    client,
+    async [Symbol.asyncDispose]() {
+      await client.close();
+      await proxy[Symbol.asyncDispose]();
+      await second.shutdown();
+    },
+  };
+}
+
+Deno.test("reconnect: after the server's goodbye, a cut handshake with its successor is retried; the call never sent succeeds", async () => {
+  await using restarted = await restartedBehindProxy(3);
+  const { proxy, client, echo } = restarted;
+  proxy.state.mode = "cut";
+  proxy.state.cutsLeft = 1;
+  assert.equal(await client.runAction(echo, "sent once"), "sent once");
+  assert.equal(proxy.state.accepted, 3); // Before the restart, cut, passed.
+});
+
+Deno.test("reconnect: after the server's goodbye, handshakes cut until the retries are spent fail CONNECT_FAILED, not CONNECTION_CLOSED", async () => {
+  await using restarted = await restartedBehindProxy(2);
+  const { proxy, client, echo } = restarted;
+  proxy.state.mode = "cut";
+  await assert.rejects(
+    client.runAction(echo, "never sent"),
+    (e) => e instanceof ClientError && e.code === "CONNECT_FAILED",
+  );
+  assert.equal(proxy.state.accepted, 3); // Before the restart, then 2 cut.
 });
 
 Deno.test("reconnect: an idempotent call sent again keeps its first deadline", async () => {

@@ -181,10 +181,10 @@ export class Connector implements Redial {
    */
   async #open(): Promise<Session> {
     // A server that said goodbye is shutting down: try once, and fail fast.
-    const serverLeft = this.#serverLeft ||
+    let serverLeft = this.#serverLeft ||
       this.#session?.isPeerLeaving === true;
     this.#serverLeft = false;
-    const attempts = serverLeft ? 1 : this.attempts;
+    let attempts = serverLeft ? 1 : this.attempts;
     for (let used = 0;;) {
       let transport: Transport;
       try {
@@ -200,12 +200,15 @@ export class Connector implements Redial {
           { cause: error },
         );
       }
+      // Something answers again (a restarted server, say): connect to it
+      // like to any other, cut handshakes retried within the whole budget.
+      // No call was sent yet, so none may fail as if it had been.
+      serverLeft = false;
+      attempts = this.attempts;
       try {
         return await this.#handshake(transport);
       } catch (error) {
-        if (!isHandshakeFailure(error) || this.#isClosed || serverLeft) {
-          throw error;
-        }
+        if (!isHandshakeFailure(error) || this.#isClosed) throw error;
         if (used >= attempts) {
           throw new ClientError(
             "CONNECT_FAILED",
