@@ -31,6 +31,21 @@ function openFiles(): number {
   return new TextDecoder().decode(stdout).split("\n").filter(Boolean).length;
 }
 
+/**
+ * The open-file count once earlier tests' sockets are done closing: two
+ * reads 50 ms apart that agree.
+ */
+async function settledOpenFiles(): Promise<number> {
+  let last = openFiles();
+  for (let tries = 0; tries < 40; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const now = openFiles();
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
+}
+
 const isLinux = Deno.build.os === "linux";
 
 /** Waits until `condition` holds, polling; fails after `timeout` ms. */
@@ -83,7 +98,7 @@ Deno.test({
     await using server = new Server({ tls: { cert, key }, handshakeTimeout })
       .addAction(echo);
     const { port } = await server.listen();
-    const before = openFiles();
+    const before = await settledOpenFiles();
     const silent = await silentConnections(port, count);
     try {
       await until(
@@ -129,7 +144,7 @@ Deno.test({
     const count = 50;
     await using server = new Server({ tls: { cert, key }, handshakeTimeout });
     const { port } = await server.listen();
-    const before = openFiles();
+    const before = await settledOpenFiles();
     const silent = await silentConnections(port, count);
     try {
       await until(
