@@ -1,0 +1,336 @@
+/**
+ * The start of a connection (PROTOCOL.md, "Hello" and "Authentication"):
+ * this side's hello, the peer's, and when either side asks for it the
+ * challenge–response and the credentials. Until it is done the peer may
+ * make this side hold only small frames.
+ *
+ * @module
+ */
+
+import { ClientError, ProtocolError } from "../base/errors.ts";
+import {
+  type Authenticator,
+  NONCE_LABELS,
+  prove,
+  verify,
+} from "../protocol/auth.ts";
+import {
+  type GoodbyeMessage,
+  type Hello,
+  type Message,
+  MessageType,
+  NONCE_SIZE,
+  PROTOCOL_VERSION,
+} from "../protocol/messages.ts";
+import type { Peer } from "../dispatch/peer.ts";
+
+/**
+ * The largest frame accepted after the hello and before the handshake is
+ * complete: room for an AUTH with credentials, not for a peer that has not
+ * proved anything to make this side hold megabytes.
+ */
+export const MAX_PRE_AUTH_FRAME = 64 * 1024;
+
+/** What a {@linkcode Handshake} needs of its connection. */
+export interface HandshakeHost {
+  /** The peer, for `authenticate`. */
+  readonly peer: Peer;
+  /** Whether the connection is gone: nothing more is sent. */
+  readonly isClosed: boolean;
+  /** Sets the largest frame accepted from the peer from now on. */
+  limitFrames(size: number): void;
+  /** Sends an authentication message (AUTH or AUTH_OK). */
+  send(message: readonly unknown[]): void;
+  /** The peer's hello arrived. */
+  hello(hello: Hello): void;
+  /** The handshake is done: calls may go. */
+  opened(hello: Hello): void;
+  /** The handshake failed: tell the peer why, then close. */
+  failed(error: ClientError | ProtocolError): void;
+  /** A frame of the peer does not decode, or its hello is not one. */
+  failProtocol(error: ProtocolError): void;
+  /** The peer said goodbye during the handshake. */
+  goodbye(message: GoodbyeMessage): void;
+}
+
+/** What reads frames during the handshake. */
+export interface HandshakeDecoder {
+  /** Reads the peer's hello. */
+  decodeHello(frame: Uint8Array): Hello;
+  /** Reads a message. */
+  decode(frame: Uint8Array, isBorrowed?: boolean): Message;
+}
+
+/** Options of {@linkcode Handshake}. */
+export interface HandshakeOptions {
+  /** Which end of the connection this is. */
+  role: "client" | "server";
+  /** How this side authenticates (client) or checks the peer (server). */
+  auth: Authenticator;
+  /** The largest frame this side accepts once the handshake is done. */
+  maxFrameSize: number;
+  /** Reads the frames. */
+  codec: HandshakeDecoder;
+}
+
+/** hello: waiting for the peer's hello; auth: for its AUTH or AUTH_OK; checking: verifying it; done. */
+type Step = "hello" | "auth" | "checking" | "done";
+
+/**
+ * One side of a handshake.
+ *
+ * @example
+ * ```ts
+ * import { Handshake } from "./handshake.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const handshake = new Handshake({
+ *   role: "server",
+ *   auth: {},
+ *   maxFrameSize: 1 << 20,
+ *   codec: { decodeHello: () => ({ version: 1, maxFrameSize: 1 << 20, nonce: new Uint8Array(), authRequired: false, serves: false }), decode: () => { throw new Error(); } },
+ * }, {} as never);
+ * assert.equal(handshake.hello(false).authRequired, false);
+ * ```
+ */
+export class Handshake {
+  /** The peer's hello, once it arrived. */
+  peerHello: Hello | undefined;
+  /** Who the peer is: what `authenticate` returned for it. */
+  identity: unknown;
+  readonly #options: HandshakeOptions;
+  readonly #host: HandshakeHost;
+  /** This side's nonce; a server without authentication needs none. */
+  readonly #nonce: Uint8Array;
+  #step: Step = "hello";
+  /** Client: frames that arrived right behind the server's AUTH_OK, handled once it is verified. */
+  #held: Uint8Array[] = [];
+
+  /**
+   * @param options The role, authentication and codec.
+   * @param host The connection.
+   */
+  constructor(options: HandshakeOptions, host: HandshakeHost) {
+    this.#options = options;
+    this.#host = host;
+    this.#nonce = options.role === "client" || isAuthRequired(options.auth)
+      ? crypto.getRandomValues(new Uint8Array(NONCE_SIZE))
+      : new Uint8Array(0);
+  }
+
+  /** Whether the handshake is done. */
+  get isDone(): boolean {
+    return this.#step === "done";
+  }
+
+  /** Whether this side requires the peer to authenticate (a server with a secret or a check). */
+  get isAuthRequired(): boolean {
+    return isAuthRequired(this.#options.auth);
+  }
+
+  /**
+   * This side's hello.
+   *
+   * @param serves Whether this client offers actions to its server.
+   * @returns The hello to send.
+   */
+  hello(serves: boolean): Hello {
+    const isServer = this.#options.role === "server";
+    return {
+      version: PROTOCOL_VERSION,
+      maxFrameSize: this.#options.maxFrameSize,
+      nonce: this.#nonce,
+      authRequired: isServer && this.isAuthRequired,
+      serves: !isServer && serves,
+    };
+  }
+
+  /**
+   * Takes a frame that arrived before the handshake was done.
+   *
+   * @param body The frame body.
+   * @param isBorrowed Whether the body is only lent for this call.
+   */
+  receive(body: Uint8Array, isBorrowed: boolean): void {
+    if (this.#step === "hello") return this.#receiveHello(body);
+    if (this.#step === "checking" && this.#options.role === "client") {
+      // The server may ping or call right behind its AUTH_OK: hold those
+      // frames until its proof is checked, then handle them in order.
+      this.#held.push(isBorrowed ? body.slice() : body);
+      return;
+    }
+    let message: Message;
+    try {
+      message = this.#options.codec.decode(body, isBorrowed);
+    } catch (error) {
+      return this.#host.failProtocol(error as ProtocolError);
+    }
+    this.#receiveDuringAuth(message);
+  }
+
+  /**
+   * The frames held behind the server's AUTH_OK, to handle now that it is done.
+   *
+   * @returns The frames, in order.
+   */
+  takeHeld(): Uint8Array[] {
+    return this.#held.splice(0);
+  }
+
+  #receiveHello(body: Uint8Array): void {
+    let hello: Hello;
+    try {
+      hello = this.peerHello = this.#options.codec.decodeHello(body);
+    } catch (error) {
+      return this.#host.failProtocol(error as ProtocolError);
+    }
+    this.#host.hello(hello);
+    const { auth, role } = this.#options;
+    const mustAuthenticate = role === "server"
+      ? isAuthRequired(auth)
+      : hello.authRequired || auth.key !== undefined ||
+        auth.credentials !== undefined;
+    if (!mustAuthenticate) return this.#open();
+    // Until the handshake is complete, a peer may make this side hold only small frames.
+    this.#host.limitFrames(MAX_PRE_AUTH_FRAME);
+    this.#step = "auth";
+    if (role === "client") this.#sendAuth().catch(this.#fail);
+  }
+
+  #open(): void {
+    this.#host.limitFrames(this.#options.maxFrameSize);
+    this.#step = "done";
+    this.#host.opened(this.peerHello!);
+  }
+
+  /** Client: proves it knows the secret (if it has one), sends its credentials. */
+  async #sendAuth(): Promise<void> {
+    const { key, credentials } = this.#options.auth;
+    const proof = key === undefined ? null : await prove(
+      key,
+      NONCE_LABELS.client,
+      this.peerHello!.nonce,
+      this.#nonce,
+    );
+    if (this.#host.isClosed) return;
+    this.#host.send(
+      credentials === undefined
+        ? [MessageType.AUTH, proof]
+        : [MessageType.AUTH, proof, credentials],
+    );
+  }
+
+  #receiveDuringAuth(message: Message): void {
+    if (message.type === MessageType.GOODBYE) {
+      return this.#host.goodbye(message);
+    }
+    const isAuthTurn = this.#step === "auth";
+    const { role } = this.#options;
+    if (isAuthTurn && role === "server" && message.type === MessageType.AUTH) {
+      this.#step = "checking"; // Anything before the answer is out of turn.
+      this.#checkAuth(message.proof, message.credentials).catch(this.#fail);
+      return;
+    }
+    if (
+      isAuthTurn && role === "client" && message.type === MessageType.AUTH_OK
+    ) {
+      this.#step = "checking";
+      // What follows is the server's to send as it likes; the proof is checked next.
+      this.#host.limitFrames(this.#options.maxFrameSize);
+      this.#checkServerProof(message.proof).catch(this.#fail);
+      return;
+    }
+    this.#fail(
+      role === "server"
+        ? unauthorized("a message arrived before authentication was complete")
+        : new ProtocolError(
+          "PROTOCOL",
+          "A message arrived before authentication was complete.",
+        ),
+    );
+  }
+
+  /** Server: checks the client's proof and credentials, then answers with its own proof. */
+  async #checkAuth(
+    proof: Uint8Array | undefined,
+    credentials: unknown,
+  ): Promise<void> {
+    const { key, authenticate } = this.#options.auth;
+    const peerNonce = this.peerHello!.nonce;
+    if (key !== undefined) {
+      const isValid = proof !== undefined &&
+        await verify(key, proof, NONCE_LABELS.client, this.#nonce, peerNonce);
+      if (proof === undefined) {
+        throw unauthorized(
+          "this server requires a shared secret, and the client has none (its secret option)",
+        );
+      }
+      if (!isValid) throw unauthorized("the shared secret does not match");
+    }
+    if (authenticate !== undefined) {
+      let identity: unknown;
+      try {
+        identity = await authenticate(this.#host.peer, credentials);
+      } catch (error) {
+        // Why is the server's business (its error event); the peer learns only that.
+        throw unauthorized("the credentials were refused", error);
+      }
+      if (identity === false || identity === undefined || identity === null) {
+        throw unauthorized("the credentials were refused");
+      }
+      this.identity = identity;
+    }
+    if (this.#host.isClosed) return;
+    const answer = key === undefined
+      ? null
+      : await prove(key, NONCE_LABELS.server, peerNonce, this.#nonce);
+    this.#host.send([MessageType.AUTH_OK, answer]);
+    this.#open();
+  }
+
+  /** Client: a server that claims to know the secret must prove it. */
+  async #checkServerProof(proof: Uint8Array | undefined): Promise<void> {
+    const { key } = this.#options.auth;
+    if (key !== undefined) {
+      const isValid = proof !== undefined && await verify(
+        key,
+        proof,
+        NONCE_LABELS.server,
+        this.#nonce,
+        this.peerHello!.nonce,
+      );
+      if (!isValid) {
+        throw unauthorized(
+          "the server did not prove that it knows the shared secret",
+        );
+      }
+    }
+    if (!this.#host.isClosed) this.#open();
+  }
+
+  readonly #fail = (error: unknown): void => {
+    this.#host.failed(
+      error instanceof ClientError || error instanceof ProtocolError
+        ? error
+        : unauthorized("the handshake failed", error),
+    );
+  };
+}
+
+/**
+ * Whether an authenticator makes a server require authentication.
+ *
+ * @param auth The authenticator.
+ * @returns Whether it has a secret or a check.
+ */
+export function isAuthRequired(auth: Authenticator): boolean {
+  return auth.key !== undefined || auth.authenticate !== undefined;
+}
+
+function unauthorized(reason: string, cause?: unknown): ClientError {
+  return new ClientError(
+    "UNAUTHORIZED",
+    `Authentication failed: ${reason}.`,
+    cause === undefined ? undefined : { cause },
+  );
+}
