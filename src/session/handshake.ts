@@ -7,7 +7,9 @@
  * @module
  */
 
+import { formatAddress } from "../base/address.ts";
 import { ClientError, ProtocolError } from "../base/errors.ts";
+import { housekeeping, type TimerHandle } from "../base/timers.ts";
 import {
   type Authenticator,
   NONCE_LABELS,
@@ -51,6 +53,8 @@ export interface HandshakeHost {
   failProtocol(error: ProtocolError): void;
   /** The peer said goodbye during the handshake. */
   goodbye(message: GoodbyeMessage): void;
+  /** No handshake within the timeout: close at once. */
+  timedOut(error: ClientError | ProtocolError): void;
 }
 
 /** What reads frames during the handshake. */
@@ -105,6 +109,7 @@ export class Handshake {
   #step: Step = "hello";
   /** Client: frames that arrived right behind the server's AUTH_OK, handled once it is verified. */
   #held: Uint8Array[] = [];
+  #timer: TimerHandle | undefined;
 
   /**
    * @param options The role, authentication and codec.
@@ -143,6 +148,56 @@ export class Handshake {
       authRequired: isServer && this.isAuthRequired,
       serves: !isServer && serves,
     };
+  }
+
+  /**
+   * Starts the clock: a peer that has not completed the handshake within
+   * `timeout` ms is not an isock peer (or a stuck one).
+   *
+   * @param timeout Milliseconds.
+   */
+  start(timeout: number): void {
+    this.#timer = housekeeping(setTimeout(() => {
+      if (this.isDone) return;
+      const message = `No isock handshake from ${
+        formatAddress(this.#host.peer)
+      } within ${timeout} ms: is it an isock peer?`;
+      // For a client this is a failed connection attempt, tried again like
+      // a refused one; for a server, a peer that broke the protocol.
+      this.#host.timedOut(
+        this.#options.role === "client"
+          ? new ClientError("CONNECT_FAILED", message)
+          : new ProtocolError("PROTOCOL", message),
+      );
+    }, timeout));
+  }
+
+  /** Stops the clock: the handshake is done, or the connection gone. */
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+
+  /**
+   * What a failure of the connection means: before the peer's hello, a
+   * frame too large means the peer speaks another protocol.
+   *
+   * @param error What the transport reported.
+   * @returns The error to report.
+   */
+  explain(error: unknown): unknown {
+    if (
+      this.peerHello !== undefined || !(error instanceof ProtocolError) ||
+      error.code !== "FRAME_TOO_LARGE"
+    ) {
+      return error;
+    }
+    return new ProtocolError(
+      "PROTOCOL",
+      `${
+        formatAddress(this.#host.peer)
+      } is not an isock peer: its first bytes are not an isock hello. Check the host and port (and whether the server uses TLS: then set the client's tls option).`,
+      { cause: error },
+    );
   }
 
   /**
@@ -200,6 +255,7 @@ export class Handshake {
   #open(): void {
     this.#host.limitFrames(this.#options.maxFrameSize);
     this.#step = "done";
+    this.stop();
     this.#host.opened(this.peerHello!);
   }
 

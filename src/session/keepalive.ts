@@ -86,8 +86,12 @@ export class Keepalive {
     this.#clock = clock;
   }
 
-  /** Starts the checks (once the handshake is done). */
-  start(): void {
+  /**
+   * Starts the checks (once the handshake is done).
+   *
+   * @param watchIdle Whether the idle timeout applies (not while this side waits for the peer's calls).
+   */
+  start(watchIdle = true): void {
     const { heartbeatInterval, idleTimeout } = this.#options;
     if (heartbeatInterval > 0) {
       // Checked four times an interval, so that a dead peer is found within
@@ -99,7 +103,7 @@ export class Keepalive {
         ),
       );
     }
-    if (idleTimeout > 0) {
+    if (watchIdle && idleTimeout > 0) {
       this.#stops.push(
         this.#clock.every(idleTimeout / IDLE_CHECKS, () => this.#checkIdle()),
       );

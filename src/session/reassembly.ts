@@ -20,7 +20,7 @@ export interface ReassemblyHost {
   /** Whether this side is not writing what it queued: its reading is paused too. */
   readonly isCongested: boolean;
   /** A message got no piece in time: the peer is holding memory on purpose. */
-  fail(error: ProtocolError): void;
+  failProtocol(error: ProtocolError): void;
 }
 
 /** A large message being gathered from its fragments. */
@@ -39,7 +39,7 @@ interface Gathering {
  * import { Reassembly } from "./reassembly.ts";
  * import assert from "node:assert/strict";
  *
- * const reassembly = new Reassembly(1024, 30_000, { isCongested: false, fail() {} });
+ * const reassembly = new Reassembly(1024, 30_000, { isCongested: false, failProtocol() {} });
  * const piece = (bytes: number[]) => ({ type: 16, id: 1, total: 4, bytes: new Uint8Array(bytes) }) as const;
  * assert.equal(reassembly.add(piece([1, 2])), undefined);
  * assert.deepEqual(reassembly.add(piece([3, 4])), new Uint8Array([1, 2, 3, 4]));
@@ -84,10 +84,18 @@ export class Reassembly {
    * Adds a fragment.
    *
    * @param fragment The fragment.
+   * @param isNested Whether the fragment came out of a reassembled message.
    * @returns The whole message once its last piece arrived.
-   * @throws {ProtocolError} When the fragment breaks the budget or does not fit.
+   * @throws {ProtocolError} When the fragment is nested, breaks the budget or does not fit.
    */
-  add(fragment: FragmentMessage): Uint8Array | undefined {
+  add(fragment: FragmentMessage, isNested = false): Uint8Array | undefined {
+    if (isNested) {
+      // Each level would set aside its whole total again.
+      throw new ProtocolError(
+        "PROTOCOL",
+        "A fragmented message is itself a fragment.",
+      );
+    }
     const messages = this.#messages ??= new Map();
     let message = messages.get(fragment.id);
     const now = this.#clock.now();
@@ -171,7 +179,7 @@ export class Reassembly {
     this.#lastCheck = now;
     for (const message of this.#messages?.values() ?? []) {
       if (now - message.lastPiece > this.#timeout) {
-        return this.#host.fail(
+        return this.#host.failProtocol(
           new ProtocolError(
             "PROTOCOL",
             `A fragmented message got no piece for ${this.#timeout} ms.`,

@@ -18,8 +18,8 @@ import {
 } from "../base/errors.ts";
 import { formatAddress } from "../base/address.ts";
 import { housekeeping, ignore } from "../base/timers.ts";
-import type { Authenticator } from "../protocol/auth.ts";
 import {
+  type FragmentMessage,
   type GoodbyeMessage,
   type Hello,
   type Message,
@@ -27,67 +27,41 @@ import {
   MessageType,
 } from "../protocol/messages.ts";
 import { errorFromWire, wasNotRun } from "../protocol/wire_error.ts";
-import type { PeerAddress, Transport } from "../wire/transport.ts";
+import type { Transport } from "../wire/transport.ts";
 import { Peer, type PeerConnection } from "../dispatch/peer.ts";
-import type { ActionLookup } from "../dispatch/run_action.ts";
 import type { CallOptions, StreamCall, StreamOptions } from "./call.ts";
-import { Handshake } from "./handshake.ts";
-import { IncomingRequests } from "./incoming_requests.ts";
-import { Keepalive } from "./keepalive.ts";
+import { Handshake, type HandshakeHost } from "./handshake.ts";
+import { IncomingRequests, type RequestsHost } from "./incoming_requests.ts";
+import { Keepalive, type KeepaliveHost } from "./keepalive.ts";
 import { Lifecycle } from "./lifecycle.ts";
-import { OutgoingCalls } from "./outgoing_calls.ts";
+import { type CallsHost, OutgoingCalls } from "./outgoing_calls.ts";
 import { Outbox } from "./outbox.ts";
-import { Reassembly, REASSEMBLY_TIMEOUT } from "./reassembly.ts";
+import {
+  Reassembly,
+  REASSEMBLY_TIMEOUT,
+  type ReassemblyHost,
+} from "./reassembly.ts";
+import type { SessionOptions } from "./session_options.ts";
 
 export type { CallOptions, StreamOptions } from "./call.ts";
+export type { SessionOptions } from "./session_options.ts";
 export type { ActionLookup } from "../dispatch/run_action.ts";
 export { INPUT_WINDOW } from "./outgoing_calls.ts";
 export { MAX_PRE_AUTH_FRAME } from "./handshake.ts";
 export { wasNotRun };
 
-/** Options of {@linkcode Session}. */
-export interface SessionOptions {
-  /** Reads and writes messages. */
-  codec: MessageCodec;
-  /** Which end of the connection this is. */
-  role: "client" | "server";
-  /** The largest frame body this side accepts, announced in the hello. */
-  maxFrameSize: number;
-  /** How long to wait for the peer's hello (and authentication), in milliseconds. */
-  handshakeTimeout: number;
-  /** Milliseconds between pings; the peer is dead after three silent intervals. 0 turns heartbeats off. */
-  heartbeatInterval: number;
-  /** Milliseconds without calls after which the connection is closed; 0 never. */
-  idleTimeout?: number;
-  /** The actions this side runs for its peer; none when omitted. */
-  actions?: ActionLookup;
-  /**
-   * How long a fragmented message may go without a new piece, in
-   * milliseconds, before the peer is taken to be holding memory on purpose.
-   *
-   * @default {30000}
-   */
-  reassemblyTimeout?: number;
-  /** How many of the peer's requests may run at once; more are refused with `OVERLOADED`. */
-  maxInFlight?: number;
-  /** Whether error stacks are sent to the peer. */
-  exposeStack?: boolean;
-  /** How this side authenticates (client) or checks the peer (server). */
-  auth?: Authenticator;
-  /**
-   * Whether this side offers actions to its peer right now (a server always
-   * does). Such a connection keeps the process alive while no call is on its
-   * way, and a client's hello says so, so that the server does not close it
-   * for being idle. A client that offers none lets a script end that forgot
-   * to close it.
-   */
-  offersActions?: () => boolean;
-}
-
 /** How long a closing session waits for its last frames to be written. */
 const FLUSH_TIMEOUT = 2_000;
 /** How long a session that said goodbye waits for its peer to finish and close first. */
 const GOODBYE_GRACE = 1_000;
+
+/** Everything the pieces need of their session. */
+type Host =
+  & HandshakeHost
+  & ReassemblyHost
+  & CallsHost
+  & RequestsHost
+  & KeepaliveHost;
 
 /** One live connection, from the hello to the close. */
 export class Session implements PeerConnection {
@@ -100,7 +74,6 @@ export class Session implements PeerConnection {
 
   readonly #transport: Transport;
   readonly #codec: MessageCodec;
-  readonly #peerName: string;
   readonly #isServer: boolean;
   readonly #life: Lifecycle;
   readonly #outbox: Outbox;
@@ -108,9 +81,7 @@ export class Session implements PeerConnection {
   readonly #reassembly: Reassembly;
   readonly #calls: OutgoingCalls;
   readonly #requests: IncomingRequests;
-  #keepalive: Keepalive | undefined;
-  #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly #offersActions: () => boolean;
+  readonly #keepalive: Keepalive;
   #resolveReady!: (hello: Hello) => void;
   #rejectReady!: (error: unknown) => void;
   #resolveClosed!: () => void;
@@ -124,81 +95,8 @@ export class Session implements PeerConnection {
   constructor(transport: Transport, options: SessionOptions) {
     this.#transport = transport;
     this.#codec = options.codec;
-    this.peer = new Peer(this, transport.peer);
-    this.#peerName = formatAddress(transport.peer);
     this.#isServer = options.role === "server";
-    this.#offersActions = options.offersActions ?? yes;
-    const life = this.#life = new Lifecycle(this.#peerName);
-    const exposeStack = options.exposeStack ?? true;
-    const outbox = this.#outbox = new Outbox(
-      transport,
-      options.codec,
-      exposeStack,
-    );
-    const failProtocol = (error: ProtocolError) => this.#failProtocol(error);
-    const blocked = () => transport.isCongested ? transport.drain() : undefined;
-    const handshake = this.#handshake = new Handshake({
-      role: options.role,
-      auth: options.auth ?? {},
-      maxFrameSize: options.maxFrameSize,
-      codec: options.codec,
-    }, {
-      peer: this.peer,
-      get isClosed() {
-        return life.isClosed;
-      },
-      limitFrames: (size) => transport.limitFrames?.(size),
-      send: (message) => outbox.send(message),
-      hello: (hello) => outbox.setPeerLimit(hello.maxFrameSize),
-      opened: (hello) => this.#opened(hello),
-      failed: (error) => this.#fail(error),
-      failProtocol,
-      goodbye: (message) => this.#peerGoodbye(message),
-    });
-    this.#reassembly = new Reassembly(
-      options.maxFrameSize,
-      options.reassemblyTimeout ?? REASSEMBLY_TIMEOUT,
-      {
-        get isCongested() {
-          return transport.isCongested;
-        },
-        fail: failProtocol,
-      },
-    );
-    this.#calls = new OutgoingCalls(outbox, {
-      callError: () => life.callError(),
-      busy: () => transport.ref(),
-      quiet: () => {
-        if (!this.#offersActions()) transport.unref();
-      },
-      settled: () => {
-        if (life.isPeerLeaving) queueMicrotask(() => this.#closeIfPeerDone());
-      },
-      failProtocol,
-      blocked,
-    });
-    this.#requests = new IncomingRequests(outbox, {
-      peer: this.peer,
-      get identity() {
-        return handshake.identity;
-      },
-      get isRefusing() {
-        return life.isRefusing;
-      },
-      get isClosed() {
-        return life.isClosed;
-      },
-      get isCongested() {
-        return transport.isCongested;
-      },
-      drain: () => transport.drain(),
-      blocked,
-      failProtocol,
-    }, {
-      actions: options.actions,
-      maxInFlight: options.maxInFlight ?? Infinity,
-      exposeStack,
-    });
+    this.peer = new Peer(this, transport.peer);
     this.ready = new Promise<Hello>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -206,15 +104,94 @@ export class Session implements PeerConnection {
     // Whoever awaits `ready` sees the failure; nobody has to.
     this.ready.catch(ignore);
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
-    this.#startHandshakeTimer(options.handshakeTimeout, options.role);
-    this.ready.then((hello) => this.#startKeepalive(options, hello), ignore);
-    outbox.hello(
-      handshake.hello(options.role === "client" && this.#offersActions()),
+    const peerName = formatAddress(transport.peer);
+    const offersActions = options.offersActions ?? yes;
+    const exposeStack = options.exposeStack ?? true;
+    const life = this.#life = new Lifecycle(peerName);
+    const outbox = this.#outbox = new Outbox(
+      transport,
+      this.#codec,
+      exposeStack,
     );
+    const host = this.#host(transport, life, offersActions);
+    this.#handshake = new Handshake({
+      role: options.role,
+      auth: options.auth ?? {},
+      maxFrameSize: options.maxFrameSize,
+      codec: this.#codec,
+    }, host);
+    this.#reassembly = new Reassembly(
+      options.maxFrameSize,
+      options.reassemblyTimeout ?? REASSEMBLY_TIMEOUT,
+      host,
+    );
+    this.#calls = new OutgoingCalls(outbox, host);
+    this.#requests = new IncomingRequests(outbox, host, {
+      actions: options.actions,
+      maxInFlight: options.maxInFlight ?? Infinity,
+      exposeStack,
+    });
+    this.#keepalive = new Keepalive(host, {
+      heartbeatInterval: options.heartbeatInterval,
+      idleTimeout: options.idleTimeout ?? 0,
+      peerName,
+    });
+    this.#handshake.start(options.handshakeTimeout);
+    outbox.hello(this.#handshake.hello(!this.#isServer && offersActions()));
     transport.start({
       frame: (body, isBorrowed) => this.#onFrame(body, isBorrowed),
       closed: (error) => this.#onClosed(error),
     });
+  }
+
+  /** What the pieces need of their connection, in one object: each sees only its own interface. */
+  #host(transport: Transport, life: Lifecycle, offersActions: () => boolean) {
+    const outbox = this.#outbox;
+    const failProtocol = (error: ProtocolError) => this.#failProtocol(error);
+    const host: Host = {
+      peer: this.peer,
+      get identity() {
+        return handshake().identity;
+      },
+      get isClosed() {
+        return life.isClosed;
+      },
+      get isRefusing() {
+        return life.isRefusing;
+      },
+      get isCongested() {
+        return transport.isCongested;
+      },
+      get lastActivity() {
+        return transport.lastActivity;
+      },
+      get isBusy() {
+        return requests().active > 0 || calls().size > 0;
+      },
+      drain: () => transport.drain(),
+      blocked: () => transport.isCongested ? transport.drain() : undefined,
+      limitFrames: (size) => transport.limitFrames?.(size),
+      send: (message) => outbox.send(message),
+      hello: (hello) => outbox.setPeerLimit(hello.maxFrameSize),
+      opened: (hello) => this.#opened(hello),
+      failed: (error) => void this.#fail(error),
+      timedOut: (error) => this.abort(error),
+      goodbye: (message) => this.#peerGoodbye(message),
+      failProtocol,
+      callError: () => life.callError(),
+      busy: () => transport.ref(),
+      quiet: () => offersActions() || transport.unref(),
+      settled: () => {
+        if (life.isPeerLeaving) queueMicrotask(() => this.#closeIfPeerDone());
+      },
+      ping: (id) => outbox.send([MessageType.PING, id]),
+      dead: (reason) => this.abort(reason),
+      idle: (reason) => void this.retire(GOODBYE_GRACE, reason),
+    };
+    const handshake = () => this.#handshake;
+    const requests = () => this.#requests;
+    const calls = () => this.#calls;
+    return host;
   }
 
   /** Whether calls may be sent: the handshake is done and neither side is leaving. */
@@ -295,14 +272,7 @@ export class Session implements PeerConnection {
    */
   async retire(grace: number, reason?: IsockError): Promise<void> {
     this.sayGoodbye();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      this.closed,
-      new Promise((resolve) =>
-        timer = housekeeping(setTimeout(resolve, grace))
-      ),
-    ]);
-    clearTimeout(timer);
+    await within(this.closed, grace);
     await this.close(reason);
   }
 
@@ -338,49 +308,11 @@ export class Session implements PeerConnection {
     this.#transport.close();
   }
 
-  #startHandshakeTimer(timeout: number, role: "client" | "server"): void {
-    this.#handshakeTimer = housekeeping(setTimeout(() => {
-      if (this.#handshake.isDone) return;
-      const message =
-        `No isock handshake from ${this.#peerName} within ${timeout} ms: is it an isock peer?`;
-      // For a client this is a failed connection attempt, tried again like
-      // a refused one; for a server, a peer that broke the protocol.
-      this.abort(
-        role === "client"
-          ? new ClientError("CONNECT_FAILED", message)
-          : new ProtocolError("PROTOCOL", message),
-      );
-    }, timeout));
-    this.ready.then(() => clearTimeout(this.#handshakeTimer), ignore);
-  }
-
-  #startKeepalive(options: SessionOptions, hello: Hello): void {
-    if (this.#life.isClosed) return;
-    const transport = this.#transport;
-    const calls = this.#calls;
-    const requests = this.#requests;
-    this.#keepalive = new Keepalive({
-      get lastActivity() {
-        return transport.lastActivity;
-      },
-      get isBusy() {
-        return requests.active > 0 || calls.size > 0;
-      },
-      ping: (id) => this.#outbox.send([MessageType.PING, id]),
-      dead: (reason) => this.abort(reason),
-      idle: (reason) => this.retire(GOODBYE_GRACE, reason),
-    }, {
-      heartbeatInterval: options.heartbeatInterval,
-      // A client that offers actions waits for the server's calls: its
-      // quiet is not idleness.
-      idleTimeout: hello.serves ? 0 : options.idleTimeout ?? 0,
-      peerName: this.#peerName,
-    });
-    this.#keepalive.start();
-  }
-
   #opened(hello: Hello): void {
     this.#life.open();
+    // A client that offers actions waits for the server's calls: its quiet
+    // is not idleness.
+    if (!this.#life.isClosed) this.#keepalive.start(!hello.serves);
     this.#resolveReady(hello);
     for (const frame of this.#handshake.takeHeld()) {
       this.#onFrame(frame, false);
@@ -406,7 +338,7 @@ export class Session implements PeerConnection {
   #route(message: Message, isReassembled: boolean): void {
     switch (message.type) {
       case MessageType.REQUEST:
-        this.#keepalive?.noteRequest();
+        this.#keepalive.noteRequest();
         return this.#requests.receive(message);
       case MessageType.RESULT:
         return this.#calls.result(message);
@@ -452,23 +384,10 @@ export class Session implements PeerConnection {
   }
 
   /** Gathers a large message's fragments; handles the message once whole. */
-  #reassemble(
-    fragment: Message & { type: typeof MessageType.FRAGMENT },
-    isReassembled: boolean,
-  ): void {
-    if (isReassembled) {
-      // Each level would set aside its whole total again.
-      return this.#failProtocol(
-        new ProtocolError(
-          "PROTOCOL",
-          "A fragmented message is itself a fragment.",
-        ),
-      );
-    }
-    let whole: Uint8Array | undefined;
+  #reassemble(fragment: FragmentMessage, isReassembled: boolean): void {
     let message: Message;
     try {
-      whole = this.#reassembly.add(fragment);
+      const whole = this.#reassembly.add(fragment, isReassembled);
       if (whole === undefined) return;
       message = this.#codec.decode(whole, false);
     } catch (error) {
@@ -494,17 +413,13 @@ export class Session implements PeerConnection {
   }
 
   #onClosed(error: unknown): void {
-    const failure = this.#handshake.peerHello === undefined
-      ? notIsock(error, this.#transport.peer)
-      : error;
-    if (
-      failure instanceof ProtocolError && this.#life.closeReason === undefined
-    ) {
-      // The peer's bytes broke the framing: tell it why, then close.
-      this.#fail(failure)?.then(() => this.#finish(failure));
-    } else {
-      this.#finish(failure);
-    }
+    const failure = this.#handshake.explain(error);
+    // The peer's bytes broke the framing: tell it why, then close.
+    const flushed = failure instanceof ProtocolError
+      ? this.#fail(failure)
+      : undefined;
+    if (flushed === undefined) this.#finish(failure);
+    else flushed.then(() => this.#finish(failure));
   }
 
   /** The peer broke the protocol: tell it why, then close. */
@@ -523,22 +438,15 @@ export class Session implements PeerConnection {
 
   /** Writes what is queued (for a short while at most), then closes the socket. */
   async #flushAndClose(): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      this.#transport.drain(),
-      new Promise((resolve) =>
-        timer = housekeeping(setTimeout(resolve, FLUSH_TIMEOUT))
-      ),
-    ]);
-    clearTimeout(timer);
+    await within(this.#transport.drain(), FLUSH_TIMEOUT);
     this.#transport.close();
   }
 
   #finish(failure: unknown): void {
     if (this.#life.isClosed) return;
     const reason = this.#life.end(failure);
-    clearTimeout(this.#handshakeTimer);
-    this.#keepalive?.stop();
+    this.#handshake.stop();
+    this.#keepalive.stop();
     this.#reassembly.clear();
     this.#outbox.close();
     this.#rejectReady(reason);
@@ -550,18 +458,14 @@ export class Session implements PeerConnection {
   }
 }
 
-/** Before the hello, a frame error means the peer speaks another protocol. */
-function notIsock(error: unknown, peer: PeerAddress): unknown {
-  if (!(error instanceof ProtocolError) || error.code !== "FRAME_TOO_LARGE") {
-    return error;
-  }
-  return new ProtocolError(
-    "PROTOCOL",
-    `${
-      formatAddress(peer)
-    } is not an isock peer: its first bytes are not an isock hello. Check the host and port (and whether the server uses TLS: then set the client's tls option).`,
-    { cause: error },
-  );
+/** Waits for `promise`, `ms` milliseconds at most (a timer that keeps no process alive). */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise,
+    new Promise((resolve) => timer = housekeeping(setTimeout(resolve, ms))),
+  ]);
+  clearTimeout(timer);
 }
 
 function yes(): boolean {
