@@ -179,6 +179,7 @@ export class Reassembly {
     this.#lastCheck = now;
     for (const message of this.#messages?.values() ?? []) {
       if (now - message.lastPiece > this.#timeout) {
+        this.#stop(); // Once is enough: the connection is closing.
         return this.#host.failProtocol(
           new ProtocolError(
             "PROTOCOL",
