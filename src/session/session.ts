@@ -11,7 +11,7 @@
  */
 
 import {
-  ClientError,
+  type ClientError,
   type IsockError,
   ProtocolError,
   type RemoteError,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import {
   ClientError,
-  ProtocolError,
+  type ProtocolError,
   RemoteError,
 } from "../../src/base/errors.ts";
 import { MessageType } from "../../src/protocol/messages.ts";
