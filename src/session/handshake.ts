@@ -9,7 +9,7 @@
 
 import { formatAddress } from "../base/address.ts";
 import { ClientError, ProtocolError } from "../base/errors.ts";
-import { housekeeping, type TimerHandle } from "../base/timers.ts";
+import { housekeeping, ignore, type TimerHandle } from "../base/timers.ts";
 import {
   type Authenticator,
   NONCE_LABELS,
@@ -98,6 +98,8 @@ type Step = "hello" | "auth" | "checking" | "done";
  * ```
  */
 export class Handshake {
+  /** Resolves once the handshake is done; rejects if it fails. */
+  readonly ready: Promise<Hello>;
   /** The peer's hello, once it arrived. */
   peerHello: Hello | undefined;
   /** Who the peer is: what `authenticate` returned for it. */
@@ -110,6 +112,7 @@ export class Handshake {
   /** Client: frames that arrived right behind the server's AUTH_OK, handled once it is verified. */
   #held: Uint8Array[] = [];
   #timer: TimerHandle | undefined;
+  readonly #ready = Promise.withResolvers<Hello>();
 
   /**
    * @param options The role, authentication and codec.
@@ -118,6 +121,9 @@ export class Handshake {
   constructor(options: HandshakeOptions, host: HandshakeHost) {
     this.#options = options;
     this.#host = host;
+    this.ready = this.#ready.promise;
+    // Whoever awaits `ready` sees the failure; nobody has to.
+    this.ready.catch(ignore);
     this.#nonce = options.role === "client" || isAuthRequired(options.auth)
       ? crypto.getRandomValues(new Uint8Array(NONCE_SIZE))
       : new Uint8Array(0);
@@ -172,9 +178,25 @@ export class Handshake {
     }, timeout));
   }
 
-  /** Stops the clock: the handshake is done, or the connection gone. */
-  stop(): void {
+  /**
+   * The peer left during the handshake, for `reason`: `ready` rejects with
+   * it. The clock goes on, for a peer that does not close.
+   *
+   * @param reason The peer's error.
+   */
+  peerLeft(reason: unknown): void {
+    if (!this.isDone) this.#ready.reject(reason);
+  }
+
+  /**
+   * Gives up: the connection ended (or the peer left) before the handshake
+   * was done. Stops the clock; `ready` rejects unless it resolved already.
+   *
+   * @param reason Why.
+   */
+  stop(reason: unknown): void {
     clearTimeout(this.#timer);
+    this.#ready.reject(reason);
   }
 
   /**
@@ -255,7 +277,8 @@ export class Handshake {
   #open(): void {
     this.#host.limitFrames(this.#options.maxFrameSize);
     this.#step = "done";
-    this.stop();
+    clearTimeout(this.#timer);
+    this.#ready.resolve(this.peerHello!);
     this.#host.opened(this.peerHello!);
   }
 

@@ -1,6 +1,7 @@
 /**
- * Where a connection is in its life, in one field, and why it ends: the
- * phase only moves forward, from the handshake to closed.
+ * Where a connection is in its life, in one field, why it ends, and how:
+ * the goodbye, the last writes, the close. The phase only moves forward,
+ * from the handshake to closed.
  *
  * @module
  */
@@ -12,6 +13,20 @@ import {
   ProtocolError,
   RemoteError,
 } from "../base/errors.ts";
+import { housekeeping } from "../base/timers.ts";
+
+/** How long a closing connection waits for its last frames to be written. */
+const FLUSH_TIMEOUT = 2_000;
+
+/** What a {@linkcode Lifecycle} needs of its connection. */
+export interface LifecycleHost {
+  /** Says goodbye: with the error when this side closes for one (code and message only). */
+  goodbye(error?: IsockError): void;
+  /** Resolves once everything queued is written. */
+  drain(): Promise<void>;
+  /** Closes the connection at once; the session hears of it and ends. */
+  closeTransport(): void;
+}
 
 /**
  * The phases, in order:
@@ -33,11 +48,17 @@ export type Phase = "handshake" | "open" | "leaving" | "closing" | "closed";
  * import { Lifecycle } from "./lifecycle.ts";
  * import assert from "node:assert/strict";
  *
- * const life = new Lifecycle("127.0.0.1:4440");
+ * const said: string[] = [];
+ * const life = new Lifecycle("127.0.0.1:4440", {
+ *   goodbye: (error) => void said.push(error?.code ?? "goodbye"),
+ *   drain: () => Promise.resolve(),
+ *   closeTransport() {},
+ * });
  * life.open();
  * assert.equal(life.isOpen, true);
- * life.leave();
+ * life.sayGoodbye();
  * assert.equal(life.phase, "leaving");
+ * assert.deepEqual(said, ["goodbye"]);
  * assert.equal(life.end(undefined).code, "CONNECTION_CLOSED");
  * assert.equal(life.endReason, undefined); // A clean end.
  * ```
@@ -53,13 +74,22 @@ export class Lifecycle {
   endReason: ClientError | RemoteError | undefined;
   /** Whether the peer said goodbye. */
   isPeerLeaving = false;
+  /** Resolves once the connection is closed and every call is settled. */
+  readonly closed: Promise<void>;
+  #resolveClosed!: () => void;
   /** This side chose to close with no error first: the end is a clean one. */
   #isGraceful = false;
   readonly #peerName: string;
+  readonly #host: LifecycleHost;
 
-  /** @param peerName The peer's address, for messages. */
-  constructor(peerName: string) {
+  /**
+   * @param peerName The peer's address, for messages.
+   * @param host The connection.
+   */
+  constructor(peerName: string, host: LifecycleHost) {
     this.#peerName = peerName;
+    this.#host = host;
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
   }
 
   /** Whether calls may be sent: the handshake is done and neither side is leaving. */
@@ -88,41 +118,73 @@ export class Lifecycle {
   }
 
   /**
-   * This side says goodbye: it refuses new requests.
-   *
-   * @returns Whether this changed anything (the goodbye is to be sent).
+   * Tells the peer this side is closing: it refuses new requests from now
+   * on; those already running go on.
    */
-  leave(): boolean {
-    if (this.isRefusing) return false;
-    this.phase = "leaving";
-    return true;
+  sayGoodbye(): void {
+    if (this.#leave()) this.#host.goodbye();
   }
 
   /**
-   * This side closes, gracefully: with a reason it stops reading, without
-   * one it still reads its calls' answers while what is queued is written.
+   * Closes gracefully: with a reason this side stops reading, without one
+   * it still reads its calls' answers; what is queued is written (for a
+   * short while at most), then the connection closes.
    *
    * @param reason Why, for the calls that are still waiting.
    */
-  close(reason?: IsockError): void {
+  async close(reason?: IsockError): Promise<void> {
     if (this.isClosed) return;
     this.#isGraceful ||= this.closeReason === undefined;
-    if (reason !== undefined) this.fail(reason);
-    else this.leave();
+    if (reason !== undefined) this.#fail(reason);
+    else this.#leave();
+    await this.#flush();
   }
 
   /**
-   * This side ends the connection for a reason (a broken protocol, a failed
-   * handshake, an abort): what still arrives is dropped.
+   * Leaves gracefully: says goodbye, lets the peer collect its answers and
+   * close (for `grace` ms at most), then closes.
+   *
+   * @param grace How long to wait for the peer to close first.
+   * @param reason Why, for calls of this side still waiting.
+   */
+  async retire(grace: number, reason?: IsockError): Promise<void> {
+    this.sayGoodbye();
+    await within(this.closed, grace);
+    await this.close(reason);
+  }
+
+  /**
+   * Closes at once, without writing what is queued.
+   *
+   * @param reason Why, for the calls that are still waiting.
+   */
+  abort(reason?: IsockError): void {
+    if (reason !== undefined) this.#fail(reason);
+    this.#host.closeTransport();
+  }
+
+  /**
+   * This side ends the connection for a reason (a failed handshake, broken
+   * framing): it tells the peer why, then closes. Only the first reason counts.
    *
    * @param reason Why.
-   * @returns Whether this is the first reason (the others are kept out).
+   * @returns Resolves once closed; `undefined` when the connection was already ending.
    */
-  fail(reason: IsockError): boolean {
-    if (this.isDropping) return false;
-    this.closeReason = reason;
-    this.phase = "closing";
-    return true;
+  failWith(reason: IsockError): Promise<void> | undefined {
+    if (!this.#fail(reason)) return undefined;
+    this.#host.goodbye(reason);
+    return this.#flush();
+  }
+
+  /**
+   * The peer broke the protocol: tell it why, then close.
+   *
+   * @param error What it broke.
+   */
+  breach(error: ProtocolError): void {
+    this.#fail(error);
+    this.#host.goodbye(error);
+    this.#flush();
   }
 
   /**
@@ -133,6 +195,27 @@ export class Lifecycle {
   peerLeaves(reason: IsockError | undefined): void {
     this.isPeerLeaving = true;
     if (reason !== undefined) this.peerReason = reason;
+  }
+
+  /** A goodbye without an error: refuses new requests; whether this changed anything. */
+  #leave(): boolean {
+    if (this.isRefusing) return false;
+    this.phase = "leaving";
+    return true;
+  }
+
+  /** A reason to end: what arrives is dropped; whether it is the first. */
+  #fail(reason: IsockError): boolean {
+    if (this.isDropping) return false;
+    this.closeReason = reason;
+    this.phase = "closing";
+    return true;
+  }
+
+  /** Writes what is queued (for a short while at most), then closes the connection. */
+  async #flush(): Promise<void> {
+    await within(this.#host.drain(), FLUSH_TIMEOUT);
+    this.#host.closeTransport();
   }
 
   /**
@@ -148,6 +231,7 @@ export class Lifecycle {
         this.peerReason === undefined);
     this.phase = "closed";
     this.endReason = isClean ? undefined : reason;
+    this.#resolveClosed();
     return reason;
   }
 
@@ -179,4 +263,14 @@ export class Lifecycle {
       reason === undefined ? undefined : { cause: reason },
     );
   }
+}
+
+/** Waits for `promise`, `ms` milliseconds at most (a timer that keeps no process alive). */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise,
+    new Promise((resolve) => timer = housekeeping(setTimeout(resolve, ms))),
+  ]);
+  clearTimeout(timer);
 }

@@ -219,11 +219,13 @@ export class Outbox {
   }
 
   /**
-   * Says why this side closes: code and message only, never a stack or a cause.
+   * Says this side is leaving, and why when it closes for an error: code
+   * and message only, never a stack or a cause.
    *
-   * @param error Why.
+   * @param error Why, if for an error.
    */
-  goodbye(error: IsockError): void {
+  goodbye(error?: IsockError): void {
+    if (error === undefined) return this.send([MessageType.GOODBYE]);
     this.send([MessageType.GOODBYE, {
       code: error.code,
       name: error.name,

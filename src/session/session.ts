@@ -17,7 +17,6 @@ import {
   type RemoteError,
 } from "../base/errors.ts";
 import { formatAddress } from "../base/address.ts";
-import { housekeeping, ignore } from "../base/timers.ts";
 import {
   type FragmentMessage,
   type GoodbyeMessage,
@@ -50,8 +49,6 @@ export { INPUT_WINDOW } from "./outgoing_calls.ts";
 export { MAX_PRE_AUTH_FRAME } from "./handshake.ts";
 export { wasNotRun };
 
-/** How long a closing session waits for its last frames to be written. */
-const FLUSH_TIMEOUT = 2_000;
 /** How long a session that said goodbye waits for its peer to finish and close first. */
 const GOODBYE_GRACE = 1_000;
 
@@ -82,9 +79,6 @@ export class Session implements PeerConnection {
   readonly #calls: OutgoingCalls;
   readonly #requests: IncomingRequests;
   readonly #keepalive: Keepalive;
-  #resolveReady!: (hello: Hello) => void;
-  #rejectReady!: (error: unknown) => void;
-  #resolveClosed!: () => void;
 
   /**
    * Starts the session: sends this side's hello and reads the peer's.
@@ -97,29 +91,28 @@ export class Session implements PeerConnection {
     this.#codec = options.codec;
     this.#isServer = options.role === "server";
     this.peer = new Peer(this, transport.peer);
-    this.ready = new Promise<Hello>((resolve, reject) => {
-      this.#resolveReady = resolve;
-      this.#rejectReady = reject;
-    });
-    // Whoever awaits `ready` sees the failure; nobody has to.
-    this.ready.catch(ignore);
-    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     const peerName = formatAddress(transport.peer);
     const offersActions = options.offersActions ?? yes;
     const exposeStack = options.exposeStack ?? true;
-    const life = this.#life = new Lifecycle(peerName);
     const outbox = this.#outbox = new Outbox(
       transport,
-      this.#codec,
+      options.codec,
       exposeStack,
     );
+    const life = this.#life = new Lifecycle(peerName, {
+      goodbye: (error) => outbox.goodbye(error),
+      drain: () => transport.drain(),
+      closeTransport: () => transport.close(),
+    });
+    this.closed = life.closed;
     const host = this.#host(transport, life, offersActions);
-    this.#handshake = new Handshake({
+    const handshake = this.#handshake = new Handshake({
       role: options.role,
       auth: options.auth ?? {},
       maxFrameSize: options.maxFrameSize,
       codec: this.#codec,
     }, host);
+    this.ready = handshake.ready;
     this.#reassembly = new Reassembly(
       options.maxFrameSize,
       options.reassemblyTimeout ?? REASSEMBLY_TIMEOUT,
@@ -147,7 +140,7 @@ export class Session implements PeerConnection {
   /** What the pieces need of their connection, in one object: each sees only its own interface. */
   #host(transport: Transport, life: Lifecycle, offersActions: () => boolean) {
     const outbox = this.#outbox;
-    const failProtocol = (error: ProtocolError) => this.#failProtocol(error);
+    const failProtocol = (error: ProtocolError) => life.breach(error);
     const host: Host = {
       peer: this.peer,
       get identity() {
@@ -174,7 +167,7 @@ export class Session implements PeerConnection {
       send: (message) => outbox.send(message),
       hello: (hello) => outbox.setPeerLimit(hello.maxFrameSize),
       opened: (hello) => this.#opened(hello),
-      failed: (error) => void this.#fail(error),
+      failed: (error) => void life.failWith(error),
       timedOut: (error) => this.abort(error),
       goodbye: (message) => this.#peerGoodbye(message),
       failProtocol,
@@ -186,7 +179,7 @@ export class Session implements PeerConnection {
       },
       ping: (id) => outbox.send([MessageType.PING, id]),
       dead: (reason) => this.abort(reason),
-      idle: (reason) => void this.retire(GOODBYE_GRACE, reason),
+      idle: (reason) => void life.retire(GOODBYE_GRACE, reason),
     };
     const handshake = () => this.#handshake;
     const requests = () => this.#requests;
@@ -259,7 +252,7 @@ export class Session implements PeerConnection {
    * with `CONNECTION_CLOSED` (not run). Requests already running go on.
    */
   sayGoodbye(): void {
-    if (this.#life.leave()) this.#outbox.send([MessageType.GOODBYE]);
+    this.#life.sayGoodbye();
   }
 
   /**
@@ -271,9 +264,7 @@ export class Session implements PeerConnection {
    * @param reason Why, for calls of this side still waiting.
    */
   async retire(grace: number, reason?: IsockError): Promise<void> {
-    this.sayGoodbye();
-    await within(this.closed, grace);
-    await this.close(reason);
+    await this.#life.retire(grace, reason);
   }
 
   /**
@@ -292,9 +283,7 @@ export class Session implements PeerConnection {
    * @param reason Why, for the calls that are still waiting.
    */
   async close(reason?: IsockError): Promise<void> {
-    if (this.#life.isClosed) return this.closed;
-    this.#life.close(reason);
-    await this.#flushAndClose();
+    await this.#life.close(reason);
     return this.closed;
   }
 
@@ -304,8 +293,7 @@ export class Session implements PeerConnection {
    * @param reason Why, for the calls that are still waiting.
    */
   abort(reason?: IsockError): void {
-    if (reason !== undefined) this.#life.fail(reason);
-    this.#transport.close();
+    this.#life.abort(reason);
   }
 
   #opened(hello: Hello): void {
@@ -313,7 +301,6 @@ export class Session implements PeerConnection {
     // A client that offers actions waits for the server's calls: its quiet
     // is not idleness.
     if (!this.#life.isClosed) this.#keepalive.start(!hello.serves);
-    this.#resolveReady(hello);
     for (const frame of this.#handshake.takeHeld()) {
       this.#onFrame(frame, false);
     }
@@ -329,7 +316,7 @@ export class Session implements PeerConnection {
     try {
       message = this.#codec.decode(body, isBorrowed);
     } catch (error) {
-      return this.#failProtocol(error as ProtocolError);
+      return this.#life.breach(error as ProtocolError);
     }
     this.#route(message, false);
   }
@@ -375,7 +362,7 @@ export class Session implements PeerConnection {
           return this.#outbox.send([MessageType.AUTH_OK, null]);
         }
     }
-    this.#failProtocol(
+    this.#life.breach(
       new ProtocolError(
         "PROTOCOL",
         "An authentication message arrived after authentication.",
@@ -391,7 +378,7 @@ export class Session implements PeerConnection {
       if (whole === undefined) return;
       message = this.#codec.decode(whole, false);
     } catch (error) {
-      return this.#failProtocol(error as ProtocolError);
+      return this.#life.breach(error as ProtocolError);
     }
     this.#route(message, true);
   }
@@ -400,7 +387,7 @@ export class Session implements PeerConnection {
     if (message.error) {
       const reason = errorFromWire(message.error);
       this.#life.peerLeaves(reason);
-      if (!this.#handshake.isDone) this.#rejectReady(reason);
+      this.#handshake.peerLeft(reason);
     } else {
       this.#life.peerLeaves(undefined);
       this.#closeIfPeerDone();
@@ -416,56 +403,24 @@ export class Session implements PeerConnection {
     const failure = this.#handshake.explain(error);
     // The peer's bytes broke the framing: tell it why, then close.
     const flushed = failure instanceof ProtocolError
-      ? this.#fail(failure)
+      ? this.#life.failWith(failure)
       : undefined;
     if (flushed === undefined) this.#finish(failure);
     else flushed.then(() => this.#finish(failure));
   }
 
-  /** The peer broke the protocol: tell it why, then close. */
-  #failProtocol(error: ProtocolError): void {
-    this.#life.fail(error);
-    this.#outbox.goodbye(error);
-    this.#flushAndClose();
-  }
-
-  /** This side ends the connection for a reason: it tells the peer why, then closes. */
-  #fail(reason: ClientError | ProtocolError): Promise<void> | undefined {
-    if (!this.#life.fail(reason)) return undefined;
-    this.#outbox.goodbye(reason);
-    return this.#flushAndClose();
-  }
-
-  /** Writes what is queued (for a short while at most), then closes the socket. */
-  async #flushAndClose(): Promise<void> {
-    await within(this.#transport.drain(), FLUSH_TIMEOUT);
-    this.#transport.close();
-  }
-
   #finish(failure: unknown): void {
     if (this.#life.isClosed) return;
     const reason = this.#life.end(failure);
-    this.#handshake.stop();
+    this.#handshake.stop(reason);
     this.#keepalive.stop();
     this.#reassembly.clear();
     this.#outbox.close();
-    this.#rejectReady(reason);
     this.#requests.closeAll(reason);
     this.#calls.failAll(reason);
     this.#requests.releaseWaiters();
     this.#transport.close();
-    this.#resolveClosed();
   }
-}
-
-/** Waits for `promise`, `ms` milliseconds at most (a timer that keeps no process alive). */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    promise,
-    new Promise((resolve) => timer = housekeeping(setTimeout(resolve, ms))),
-  ]);
-  clearTimeout(timer);
 }
 
 function yes(): boolean {
