@@ -52,7 +52,7 @@ export interface HandshakeHost {
   /** A frame of the peer does not decode, or its hello is not one. */
   failProtocol(error: ProtocolError): void;
   /** The peer said goodbye during the handshake. */
-  goodbye(message: GoodbyeMessage): void;
+  peerGoodbye(message: GoodbyeMessage): void;
   /** No handshake within the timeout: close at once. */
   timedOut(error: ClientError | ProtocolError): void;
 }
@@ -69,8 +69,8 @@ export interface HandshakeDecoder {
 export interface HandshakeOptions {
   /** Which end of the connection this is. */
   role: "client" | "server";
-  /** How this side authenticates (client) or checks the peer (server). */
-  auth: Authenticator;
+  /** How this side authenticates (client) or checks the peer (server); not at all when omitted. */
+  auth?: Authenticator;
   /** The largest frame this side accepts once the handshake is done. */
   maxFrameSize: number;
   /** Reads the frames. */
@@ -105,6 +105,7 @@ export class Handshake {
   /** Who the peer is: what `authenticate` returned for it. */
   identity: unknown;
   readonly #options: HandshakeOptions;
+  readonly #auth: Authenticator;
   readonly #host: HandshakeHost;
   /** This side's nonce; a server without authentication needs none. */
   readonly #nonce: Uint8Array;
@@ -120,11 +121,12 @@ export class Handshake {
    */
   constructor(options: HandshakeOptions, host: HandshakeHost) {
     this.#options = options;
+    this.#auth = options.auth ?? {};
     this.#host = host;
     this.ready = this.#ready.promise;
     // Whoever awaits `ready` sees the failure; nobody has to.
     this.ready.catch(ignore);
-    this.#nonce = options.role === "client" || isAuthRequired(options.auth)
+    this.#nonce = options.role === "client" || isAuthRequired(this.#auth)
       ? crypto.getRandomValues(new Uint8Array(NONCE_SIZE))
       : new Uint8Array(0);
   }
@@ -136,7 +138,7 @@ export class Handshake {
 
   /** Whether this side requires the peer to authenticate (a server with a secret or a check). */
   get isAuthRequired(): boolean {
-    return isAuthRequired(this.#options.auth);
+    return isAuthRequired(this.#auth);
   }
 
   /**
@@ -246,6 +248,19 @@ export class Handshake {
   }
 
   /**
+   * An AUTH after the handshake: a client with a secret asks this server,
+   * which has none, to prove it. The answer carries no proof, and the
+   * client refuses it.
+   *
+   * @returns Whether it was answered (else it breaks the protocol).
+   */
+  answerLateAuth(): boolean {
+    if (this.#options.role !== "server" || this.isAuthRequired) return false;
+    this.#host.send([MessageType.AUTH_OK, null]);
+    return true;
+  }
+
+  /**
    * The frames held behind the server's AUTH_OK, to handle now that it is done.
    *
    * @returns The frames, in order.
@@ -262,7 +277,8 @@ export class Handshake {
       return this.#host.failProtocol(error as ProtocolError);
     }
     this.#host.hello(hello);
-    const { auth, role } = this.#options;
+    const auth = this.#auth;
+    const role = this.#options.role;
     const mustAuthenticate = role === "server"
       ? isAuthRequired(auth)
       : hello.authRequired || auth.key !== undefined ||
@@ -284,7 +300,7 @@ export class Handshake {
 
   /** Client: proves it knows the secret (if it has one), sends its credentials. */
   async #sendAuth(): Promise<void> {
-    const { key, credentials } = this.#options.auth;
+    const { key, credentials } = this.#auth;
     const proof = key === undefined ? null : await prove(
       key,
       NONCE_LABELS.client,
@@ -301,7 +317,7 @@ export class Handshake {
 
   #receiveDuringAuth(message: Message): void {
     if (message.type === MessageType.GOODBYE) {
-      return this.#host.goodbye(message);
+      return this.#host.peerGoodbye(message);
     }
     const isAuthTurn = this.#step === "auth";
     const { role } = this.#options;
@@ -334,7 +350,7 @@ export class Handshake {
     proof: Uint8Array | undefined,
     credentials: unknown,
   ): Promise<void> {
-    const { key, authenticate } = this.#options.auth;
+    const { key, authenticate } = this.#auth;
     const peerNonce = this.peerHello!.nonce;
     if (key !== undefined) {
       const isValid = proof !== undefined &&
@@ -369,7 +385,7 @@ export class Handshake {
 
   /** Client: a server that claims to know the secret must prove it. */
   async #checkServerProof(proof: Uint8Array | undefined): Promise<void> {
-    const { key } = this.#options.auth;
+    const { key } = this.#auth;
     if (key !== undefined) {
       const isValid = proof !== undefined && await verify(
         key,

@@ -65,12 +65,12 @@ export interface RequestsHost {
 
 /** Options of {@linkcode IncomingRequests}. */
 export interface RequestsOptions {
-  /** The actions this side runs for its peer. */
-  actions: ActionLookup | undefined;
-  /** How many requests may run at once. */
-  maxInFlight: number;
-  /** Whether error stacks are sent. */
-  exposeStack: boolean;
+  /** The actions this side runs for its peer; none when omitted. */
+  actions?: ActionLookup;
+  /** How many requests may run at once; no limit when omitted. */
+  maxInFlight?: number;
+  /** Whether error stacks are sent; they are when omitted. */
+  exposeStack?: boolean;
 }
 
 /** The peer's requests on one connection. */
@@ -109,8 +109,8 @@ export class IncomingRequests implements Responder {
     this.#sender = sender;
     this.#host = host;
     this.#actions = options.actions;
-    this.#maxInFlight = options.maxInFlight;
-    this.exposeStack = options.exposeStack;
+    this.#maxInFlight = options.maxInFlight ?? Infinity;
+    this.exposeStack = options.exposeStack ?? true;
   }
 
   /** How many requests are being run. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type Address, formatAddress } from "../base/address.ts";
 import { ClientError } from "../base/errors.ts";
 import { type Clock, systemClock } from "./clock.ts";
 
@@ -18,6 +19,8 @@ const IDLE_CHECKS = 4;
 
 /** What a {@linkcode Keepalive} needs of its connection. */
 export interface KeepaliveHost {
+  /** The peer's address, for messages. */
+  readonly peer: Address;
   /** When bytes last arrived, in milliseconds since 1970. */
   readonly lastActivity: number;
   /** Whether calls are on their way, either way. */
@@ -34,10 +37,8 @@ export interface KeepaliveHost {
 export interface KeepaliveOptions {
   /** Milliseconds between pings; 0 turns heartbeats off. */
   heartbeatInterval: number;
-  /** Milliseconds without calls after which the connection is idle; 0 never. */
-  idleTimeout: number;
-  /** The peer's address, for messages. */
-  peerName: string;
+  /** Milliseconds without calls after which the connection is idle; 0 (the default) never. */
+  idleTimeout?: number;
 }
 
 /**
@@ -50,12 +51,13 @@ export interface KeepaliveOptions {
  *
  * const pings: number[] = [];
  * const keepalive = new Keepalive({
+ *   peer: { hostname: "127.0.0.1", port: 4440 },
  *   lastActivity: Date.now(),
  *   isBusy: false,
  *   ping: (id) => void pings.push(id),
  *   dead() {},
  *   idle() {},
- * }, { heartbeatInterval: 0, idleTimeout: 0, peerName: "127.0.0.1:4440" });
+ * }, { heartbeatInterval: 0 });
  * keepalive.start();
  * keepalive.stop();
  * assert.deepEqual(pings, []);
@@ -92,7 +94,7 @@ export class Keepalive {
    * @param watchIdle Whether the idle timeout applies (not while this side waits for the peer's calls).
    */
   start(watchIdle = true): void {
-    const { heartbeatInterval, idleTimeout } = this.#options;
+    const { heartbeatInterval, idleTimeout = 0 } = this.#options;
     if (heartbeatInterval > 0) {
       // Checked four times an interval, so that a dead peer is found within
       // three intervals of its last sign of life, not up to four.
@@ -129,7 +131,9 @@ export class Keepalive {
       this.#host.dead(
         new ClientError(
           "CONNECTION_CLOSED",
-          `${this.#options.peerName} gave no sign of life for ${silence} ms (heartbeats every ${interval} ms): the connection is taken for dead.`,
+          `${
+            formatAddress(this.#host.peer)
+          } gave no sign of life for ${silence} ms (heartbeats every ${interval} ms): the connection is taken for dead.`,
         ),
       );
     } else if (isPingDue) {

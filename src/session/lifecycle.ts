@@ -21,7 +21,9 @@ const FLUSH_TIMEOUT = 2_000;
 /** What a {@linkcode Lifecycle} needs of its connection. */
 export interface LifecycleHost {
   /** Says goodbye: with the error when this side closes for one (code and message only). */
-  goodbye(error?: IsockError): void;
+  sendGoodbye(error?: IsockError): void;
+  /** Whether calls are on their way, either way: a peer that said goodbye waits for them. */
+  readonly isBusy: boolean;
   /** Resolves once everything queued is written. */
   drain(): Promise<void>;
   /** Closes the connection at once; the session hears of it and ends. */
@@ -50,7 +52,8 @@ export type Phase = "handshake" | "open" | "leaving" | "closing" | "closed";
  *
  * const said: string[] = [];
  * const life = new Lifecycle("127.0.0.1:4440", {
- *   goodbye: (error) => void said.push(error?.code ?? "goodbye"),
+ *   isBusy: false,
+ *   sendGoodbye: (error) => void said.push(error?.code ?? "goodbye"),
  *   drain: () => Promise.resolve(),
  *   closeTransport() {},
  * });
@@ -122,7 +125,7 @@ export class Lifecycle {
    * on; those already running go on.
    */
   sayGoodbye(): void {
-    if (this.#leave()) this.#host.goodbye();
+    if (this.#leave()) this.#host.sendGoodbye();
   }
 
   /**
@@ -172,7 +175,7 @@ export class Lifecycle {
    */
   failWith(reason: IsockError): Promise<void> | undefined {
     if (!this.#fail(reason)) return undefined;
-    this.#host.goodbye(reason);
+    this.#host.sendGoodbye(reason);
     return this.#flush();
   }
 
@@ -183,7 +186,7 @@ export class Lifecycle {
    */
   breach(error: ProtocolError): void {
     this.#fail(error);
-    this.#host.goodbye(error);
+    this.#host.sendGoodbye(error);
     this.#flush();
   }
 
@@ -195,6 +198,17 @@ export class Lifecycle {
   peerLeaves(reason: IsockError | undefined): void {
     this.isPeerLeaving = true;
     if (reason !== undefined) this.peerReason = reason;
+    else this.#closeIfPeerDone();
+  }
+
+  /** A call was answered or a request ended: a peer that said goodbye may be done. */
+  settled(): void {
+    if (this.isPeerLeaving) queueMicrotask(() => this.#closeIfPeerDone());
+  }
+
+  /** The peer said goodbye: once it has answered every call, this side closes. */
+  #closeIfPeerDone(): void {
+    if (!this.#host.isBusy) this.close();
   }
 
   /** A goodbye without an error: refuses new requests; whether this changed anything. */

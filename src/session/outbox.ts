@@ -71,9 +71,9 @@ export class Outbox {
   /**
    * @param sink Where frames go.
    * @param codec How messages are encoded.
-   * @param exposeStack Whether error stacks are sent.
+   * @param exposeStack Whether error stacks are sent; they are when omitted.
    */
-  constructor(sink: FrameSink, codec: MessageEncoder, exposeStack: boolean) {
+  constructor(sink: FrameSink, codec: MessageEncoder, exposeStack = true) {
     this.#sink = sink;
     this.#codec = codec;
     this.#exposeStack = exposeStack;

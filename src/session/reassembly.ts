@@ -23,6 +23,18 @@ export interface ReassemblyHost {
   failProtocol(error: ProtocolError): void;
 }
 
+/** Options of {@linkcode Reassembly}. */
+export interface ReassemblyOptions {
+  /** The most this side holds for messages in reassembly: its own maxFrameSize. */
+  maxFrameSize: number;
+  /**
+   * How long a message may go without a new piece, in milliseconds.
+   *
+   * @default {30000}
+   */
+  reassemblyTimeout?: number;
+}
+
 /** A large message being gathered from its fragments. */
 interface Gathering {
   bytes: Uint8Array;
@@ -39,7 +51,10 @@ interface Gathering {
  * import { Reassembly } from "./reassembly.ts";
  * import assert from "node:assert/strict";
  *
- * const reassembly = new Reassembly(1024, 30_000, { isCongested: false, failProtocol() {} });
+ * const reassembly = new Reassembly({ maxFrameSize: 1024 }, {
+ *   isCongested: false,
+ *   failProtocol() {},
+ * });
  * const piece = (bytes: number[]) => ({ type: 16, id: 1, total: 4, bytes: new Uint8Array(bytes) }) as const;
  * assert.equal(reassembly.add(piece([1, 2])), undefined);
  * assert.deepEqual(reassembly.add(piece([3, 4])), new Uint8Array([1, 2, 3, 4]));
@@ -58,19 +73,17 @@ export class Reassembly {
   #lastCheck = 0;
 
   /**
-   * @param maxFrameSize The most this side holds for messages in reassembly.
-   * @param timeout How long a message may go without a new piece, in milliseconds.
+   * @param options The budget and the time limit.
    * @param host The connection.
    * @param clock Time, for tests.
    */
   constructor(
-    maxFrameSize: number,
-    timeout: number,
+    options: ReassemblyOptions,
     host: ReassemblyHost,
     clock: Clock = systemClock,
   ) {
-    this.#maxFrameSize = maxFrameSize;
-    this.#timeout = timeout;
+    this.#maxFrameSize = options.maxFrameSize;
+    this.#timeout = options.reassemblyTimeout ?? REASSEMBLY_TIMEOUT;
     this.#host = host;
     this.#clock = clock;
   }

@@ -32,14 +32,10 @@ import type { CallOptions, StreamCall, StreamOptions } from "./call.ts";
 import { Handshake, type HandshakeHost } from "./handshake.ts";
 import { IncomingRequests, type RequestsHost } from "./incoming_requests.ts";
 import { Keepalive, type KeepaliveHost } from "./keepalive.ts";
-import { Lifecycle } from "./lifecycle.ts";
+import { Lifecycle, type LifecycleHost } from "./lifecycle.ts";
 import { type CallsHost, OutgoingCalls } from "./outgoing_calls.ts";
 import { Outbox } from "./outbox.ts";
-import {
-  Reassembly,
-  REASSEMBLY_TIMEOUT,
-  type ReassemblyHost,
-} from "./reassembly.ts";
+import { Reassembly, type ReassemblyHost } from "./reassembly.ts";
 import type { SessionOptions } from "./session_options.ts";
 
 export type { CallOptions, StreamOptions } from "./call.ts";
@@ -54,6 +50,7 @@ const GOODBYE_GRACE = 1_000;
 
 /** Everything the pieces need of their session. */
 type Host =
+  & LifecycleHost
   & HandshakeHost
   & ReassemblyHost
   & CallsHost
@@ -71,7 +68,6 @@ export class Session implements PeerConnection {
 
   readonly #transport: Transport;
   readonly #codec: MessageCodec;
-  readonly #isServer: boolean;
   readonly #life: Lifecycle;
   readonly #outbox: Outbox;
   readonly #handshake: Handshake;
@@ -89,48 +85,29 @@ export class Session implements PeerConnection {
   constructor(transport: Transport, options: SessionOptions) {
     this.#transport = transport;
     this.#codec = options.codec;
-    this.#isServer = options.role === "server";
     this.peer = new Peer(this, transport.peer);
-    const peerName = formatAddress(transport.peer);
     const offersActions = options.offersActions ?? yes;
-    const exposeStack = options.exposeStack ?? true;
     const outbox = this.#outbox = new Outbox(
       transport,
       options.codec,
-      exposeStack,
+      options.exposeStack,
     );
-    const life = this.#life = new Lifecycle(peerName, {
-      goodbye: (error) => outbox.goodbye(error),
-      drain: () => transport.drain(),
-      closeTransport: () => transport.close(),
-    });
-    this.closed = life.closed;
-    const host = this.#host(transport, life, offersActions);
-    const handshake = this.#handshake = new Handshake({
-      role: options.role,
-      auth: options.auth ?? {},
-      maxFrameSize: options.maxFrameSize,
-      codec: this.#codec,
-    }, host);
-    this.ready = handshake.ready;
-    this.#reassembly = new Reassembly(
-      options.maxFrameSize,
-      options.reassemblyTimeout ?? REASSEMBLY_TIMEOUT,
+    const host = this.#host(transport, offersActions);
+    const life = this.#life = new Lifecycle(
+      formatAddress(transport.peer),
       host,
     );
+    const handshake = this.#handshake = new Handshake(options, host);
+    this.#reassembly = new Reassembly(options, host);
     this.#calls = new OutgoingCalls(outbox, host);
-    this.#requests = new IncomingRequests(outbox, host, {
-      actions: options.actions,
-      maxInFlight: options.maxInFlight ?? Infinity,
-      exposeStack,
-    });
-    this.#keepalive = new Keepalive(host, {
-      heartbeatInterval: options.heartbeatInterval,
-      idleTimeout: options.idleTimeout ?? 0,
-      peerName,
-    });
-    this.#handshake.start(options.handshakeTimeout);
-    outbox.hello(this.#handshake.hello(!this.#isServer && offersActions()));
+    this.#requests = new IncomingRequests(outbox, host, options);
+    this.#keepalive = new Keepalive(host, options);
+    this.ready = handshake.ready;
+    this.closed = life.closed;
+    handshake.start(options.handshakeTimeout);
+    outbox.hello(
+      handshake.hello(options.role === "client" && offersActions()),
+    );
     transport.start({
       frame: (body, isBorrowed) => this.#onFrame(body, isBorrowed),
       closed: (error) => this.#onClosed(error),
@@ -138,19 +115,24 @@ export class Session implements PeerConnection {
   }
 
   /** What the pieces need of their connection, in one object: each sees only its own interface. */
-  #host(transport: Transport, life: Lifecycle, offersActions: () => boolean) {
+  #host(transport: Transport, offersActions: () => boolean): Host {
     const outbox = this.#outbox;
-    const failProtocol = (error: ProtocolError) => life.breach(error);
-    const host: Host = {
+    const life = () => this.#life;
+    const failProtocol = (error: ProtocolError) => life().breach(error);
+    const settled = () => life().settled();
+    const handshake = () => this.#handshake;
+    const requests = () => this.#requests;
+    const calls = () => this.#calls;
+    return {
       peer: this.peer,
       get identity() {
         return handshake().identity;
       },
       get isClosed() {
-        return life.isClosed;
+        return life().isClosed;
       },
       get isRefusing() {
-        return life.isRefusing;
+        return life().isRefusing;
       },
       get isCongested() {
         return transport.isCongested;
@@ -163,28 +145,24 @@ export class Session implements PeerConnection {
       },
       drain: () => transport.drain(),
       blocked: () => transport.isCongested ? transport.drain() : undefined,
+      closeTransport: () => transport.close(),
       limitFrames: (size) => transport.limitFrames?.(size),
       send: (message) => outbox.send(message),
+      sendGoodbye: (error) => outbox.goodbye(error),
       hello: (hello) => outbox.setPeerLimit(hello.maxFrameSize),
       opened: (hello) => this.#opened(hello),
-      failed: (error) => void life.failWith(error),
-      timedOut: (error) => this.abort(error),
-      goodbye: (message) => this.#peerGoodbye(message),
+      failed: (error) => void life().failWith(error),
+      timedOut: (error) => life().abort(error),
+      peerGoodbye: (message) => this.#peerGoodbye(message),
       failProtocol,
-      callError: () => life.callError(),
+      callError: () => life().callError(),
       busy: () => transport.ref(),
       quiet: () => offersActions() || transport.unref(),
-      settled: () => {
-        if (life.isPeerLeaving) queueMicrotask(() => this.#closeIfPeerDone());
-      },
+      settled,
       ping: (id) => outbox.send([MessageType.PING, id]),
-      dead: (reason) => this.abort(reason),
-      idle: (reason) => void life.retire(GOODBYE_GRACE, reason),
+      dead: (reason) => life().abort(reason),
+      idle: (reason) => void life().retire(GOODBYE_GRACE, reason),
     };
-    const handshake = () => this.#handshake;
-    const requests = () => this.#requests;
-    const calls = () => this.#calls;
-    return host;
   }
 
   /** Whether calls may be sent: the handshake is done and neither side is leaving. */
@@ -356,11 +334,7 @@ export class Session implements PeerConnection {
       case MessageType.GOODBYE:
         return this.#peerGoodbye(message);
       case MessageType.AUTH:
-        if (!this.#handshake.isAuthRequired && this.#isServer) {
-          // A client with a secret asks this server, which has none, to prove
-          // it: the answer carries no proof, and the client refuses it.
-          return this.#outbox.send([MessageType.AUTH_OK, null]);
-        }
+        if (this.#handshake.answerLateAuth()) return;
     }
     this.#life.breach(
       new ProtocolError(
@@ -384,19 +358,9 @@ export class Session implements PeerConnection {
   }
 
   #peerGoodbye(message: GoodbyeMessage): void {
-    if (message.error) {
-      const reason = errorFromWire(message.error);
-      this.#life.peerLeaves(reason);
-      this.#handshake.peerLeft(reason);
-    } else {
-      this.#life.peerLeaves(undefined);
-      this.#closeIfPeerDone();
-    }
-  }
-
-  /** The peer said goodbye: once it has answered every call, this side closes. */
-  #closeIfPeerDone(): void {
-    if (this.#calls.size === 0 && this.#requests.active === 0) this.close();
+    const reason = message.error && errorFromWire(message.error);
+    this.#life.peerLeaves(reason);
+    if (reason !== undefined) this.#handshake.peerLeft(reason);
   }
 
   #onClosed(error: unknown): void {

@@ -42,7 +42,7 @@ class Side {
       },
       failProtocol: (error) =>
         void this.events.push(`protocol ${error.message}`),
-      goodbye: () => void this.events.push("goodbye"),
+      peerGoodbye: () => void this.events.push("goodbye"),
       timedOut: (error) => void this.events.push(`timeout ${error.code}`),
     };
     this.handshake = new Handshake(

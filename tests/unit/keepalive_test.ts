@@ -7,6 +7,7 @@ function setup(heartbeatInterval: number, idleTimeout: number) {
   const clock = new FakeClock();
   const events: string[] = [];
   const host: KeepaliveHost & { lastActivity: number; isBusy: boolean } = {
+    peer: { hostname: "h", port: 1 },
     lastActivity: clock.time,
     isBusy: false,
     ping: (id) => void events.push(`ping ${id}`),
@@ -16,7 +17,6 @@ function setup(heartbeatInterval: number, idleTimeout: number) {
   const keepalive = new Keepalive(host, {
     heartbeatInterval,
     idleTimeout,
-    peerName: "h:1",
   }, clock);
   return { clock, events, host, keepalive };
 }

@@ -12,8 +12,9 @@ import { settle } from "./fakes.ts";
 function setup(peerName = "127.0.0.1:1") {
   const events: string[] = [];
   let drained: () => void = () => {};
-  const life = new Lifecycle(peerName, {
-    goodbye: (error?: IsockError) =>
+  const host = {
+    isBusy: false,
+    sendGoodbye: (error?: IsockError) =>
       void events.push(`goodbye ${error?.code ?? "-"}`),
     drain: () => new Promise<void>((resolve) => drained = resolve),
     closeTransport: () => {
@@ -21,8 +22,9 @@ function setup(peerName = "127.0.0.1:1") {
       // The session hears of the close and ends the lifecycle.
       if (!life.isClosed) life.end(undefined);
     },
-  });
-  return { life, events, drain: () => drained() };
+  };
+  const life = new Lifecycle(peerName, host);
+  return { life, events, host, drain: () => drained() };
 }
 
 Deno.test("lifecycle: the phase moves forward from the handshake to closed", async () => {
@@ -122,10 +124,12 @@ Deno.test("lifecycle: retire says goodbye and closes once the peer has, or after
 });
 
 Deno.test("lifecycle: the peer's goodbye error becomes the calls' error; without one, the message says so", () => {
-  const { life } = setup("h:1");
+  const { life, host } = setup("h:1");
   life.open();
+  host.isBusy = true; // A call is on its way: this side does not close yet.
   life.peerLeaves(undefined);
   assert.equal(life.isOpen, false);
+  assert.equal(life.phase, "open");
   assert.match(life.callError().message, /the peer shut down/);
   life.peerLeaves(new RemoteError("OVERLOADED", "busy"));
   assert.equal(life.callError().code, "OVERLOADED");
@@ -143,4 +147,22 @@ Deno.test("lifecycle: an unexpected end is CONNECTION_CLOSED with the cause", ()
   assert.equal((reason as ClientError).cause, cause);
   assert.match(reason.message, /\[::1\]:2/);
   assert.equal(life.endReason, reason);
+});
+
+Deno.test("lifecycle: a peer that said goodbye is let go once nothing is on its way", async () => {
+  const { life, host, events, drain } = setup("h:1");
+  life.open();
+  host.isBusy = true;
+  life.peerLeaves(undefined);
+  life.settled();
+  await settle();
+  assert.equal(life.phase, "open", "still busy");
+  host.isBusy = false;
+  life.settled();
+  await settle();
+  assert.equal(life.phase, "leaving");
+  drain();
+  await life.closed;
+  assert.deepEqual(events, ["close"]);
+  assert.equal(life.endReason, undefined);
 });

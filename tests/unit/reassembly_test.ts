@@ -25,7 +25,11 @@ function setup(maxFrameSize = 100, timeout = 1000) {
     clock,
     failures,
     host,
-    reassembly: new Reassembly(maxFrameSize, timeout, host, clock),
+    reassembly: new Reassembly(
+      { maxFrameSize, reassemblyTimeout: timeout },
+      host,
+      clock,
+    ),
   };
 }
 
