@@ -10,12 +10,13 @@
 import { formatAddress } from "../base/address.ts";
 import { ClientError, ProtocolError } from "../base/errors.ts";
 import { housekeeping, ignore, type TimerHandle } from "../base/timers.ts";
+import { type Authenticator, NONCE_LABELS, prove } from "../protocol/auth.ts";
 import {
-  type Authenticator,
-  NONCE_LABELS,
-  prove,
-  verify,
-} from "../protocol/auth.ts";
+  checkClient,
+  checkServer,
+  isAuthRequired,
+  unauthorized,
+} from "./auth_checks.ts";
 import {
   type GoodbyeMessage,
   type Hello,
@@ -86,15 +87,12 @@ type Step = "hello" | "auth" | "checking" | "done";
  * @example
  * ```ts
  * import { Handshake } from "./handshake.ts";
+ * import { MessageCodec } from "../protocol/messages.ts";
  * import assert from "node:assert/strict";
  *
- * const handshake = new Handshake({
- *   role: "server",
- *   auth: {},
- *   maxFrameSize: 1 << 20,
- *   codec: { decodeHello: () => ({ version: 1, maxFrameSize: 1 << 20, nonce: new Uint8Array(), authRequired: false, serves: false }), decode: () => { throw new Error(); } },
- * }, {} as never);
- * assert.equal(handshake.hello(false).authRequired, false);
+ * const codec = new MessageCodec([]);
+ * const server = new Handshake({ role: "server", maxFrameSize: 1024, codec }, {} as never);
+ * assert.equal(server.hello(false).authRequired, false);
  * ```
  */
 export class Handshake {
@@ -116,6 +114,8 @@ export class Handshake {
   readonly #ready = Promise.withResolvers<Hello>();
 
   /**
+   * Prepares one side of a handshake; `start` starts its clock.
+   *
    * @param options The role, authentication and codec.
    * @param host The connection.
    */
@@ -350,56 +350,27 @@ export class Handshake {
     proof: Uint8Array | undefined,
     credentials: unknown,
   ): Promise<void> {
-    const { key, authenticate } = this.#auth;
     const peerNonce = this.peerHello!.nonce;
-    if (key !== undefined) {
-      const isValid = proof !== undefined &&
-        await verify(key, proof, NONCE_LABELS.client, this.#nonce, peerNonce);
-      if (proof === undefined) {
-        throw unauthorized(
-          "this server requires a shared secret, and the client has none (its secret option)",
-        );
-      }
-      if (!isValid) throw unauthorized("the shared secret does not match");
-    }
-    if (authenticate !== undefined) {
-      let identity: unknown;
-      try {
-        identity = await authenticate(this.#host.peer, credentials);
-      } catch (error) {
-        // Why is the server's business (its error event); the peer learns only that.
-        throw unauthorized("the credentials were refused", error);
-      }
-      if (identity === false || identity === undefined || identity === null) {
-        throw unauthorized("the credentials were refused");
-      }
-      this.identity = identity;
-    }
+    const auth = this.#auth;
+    this.identity = await checkClient(
+      auth,
+      proof,
+      credentials,
+      this.#host.peer,
+      this.#nonce,
+      peerNonce,
+    );
     if (this.#host.isClosed) return;
-    const answer = key === undefined
+    const answer = auth.key === undefined
       ? null
-      : await prove(key, NONCE_LABELS.server, peerNonce, this.#nonce);
+      : await prove(auth.key, NONCE_LABELS.server, peerNonce, this.#nonce);
     this.#host.send([MessageType.AUTH_OK, answer]);
     this.#open();
   }
 
   /** Client: a server that claims to know the secret must prove it. */
   async #checkServerProof(proof: Uint8Array | undefined): Promise<void> {
-    const { key } = this.#auth;
-    if (key !== undefined) {
-      const isValid = proof !== undefined && await verify(
-        key,
-        proof,
-        NONCE_LABELS.server,
-        this.#nonce,
-        this.peerHello!.nonce,
-      );
-      if (!isValid) {
-        throw unauthorized(
-          "the server did not prove that it knows the shared secret",
-        );
-      }
-    }
+    await checkServer(this.#auth, proof, this.#nonce, this.peerHello!.nonce);
     if (!this.#host.isClosed) this.#open();
   }
 
@@ -410,22 +381,4 @@ export class Handshake {
         : unauthorized("the handshake failed", error),
     );
   };
-}
-
-/**
- * Whether an authenticator makes a server require authentication.
- *
- * @param auth The authenticator.
- * @returns Whether it has a secret or a check.
- */
-export function isAuthRequired(auth: Authenticator): boolean {
-  return auth.key !== undefined || auth.authenticate !== undefined;
-}
-
-function unauthorized(reason: string, cause?: unknown): ClientError {
-  return new ClientError(
-    "UNAUTHORIZED",
-    `Authentication failed: ${reason}.`,
-    cause === undefined ? undefined : { cause },
-  );
 }

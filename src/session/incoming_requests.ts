@@ -97,6 +97,8 @@ export class IncomingRequests implements Responder {
   #idleWaiters: (() => void)[] = [];
 
   /**
+   * Takes the requests of one connection.
+   *
    * @param sender How answers go out.
    * @param host The connection.
    * @param options The actions and limits.

@@ -74,6 +74,8 @@ export class Keepalive {
   #tick = 0;
 
   /**
+   * Prepares the checks; `start` starts them.
+   *
    * @param host The connection.
    * @param options The intervals.
    * @param clock Time, for tests.

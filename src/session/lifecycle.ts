@@ -86,6 +86,8 @@ export class Lifecycle {
   readonly #host: LifecycleHost;
 
   /**
+   * Starts a connection in the `handshake` phase.
+   *
    * @param peerName The peer's address, for messages.
    * @param host The connection.
    */

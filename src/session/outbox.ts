@@ -69,6 +69,8 @@ export class Outbox {
   #fragmentWaiters: (() => void)[] = [];
 
   /**
+   * Sends through `sink`, encoding with `codec`.
+   *
    * @param sink Where frames go.
    * @param codec How messages are encoded.
    * @param exposeStack Whether error stacks are sent; they are when omitted.

@@ -75,7 +75,6 @@ export interface CallsHost {
  * @example
  * ```ts
  * import { OutgoingCalls } from "./outgoing_calls.ts";
- * import { PendingCall } from "./call.ts";
  * import { ClientError } from "../base/errors.ts";
  * import assert from "node:assert/strict";
  *
@@ -89,7 +88,7 @@ export interface CallsHost {
  *   callError: () => new ClientError("CONNECTION_CLOSED", "closed"),
  *   busy() {}, quiet() {}, settled() {}, failProtocol() {}, blocked: () => undefined,
  * });
- * const answer = new Promise((resolve, reject) => calls.request("add", [1, 2], undefined, new PendingCall(resolve, reject)));
+ * const answer = calls.call("add", [1, 2]);
  * calls.result({ type: 1, id: 1, value: 3 });
  * assert.equal(await answer, 3);
  * assert.deepEqual(sent, [[0, 1, "add", [1, 2]]]);
@@ -102,6 +101,8 @@ export class OutgoingCalls {
   #nextId = 1;
 
   /**
+   * Starts with no call on its way.
+   *
    * @param sender How requests go out.
    * @param host The connection.
    */

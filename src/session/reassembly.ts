@@ -73,6 +73,8 @@ export class Reassembly {
   #lastCheck = 0;
 
   /**
+   * Starts with no message in reassembly.
+   *
    * @param options The budget and the time limit.
    * @param host The connection.
    * @param clock Time, for tests.
