@@ -241,10 +241,10 @@ export class Session implements PeerConnection {
    * @returns Resolves once the connection is closed.
    */
   refuse(reason: IsockError): Promise<void> {
-    if (this.#isClosed || this.#closeReason !== undefined) return this.closed;
-    this.#closeReason = reason;
-    this.#sendGoodbye(reason);
-    return this.#flushAndClose().then(() => this.closed);
+    const closing = this.#life.failWith(reason);
+    return closing === undefined
+      ? this.closed
+      : closing.then(() => this.closed);
   }
 
   /**
