@@ -27,12 +27,9 @@ import {
   PROTOCOL_VERSION,
 } from "./src/protocol/messages.ts";
 import { Session } from "./src/session/session.ts";
-import {
-  connTransport,
-  socketTransport,
-  type Transport,
-  type TransportOptions,
-} from "./src/wire/transport.ts";
+import { connTransport } from "./src/wire/conn_transport.ts";
+import { socketTransport } from "./src/wire/socket_transport.ts";
+import type { Transport, TransportOptions } from "./src/wire/transport.ts";
 import { concat } from "./src/base/bytes.ts";
 import net from "node:net";
 import tls from "node:tls";
