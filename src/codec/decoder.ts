@@ -62,7 +62,11 @@ export class Decoder extends ByteReader {
   readonly #maxDepth: number;
   readonly #textDecoder = new TextDecoder();
 
-  /** @param options Extensions and the nesting limit. */
+  /**
+   * Creates a decoder.
+   *
+   * @param options Extensions and the nesting limit.
+   */
   constructor(options: DecoderOptions = {}) {
     super();
     for (const extension of options.extensions ?? []) {

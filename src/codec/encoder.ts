@@ -67,7 +67,11 @@ export class Encoder extends MessagePackWriter {
   /** How many errors the value being written sits in, counted while stacks are withheld. */
   #errorDepth = 0;
 
-  /** @param options Extensions, the nesting limit and whether stacks go. */
+  /**
+   * Creates an encoder.
+   *
+   * @param options Extensions, the nesting limit and whether stacks go.
+   */
   constructor(options: EncoderOptions = {}) {
     super();
     this.#extensions = options.extensions ?? [];
