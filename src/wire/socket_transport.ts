@@ -9,6 +9,7 @@
 
 import type { Socket } from "node:net";
 import { joinSmallParts } from "../base/bytes.ts";
+import { type Deferred, deferred } from "../base/deferred.ts";
 import { ignore } from "../base/timers.ts";
 import {
   FRAME_HEADER_SIZE,
@@ -16,6 +17,7 @@ import {
   FrameDecoder,
   writeLength,
 } from "./framing.ts";
+import { SocketError } from "./net_errors.ts";
 import {
   type FrameReceiver,
   HIGH_WATER_BYTES,
@@ -32,14 +34,17 @@ import {
  * @param socket The socket; the transport owns it from now on.
  * @param options Frame size limits.
  * @param beneath The plain socket under a TLS socket, destroyed with it.
+ * @param peer The peer's address when the socket cannot tell it (a Unix
+ * socket); by default the socket's remote address.
  * @returns The transport.
  */
 export function socketTransport(
   socket: Socket,
   options: TransportOptions,
   beneath?: Socket,
+  peer?: PeerAddress,
 ): Transport {
-  return new SocketTransport(socket, options, beneath);
+  return new SocketTransport(socket, options, beneath, peer);
 }
 
 class SocketTransport implements Transport {
@@ -55,14 +60,19 @@ class SocketTransport implements Transport {
   #isFlushQueued = false;
   #isClosed = false;
   #hasEnded = false;
-  #drained: PromiseWithResolvers<void> | undefined;
+  #drained: Deferred<void> | undefined;
   /** Bursts waiting for their flush, and chunks handed to the socket but not yet written. */
   #pendingWrites = 0;
 
-  constructor(socket: Socket, options: TransportOptions, beneath?: Socket) {
+  constructor(
+    socket: Socket,
+    options: TransportOptions,
+    beneath: Socket | undefined,
+    peer: PeerAddress | undefined,
+  ) {
     this.#socket = socket;
     this.#beneath = beneath;
-    this.peer = {
+    this.peer = peer ?? {
       hostname: socket.remoteAddress ?? beneath?.remoteAddress ?? "",
       port: socket.remotePort ?? beneath?.remotePort ?? 0,
       transport: "tcp",
@@ -102,9 +112,7 @@ class SocketTransport implements Transport {
       this.#end(
         this.#decoder.isBetweenFrames
           ? undefined
-          : new Deno.errors.UnexpectedEof(
-            "The connection ended inside a frame.",
-          ),
+          : new SocketError("eof", "The connection ended inside a frame."),
       );
     });
     if (this.#isClosed || socket.destroyed) this.#end();
@@ -165,7 +173,7 @@ class SocketTransport implements Transport {
     if (this.#pendingWrites === 0 || this.#socket.destroyed) {
       return Promise.resolve();
     }
-    this.#drained ??= Promise.withResolvers();
+    this.#drained ??= deferred();
     return this.#drained.promise;
   }
 
