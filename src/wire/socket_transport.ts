@@ -93,9 +93,17 @@ class SocketTransport implements Transport {
   start(receiver: FrameReceiver): void {
     this.#receiver = receiver;
     const socket = this.#socket;
-    socket.on("data", (chunk: Uint8Array) => {
+    socket.on("data", (buffer: Uint8Array) => {
       if (this.#hasEnded) return;
       this.lastActivity = Date.now();
+      // A node `Buffer`'s `slice` is a view, not a copy, and its `buffer`
+      // may be a shared pool: the decoder gets a plain `Uint8Array` over
+      // the same bytes, so what it copies out is a copy, of these bytes only.
+      const chunk = new Uint8Array(
+        buffer.buffer,
+        buffer.byteOffset,
+        buffer.byteLength,
+      );
       try {
         this.#decoder.push(chunk, this.#deliver);
       } catch (error) {
