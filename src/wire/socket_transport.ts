@@ -1,8 +1,9 @@
 /**
- * The transport of a `node:net` or `node:tls` socket. TLS servers and
- * clients use it, because a Deno `TlsConn` closed before its handshake
- * completes keeps its socket open (Deno 2.9), while a destroyed node
- * socket is gone at once, file descriptor and all.
+ * The transport of a `node:net` or `node:tls` socket: plain TCP and Unix
+ * sockets on Node and Bun, and TLS on every runtime, because a Deno
+ * `TlsConn` closed before its handshake completes keeps its socket open
+ * (Deno 2.9), while a destroyed node socket is gone at once, file
+ * descriptor and all.
  *
  * @module
  */
