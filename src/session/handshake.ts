@@ -25,6 +25,7 @@ import {
   NONCE_SIZE,
   PROTOCOL_VERSION,
 } from "../protocol/messages.ts";
+import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
 import type { Peer } from "../dispatch/peer.ts";
 
 /**
@@ -43,7 +44,7 @@ export interface HandshakeHost {
   /** Sets the largest frame accepted from the peer from now on. */
   limitFrames(size: number): void;
   /** Sends an authentication message (AUTH or AUTH_OK). */
-  send(message: readonly unknown[]): void;
+  send(message: OutgoingMessage): void;
   /** The peer's hello arrived. */
   hello(hello: Hello): void;
   /** The handshake is done: calls may go. */
@@ -256,7 +257,7 @@ export class Handshake {
    */
   answerLateAuth(): boolean {
     if (this.#options.role !== "server" || this.isAuthRequired) return false;
-    this.#host.send([MessageType.AUTH_OK, null]);
+    this.#host.send(outgoing.authOk(null));
     return true;
   }
 
@@ -308,11 +309,7 @@ export class Handshake {
       this.#nonce,
     );
     if (this.#host.isClosed) return;
-    this.#host.send(
-      credentials === undefined
-        ? [MessageType.AUTH, proof]
-        : [MessageType.AUTH, proof, credentials],
-    );
+    this.#host.send(outgoing.auth(proof, credentials));
   }
 
   #receiveDuringAuth(message: Message): void {
@@ -364,7 +361,7 @@ export class Handshake {
     const answer = auth.key === undefined
       ? null
       : await prove(auth.key, NONCE_LABELS.server, peerNonce, this.#nonce);
-    this.#host.send([MessageType.AUTH_OK, answer]);
+    this.#host.send(outgoing.authOk(answer));
     this.#open();
   }
 

@@ -15,10 +15,11 @@ import { MAX_TIMEOUT } from "../base/timers.ts";
 import {
   type ItemMessage,
   MAX_WINDOW,
-  MessageType,
+  type RequestMeta,
   type ResultMessage,
   type WireError,
 } from "../protocol/messages.ts";
+import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
 import {
   DEFAULT_WINDOW,
   isStreamSource,
@@ -42,13 +43,13 @@ export interface CallSender {
   /** Whether the connection is gone. */
   readonly isClosed: boolean;
   /** Encodes a message carrying user data; throws when it cannot go. */
-  encodeChecked(message: readonly unknown[], what: string): Uint8Array[];
+  encodeChecked(message: OutgoingMessage, what: string): Uint8Array[];
   /** Sends an encoded message that may be large. */
   sendData(parts: Uint8Array[]): void | Promise<void>;
   /** Sends a control message unless the connection is gone. */
-  sendIfOpen(message: readonly unknown[]): void;
+  sendIfOpen(message: OutgoingMessage): void;
   /** Sends a stream item unless the connection is gone; throws when it cannot go. */
-  sendChecked(message: readonly unknown[]): void | Promise<void>;
+  sendChecked(message: OutgoingMessage): void | Promise<void>;
   /** The error object sent for a thrown value. */
   wireError(code: string, thrown: unknown): WireError;
 }
@@ -152,10 +153,10 @@ export class OutgoingCalls {
     const sender = this.#sender;
     const call = new StreamCall(
       new StreamReceiver(window, {
-        grant: (count) => sender.sendIfOpen([MessageType.CREDIT, id, count]),
+        grant: (count) => sender.sendIfOpen(outgoing.credit(id, count)),
         stop: () => {
           if (this.take(id) !== undefined) {
-            sender.sendIfOpen([MessageType.CANCEL, id]);
+            sender.sendIfOpen(outgoing.cancel(id));
           }
         },
       }),
@@ -171,7 +172,7 @@ export class OutgoingCalls {
       );
       return call;
     }
-    const meta: Record<string, unknown> = { stream: window };
+    const meta: RequestMeta = { stream: window };
     if (options.lastEventId !== undefined) {
       meta.lastEventId = options.lastEventId;
     }
@@ -194,7 +195,7 @@ export class OutgoingCalls {
     data: unknown,
     options: CallOptions | undefined,
     call: PendingCall,
-    meta?: Record<string, unknown>,
+    meta?: RequestMeta,
   ): number {
     if (this.#sender.isClosed) {
       call.fail(this.#host.callError());
@@ -227,13 +228,9 @@ export class OutgoingCalls {
     let parts: Uint8Array[];
     try {
       parts = this.#sender.encodeChecked(
-        meta === undefined ? [MessageType.REQUEST, id, action, data] : [
-          MessageType.REQUEST,
-          id,
-          action,
-          isInputStream ? null : data,
-          meta,
-        ],
+        meta === undefined
+          ? outgoing.request(id, action, data)
+          : outgoing.request(id, action, isInputStream ? null : data, meta),
         `The request to "${action}"`,
       );
     } catch (error) {
@@ -278,7 +275,7 @@ export class OutgoingCalls {
     const call = this.take(id);
     if (call === undefined) return;
     call.fail(reason);
-    this.#sender.sendIfOpen([MessageType.CANCEL, id]);
+    this.#sender.sendIfOpen(outgoing.cancel(id));
   }
 
   /**
@@ -332,7 +329,7 @@ export class OutgoingCalls {
     if (message.itemError) {
       this.take(message.id);
       call.fail(message.itemError);
-      this.#sender.sendIfOpen([MessageType.CANCEL, message.id]);
+      this.#sender.sendIfOpen(outgoing.cancel(message.id));
       return;
     }
     try {
@@ -400,14 +397,12 @@ export class OutgoingCalls {
   ): void {
     const sender = this.#sender;
     call.input = new StreamSender(source, {
-      item: (value) => sender.sendChecked([MessageType.INPUT, id, value]),
-      end: () => sender.sendIfOpen([MessageType.INPUT_END, id]),
+      item: (value) => sender.sendChecked(outgoing.input(id, value)),
+      end: () => sender.sendIfOpen(outgoing.inputEnd(id)),
       fail: (error) =>
-        sender.sendIfOpen([
-          MessageType.INPUT_END,
-          id,
-          sender.wireError("ACTION_FAILED", error),
-        ]),
+        sender.sendIfOpen(
+          outgoing.inputEnd(id, sender.wireError("ACTION_FAILED", error)),
+        ),
       blocked: this.#host.blocked,
     }, INPUT_WINDOW);
     call.input.run();

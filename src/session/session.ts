@@ -25,6 +25,7 @@ import {
   type MessageCodec,
   MessageType,
 } from "../protocol/messages.ts";
+import { outgoing } from "../protocol/outgoing.ts";
 import { errorFromWire, wasNotRun } from "../protocol/wire_error.ts";
 import type { Transport } from "../wire/transport.ts";
 import { Peer, type PeerConnection } from "../dispatch/peer.ts";
@@ -159,7 +160,7 @@ export class Session implements PeerConnection {
       busy: () => transport.ref(),
       quiet: () => offersActions() || transport.unref(),
       settled,
-      ping: (id) => outbox.send([MessageType.PING, id]),
+      ping: (id) => outbox.send(outgoing.ping(id)),
       dead: (reason) => life().abort(reason),
       idle: (reason) => void life().retire(GOODBYE_GRACE, reason),
     };
@@ -342,7 +343,7 @@ export class Session implements PeerConnection {
       case MessageType.FRAGMENT:
         return this.#reassemble(message, isReassembled);
       case MessageType.PING:
-        return this.#outbox.send([MessageType.PONG, message.id]);
+        return this.#outbox.send(outgoing.pong(message.id));
       case MessageType.PONG:
         return; // The transport already noted the sign of life.
       case MessageType.GOODBYE:
