@@ -8,6 +8,7 @@
  */
 
 import { formatAddress } from "../base/address.ts";
+import { deferred } from "../base/deferred.ts";
 import { ClientError, ProtocolError } from "../base/errors.ts";
 import { housekeeping, ignore, type TimerHandle } from "../base/timers.ts";
 import { type Authenticator, NONCE_LABELS, prove } from "../protocol/auth.ts";
@@ -112,7 +113,7 @@ export class Handshake {
   /** Client: frames that arrived right behind the server's AUTH_OK, handled once it is verified. */
   #held: Uint8Array[] = [];
   #timer: TimerHandle | undefined;
-  readonly #ready = Promise.withResolvers<Hello>();
+  readonly #ready = deferred<Hello>();
 
   /**
    * Prepares one side of a handshake; `start` starts its clock.

@@ -11,6 +11,7 @@ import {
   ProtocolError,
   type RemoteError,
 } from "../base/errors.ts";
+import { deferred } from "../base/deferred.ts";
 import { MAX_TIMEOUT } from "../base/timers.ts";
 import {
   type ItemMessage,
@@ -130,7 +131,7 @@ export class OutgoingCalls {
     data: unknown,
     options?: CallOptions,
   ): Promise<unknown> {
-    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    const { promise, resolve, reject } = deferred<unknown>();
     this.request(action, data, options, new PendingCall(resolve, reject));
     return promise;
   }
