@@ -7,18 +7,16 @@
  */
 
 import {
-  ClientError,
+  type ClientError,
   ProtocolError,
   type RemoteError,
 } from "../base/errors.ts";
 import { deferred } from "../base/deferred.ts";
-import { MAX_TIMEOUT } from "../base/timers.ts";
-import {
-  type ItemMessage,
-  MAX_WINDOW,
-  type RequestMeta,
-  type ResultMessage,
-  type WireError,
+import type {
+  ItemMessage,
+  RequestMeta,
+  ResultMessage,
+  WireError,
 } from "../protocol/messages.ts";
 import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
 import {
@@ -27,7 +25,7 @@ import {
   StreamReceiver,
   StreamSender,
 } from "../protocol/stream.ts";
-import { errorFromWire, safeString } from "../protocol/wire_error.ts";
+import { errorFromWire } from "../protocol/wire_error.ts";
 import {
   abortedError,
   type CallOptions,
@@ -35,6 +33,7 @@ import {
   StreamCall,
   type StreamOptions,
 } from "./call.ts";
+import { invalidTimeout, invalidWindow, timedOut } from "./call_errors.ts";
 
 /** The input items a caller may send before the handler grants more (PROTOCOL.md, "Streams"). */
 export const INPUT_WINDOW = 16;
@@ -162,15 +161,9 @@ export class OutgoingCalls {
         },
       }),
     );
-    if (!Number.isInteger(window) || window < 1 || window > MAX_WINDOW) {
-      call.fail(
-        new ClientError(
-          "INVALID_OPTIONS",
-          `Option window must be an integer from 1 to ${MAX_WINDOW}; got ${
-            safeString(window)
-          }.`,
-        ),
-      );
+    const invalid = invalidWindow(window);
+    if (invalid !== undefined) {
+      call.fail(invalid);
       return call;
     }
     const meta: RequestMeta = { stream: window };
@@ -208,15 +201,9 @@ export class OutgoingCalls {
       return 0;
     }
     const timeout = options?.timeout ?? 0;
-    if (!(timeout >= 0 && timeout <= MAX_TIMEOUT)) {
-      call.fail(
-        new ClientError(
-          "INVALID_OPTIONS",
-          `Option timeout must be a number of milliseconds from 0 to ${MAX_TIMEOUT}; got ${
-            safeString(timeout)
-          }.`,
-        ),
-      );
+    const invalid = invalidTimeout(timeout);
+    if (invalid !== undefined) {
+      call.fail(invalid);
       return 0;
     }
     const isInputStream = isStreamSource(data);
@@ -243,17 +230,7 @@ export class OutgoingCalls {
     if (timeout > 0) {
       call.timer = setTimeout(() => {
         const items = call instanceof StreamCall ? call.itemCount : 0;
-        this.cancel(
-          id,
-          new ClientError(
-            "TIMEOUT",
-            items > 0
-              ? `The stream from "${action}" timed out after ${items} item${
-                items === 1 ? "" : "s"
-              }: its ${timeout} ms were up before it ended.`
-              : `"${action}" did not answer within ${timeout} ms.`,
-          ),
-        );
+        this.cancel(id, timedOut(action, timeout, items));
       }, timeout);
     }
     if (signal !== undefined) {
