@@ -3,6 +3,7 @@ import { action, Client, Codec, CodecError } from "../mod.ts";
 import { concat } from "../src/base/bytes.ts";
 import { FrameDecoderStream } from "../src/wire/framing.ts";
 import { type Message, MessageType } from "../src/protocol/messages.ts";
+import { outgoing } from "../src/protocol/outgoing.ts";
 import { serve, wire } from "./helpers.ts";
 
 const codec = new Codec();
@@ -197,7 +198,7 @@ Deno.test("decode budget: a request whose data is hostile fails INVALID_REQUEST;
   await using served = await serve([echo]);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: served.port });
   // [REQUEST, 1, "echo", <4 MiB of empty maps>], then a good request.
-  const head = concat(wire.codec.encode([MessageType.REQUEST, 1, "echo"]));
+  const head = concat(wire.codec.encodeRaw([MessageType.REQUEST, 1, "echo"]));
   head[0] = 0x94;
   const hostileRequest = wire.frame(concat([head, arrayOf(4 * MiB, [0x80])]));
   const goodRequest = wire.message([MessageType.REQUEST, 2, "echo", "fine"]);
@@ -240,7 +241,7 @@ Deno.test("decode budget: a server that answers with a hostile result fails that
       requests.push(message.id);
       if (requests.length === 1) {
         const head = concat(
-          wire.codec.encode([MessageType.RESULT, message.id, null]),
+          wire.codec.encode(outgoing.result(message.id, null)),
         );
         await writeAll(
           conn,
