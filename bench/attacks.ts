@@ -398,7 +398,9 @@ function requestWithRawData(
   actionName: string,
   data: Uint8Array,
 ): Uint8Array {
-  const head = concat(wire.codec.encode([MessageType.REQUEST, id, actionName]));
+  const head = concat(
+    wire.codec.encodeRaw([MessageType.REQUEST, id, actionName]),
+  );
   head[0] = 0x94; // Four items: the data follows.
   return wire.frame(concat([head, data]));
 }
@@ -409,7 +411,12 @@ function requestWithRawData(
  */
 function nestedFragments(depth: number, size: number): Uint8Array {
   const inner = concat(
-    wire.codec.encode([MessageType.REQUEST, 1, "echo", new Uint8Array(size)]),
+    wire.codec.encodeRaw([
+      MessageType.REQUEST,
+      1,
+      "echo",
+      new Uint8Array(size),
+    ]),
   );
   const headers: Uint8Array[] = [];
   let length = inner.length;
