@@ -70,6 +70,12 @@ export {
 export { IsockEventTarget } from "./src/base/events.ts";
 export { defineExtension, type Extension } from "./src/codec/extension.ts";
 export {
+  type JsonMappingOptions,
+  jsonToValue,
+  type JsonValue,
+  valueToJson,
+} from "./src/codec/json_mapping.ts";
+export {
   FrameDecoderStream,
   type FrameDecoderStreamOptions,
   FrameEncoderStream,

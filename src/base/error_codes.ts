@@ -46,7 +46,8 @@ export type CodecErrorCode =
   | "ENCODE_FAILED"
   | "DECODE_FAILED"
   | "DECODE_BUDGET"
-  | "INVALID_EXTENSION";
+  | "INVALID_EXTENSION"
+  | "INVALID_JSON";
 
 /** Codes of {@linkcode ProtocolError}. */
 export type ProtocolErrorCode = "PROTOCOL" | "FRAME_TOO_LARGE";
