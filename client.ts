@@ -20,10 +20,16 @@ import {
   type StreamCallOptions,
 } from "./src/dispatch/peer.ts";
 import { ActionRegistry } from "./src/dispatch/registry.ts";
+import {
+  describeRef,
+  readDescription,
+  type ServiceDescription,
+} from "./src/dispatch/reflection.ts";
 import type { CallOptions } from "./src/session/session.ts";
 import type { StreamItem } from "./src/protocol/stream.ts";
 import { Backoff } from "./src/endpoint/backoff.ts";
 import {
+  checkReflection,
   checkSecret,
   CONNECTION_LIMITS,
   readIntegerOptions,
@@ -77,9 +83,7 @@ export class Client extends IsockEventTarget<ClientEventMap>
   implements Disposable, AsyncDisposable {
   readonly #timeout: number;
   readonly #connector: Connector;
-  readonly #actions = new ActionRegistry(
-    (code, message) => new ClientError(code, message),
-  );
+  readonly #actions: ActionRegistry;
 
   /**
    * Creates a `Client`.
@@ -100,6 +104,11 @@ export class Client extends IsockEventTarget<ClientEventMap>
       invalidOption,
     );
     checkSecret(options.secret, invalidOption);
+    checkReflection(options.reflection, invalidOption);
+    this.#actions = new ActionRegistry(
+      (code, message) => new ClientError(code, message),
+      { reflection: options.reflection },
+    );
     const codec = new MessageCodec(checkExtensions(options.extensions ?? []));
     const hostname = options.hostname ?? "127.0.0.1";
     this.#connector = new Connector(
@@ -283,6 +292,36 @@ export class Client extends IsockEventTarget<ClientEventMap>
           ? failing(invalidAction())
           : resumableStream(this.#connector, name, data, callOptions),
     };
+  }
+
+  /**
+   * Asks the server what it offers (reflection): its actions' names,
+   * idempotence, whether they stream, and their schemas as JSON Schema
+   * where the schema library can write them (zod 4 can). A server started
+   * with `reflection: false` answers with a {@linkcode RemoteError}
+   * `UNKNOWN_ACTION`, as a server from before reflection does.
+   *
+   * @param options `timeout` in milliseconds, and an abort `signal`.
+   * @returns The description: `{ version: 1, actions: [...] }`.
+   * @throws {ClientError} `PROTOCOL` when the answer is not a description.
+   *
+   * @example
+   * ```ts
+   * import { action, Client, Server } from "@isock/isock";
+   * import assert from "node:assert/strict";
+   *
+   * const echo = action("echo", (data: string) => data);
+   * await using server = new Server().addAction(echo);
+   * await using client = new Client({ port: (await server.listen()).port });
+   * const { actions } = await client.describe();
+   * assert.deepEqual(actions.map((item) => item.name), ["echo"]);
+   * assert.equal(actions[0].streams, false);
+   * ```
+   */
+  async describe(options?: CallOptions): Promise<ServiceDescription> {
+    return readDescription(
+      await this.runAction(describeRef, undefined, options),
+    );
   }
 
   /**

@@ -106,6 +106,13 @@ export interface ClientOptions {
    * @default {1000}
    */
   maxInFlight?: number;
+  /**
+   * Whether this client answers its server's describe request
+   * (`peer.describe()`) with the actions it offers, as a server does.
+   *
+   * @default {true}
+   */
+  reflection?: boolean;
 }
 
 /** How a client trusts a TLS server. */
