@@ -119,6 +119,15 @@ export interface ClientOptions {
 export interface ClientTlsOptions {
   /** Certificate authorities to trust (PEM), instead of the usual ones. */
   caCerts?: string[];
+  /**
+   * Connect without checking the server's certificate at all: the
+   * connection is encrypted, but anyone in the middle can pose as the
+   * server. For testing against a server whose certificate you cannot get;
+   * prefer `caCerts`.
+   *
+   * @default {false}
+   */
+  insecureSkipVerify?: boolean;
 }
 
 /** What a client's `connect` event carries. */
