@@ -295,11 +295,10 @@ export class Client extends IsockEventTarget<ClientEventMap>
   }
 
   /**
-   * Asks the server what it offers (reflection): its actions' names,
-   * idempotence, whether they stream, and their schemas as JSON Schema
-   * where the schema library can write them (zod 4 can). A server started
-   * with `reflection: false` answers with a {@linkcode RemoteError}
-   * `UNKNOWN_ACTION`, as a server from before reflection does.
+   * Asks the server what it offers (reflection): each action's name,
+   * idempotence, whether it streams, and its schemas as JSON Schema where
+   * the schema library writes them (zod 4 does). A server with
+   * `reflection: false` answers `RemoteError` `UNKNOWN_ACTION`.
    *
    * @param options `timeout` in milliseconds, and an abort `signal`.
    * @returns The description: `{ version: 1, actions: [...] }`.
@@ -310,12 +309,9 @@ export class Client extends IsockEventTarget<ClientEventMap>
    * import { action, Client, Server } from "@isock/isock";
    * import assert from "node:assert/strict";
    *
-   * const echo = action("echo", (data: string) => data);
-   * await using server = new Server().addAction(echo);
+   * await using server = new Server().addAction(action("echo", (d: string) => d));
    * await using client = new Client({ port: (await server.listen()).port });
-   * const { actions } = await client.describe();
-   * assert.deepEqual(actions.map((item) => item.name), ["echo"]);
-   * assert.equal(actions[0].streams, false);
+   * assert.equal((await client.describe()).actions[0].name, "echo");
    * ```
    */
   async describe(options?: CallOptions): Promise<ServiceDescription> {
