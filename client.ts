@@ -20,10 +20,16 @@ import {
   type StreamCallOptions,
 } from "./src/dispatch/peer.ts";
 import { ActionRegistry } from "./src/dispatch/registry.ts";
+import {
+  describeRef,
+  readDescription,
+  type ServiceDescription,
+} from "./src/dispatch/reflection.ts";
 import type { CallOptions } from "./src/session/session.ts";
 import type { StreamItem } from "./src/protocol/stream.ts";
 import { Backoff } from "./src/endpoint/backoff.ts";
 import {
+  checkReflection,
   checkSecret,
   CONNECTION_LIMITS,
   readIntegerOptions,
@@ -77,9 +83,7 @@ export class Client extends IsockEventTarget<ClientEventMap>
   implements Disposable, AsyncDisposable {
   readonly #timeout: number;
   readonly #connector: Connector;
-  readonly #actions = new ActionRegistry(
-    (code, message) => new ClientError(code, message),
-  );
+  readonly #actions: ActionRegistry;
 
   /**
    * Creates a `Client`.
@@ -100,6 +104,11 @@ export class Client extends IsockEventTarget<ClientEventMap>
       invalidOption,
     );
     checkSecret(options.secret, invalidOption);
+    checkReflection(options.reflection, invalidOption);
+    this.#actions = new ActionRegistry(
+      (code, message) => new ClientError(code, message),
+      { reflection: options.reflection },
+    );
     const codec = new MessageCodec(checkExtensions(options.extensions ?? []));
     const hostname = options.hostname ?? "127.0.0.1";
     this.#connector = new Connector(
@@ -283,6 +292,32 @@ export class Client extends IsockEventTarget<ClientEventMap>
           ? failing(invalidAction())
           : resumableStream(this.#connector, name, data, callOptions),
     };
+  }
+
+  /**
+   * Asks the server what it offers (reflection): each action's name,
+   * idempotence, whether it streams, and its schemas as JSON Schema where
+   * the schema library writes them (zod 4 does). A server with
+   * `reflection: false` answers `RemoteError` `UNKNOWN_ACTION`.
+   *
+   * @param options `timeout` in milliseconds, and an abort `signal`.
+   * @returns The description: `{ version: 1, actions: [...] }`.
+   * @throws {ClientError} `PROTOCOL` when the answer is not a description.
+   *
+   * @example
+   * ```ts
+   * import { action, Client, Server } from "@isock/isock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new Server().addAction(action("echo", (d: string) => d));
+   * await using client = new Client({ port: (await server.listen()).port });
+   * assert.equal((await client.describe()).actions[0].name, "echo");
+   * ```
+   */
+  async describe(options?: CallOptions): Promise<ServiceDescription> {
+    return readDescription(
+      await this.runAction(describeRef, undefined, options),
+    );
   }
 
   /**

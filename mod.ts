@@ -93,5 +93,10 @@ export {
   type ShutdownOptions,
 } from "./server.ts";
 export { Peer } from "./src/dispatch/peer.ts";
+export type {
+  ActionDescription,
+  JsonSchema,
+  ServiceDescription,
+} from "./src/dispatch/description.ts";
 export { type StreamItem, Tracked, tracked } from "./src/protocol/stream.ts";
 export type { PeerAddress } from "./src/wire/transport.ts";

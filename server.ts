@@ -18,6 +18,7 @@ import type { Session } from "./src/session/session.ts";
 import type { Transport, TransportOptions } from "./src/wire/transport.ts";
 import { Admission } from "./src/endpoint/admission.ts";
 import {
+  checkReflection,
   checkSecret,
   CONNECTION_LIMITS,
   readIntegerOptions,
@@ -72,9 +73,7 @@ export class Server extends IsockEventTarget<ServerEventMap>
   readonly #admission: Admission;
   /** The frame limits of every accepted connection. */
   readonly #frames: TransportOptions;
-  readonly #actions = new ActionRegistry(
-    (code, message) => new ServerError(code, message),
-  );
+  readonly #actions: ActionRegistry;
   #auth: Authenticator = {};
   #state: ServerState = "new";
   #listener: Listener | undefined;
@@ -91,6 +90,11 @@ export class Server extends IsockEventTarget<ServerEventMap>
   constructor(options: ServerOptions = {}) {
     super();
     this.#options = options;
+    checkReflection(options.reflection, invalidOption);
+    this.#actions = new ActionRegistry(
+      (code, message) => new ServerError(code, message),
+      { reflection: options.reflection },
+    );
     this.#hostname = options.hostname ?? "127.0.0.1";
     const { port, idleTimeout, maxConnections } = readIntegerOptions(
       SERVER_OPTIONS,

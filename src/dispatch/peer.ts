@@ -12,6 +12,11 @@ import { ClientError } from "../base/errors.ts";
 import type { CallOptions, StreamOptions } from "./call_options.ts";
 import type { StreamItem } from "../protocol/stream.ts";
 import type { PeerAddress } from "../wire/transport.ts";
+import {
+  DESCRIBE_ACTION,
+  readDescription,
+  type ServiceDescription,
+} from "./description.ts";
 
 /**
  * What a {@linkcode Peer} needs of its connection. The session implements
@@ -140,6 +145,19 @@ export class Peer implements PeerAddress {
     const name = actionName(action);
     if (name === undefined) return Promise.reject(invalidAction());
     return this.#session.call(name, data, options);
+  }
+
+  /**
+   * Asks the peer what actions it offers (reflection), as
+   * {@linkcode Client.describe} does.
+   *
+   * @param options `timeout` and `signal`.
+   * @returns The description.
+   */
+  async describe(options?: CallOptions): Promise<ServiceDescription> {
+    return readDescription(
+      await this.#session.call(DESCRIBE_ACTION, undefined, options),
+    );
   }
 
   /**

@@ -16,6 +16,11 @@ import {
   isActionRef,
 } from "./action.ts";
 import type { ClientError, ServerError } from "../base/errors.ts";
+import {
+  DESCRIBE_ACTION,
+  describeAction,
+  RESERVED_PREFIX,
+} from "./reflection.ts";
 
 /** Makes the error a registry throws: a `ServerError` on servers, a `ClientError` on clients. */
 export type RegistryErrorFactory = (
@@ -23,16 +28,35 @@ export type RegistryErrorFactory = (
   message: string,
 ) => ServerError | ClientError;
 
+/** Options of an {@linkcode ActionRegistry}. */
+export interface RegistryOptions {
+  /** Whether the built-in describe request is answered (reflection.ts). */
+  readonly reflection?: boolean;
+}
+
 /** Actions by name, checked as they are added. */
 export class ActionRegistry {
   readonly #actions = new Map<string, Action>();
   readonly #error: RegistryErrorFactory;
-  /** Finds an action by name; what the session calls for each request. */
-  readonly find = (name: string): Action | undefined => this.#actions.get(name);
+  /** The built-in describe action, when reflection is on. */
+  readonly #describe: Action | undefined;
+  /**
+   * Finds an action by name; what the session calls for each request. The
+   * built-in requests are looked for only when no action has the name.
+   */
+  readonly find = (name: string): Action | undefined =>
+    this.#actions.get(name) ??
+      (name === DESCRIBE_ACTION ? this.#describe : undefined);
 
-  /** @param error Makes the errors thrown for bad or duplicate actions. */
-  constructor(error: RegistryErrorFactory) {
+  /**
+   * @param error Makes the errors thrown for bad or duplicate actions.
+   * @param options Whether reflection is on (it is by default).
+   */
+  constructor(error: RegistryErrorFactory, options: RegistryOptions = {}) {
     this.#error = error;
+    this.#describe = options.reflection === false
+      ? undefined
+      : describeAction(() => this.#actions.values());
   }
 
   /**
@@ -45,6 +69,12 @@ export class ActionRegistry {
     const registered = handler === undefined
       ? this.#checkAction(ref)
       : this.#checkReference(ref, handler);
+    if (registered.name.startsWith(RESERVED_PREFIX)) {
+      throw this.#error(
+        "INVALID_ACTION",
+        `Action names beginning with "${RESERVED_PREFIX}" are reserved for isock's built-in requests; "${registered.name}" cannot be added.`,
+      );
+    }
     if (this.#actions.has(registered.name)) {
       throw this.#error(
         "DUPLICATE_ACTION",

@@ -106,12 +106,28 @@ export interface ClientOptions {
    * @default {1000}
    */
   maxInFlight?: number;
+  /**
+   * Whether this client answers its server's describe request
+   * (`peer.describe()`) with the actions it offers, as a server does.
+   *
+   * @default {true}
+   */
+  reflection?: boolean;
 }
 
 /** How a client trusts a TLS server. */
 export interface ClientTlsOptions {
   /** Certificate authorities to trust (PEM), instead of the usual ones. */
   caCerts?: string[];
+  /**
+   * Connect without checking the server's certificate at all: the
+   * connection is encrypted, but anyone in the middle can pose as the
+   * server. For testing against a server whose certificate you cannot get;
+   * prefer `caCerts`.
+   *
+   * @default {false}
+   */
+  insecureSkipVerify?: boolean;
 }
 
 /** What a client's `connect` event carries. */

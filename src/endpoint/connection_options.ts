@@ -110,3 +110,18 @@ export function checkSecret(
     throw fail("Option secret is empty.");
   }
 }
+
+/**
+ * Checks the `reflection` option: a boolean, or absent (on).
+ *
+ * @param reflection The option as given.
+ * @param fail Makes the error for anything else.
+ * @throws The error `fail` makes, for a value that is not a boolean.
+ */
+export function checkReflection(reflection: unknown, fail: OptionError): void {
+  if (reflection !== undefined && typeof reflection !== "boolean") {
+    throw fail(
+      `Option reflection must be true or false; got ${typeof reflection}.`,
+    );
+  }
+}

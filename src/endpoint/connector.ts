@@ -14,6 +14,7 @@ import { MAX_HELLO_SIZE } from "../protocol/messages.ts";
 import { abortedError } from "../session/call.ts";
 import type { Session } from "../session/session.ts";
 import { dialOnce } from "../wire/connect.ts";
+import type { TlsTrust } from "../wire/dial_options.ts";
 import { classifyNetError } from "../wire/net_errors.ts";
 import type { Transport } from "../wire/transport.ts";
 import { type Backoff, pause } from "./backoff.ts";
@@ -27,7 +28,7 @@ export interface ServerLocation {
   /** The server's port. */
   readonly port: number;
   /** TLS: `true` trusts the usual authorities; `caCerts` trusts these instead. */
-  readonly tls?: boolean | { caCerts?: string[] };
+  readonly tls?: boolean | TlsTrust;
   /** The shared secret, proved by challenge and response. */
   readonly secret?: string | Uint8Array;
   /** What the server's `authenticate` function gets. */

@@ -107,6 +107,16 @@ export interface ServerOptions {
    * be seen on the network.
    */
   authenticate?: Authenticate;
+  /**
+   * Whether the server answers the built-in describe request
+   * (`client.describe()`, `isock ls`): its actions' names, idempotence,
+   * whether they stream, and their schemas as JSON Schema. Authenticated
+   * clients only, like any call. With `false` the request is answered
+   * `UNKNOWN_ACTION`, as for any name the server does not know.
+   *
+   * @default {true}
+   */
+  reflection?: boolean;
 }
 
 /** The certificate and key of a TLS server, PEM-encoded. */

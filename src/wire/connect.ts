@@ -31,7 +31,7 @@ export { isCertificateError } from "./net_errors.ts";
 export function dialOnce(options: DialOptions): Promise<Transport> {
   const { tls } = options;
   if (tls !== undefined && tls !== false) {
-    return tlsDial(options, tls === true ? undefined : tls.caCerts);
+    return tlsDial(options, tls === true ? {} : tls);
   }
   return hasDenoSockets ? denoDial(options) : nodeDial(options);
 }

@@ -17,7 +17,15 @@ export interface DialOptions extends TransportOptions, Deadline {
   /** Connect to this Unix socket path instead of TCP. */
   path?: string;
   /** TLS: `true` trusts the usual certificate authorities; `caCerts` trusts these instead (PEM). */
-  tls?: boolean | { caCerts?: string[] };
+  tls?: boolean | TlsTrust;
+}
+
+/** Whom a TLS client trusts. */
+export interface TlsTrust {
+  /** The authorities to trust instead of the built-in list (PEM). */
+  caCerts?: string[];
+  /** Skip checking the server's certificate (encrypted, not authenticated). */
+  insecureSkipVerify?: boolean;
 }
 
 /**

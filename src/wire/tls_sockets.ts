@@ -11,7 +11,11 @@
 import net from "node:net";
 import tls from "node:tls";
 import { formatAddress } from "../base/address.ts";
-import { dialAddress, type DialOptions } from "./dial_options.ts";
+import {
+  dialAddress,
+  type DialOptions,
+  type TlsTrust,
+} from "./dial_options.ts";
 import type {
   Listener,
   ListenerEvents,
@@ -53,17 +57,20 @@ export function tlsListen(
  * within the attempt's deadline.
  *
  * @param options Where, and how long.
- * @param caCerts The authorities to trust instead of the built-in list.
+ * @param trust The authorities to trust instead of the built-in list, or
+ * no check of the certificate at all (`insecureSkipVerify`).
  * @returns The transport of the open connection.
  * @throws {SocketError} `timeout` or `interrupted` when the attempt lost
  * the race; otherwise the socket's error (a certificate's, say).
  */
 export async function tlsDial(
   options: DialOptions,
-  caCerts: string[] | undefined,
+  trust: TlsTrust,
 ): Promise<Transport> {
   const { hostname, port, path } = options;
-  const secureContext = contextTrusting(caCerts);
+  const secureContext = contextTrusting(trust.caCerts);
+  // Asked for by name only: encrypted, but whoever answers is believed.
+  const rejectUnauthorized = trust.insecureSkipVerify !== true;
   const socket = path === undefined
     ? tls.connect({
       host: hostname,
@@ -72,8 +79,14 @@ export async function tlsDial(
       // certificate's IP entries instead.
       servername: net.isIP(hostname) === 0 ? hostname : undefined,
       secureContext,
+      rejectUnauthorized,
     })
-    : tls.connect({ path, servername: hostname, secureContext });
+    : tls.connect({
+      path,
+      servername: hostname,
+      secureContext,
+      rejectUnauthorized,
+    });
   if (path === undefined) socket.setNoDelay(true);
   await whenReady(
     socket,

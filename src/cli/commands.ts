@@ -1,0 +1,295 @@
+/**
+ * The `isock` commands, over a connection they are handed: `ls`,
+ * `describe`, `call` and `ping`. What they need of a client is declared
+ * here ({@linkcode CliConnection}); the entry point hands in a `Client`.
+ *
+ * @module
+ */
+
+import { formatAddress } from "../base/address.ts";
+import { RemoteError } from "../base/errors.ts";
+import { valueToJson } from "../codec/json_mapping.ts";
+import type { CallOptions } from "../dispatch/call_options.ts";
+import type {
+  ActionDescription,
+  ServiceDescription,
+} from "../dispatch/description.ts";
+import type { StreamCallOptions } from "../dispatch/peer.ts";
+import type { CommandLine } from "./args.ts";
+import { CliError, EXIT } from "./exit_codes.ts";
+import { ndjson, readData } from "./input.ts";
+import type { CliIo } from "./io.ts";
+import { summarize, template } from "./schema_text.ts";
+import type { Target } from "./target.ts";
+
+/** What the commands need of a client. */
+export interface CliConnection {
+  /** Connects now. */
+  connect(): Promise<void>;
+  /** Asks the server what it offers. */
+  describe(options?: CallOptions): Promise<ServiceDescription>;
+  /** Runs an action by name. */
+  runAction(
+    action: string,
+    data?: unknown,
+    options?: CallOptions,
+  ): Promise<unknown>;
+  /** Runs an action by name and iterates its result, streamed or not. */
+  stream(
+    action: string,
+    data?: unknown,
+    options?: StreamCallOptions,
+  ): AsyncIterable<unknown>;
+}
+
+/** What every command is run with. */
+export interface CommandContext {
+  /** The connection to the target. */
+  readonly connection: CliConnection;
+  /** The command line. */
+  readonly line: CommandLine;
+  /** The target. */
+  readonly target: Target;
+  /** Output, input and files. */
+  readonly io: CliIo;
+  /** The deadline of each request, in milliseconds; 0 for none. */
+  readonly timeout: number;
+}
+
+/** The name `isock ping` sends: reserved, so every server answers it unknown at once. */
+export const PING_ACTION = "$isock.ping";
+
+/**
+ * `isock ls`: the actions, one a line, or the whole description.
+ *
+ * @param context The connection, command line and output.
+ */
+export async function ls(context: CommandContext): Promise<void> {
+  const description = await describe(context);
+  if (context.line.json) {
+    return context.io.write(`${JSON.stringify(description, null, 2)}\n`);
+  }
+  const rows = description.actions.map((item) => [
+    item.name,
+    item.streams ? "stream" : "call",
+    item.idempotent ? "idempotent" : "-",
+    `${summarize(item.input)} → ${summarize(item.output)}`,
+  ]);
+  const widths = [0, 1, 2].map((column) =>
+    Math.max(...rows.map((row) => row[column].length))
+  );
+  const text = rows.map((row) =>
+    row.map((cell, column) => column < 3 ? cell.padEnd(widths[column]) : cell)
+      .join("  ")
+  ).join("\n");
+  await context.io.write(rows.length > 0 ? `${text}\n` : "");
+}
+
+/**
+ * `isock describe`: one action's schemas and a data template.
+ *
+ * @param context The connection, command line and output.
+ * @param name The action.
+ */
+export async function describeCommand(
+  context: CommandContext,
+  name: string,
+): Promise<void> {
+  const description = await describe(context);
+  const item = description.actions.find((action) => action.name === name);
+  if (item === undefined) {
+    throw new CliError(
+      "UNKNOWN_ACTION",
+      `No action named "${name}" on ${
+        formatAddress(context.target)
+      }; isock ls lists them.`,
+      EXIT.remote,
+    );
+  }
+  const data = template(item.input);
+  if (context.line.json) {
+    return context.io.write(
+      `${JSON.stringify({ ...item, template: data }, null, 2)}\n`,
+    );
+  }
+  await context.io.write(describeText(item, data));
+}
+
+function describeText(item: ActionDescription, data: unknown): string {
+  const lines = [
+    `${item.name}: ${item.streams ? "streams its result" : "call"}${
+      item.idempotent ? ", idempotent" : ""
+    }`,
+    `  input:  ${summarize(item.input)}${
+      item.inputStream ? " (or an input stream)" : ""
+    }`,
+    `  output: ${summarize(item.output)}`,
+  ];
+  for (const side of ["input", "output"] as const) {
+    const schema = item[side];
+    lines.push("", `${side} schema:`);
+    lines.push(
+      schema === undefined
+        ? "  (none: the action declares no schema, or its library writes no JSON Schema)"
+        : JSON.stringify(schema, null, 2),
+    );
+  }
+  lines.push(
+    "",
+    `data template (edit it, then: isock call TARGET ${item.name} @file):`,
+    JSON.stringify(data, null, 2),
+    "",
+  );
+  return lines.join("\n");
+}
+
+/** Asks for the description, explaining a server that does not answer. */
+async function describe(context: CommandContext): Promise<ServiceDescription> {
+  try {
+    return await context.connection.describe(callOptions(context.timeout));
+  } catch (error) {
+    if (error instanceof RemoteError && error.code === "UNKNOWN_ACTION") {
+      throw new CliError(
+        "UNKNOWN_ACTION",
+        `${
+          formatAddress(context.target)
+        } does not answer describe requests: it runs with reflection: false, or an isock from before reflection. isock call still works with the action's name.`,
+        EXIT.remote,
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * `isock call`: runs the action and prints its result, or each item of a
+ * streamed result, as one line of JSON.
+ *
+ * @param context The connection, command line and output.
+ * @param name The action.
+ * @param data The DATA argument, if any.
+ */
+export async function call(
+  context: CommandContext,
+  name: string,
+  data: string | undefined,
+): Promise<void> {
+  const { io, line } = context;
+  let inputError: unknown;
+  let input: unknown;
+  if (line.inputStream) {
+    const items = ndjson(io.stdin());
+    input = (async function* () {
+      try {
+        yield* items;
+      } catch (error) {
+        inputError = error;
+        throw error;
+      }
+    })();
+  } else {
+    input = await readData(data, io);
+  }
+  try {
+    // Always as a stream: a plain result arrives as a stream of one item,
+    // so one call does for both kinds and never runs an action twice.
+    for await (
+      const item of context.connection.stream(
+        name,
+        input,
+        callOptions(context.timeout),
+      )
+    ) {
+      await io.write(`${JSON.stringify(valueToJson(item))}\n`);
+    }
+  } catch (error) {
+    throw inputError ?? error;
+  }
+  if (inputError !== undefined) throw inputError;
+}
+
+/**
+ * `isock ping`: connects, then times `count` requests one after another.
+ *
+ * @param context The connection, command line and output.
+ * @param sleep Waits between requests.
+ */
+export async function ping(
+  context: CommandContext,
+  sleep: (ms: number) => Promise<void>,
+): Promise<void> {
+  const { connection, io, line } = context;
+  const count = line.count ?? 4;
+  const interval = line.interval ?? 1000;
+  const address = formatAddress(context.target);
+  const connectStart = performance.now();
+  await connection.connect();
+  const connectMs = performance.now() - connectStart;
+  const times: number[] = [];
+  let lastError: unknown;
+  if (!line.json) {
+    await io.write(`PING ${address}: connected in ${ms(connectMs)} ms\n`);
+  }
+  for (let seq = 1; seq <= count; seq++) {
+    if (seq > 1) await sleep(interval);
+    const start = performance.now();
+    try {
+      await connection.runAction(
+        PING_ACTION,
+        undefined,
+        callOptions(context.timeout),
+      );
+    } catch (error) {
+      if (!(error instanceof RemoteError && error.code === "UNKNOWN_ACTION")) {
+        lastError = error;
+        if (!line.json) {
+          const reason = error instanceof Error ? error.message : String(error);
+          await io.write(`no reply from ${address}: seq=${seq} ${reason}\n`);
+        }
+        continue;
+      }
+    }
+    const time = performance.now() - start;
+    times.push(time);
+    if (!line.json) {
+      await io.write(`reply from ${address}: seq=${seq} time=${ms(time)} ms\n`);
+    }
+  }
+  const min = Math.min(...times);
+  const max = Math.max(...times);
+  const avg = times.reduce((sum, time) => sum + time, 0) / times.length;
+  if (line.json) {
+    await io.write(`${
+      JSON.stringify({
+        target: address,
+        connectMs: round(connectMs),
+        sent: count,
+        received: times.length,
+        timesMs: times.map(round),
+        ...(times.length > 0 &&
+          { minMs: round(min), avgMs: round(avg), maxMs: round(max) }),
+      })
+    }\n`);
+  } else {
+    const lost = Math.round(100 * (count - times.length) / count);
+    await io.write(
+      `--- ${address} isock ping ---\n${count} requests, ${times.length} replies, ${lost}% lost\n` +
+        (times.length > 0
+          ? `round trip min/avg/max = ${ms(min)}/${ms(avg)}/${ms(max)} ms\n`
+          : ""),
+    );
+  }
+  if (lastError !== undefined) throw lastError;
+}
+
+function callOptions(timeout: number): CallOptions {
+  return timeout > 0 ? { timeout } : {};
+}
+
+function ms(value: number): string {
+  return value.toFixed(3);
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

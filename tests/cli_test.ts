@@ -1,0 +1,482 @@
+/**
+ * The `isock` command line, run as a subprocess against real servers
+ * started here: ls, describe, call (every input form, streams both ways),
+ * ping, TLS and secret flags, reflection off, and every exit code, with
+ * one line on stderr and never a stack trace.
+ */
+
+import assert from "node:assert/strict";
+import { z } from "zod";
+import { action, Client, Server, type ServerOptions } from "../mod.ts";
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+const TLS_DIR = new URL("./fixtures/tls/", import.meta.url);
+const CERT_PATH = new URL("cert.pem", TLS_DIR).pathname;
+const KEY_PATH = new URL("key.pem", TLS_DIR).pathname;
+/** Data and secret files (tests may not write files). */
+const FIXTURES = new URL("./fixtures/cli/", import.meta.url).pathname;
+
+const releases: (() => void)[] = [];
+const ACTIONS = [
+  action(
+    "add",
+    { input: z.tuple([z.number(), z.number()]), output: z.number() },
+    ([a, b]) => a + b,
+  ),
+  action(
+    "point",
+    {
+      input: z.object({
+        x: z.number(),
+        y: z.number(),
+        label: z.string().optional(),
+      }),
+      idempotent: true,
+    },
+    (p) => ({ ...p, norm: Math.hypot(p.x, p.y) }),
+  ),
+  action("echo", (data: unknown) => data),
+  action("fail", (): never => {
+    throw new RangeError("out of range");
+  }),
+  action("slow", (_: unknown, context) =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => resolve("late"), 30_000);
+      context.signal.addEventListener("abort", () => clearTimeout(timer));
+    })),
+  action("count", async function* (to: number) {
+    for (let n = 1; n <= to; n++) yield n;
+  }),
+  action("gate", async function* (_: unknown, context) {
+    yield "first";
+    // Ends only once the test calls "release": the first line must be out
+    // before then.
+    await new Promise<void>((resolve) => {
+      releases.push(resolve);
+      context.signal.addEventListener("abort", () => resolve());
+    });
+    yield "last";
+  }),
+  action("release", () => {
+    const count = releases.length;
+    for (const resolve of releases.splice(0)) resolve();
+    return count;
+  }),
+  action("sum", async (numbers: AsyncIterable<number>) => {
+    let total = 0;
+    let items = 0;
+    for await (const n of numbers) {
+      total += n;
+      items++;
+    }
+    return { total, items };
+  }),
+  action("when", (date: Date) => ({
+    iso: date.toISOString(),
+    big: 2n ** 70n,
+  })),
+];
+
+async function startServer(
+  options: ServerOptions = {},
+): Promise<Server & { target: string }> {
+  const server = new Server({ hostname: "127.0.0.1", port: 0, ...options });
+  for (const item of ACTIONS) server.addAction(item as never);
+  const { port } = await server.listen();
+  return Object.assign(server, { target: `127.0.0.1:${port}` });
+}
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function spawn(
+  args: string[],
+  env: Record<string, string> = {},
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env=ISOCK_SECRET",
+      CLI,
+      ...args,
+    ],
+    env,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Runs the CLI to the end, with `stdin` as its input. */
+async function isock(
+  args: string[],
+  stdin = "",
+  env: Record<string, string> = {},
+): Promise<Outcome> {
+  const child = spawn(args, env);
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(stdin));
+  await writer.close();
+  const output = await child.output();
+  const decoder = new TextDecoder();
+  const outcome = {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+  assertCleanStderr(outcome);
+  return outcome;
+}
+
+/** Every failure is one line on stderr, never a stack trace. */
+function assertCleanStderr(outcome: Outcome): void {
+  assert.doesNotMatch(outcome.stderr, /^\s+at /m, outcome.stderr);
+  if (outcome.code === 0) {
+    assert.equal(outcome.stderr, "");
+  } else {
+    assert.equal(
+      outcome.stderr.trimEnd().split("\n").length,
+      1,
+      outcome.stderr,
+    );
+  }
+}
+
+function lines(text: string): string[] {
+  return text.split("\n").filter((line) => line !== "");
+}
+
+Deno.test("cli: ls lists actions with and without schemas, --json in full", async () => {
+  await using server = await startServer();
+  const [plain, json] = await Promise.all([
+    isock(["ls", server.target]),
+    isock(["ls", server.target, "--json"]),
+  ]);
+  assert.equal(plain.code, 0);
+  const rows = lines(plain.stdout);
+  assert.equal(rows.length, ACTIONS.length);
+  assert.match(rows[0], /^add\s+call\s+-\s+\[number, number\] → number$/);
+  assert.match(
+    rows[1],
+    /^point\s+call\s+idempotent\s+\{x: number, y: number, label\?: string\} → any$/,
+  );
+  assert.match(rows[2], /^echo\s+call\s+-\s+any → any$/);
+  assert.match(rows[5], /^count\s+stream\s+/);
+  const description = JSON.parse(json.stdout);
+  assert.equal(description.version, 1);
+  assert.deepEqual(description.actions[0].output, {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    type: "number",
+  });
+});
+
+Deno.test("cli: describe shows the schemas and a template that call accepts", async () => {
+  await using server = await startServer();
+  const text = await isock(["describe", server.target, "point"]);
+  assert.equal(text.code, 0);
+  assert.match(text.stdout, /"required": \[\s+"x",\s+"y"\s+\]/);
+  assert.match(text.stdout, /data template/);
+  const json = await isock(["describe", server.target, "point", "--json"]);
+  const { template } = JSON.parse(json.stdout);
+  assert.deepEqual(template, { x: 0, y: 0, label: "" });
+  // point.json is that template, edited.
+  const edited = JSON.parse(
+    await Deno.readTextFile(`${FIXTURES}point.json`),
+  );
+  assert.deepEqual(Object.keys(edited), Object.keys(template));
+  const called = await isock([
+    "call",
+    server.target,
+    "point",
+    `@${FIXTURES}point.json`,
+  ]);
+  assert.equal(called.code, 0);
+  assert.deepEqual(JSON.parse(called.stdout), {
+    x: 3,
+    y: 4,
+    label: "",
+    norm: 5,
+  });
+  const noSchema = await isock(["describe", server.target, "echo"]);
+  assert.match(noSchema.stdout, /input schema:\n {2}\(none/);
+  const unknown = await isock(["describe", server.target, "nope"]);
+  assert.equal(unknown.code, 1);
+  assert.match(
+    unknown.stderr,
+    /^isock: UNKNOWN_ACTION: No action named "nope"/,
+  );
+});
+
+Deno.test("cli: call takes DATA as JSON, @file, stdin, or none", async () => {
+  await using server = await startServer();
+  const file = `${FIXTURES}data.json`;
+  {
+    const [literal, fromFile, fromStdin, none] = await Promise.all([
+      isock(["call", server.target, "add", "[1, 2]"]),
+      isock(["call", server.target, "echo", `@${file}`]),
+      isock(["call", server.target, "echo", "-"], '{"from": "stdin"}\n'),
+      isock(["call", server.target, "release"]),
+    ]);
+    assert.deepEqual(
+      [literal, fromFile, fromStdin, none].map((outcome) => outcome.code),
+      [0, 0, 0, 0],
+    );
+    assert.equal(literal.stdout, "3\n");
+    assert.equal(fromFile.stdout, '{"from":"file"}\n');
+    assert.equal(fromStdin.stdout, '{"from":"stdin"}\n');
+    assert.equal(none.stdout, "0\n");
+  }
+});
+
+Deno.test("cli: call carries rich values through the JSON mapping", async () => {
+  await using server = await startServer();
+  const outcome = await isock([
+    "call",
+    server.target,
+    "when",
+    '{"$date": "2024-01-01T00:00:00.000Z"}',
+  ]);
+  assert.equal(outcome.code, 0);
+  const result = JSON.parse(outcome.stdout);
+  // The Date arrived as a Date, and the bigint came back tagged.
+  assert.equal(result.iso, "2024-01-01T00:00:00.000Z");
+  assert.match(JSON.stringify(result.big), /1180591620717411303424/);
+});
+
+Deno.test("cli: a 1,000-item stream prints 1,000 lines", async () => {
+  await using server = await startServer();
+  const outcome = await isock(["call", server.target, "count", "1000"]);
+  assert.equal(outcome.code, 0);
+  const items = lines(outcome.stdout);
+  assert.equal(items.length, 1000);
+  assert.deepEqual(
+    items.map(Number),
+    Array.from({ length: 1000 }, (_, i) => i + 1),
+  );
+});
+
+Deno.test("cli: a stream's first line appears before the stream ends", async () => {
+  await using server = await startServer();
+  await using client = new Client({
+    hostname: "127.0.0.1",
+    port: server.addr!.port,
+  });
+  const child = spawn(["call", server.target, "gate"]);
+  await child.stdin.close();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes("\n")) {
+    const { value, done } = await reader.read();
+    assert.equal(done, false, "the stream ended before its first line");
+    seen += value;
+  }
+  assert.equal(seen, '"first"\n');
+  // The stream is still open on the server: release it, then it ends.
+  assert.equal(await client.runAction("release"), 1);
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += value;
+  }
+  assert.equal(seen, '"first"\n"last"\n');
+  const status = await child.status;
+  await child.stderr.cancel();
+  assert.equal(status.code, 0);
+});
+
+Deno.test("cli: --input-stream sends stdin's NDJSON as the input stream", async () => {
+  await using server = await startServer();
+  const numbers = Array.from({ length: 100 }, (_, i) => i + 1).join("\n");
+  const outcome = await isock(
+    ["call", server.target, "sum", "--input-stream"],
+    `${numbers}\n\n`,
+  );
+  assert.equal(outcome.code, 0);
+  assert.deepEqual(JSON.parse(outcome.stdout), { total: 5050, items: 100 });
+  const bad = await isock(
+    ["call", server.target, "sum", "--input-stream"],
+    "1\n2\n{oops\n4\n",
+  );
+  assert.equal(bad.code, 3);
+  assert.match(
+    bad.stderr,
+    /^isock: INVALID_JSON: stdin line 3 is not valid JSON/,
+  );
+});
+
+Deno.test("cli: ping prints each round trip and min/avg/max", async () => {
+  await using server = await startServer();
+  const [text, json] = await Promise.all([
+    isock(["ping", server.target, "-c", "3", "-i", "10ms"]),
+    isock(["ping", server.target, "-c", "2", "-i", "10ms", "--json"]),
+  ]);
+  assert.equal(text.code, 0);
+  assert.equal(
+    lines(text.stdout).filter((line) => line.startsWith("reply from")).length,
+    3,
+  );
+  assert.match(text.stdout, /3 requests, 3 replies, 0% lost/);
+  assert.match(text.stdout, /min\/avg\/max = [\d.]+\/[\d.]+\/[\d.]+ ms/);
+  const stats = JSON.parse(json.stdout);
+  assert.equal(stats.received, 2);
+  assert.ok(stats.minMs <= stats.avgMs && stats.avgMs <= stats.maxMs);
+});
+
+Deno.test("cli: each kind of failure has its exit code and one clear line", async () => {
+  await using server = await startServer();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closedPort = listener.addr.port;
+  listener.close();
+  const cases: [string[], number, RegExp][] = [
+    [["frobnicate"], 2, /^isock: USAGE: Unknown command "frobnicate"/],
+    [
+      ["ls", server.target, "--bogus"],
+      2,
+      /^isock: USAGE: Unknown flag --bogus/,
+    ],
+    [["ls", "nohost"], 2, /^isock: USAGE: TARGET "nohost"/],
+    [
+      ["call", server.target],
+      2,
+      /^isock: USAGE: isock call takes TARGET ACTION/,
+    ],
+    [["ls", server.target, "--timeout", "soon"], 2, /USAGE: --timeout takes/],
+    [["ls", `127.0.0.1:${closedPort}`], 4, /^isock: CONNECT_FAILED: /],
+    [
+      ["call", server.target, "fail"],
+      1,
+      /^isock: ACTION_FAILED: RangeError: out of range$/,
+    ],
+    [["call", server.target, "nope"], 1, /^isock: UNKNOWN_ACTION: /],
+    [
+      ["call", server.target, "add", "[1,"],
+      3,
+      /^isock: INVALID_JSON: DATA is not valid JSON/,
+    ],
+    [
+      ["call", server.target, "add", '[1, "two"]'],
+      3,
+      /^isock: INVALID_INPUT: Invalid input for "add": 1: /,
+    ],
+    [
+      ["call", server.target, "echo", "@/nonexistent/data.json"],
+      3,
+      /^isock: UNREADABLE: Cannot read/,
+    ],
+    [
+      ["call", server.target, "slow", "--timeout", "200ms"],
+      5,
+      /^isock: TIMEOUT: /,
+    ],
+  ];
+  const outcomes = await Promise.all(cases.map(([args]) => isock(args)));
+  outcomes.forEach((outcome, index) => {
+    const [args, code, pattern] = cases[index];
+    assert.equal(outcome.code, code, `${args.join(" ")}: ${outcome.stderr}`);
+    assert.match(outcome.stderr.trimEnd(), pattern);
+    assert.equal(outcome.stdout, "");
+  });
+});
+
+Deno.test("cli: --json makes errors one JSON line with the code and exit code", async () => {
+  await using server = await startServer();
+  const outcome = await isock([
+    "call",
+    server.target,
+    "add",
+    '["x", 2]',
+    "--json",
+  ]);
+  assert.equal(outcome.code, 3);
+  const { error } = JSON.parse(outcome.stderr);
+  assert.equal(error.code, "INVALID_INPUT");
+  assert.equal(error.exitCode, 3);
+  assert.deepEqual(error.issues[0].path, [0]);
+});
+
+Deno.test("cli: --help on every command, with examples and the exit codes", async () => {
+  const outcomes = await Promise.all(
+    [[], ["--help"], ["ls", "-h"], ["describe", "--help"], ["call", "--help"], [
+      "ping",
+      "--help",
+    ]].map((args) => isock(args)),
+  );
+  for (const outcome of outcomes) {
+    assert.equal(outcome.code, 0);
+    assert.match(outcome.stdout, /Examples:/);
+    assert.match(outcome.stdout, /Exit codes:\n {2}0 {3}success/);
+  }
+});
+
+Deno.test("cli: TLS with --ca, --insecure-skip-verify, and a certificate not trusted", async () => {
+  const tls = {
+    cert: await Deno.readTextFile(CERT_PATH),
+    key: await Deno.readTextFile(KEY_PATH),
+  };
+  await using server = await startServer({ tls });
+  const target = `tls://localhost:${server.addr!.port}`;
+  const [trusted, skipped, untrusted, plain] = await Promise.all([
+    isock(["call", target, "add", "[2, 2]", "--ca", CERT_PATH]),
+    isock(["call", target, "add", "[2, 3]", "--insecure-skip-verify"]),
+    isock(["call", target, "add", "[2, 4]"]),
+    isock([
+      "call",
+      `localhost:${server.addr!.port}`,
+      "add",
+      "[1, 1]",
+      "--timeout",
+      "2s",
+    ]),
+  ]);
+  assert.equal(trusted.stdout, "4\n");
+  assert.equal(skipped.stdout, "5\n");
+  assert.equal(untrusted.code, 4);
+  assert.match(untrusted.stderr, /^isock: TLS_FAILED: /);
+  // Plain TCP to a TLS server: no hello comes back.
+  assert.equal(plain.code, 4);
+});
+
+Deno.test("cli: the secret from --secret, --secret-file or ISOCK_SECRET; a wrong one is refused unechoed", async () => {
+  const secret = "correct horse battery staple";
+  await using server = await startServer({ secret });
+  const file = `${FIXTURES}secret.txt`;
+  {
+    const [flag, fromFile, fromEnv, wrong, missing] = await Promise.all([
+      isock(["call", server.target, "add", "[1, 1]", "--secret", secret]),
+      isock(["call", server.target, "add", "[1, 2]", "--secret-file", file]),
+      isock(["call", server.target, "add", "[1, 3]"], "", {
+        ISOCK_SECRET: secret,
+      }),
+      isock(["call", server.target, "add", "[1, 4]", "--secret", "hunter2"]),
+      isock(["call", server.target, "add", "[1, 5]"]),
+    ]);
+    assert.deepEqual(
+      [flag.stdout, fromFile.stdout, fromEnv.stdout],
+      ["2\n", "3\n", "4\n"],
+    );
+    for (const refused of [wrong, missing]) {
+      assert.equal(refused.code, 4);
+      assert.match(refused.stderr, /^isock: UNAUTHORIZED: /);
+    }
+    assert.doesNotMatch(wrong.stderr, /hunter2/);
+  }
+});
+
+Deno.test("cli: a server with reflection: false cannot be listed, but can be called", async () => {
+  await using server = await startServer({ reflection: false });
+  const [listed, called] = await Promise.all([
+    isock(["ls", server.target]),
+    isock(["call", server.target, "add", "[20, 22]"]),
+  ]);
+  assert.equal(listed.code, 1);
+  assert.match(
+    listed.stderr,
+    /^isock: UNKNOWN_ACTION: .* does not answer describe requests: it runs with reflection: false/,
+  );
+  assert.equal(called.stdout, "42\n");
+});
