@@ -124,7 +124,8 @@ export class RuntimeProcess implements AsyncDisposable {
 
   /** Everything printed so far. */
   get output(): string {
-    return this.#stdout + (this.#stderr ? `\n--- stderr ---\n${this.#stderr}` : "");
+    return this.#stdout +
+      (this.#stderr ? `\n--- stderr ---\n${this.#stderr}` : "");
   }
 
   /**
@@ -166,7 +167,9 @@ export class RuntimeProcess implements AsyncDisposable {
    *
    * @returns Its exit code, and whether it had to be killed.
    */
-  async finish(timeoutMs: number): Promise<{ code: number; wasKilled: boolean; output: string }> {
+  async finish(
+    timeoutMs: number,
+  ): Promise<{ code: number; wasKilled: boolean; output: string }> {
     await this.#stdin.close().catch(() => {});
     let timer: ReturnType<typeof setTimeout> | undefined;
     let wasKilled = false;
@@ -214,4 +217,64 @@ export async function runToEnd(
   );
   assert.equal(code, 0, `${child.name} exited with ${code}:\n${output}`);
   return output;
+}
+
+/** The cross-runtime matrix's programs. */
+export const MATRIX_SERVER = new URL(
+  "./conformance/matrix_server.ts",
+  import.meta.url,
+);
+export const MATRIX_CLIENT = new URL(
+  "./conformance/matrix_client.ts",
+  import.meta.url,
+);
+
+/** How long a program may take to start (the first run on Deno type-checks). */
+export const START_TIMEOUT_MS = 60_000;
+
+/** A matrix server running on a runtime, and its port. */
+export interface MatrixServer {
+  readonly runtime: Runtime;
+  readonly process: RuntimeProcess;
+  readonly port: number;
+}
+
+/**
+ * Starts tests/conformance/matrix_server.ts on `runtime`.
+ *
+ * @returns Once it printed its port.
+ */
+export async function startMatrixServer(
+  runtime: Runtime,
+): Promise<MatrixServer> {
+  if (runtime !== "deno") await assertToolsInstalled();
+  const child = new RuntimeProcess(runtime, MATRIX_SERVER);
+  try {
+    const [, port] = await child.waitFor(
+      /^listening on (\d+)/m,
+      START_TIMEOUT_MS,
+    );
+    return { runtime, process: child, port: Number(port) };
+  } catch (error) {
+    await child.finish(1_000);
+    throw error;
+  }
+}
+
+/**
+ * Stops a matrix server (its stdin ends) and asserts it shut down and
+ * exited 0 by itself.
+ */
+export async function stopMatrixServer(server: MatrixServer): Promise<void> {
+  const { code, wasKilled, output } = await server.process.finish(15_000);
+  assert.ok(
+    !wasKilled,
+    `${server.process.name} did not exit by itself:\n${output}`,
+  );
+  assert.equal(
+    code,
+    0,
+    `${server.process.name} exited with ${code}:\n${output}`,
+  );
+  assert.match(output, /^stopped$/m, output);
 }

@@ -76,7 +76,11 @@ async function offends(
       const peer = await raw(port);
       try {
         await sendOffence(peer);
-        await within(peer.closed, 10_000, "the server closing the offending connection");
+        await within(
+          peer.closed,
+          10_000,
+          "the server closing the offending connection",
+        );
       } finally {
         peer.socket.destroy();
       }

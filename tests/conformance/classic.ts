@@ -26,7 +26,9 @@ async function run(program: string, args: string[]): Promise<string> {
   const deno = (globalThis as { Deno?: typeof Deno }).Deno;
   if (deno !== undefined) {
     const output = await new deno.Command(program, { args }).output();
-    if (!output.success) throw new Error(`${program} exited with ${output.code}`);
+    if (!output.success) {
+      throw new Error(`${program} exited with ${output.code}`);
+    }
     return new TextDecoder().decode(output.stdout);
   }
   return await new Promise<string>((resolve, reject) => {
@@ -68,12 +70,15 @@ export async function runClassicCalls(client: Client): Promise<void> {
 export const classicCases: Case[] = [{
   name: "classic example: echo, time, exec, exec history",
   run: () =>
-    serving(addClassicActions(new Server({ hostname: HOST, port: 0 })), async (port) => {
-      const client = new Client({ hostname: HOST, port, retry: 3 });
-      try {
-        await runClassicCalls(client);
-      } finally {
-        await client.close();
-      }
-    }),
+    serving(
+      addClassicActions(new Server({ hostname: HOST, port: 0 })),
+      async (port) => {
+        const client = new Client({ hostname: HOST, port, retry: 3 });
+        try {
+          await runClassicCalls(client);
+        } finally {
+          await client.close();
+        }
+      },
+    ),
 }];

@@ -48,7 +48,10 @@ function plainValues(): [string, unknown][] {
     ["strings", ["", "plain", "ünïcødé ✓ 日本 🦕", "x".repeat(70_000)]],
     ["bigint", [0n, 1n, -1n, 128n, -(2n ** 200n), 2n ** 64n + 1n]],
     ["Date", new Date(1_700_000_000_123)],
-    ["Map with keys of any type", new Map<unknown, unknown>([[1, "a"], ["b", 2n], [null, [1]]])],
+    [
+      "Map with keys of any type",
+      new Map<unknown, unknown>([[1, "a"], ["b", 2n], [null, [1]]]),
+    ],
     ["Set", new Set<unknown>([1, "two", 3n, null])],
     ["Uint8Array", bytes(100, 1)],
     ["large Uint8Array", bytes(100_000, 2)],
@@ -82,7 +85,10 @@ async function roundTrips(client: Client): Promise<void> {
   assert.ok(Object.is(minusZero, -0), "-0 stays -0");
 
   const invalid = await client.runAction(echo, new Date(NaN));
-  assert.ok(invalid instanceof Date && Number.isNaN(invalid.getTime()), "invalid Date");
+  assert.ok(
+    invalid instanceof Date && Number.isNaN(invalid.getTime()),
+    "invalid Date",
+  );
 
   const view = new DataView(bytes(12, 4).buffer, 2, 8);
   const viewBack = await client.runAction(echo, view) as DataView;
@@ -92,8 +98,15 @@ async function roundTrips(client: Client): Promise<void> {
     new Uint8Array(view.buffer, view.byteOffset, view.byteLength),
   );
 
-  const withProto = await client.runAction(echo, JSON.parse('{"__proto__": {"x": 1}}')) as Record<string, unknown>;
-  assert.equal(Object.getPrototypeOf(withProto), Object.prototype, "no prototype set");
+  const withProto = await client.runAction(
+    echo,
+    JSON.parse('{"__proto__": {"x": 1}}'),
+  ) as Record<string, unknown>;
+  assert.equal(
+    Object.getPrototypeOf(withProto),
+    Object.prototype,
+    "no prototype set",
+  );
   assert.ok(Object.hasOwn(withProto, "__proto__"));
 
   const cause = new RangeError("inner");
@@ -132,9 +145,14 @@ export const dataCases: Case[] = [{
   name: "data: every README data type round-trips",
   run: () =>
     serving(
-      new Server({ hostname: HOST, port: 0, extensions: [pointExtension] }).addAction(echo),
+      new Server({ hostname: HOST, port: 0, extensions: [pointExtension] })
+        .addAction(echo),
       async (port) => {
-        const client = new Client({ hostname: HOST, port, extensions: [pointExtension] });
+        const client = new Client({
+          hostname: HOST,
+          port,
+          extensions: [pointExtension],
+        });
         try {
           await roundTrips(client);
         } finally {

@@ -32,11 +32,19 @@ export const deadlineCases: Case[] = [{
       const client = new Client({ hostname: HOST, port });
       try {
         const before = Date.now();
-        await rejectsWith(client.runAction(wait, 0, { timeout: 150 }), "TIMEOUT");
-        await within(aborted[0].promise, 10_000, "the timed-out handler's signal");
+        await rejectsWith(
+          client.runAction(wait, 0, { timeout: 150 }),
+          "TIMEOUT",
+        );
+        await within(
+          aborted[0].promise,
+          10_000,
+          "the timed-out handler's signal",
+        );
         const deadline = deadlines[0];
         assert.ok(
-          deadline !== undefined && deadline >= before && deadline <= Date.now() + 1_000,
+          deadline !== undefined && deadline >= before &&
+            deadline <= Date.now() + 1_000,
           `context.deadline ${deadline}`,
         );
 
@@ -46,7 +54,11 @@ export const deadlineCases: Case[] = [{
         stop.abort(new Error("changed my mind"));
         const error = await rejectsWith(call, "ABORTED");
         assert.equal((error.cause as Error).message, "changed my mind");
-        await within(aborted[1].promise, 10_000, "the aborted handler's signal");
+        await within(
+          aborted[1].promise,
+          10_000,
+          "the aborted handler's signal",
+        );
         assert.equal(deadlines[1], undefined, "no timeout, no deadline");
       } finally {
         await client.close();

@@ -40,10 +40,16 @@ const count = action("count", async function* (n: number) {
 async function checkErrors(port: number): Promise<void> {
   const client = new Client({ hostname: HOST, port });
   try {
-    const unknown = await rejectsWith(client.runAction("nope"), "UNKNOWN_ACTION");
+    const unknown = await rejectsWith(
+      client.runAction("nope"),
+      "UNKNOWN_ACTION",
+    );
     assert.ok(unknown instanceof RemoteError);
 
-    const failed = await rejectsWith(client.runAction(fail, "teapot"), "ACTION_FAILED");
+    const failed = await rejectsWith(
+      client.runAction(fail, "teapot"),
+      "ACTION_FAILED",
+    );
     assert.ok(failed instanceof RemoteError);
     assert.equal(failed.remoteName, "HttpError");
     assert.equal(failed.message, "teapot");
@@ -89,9 +95,17 @@ export const errorCases: Case[] = [
       const server = new Server({ hostname: HOST, port: 0 });
       const { port } = await server.listen();
       await server.shutdown();
-      const client = new Client({ hostname: HOST, port, retry: 2, retryDelay: 10 });
+      const client = new Client({
+        hostname: HOST,
+        port,
+        retry: 2,
+        retryDelay: 10,
+      });
       try {
-        const error = await rejectsWith(client.runAction("echo", 1), "CONNECT_FAILED");
+        const error = await rejectsWith(
+          client.runAction("echo", 1),
+          "CONNECT_FAILED",
+        );
         assert.ok(error instanceof ClientError);
       } finally {
         await client.close();

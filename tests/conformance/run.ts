@@ -17,6 +17,7 @@
 import process from "node:process";
 import { cases } from "./cases.ts";
 import { describe, runCases } from "./runner.ts";
+import { runtimeDescription } from "./runtime_name.ts";
 
 const stray: unknown[] = [];
 let isSummarized = false;
@@ -38,17 +39,17 @@ if (deno !== undefined) {
     onStray("uncaught exception", event.error);
   });
 } else {
-  process.on("unhandledRejection", (reason) => onStray("unhandled rejection", reason));
-  process.on("uncaughtException", (error) => onStray("uncaught exception", error));
+  process.on(
+    "unhandledRejection",
+    (reason) => onStray("unhandled rejection", reason),
+  );
+  process.on(
+    "uncaughtException",
+    (error) => onStray("uncaught exception", error),
+  );
 }
 
-const bun = (globalThis as { Bun?: { version: string } }).Bun;
-const runtime = deno !== undefined
-  ? `deno ${(deno as { version: { deno: string } }).version.deno}`
-  : bun !== undefined
-  ? `bun ${bun.version}`
-  : `node ${process.version}`;
-console.log(`conformance on ${runtime}`);
+console.log(`conformance on ${runtimeDescription()}`);
 const { passed, failed } = await runCases(cases);
 // Rejections nobody handled surface after a turn of the event loop.
 await new Promise((resolve) => setTimeout(resolve, 100));

@@ -56,10 +56,14 @@ export async function runCases(
 
 /** An error's stack (or the value), with its cause chain, for a failure line. */
 export function describe(error: unknown): string {
-  let text = error instanceof Error ? (error.stack ?? String(error)) : String(error);
+  let text = error instanceof Error
+    ? (error.stack ?? String(error))
+    : String(error);
   let cause = error instanceof Error ? error.cause : undefined;
   for (let depth = 0; cause !== undefined && depth < 5; depth++) {
-    text += `\n  caused by: ${cause instanceof Error ? (cause.stack ?? cause) : String(cause)}`;
+    text += `\n  caused by: ${
+      cause instanceof Error ? (cause.stack ?? cause) : String(cause)
+    }`;
     cause = cause instanceof Error ? cause.cause : undefined;
   }
   return text;

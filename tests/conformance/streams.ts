@@ -31,29 +31,42 @@ export const streamCases: Case[] = [{
         finished.resolve();
       }
     });
-    await serving(new Server({ hostname: HOST, port: 0 }).addAction(numbers), async (port) => {
-      const client = new Client({ hostname: HOST, port });
-      try {
-        let consumed = 0;
-        let maxAhead = 0;
-        for await (const item of client.stream(numbers, undefined, { window: WINDOW })) {
-          assert.equal(item.i, consumed);
-          assert.ok(item.at instanceof Date);
-          consumed++;
-          await sleep(2);
-          maxAhead = Math.max(maxAhead, produced - consumed);
-          if (consumed === ITEMS) break;
+    await serving(
+      new Server({ hostname: HOST, port: 0 }).addAction(numbers),
+      async (port) => {
+        const client = new Client({ hostname: HOST, port });
+        try {
+          let consumed = 0;
+          let maxAhead = 0;
+          for await (
+            const item of client.stream(numbers, undefined, { window: WINDOW })
+          ) {
+            assert.equal(item.i, consumed);
+            assert.ok(item.at instanceof Date);
+            consumed++;
+            await sleep(2);
+            maxAhead = Math.max(maxAhead, produced - consumed);
+            if (consumed === ITEMS) break;
+          }
+          assert.ok(
+            maxAhead <= 2 * WINDOW + 2,
+            `the producer ran ${maxAhead} items ahead`,
+          );
+          await within(
+            finished.promise,
+            10_000,
+            "the generator's finally after break",
+          );
+          assert.ok(produced < ITEMS + 2 * WINDOW + 3, `produced ${produced}`);
+        } finally {
+          await client.close();
         }
-        assert.ok(maxAhead <= 2 * WINDOW + 2, `the producer ran ${maxAhead} items ahead`);
-        await within(finished.promise, 10_000, "the generator's finally after break");
-        assert.ok(produced < ITEMS + 2 * WINDOW + 3, `produced ${produced}`);
-      } finally {
-        await client.close();
-      }
-    });
+      },
+    );
   },
 }, {
-  name: "streams: client to server, a slow handler bounds the client's producer",
+  name:
+    "streams: client to server, a slow handler bounds the client's producer",
   run: async () => {
     let produced = 0;
     let consumed = 0;
@@ -74,16 +87,25 @@ export const streamCases: Case[] = [{
         yield i;
       }
     }
-    await serving(new Server({ hostname: HOST, port: 0 }).addAction(sum), async (port) => {
-      const client = new Client({ hostname: HOST, port });
-      try {
-        assert.equal(await client.runAction(sum, upload()), (ITEMS * (ITEMS + 1)) / 2);
-        assert.equal(consumed, ITEMS);
-        // The input window is 16 items; a producer nothing held back would be ITEMS ahead.
-        assert.ok(maxAhead <= 16 + 4, `the client's producer ran ${maxAhead} items ahead`);
-      } finally {
-        await client.close();
-      }
-    });
+    await serving(
+      new Server({ hostname: HOST, port: 0 }).addAction(sum),
+      async (port) => {
+        const client = new Client({ hostname: HOST, port });
+        try {
+          assert.equal(
+            await client.runAction(sum, upload()),
+            (ITEMS * (ITEMS + 1)) / 2,
+          );
+          assert.equal(consumed, ITEMS);
+          // The input window is 16 items; a producer nothing held back would be ITEMS ahead.
+          assert.ok(
+            maxAhead <= 16 + 4,
+            `the client's producer ran ${maxAhead} items ahead`,
+          );
+        } finally {
+          await client.close();
+        }
+      },
+    );
   },
 }];

@@ -10,7 +10,10 @@ import { action, Client, Server } from "../../mod.ts";
 import type { Case } from "./runner.ts";
 import { HOST, serving } from "./support.ts";
 
-export const confirm = action("confirm", (question: string) => `yes: ${question}`);
+export const confirm = action(
+  "confirm",
+  (question: string) => `yes: ${question}`,
+);
 export const remove = action("remove", async (path: string, context) => {
   const answer = await context.peer.runAction(confirm, `Delete ${path}?`, {
     timeout: 10_000,
@@ -21,15 +24,22 @@ export const remove = action("remove", async (path: string, context) => {
 export const twoWayCases: Case[] = [{
   name: "two-way calls: the server calls the client back",
   run: () =>
-    serving(new Server({ hostname: HOST, port: 0 }).addAction(remove), async (port) => {
-      const server = { port };
-      const client = new Client({ hostname: HOST, port: server.port }).addAction(confirm);
-      try {
-        assert.equal(await client.runAction(remove, "/tmp/old.log"), "deleted /tmp/old.log");
-      } finally {
-        await client.close();
-      }
-    }),
+    serving(
+      new Server({ hostname: HOST, port: 0 }).addAction(remove),
+      async (port) => {
+        const server = { port };
+        const client = new Client({ hostname: HOST, port: server.port })
+          .addAction(confirm);
+        try {
+          assert.equal(
+            await client.runAction(remove, "/tmp/old.log"),
+            "deleted /tmp/old.log",
+          );
+        } finally {
+          await client.close();
+        }
+      },
+    ),
 }, {
   name: "two-way calls: the server pushes to every connected client",
   run: async () => {

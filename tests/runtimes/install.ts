@@ -10,7 +10,9 @@
 
 const DIR = new URL("./", import.meta.url);
 
-async function readJson(url: URL): Promise<Record<string, unknown> | undefined> {
+async function readJson(
+  url: URL,
+): Promise<Record<string, unknown> | undefined> {
   try {
     return JSON.parse(await Deno.readTextFile(url));
   } catch (error) {
@@ -33,7 +35,9 @@ async function isInstalled(): Promise<boolean> {
 }
 
 if (!await isInstalled()) {
-  console.error("Installing the Node-side test tools (tests/runtimes) with npm ci…");
+  console.error(
+    "Installing the Node-side test tools (tests/runtimes) with npm ci…",
+  );
   const { success } = await new Deno.Command("npm", {
     args: ["ci", "--no-audit", "--no-fund"],
     cwd: DIR,
