@@ -27,6 +27,7 @@ Deno.test("matrix: a client on each runtime calls a server on each runtime", asy
   const servers = settled.flatMap((result) =>
     result.status === "fulfilled" ? [result.value] : []
   );
+  let stoppingFailure: unknown;
   try {
     for (const [index, runtime] of RUNTIMES.entries()) {
       await t.step(`server on ${runtime}`, async (t) => {
@@ -51,7 +52,10 @@ Deno.test("matrix: a client on each runtime calls a server on each runtime", asy
       });
     }
   } finally {
+    // Every server is stopped, and each must have exited by itself.
     const stops = await Promise.allSettled(servers.map(stopMatrixServer));
-    for (const stop of stops) if (stop.status === "rejected") throw stop.reason;
+    const failed = stops.find((stop) => stop.status === "rejected");
+    if (failed) stoppingFailure = failed.reason;
   }
+  if (stoppingFailure !== undefined) throw stoppingFailure;
 });

@@ -96,8 +96,9 @@ async function offends(
 export const badPeerCases: Case[] = [{
   name: "bad peers: garbage instead of a hello closes only that connection",
   run: () =>
-    offends(async ({ socket }) => {
+    offends(({ socket }) => {
       socket.write(frame(new TextEncoder().encode("not isock at all")));
+      return Promise.resolve();
     }),
 }, {
   name: "bad peers: an oversized length prefix closes only that connection",

@@ -133,6 +133,7 @@ async function roundTrips(client: Client): Promise<void> {
 
 export const dataCases: Case[] = [{
   name: "codec: every README data type round-trips through a Codec",
+  // deno-lint-ignore require-await
   run: async () => {
     const codec = new Codec({ extensions: [pointExtension] });
     for (const [what, value] of plainValues()) {
