@@ -34,7 +34,20 @@ async function isInstalled(): Promise<boolean> {
   return true;
 }
 
-if (!await isInstalled()) {
+/**
+ * Installs the pinned tools with `npm ci` unless they are there.
+ *
+ * @example
+ * ```ts ignore
+ * import { ensureRuntimeTools } from "./install.ts";
+ * await ensureRuntimeTools();
+ * ```
+ *
+ * @returns Resolves once tsx and bun are installed.
+ * @throws {Error} When npm fails.
+ */
+export async function ensureRuntimeTools(): Promise<void> {
+  if (await isInstalled()) return;
   console.error(
     "Installing the Node-side test tools (tests/runtimes) with npm ci…",
   );
@@ -46,10 +59,25 @@ if (!await isInstalled()) {
     stderr: "inherit",
   }).output();
   if (!success || !await isInstalled()) {
-    console.error(
-      "npm ci in tests/runtimes failed: the Node and Bun tests need its tools " +
+    throw new Error(
+      "npm ci in tests/runtimes failed: the Node and Bun runs need its tools " +
         "(tsx, bun from the npm registry).",
     );
-    Deno.exit(1);
+  }
+}
+
+/** The pinned tools' paths: tsx's loader (for `node --import`) and Bun's binary. */
+export const RUNTIME_TOOLS = {
+  dir: decodeURIComponent(DIR.pathname),
+  tsxLoader: new URL("node_modules/tsx/dist/loader.mjs", DIR).href,
+  bun: decodeURIComponent(new URL("node_modules/.bin/bun", DIR).pathname),
+} as const;
+
+if (import.meta.main) {
+  try {
+    await ensureRuntimeTools();
+  } catch (error) {
+    console.error((error as Error).message);
+    Deno.exitCode = 1;
   }
 }
