@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { type Action, action, ClientError } from "../mod.ts";
 import { MessageCodec } from "../src/protocol/messages.ts";
 import { Session } from "../src/session/session.ts";
-import { streamTransport, type Transport } from "../src/wire/transport.ts";
+import { streamTransport } from "../src/wire/stream_transport.ts";
+import type { Transport } from "../src/wire/transport.ts";
 
 /** Two transports joined back to back by in-memory byte streams. */
 function pipePair(): [Transport, Transport] {

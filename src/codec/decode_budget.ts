@@ -18,6 +18,7 @@
  * @module
  */
 
+import { CodecError } from "../base/errors.ts";
 import { ExtensionType } from "./extension.ts";
 
 /** Units a value may cost per byte of its encoding. */
@@ -84,6 +85,44 @@ export function measureValue(
     if (!walk.step()) break;
   }
   return { cost: walk.cost, end: Math.min(walk.at, end) };
+}
+
+/**
+ * Refuses the value at `start` when building it would exceed the budget of
+ * its size.
+ *
+ * @param bytes The input.
+ * @param start Where the value starts.
+ * @param end Where the input ends.
+ * @throws {CodecError} `DECODE_BUDGET` when the value costs too much.
+ *
+ * @example
+ * ```ts
+ * import { checkBudget } from "./decode_budget.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // An array of a million empty arrays: 1 MB that would cost 40 MB.
+ * const bytes = new Uint8Array(1_000_006).fill(0x90);
+ * bytes.set([0xdd, 0x00, 0x0f, 0x42, 0x41]);
+ * assert.throws(() => checkBudget(bytes, 0, bytes.length), { code: "DECODE_BUDGET" });
+ * ```
+ */
+export function checkBudget(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): void {
+  const measure = measureValue(bytes, start, end, budgetFor(end - start));
+  const byteLength = measure.end - start;
+  const budget = budgetFor(byteLength);
+  if (measure.cost > budget) {
+    throw new CodecError(
+      "DECODE_BUDGET",
+      `Cannot decode: ${byteLength} bytes of a value already stand for more than ${budget} units (about ${
+        Math.ceil(budget * 8 / (1 << 20))
+      } MiB of memory), the budget of that many bytes: too many small values (empty arrays or maps, errors, binaries…) for their size.`,
+    );
+  }
 }
 
 /** The state of one {@linkcode measureValue}: a flat walk over tokens. */

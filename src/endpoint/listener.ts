@@ -11,12 +11,9 @@ import net from "node:net";
 import tls from "node:tls";
 import { formatAddress } from "../base/address.ts";
 import { ServerError } from "../base/errors.ts";
-import {
-  connTransport,
-  socketTransport,
-  type Transport,
-  type TransportOptions,
-} from "../wire/transport.ts";
+import { connTransport } from "../wire/conn_transport.ts";
+import { socketTransport } from "../wire/socket_transport.ts";
+import type { Transport, TransportOptions } from "../wire/transport.ts";
 
 /** Where and how to listen. */
 export interface ListenOptions {

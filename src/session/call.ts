@@ -10,14 +10,25 @@ import type { StreamReceiver, StreamSender } from "../protocol/stream.ts";
 
 /** A call waiting for its answer. */
 export class PendingCall {
+  /** The call's deadline, when it has one. */
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** The caller's abort signal, when it gave one. */
   signal: AbortSignal | undefined;
+  /** The listener on that signal, removed once the call settles. */
   onAbort: (() => void) | undefined;
   /** Sends the call's data, when it is a stream. */
   input: StreamSender | undefined;
 
+  /**
+   * Waits for an answer.
+   *
+   * @param resolve Settles the call with its result.
+   * @param reject Fails it.
+   */
   constructor(
+    /** Settles the call with its result. */
     readonly resolve: (value: unknown) => void,
+    /** Fails the call. */
     readonly reject: (error: unknown) => void,
   ) {}
 
@@ -58,20 +69,31 @@ export class StreamCall extends PendingCall {
   /** How many items arrived. */
   itemCount = 0;
 
-  constructor(readonly receiver: StreamReceiver) {
+  /**
+   * Waits for a stream.
+   *
+   * @param receiver Where the items go; the caller iterates it.
+   */
+  constructor(
+    /** Where the items go; the caller iterates it. */
+    readonly receiver: StreamReceiver,
+  ) {
     super(ignore, ignore);
   }
 
+  /** A plain result: a stream of one item. */
   override result(value: unknown): void {
     // A handler that returned a plain value: a stream of one item.
     this.receiver.push(value);
     this.receiver.end();
   }
 
+  /** The stream failed: the consumer's next read rejects. */
   override fail(error: unknown): void {
     this.receiver.fail(error);
   }
 
+  /** An item arrived: the consumer gets it; its event id is where a resume goes on. */
   override item(value: unknown, eventId: string | number | undefined): boolean {
     this.receiver.push(value);
     this.itemCount++;
@@ -79,6 +101,7 @@ export class StreamCall extends PendingCall {
     return true;
   }
 
+  /** The stream ended. */
   override end(): void {
     this.receiver.end();
   }

@@ -11,12 +11,9 @@ import net from "node:net";
 import tls from "node:tls";
 import { formatAddress } from "../base/address.ts";
 import { ignore } from "../base/timers.ts";
-import {
-  connTransport,
-  socketTransport,
-  type Transport,
-  type TransportOptions,
-} from "./transport.ts";
+import { connTransport } from "./conn_transport.ts";
+import { socketTransport } from "./socket_transport.ts";
+import type { Transport, TransportOptions } from "./transport.ts";
 
 /** Where and how to connect. */
 export interface DialOptions extends TransportOptions {

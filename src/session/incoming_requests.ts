@@ -1,0 +1,381 @@
+/**
+ * The peer's requests on one connection: the limits and id rules they pass,
+ * their deferral while the peer does not read its answers, the running
+ * ones (so that a cancel reaches them), their streamed results and inputs,
+ * and the waiters for the moment none runs. Running the action itself is
+ * {@linkcode runAction}'s job; this is its {@linkcode Responder}.
+ *
+ * @module
+ */
+
+import { ClientError, ProtocolError } from "../base/errors.ts";
+import { ignore } from "../base/timers.ts";
+import type { Peer } from "../dispatch/peer.ts";
+import { RequestContext } from "../dispatch/request_context.ts";
+import {
+  type ActionLookup,
+  type Responder,
+  runAction,
+  unknownAction,
+} from "../dispatch/run_action.ts";
+import {
+  type EndMessage,
+  type ItemMessage,
+  MessageType,
+  type RequestMessage,
+  type WireError,
+} from "../protocol/messages.ts";
+import { StreamReceiver, StreamSender } from "../protocol/stream.ts";
+import { errorFromWire } from "../protocol/wire_error.ts";
+import { INPUT_WINDOW } from "./outgoing_calls.ts";
+
+/** How {@linkcode IncomingRequests} answers; the outbox implements it. */
+export interface AnswerSender {
+  /** Answers a request with its result. */
+  result(id: number, value: unknown): void;
+  /** Answers a request with an error. */
+  error(id: number, error: WireError): void;
+  /** Sends a control message unless the connection is gone. */
+  sendIfOpen(message: readonly unknown[]): void;
+  /** Sends a stream item unless the connection is gone; throws when it cannot go. */
+  sendChecked(message: readonly unknown[]): void | Promise<void>;
+  /** The error object sent for a thrown value. */
+  wireError(code: string, thrown: unknown): WireError;
+}
+
+/** What {@linkcode IncomingRequests} needs of its connection. */
+export interface RequestsHost {
+  /** The peer, for the handlers' context. */
+  readonly peer: Peer;
+  /** Who the peer is. */
+  readonly identity: unknown;
+  /** Whether this side refuses new requests (it is leaving). */
+  readonly isRefusing: boolean;
+  /** Whether the connection is gone. */
+  readonly isClosed: boolean;
+  /** Whether answers are queued faster than the peer reads them. */
+  readonly isCongested: boolean;
+  /** Resolves once what is queued is written. */
+  drain(): Promise<void>;
+  /** A promise while the peer does not read what is queued. */
+  blocked(): Promise<void> | undefined;
+  /** The peer broke the protocol. */
+  failProtocol(error: ProtocolError): void;
+}
+
+/** Options of {@linkcode IncomingRequests}. */
+export interface RequestsOptions {
+  /** The actions this side runs for its peer; none when omitted. */
+  actions?: ActionLookup;
+  /** How many requests may run at once; no limit when omitted. */
+  maxInFlight?: number;
+  /** Whether error stacks are sent; they are when omitted. */
+  exposeStack?: boolean;
+}
+
+/** The peer's requests on one connection. */
+export class IncomingRequests implements Responder {
+  /** Whether error stacks are sent to the peer. */
+  readonly exposeStack: boolean;
+  readonly #sender: AnswerSender;
+  readonly #host: RequestsHost;
+  readonly #actions: ActionLookup | undefined;
+  readonly #maxInFlight: number;
+  #active = 0;
+  /** The requests being run, by id. */
+  #running: Map<number, RequestContext> | undefined;
+  /** The windows of requests that take a streamed result, until the result comes. */
+  #streamWindows: Map<number, number> | undefined;
+  /** Requests whose results are being streamed. */
+  #resultStreams: Map<number, StreamSender> | undefined;
+  /** Requests whose data is streaming in. */
+  #inputStreams: Map<number, StreamReceiver> | undefined;
+  /** Requests that arrived while answers could not be written; run once they can. */
+  #deferred: RequestMessage[] = [];
+  /** The ids of the deferred requests: in flight as much as running ones. */
+  #deferredIds = new Set<number>();
+  #idleWaiters: (() => void)[] = [];
+
+  /**
+   * Takes the requests of one connection.
+   *
+   * @param sender How answers go out.
+   * @param host The connection.
+   * @param options The actions and limits.
+   */
+  constructor(
+    sender: AnswerSender,
+    host: RequestsHost,
+    options: RequestsOptions,
+  ) {
+    this.#sender = sender;
+    this.#host = host;
+    this.#actions = options.actions;
+    this.#maxInFlight = options.maxInFlight ?? Infinity;
+    this.exposeStack = options.exposeStack ?? true;
+  }
+
+  /** How many requests are being run. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /**
+   * A REQUEST arrived.
+   *
+   * @param request The request.
+   */
+  receive(request: RequestMessage): void {
+    if (this.#running?.has(request.id) || this.#deferredIds.has(request.id)) {
+      // Overwriting the first would orphan its handler: its signal would
+      // never abort, nor its generator's finally run.
+      return this.#host.failProtocol(
+        new ProtocolError(
+          "PROTOCOL",
+          `Request id ${request.id} is already in flight on this connection.`,
+        ),
+      );
+    }
+    if (this.#deferred.length > 0 || this.#host.isCongested) {
+      return this.#defer(request);
+    }
+    this.#handle(request);
+  }
+
+  /**
+   * The caller cancelled request `id`: its stream stops, its signal aborts.
+   *
+   * @param id The request id.
+   */
+  cancel(id: number): void {
+    this.#resultStreams?.get(id)?.stop();
+    this.#running?.get(id)?.abort(
+      new ClientError("ABORTED", "The caller cancelled this call."),
+    );
+  }
+
+  /**
+   * The caller grants credit for a streamed result.
+   *
+   * @param id The request id.
+   * @param count How many more items may go.
+   */
+  grant(id: number, count: number): void {
+    try {
+      this.#resultStreams?.get(id)?.grant(count);
+    } catch (error) {
+      this.#host.failProtocol(error as ProtocolError);
+    }
+  }
+
+  /**
+   * An item of a request's streamed data arrived.
+   *
+   * @param message The item.
+   */
+  input(message: ItemMessage): void {
+    const input = this.#inputStreams?.get(message.id);
+    if (input === undefined) return; // The handler stopped reading.
+    if (message.itemError) {
+      this.#inputStreams?.delete(message.id);
+      input.fail(message.itemError);
+      this.#sender.sendIfOpen([MessageType.INPUT_STOP, message.id]);
+      return;
+    }
+    try {
+      input.push(message.item);
+    } catch (error) {
+      this.#host.failProtocol(error as ProtocolError);
+    }
+  }
+
+  /**
+   * A request's streamed data ended (with an error when the caller's source failed).
+   *
+   * @param message The end.
+   */
+  inputEnd(message: EndMessage): void {
+    const input = this.#inputStreams?.get(message.id);
+    this.#inputStreams?.delete(message.id);
+    if (message.error) input?.fail(errorFromWire(message.error));
+    else input?.end();
+  }
+
+  /**
+   * Resolves once no request is being run, or the connection is closed.
+   *
+   * @returns The promise.
+   */
+  whenIdle(): Promise<void> {
+    if (this.#active === 0 || this.#host.isClosed) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /**
+   * The connection is gone: running handlers' signals abort, streams stop.
+   *
+   * @param reason Why.
+   */
+  closeAll(reason: unknown): void {
+    for (const context of this.#running?.values() ?? []) context.abort(reason);
+    this.#running?.clear();
+    for (const stream of this.#resultStreams?.values() ?? []) stream.stop();
+    for (const input of this.#inputStreams?.values() ?? []) input.fail(reason);
+    this.#inputStreams?.clear();
+  }
+
+  /** The connection is gone: whoever waits for the requests to end stops waiting. */
+  releaseWaiters(): void {
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  /** {@inheritDoc Responder.result} */
+  result(context: RequestContext, value: unknown): void {
+    this.#done(context);
+    this.#sender.result(context.requestId, value);
+  }
+
+  /** {@inheritDoc Responder.error} */
+  error(context: RequestContext, error: WireError): void {
+    this.#done(context);
+    this.#sender.error(context.requestId, error);
+  }
+
+  /** {@inheritDoc Responder.openInput} */
+  openInput(context: RequestContext): StreamReceiver {
+    const id = context.requestId;
+    const input = new StreamReceiver(INPUT_WINDOW, {
+      grant: (count) =>
+        this.#sender.sendIfOpen([MessageType.INPUT_CREDIT, id, count]),
+      stop: () => {
+        this.#inputStreams?.delete(id);
+        this.#sender.sendIfOpen([MessageType.INPUT_STOP, id]);
+      },
+    });
+    (this.#inputStreams ??= new Map()).set(id, input);
+    return input;
+  }
+
+  /** {@inheritDoc Responder.stream} */
+  stream(context: RequestContext, source: AsyncIterable<unknown>): void {
+    const id = context.requestId;
+    const window = this.#streamWindows?.get(id);
+    if (window === undefined) {
+      source[Symbol.asyncIterator]().return?.()?.catch(ignore);
+      return this.error(context, {
+        code: "STREAM_REQUIRED",
+        name: "RemoteError",
+        message:
+          `"${context.action}" streams its result: call it with stream(), not runAction().`,
+      });
+    }
+    const sender = this.#sender;
+    const stream = new StreamSender(source, {
+      item: (value, eventId) =>
+        sender.sendChecked(
+          eventId === undefined
+            ? [MessageType.ITEM, id, value]
+            : [MessageType.ITEM, id, value, eventId],
+        ),
+      end: () => sender.sendIfOpen([MessageType.END, id]),
+      fail: (error) =>
+        sender.error(
+          id,
+          sender.wireError(
+            error instanceof ClientError && error.code === "FRAME_TOO_LARGE"
+              ? "FRAME_TOO_LARGE"
+              : "ACTION_FAILED",
+            error,
+          ),
+        ),
+      blocked: this.#host.blocked,
+    }, window);
+    (this.#resultStreams ??= new Map()).set(id, stream);
+    stream.run().then(() => {
+      this.#resultStreams?.delete(id);
+      this.#done(context);
+    });
+  }
+
+  #handle(request: RequestMessage): void {
+    const { id } = request;
+    if (this.#host.isRefusing) {
+      return this.#sender.error(id, {
+        code: "CONNECTION_CLOSED",
+        name: "ClientError",
+        message: "The peer is closing this connection; the action did not run.",
+      });
+    }
+    if (request.dataError) {
+      return this.#sender.error(
+        id,
+        this.#sender.wireError("INVALID_REQUEST", request.dataError),
+      );
+    }
+    const action = this.#actions?.(request.action);
+    if (action === undefined) {
+      return this.#sender.error(id, unknownAction(request.action));
+    }
+    if (this.#active >= this.#maxInFlight) {
+      return this.#sender.error(id, {
+        code: "OVERLOADED",
+        name: "RemoteError",
+        message:
+          `Too many calls in flight on this connection (maxInFlight is ${this.#maxInFlight}); try again when some have finished.`,
+      });
+    }
+    const context = new RequestContext(
+      request.action,
+      id,
+      this.#host.peer,
+      this.#host.identity,
+      request.timeout === undefined ? undefined : Date.now() + request.timeout,
+      request.lastEventId,
+    );
+    // Every running request is known by id, so a cancel always reaches it.
+    (this.#running ??= new Map()).set(id, context);
+    this.#active++;
+    if (request.stream !== undefined) {
+      (this.#streamWindows ??= new Map()).set(id, request.stream);
+    }
+    runAction(action, request.data, request.input === true, context, this);
+  }
+
+  /**
+   * Holds a request while the peer does not read its answers: memory stays
+   * bounded by what one read brings, as the transport stops reading too.
+   */
+  #defer(request: RequestMessage): void {
+    this.#deferred.push(request);
+    this.#deferredIds.add(request.id);
+    if (this.#deferred.length === 1) {
+      this.#host.drain().then(() => this.#runDeferred());
+    }
+  }
+
+  #runDeferred(): void {
+    while (this.#deferred.length > 0 && !this.#host.isClosed) {
+      if (this.#host.isCongested) {
+        this.#host.drain().then(() => this.#runDeferred());
+        return;
+      }
+      const request = this.#deferred.shift()!;
+      this.#deferredIds.delete(request.id);
+      this.#handle(request);
+    }
+    this.#deferred = [];
+    this.#deferredIds.clear();
+  }
+
+  /** A request's run is over: it no longer counts, its input stops. */
+  #done(context: RequestContext): void {
+    const id = context.requestId;
+    this.#streamWindows?.delete(id);
+    const input = this.#inputStreams?.get(id);
+    if (input !== undefined) input.return(); // The handler is done reading.
+    this.#running?.delete(id);
+    if (--this.#active === 0 && this.#idleWaiters.length > 0) {
+      for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    }
+  }
+}

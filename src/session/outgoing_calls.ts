@@ -1,0 +1,415 @@
+/**
+ * The calls this side makes to its peer: their ids, the calls waiting for
+ * answers, deadlines and aborts, the data streamed with a call, and the
+ * answers routed back to the right call.
+ *
+ * @module
+ */
+
+import {
+  ClientError,
+  ProtocolError,
+  type RemoteError,
+} from "../base/errors.ts";
+import { MAX_TIMEOUT } from "../base/timers.ts";
+import {
+  type ItemMessage,
+  MAX_WINDOW,
+  MessageType,
+  type ResultMessage,
+  type WireError,
+} from "../protocol/messages.ts";
+import {
+  DEFAULT_WINDOW,
+  isStreamSource,
+  StreamReceiver,
+  StreamSender,
+} from "../protocol/stream.ts";
+import { errorFromWire, safeString } from "../protocol/wire_error.ts";
+import {
+  abortedError,
+  type CallOptions,
+  PendingCall,
+  StreamCall,
+  type StreamOptions,
+} from "./call.ts";
+
+/** The input items a caller may send before the handler grants more (PROTOCOL.md, "Streams"). */
+export const INPUT_WINDOW = 16;
+
+/** How {@linkcode OutgoingCalls} sends; the outbox implements it. */
+export interface CallSender {
+  /** Whether the connection is gone. */
+  readonly isClosed: boolean;
+  /** Encodes a message carrying user data; throws when it cannot go. */
+  encodeChecked(message: readonly unknown[], what: string): Uint8Array[];
+  /** Sends an encoded message that may be large. */
+  sendData(parts: Uint8Array[]): void | Promise<void>;
+  /** Sends a control message unless the connection is gone. */
+  sendIfOpen(message: readonly unknown[]): void;
+  /** Sends a stream item unless the connection is gone; throws when it cannot go. */
+  sendChecked(message: readonly unknown[]): void | Promise<void>;
+  /** The error object sent for a thrown value. */
+  wireError(code: string, thrown: unknown): WireError;
+}
+
+/** What {@linkcode OutgoingCalls} needs of its connection. */
+export interface CallsHost {
+  /** The error a call fails with once the connection is gone. */
+  callError(): ClientError | RemoteError;
+  /** The first call is on its way: the connection keeps the process alive. */
+  busy(): void;
+  /** The last call was answered. */
+  quiet(): void;
+  /** A call was answered (or given up). */
+  settled(): void;
+  /** The peer broke the protocol. */
+  failProtocol(error: ProtocolError): void;
+  /** A promise while the peer does not read what is queued. */
+  blocked(): Promise<void> | undefined;
+}
+
+/**
+ * The calls of one connection, by request id.
+ *
+ * @example
+ * ```ts
+ * import { OutgoingCalls } from "./outgoing_calls.ts";
+ * import { ClientError } from "../base/errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const sent: unknown[][] = [];
+ * const calls = new OutgoingCalls({
+ *   isClosed: false,
+ *   encodeChecked: (message) => (sent.push([...message]), []),
+ *   sendData() {}, sendIfOpen() {}, sendChecked() {},
+ *   wireError: (code) => ({ code, name: "Error", message: "" }),
+ * }, {
+ *   callError: () => new ClientError("CONNECTION_CLOSED", "closed"),
+ *   busy() {}, quiet() {}, settled() {}, failProtocol() {}, blocked: () => undefined,
+ * });
+ * const answer = calls.call("add", [1, 2]);
+ * calls.result({ type: 1, id: 1, value: 3 });
+ * assert.equal(await answer, 3);
+ * assert.deepEqual(sent, [[0, 1, "add", [1, 2]]]);
+ * ```
+ */
+export class OutgoingCalls {
+  readonly #pending = new Map<number, PendingCall>();
+  readonly #sender: CallSender;
+  readonly #host: CallsHost;
+  #nextId = 1;
+
+  /**
+   * Starts with no call on its way.
+   *
+   * @param sender How requests go out.
+   * @param host The connection.
+   */
+  constructor(sender: CallSender, host: CallsHost) {
+    this.#sender = sender;
+    this.#host = host;
+  }
+
+  /** How many calls are waiting for their answers. */
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Calls an action on the peer. Never throws: every failure is a rejection.
+   *
+   * @param action The action's name.
+   * @param data The input, or a stream of inputs.
+   * @param options A timeout and an abort signal.
+   * @returns The action's result.
+   */
+  call(
+    action: string,
+    data: unknown,
+    options?: CallOptions,
+  ): Promise<unknown> {
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    this.request(action, data, options, new PendingCall(resolve, reject));
+    return promise;
+  }
+
+  /**
+   * Calls an action whose result is a stream.
+   *
+   * @param action The action's name.
+   * @param data The input, or a stream of inputs.
+   * @param options A timeout, an abort signal, the window, where to resume.
+   * @returns The call; iterate its `receiver`.
+   */
+  openStream(
+    action: string,
+    data: unknown,
+    options: StreamOptions = {},
+  ): StreamCall {
+    const window = options.window ?? DEFAULT_WINDOW;
+    let id = 0;
+    const sender = this.#sender;
+    const call = new StreamCall(
+      new StreamReceiver(window, {
+        grant: (count) => sender.sendIfOpen([MessageType.CREDIT, id, count]),
+        stop: () => {
+          if (this.take(id) !== undefined) {
+            sender.sendIfOpen([MessageType.CANCEL, id]);
+          }
+        },
+      }),
+    );
+    if (!Number.isInteger(window) || window < 1 || window > MAX_WINDOW) {
+      call.fail(
+        new ClientError(
+          "INVALID_OPTIONS",
+          `Option window must be an integer from 1 to ${MAX_WINDOW}; got ${
+            safeString(window)
+          }.`,
+        ),
+      );
+      return call;
+    }
+    const meta: Record<string, unknown> = { stream: window };
+    if (options.lastEventId !== undefined) {
+      meta.lastEventId = options.lastEventId;
+    }
+    id = this.request(action, data, options, call, meta);
+    return call;
+  }
+
+  /**
+   * Sends a request for `call`. Failures go to the call.
+   *
+   * @param action The action's name.
+   * @param data The input, or a stream of inputs.
+   * @param options A timeout and an abort signal.
+   * @param call The call to settle.
+   * @param meta The request's metadata (a streamed result's window).
+   * @returns The request id (0 when nothing was sent).
+   */
+  request(
+    action: string,
+    data: unknown,
+    options: CallOptions | undefined,
+    call: PendingCall,
+    meta?: Record<string, unknown>,
+  ): number {
+    if (this.#sender.isClosed) {
+      call.fail(this.#host.callError());
+      return 0;
+    }
+    const signal = options?.signal;
+    if (signal?.aborted) {
+      call.fail(abortedError(signal));
+      return 0;
+    }
+    const timeout = options?.timeout ?? 0;
+    if (!(timeout >= 0 && timeout <= MAX_TIMEOUT)) {
+      call.fail(
+        new ClientError(
+          "INVALID_OPTIONS",
+          `Option timeout must be a number of milliseconds from 0 to ${MAX_TIMEOUT}; got ${
+            safeString(timeout)
+          }.`,
+        ),
+      );
+      return 0;
+    }
+    const isInputStream = isStreamSource(data);
+    if (timeout > 0 || isInputStream) {
+      meta = { ...meta };
+      if (timeout > 0) meta.timeout = timeout;
+      if (isInputStream) meta.input = true;
+    }
+    const id = this.#nextId++;
+    let parts: Uint8Array[];
+    try {
+      parts = this.#sender.encodeChecked(
+        meta === undefined ? [MessageType.REQUEST, id, action, data] : [
+          MessageType.REQUEST,
+          id,
+          action,
+          isInputStream ? null : data,
+          meta,
+        ],
+        `The request to "${action}"`,
+      );
+    } catch (error) {
+      call.fail(error);
+      return id;
+    }
+    this.#pending.set(id, call);
+    if (this.#pending.size === 1) this.#host.busy();
+    if (timeout > 0) {
+      call.timer = setTimeout(() => {
+        const items = call instanceof StreamCall ? call.itemCount : 0;
+        this.cancel(
+          id,
+          new ClientError(
+            "TIMEOUT",
+            items > 0
+              ? `The stream from "${action}" timed out after ${items} item${
+                items === 1 ? "" : "s"
+              }: its ${timeout} ms were up before it ended.`
+              : `"${action}" did not answer within ${timeout} ms.`,
+          ),
+        );
+      }, timeout);
+    }
+    if (signal !== undefined) {
+      call.signal = signal;
+      call.onAbort = () => this.cancel(id, abortedError(signal));
+      signal.addEventListener("abort", call.onAbort, { once: true });
+    }
+    this.#sender.sendData(parts);
+    if (isInputStream) this.#streamInput(id, call, data);
+    return id;
+  }
+
+  /**
+   * Gives up on a call: fails it, and tells the peer so its handler can stop.
+   *
+   * @param id The request id.
+   * @param reason Why.
+   */
+  cancel(id: number, reason: ClientError): void {
+    const call = this.take(id);
+    if (call === undefined) return;
+    call.fail(reason);
+    this.#sender.sendIfOpen([MessageType.CANCEL, id]);
+  }
+
+  /**
+   * Takes a call out of the waiting ones: its answer came or it was given
+   * up. An answer for an id no call waits for (a late or a duplicate one)
+   * finds nothing.
+   *
+   * @param id The request id.
+   * @returns The call, if it was waiting.
+   */
+  take(id: number): PendingCall | undefined {
+    const call = this.#pending.get(id);
+    if (call !== undefined) {
+      this.#pending.delete(id);
+      call.settle();
+      if (this.#pending.size === 0) this.#host.quiet();
+      this.#host.settled();
+    }
+    return call;
+  }
+
+  /**
+   * A RESULT arrived.
+   *
+   * @param message Its id and value.
+   */
+  result(message: ResultMessage): void {
+    const call = this.take(message.id);
+    if (message.valueError) call?.fail(message.valueError);
+    else call?.result(message.value);
+  }
+
+  /**
+   * An ERROR arrived.
+   *
+   * @param id The request id.
+   * @param error The error object.
+   */
+  error(id: number, error: WireError): void {
+    this.take(id)?.fail(errorFromWire(error));
+  }
+
+  /**
+   * A stream item arrived for a call.
+   *
+   * @param message The item.
+   */
+  item(message: ItemMessage): void {
+    const call = this.#pending.get(message.id);
+    if (call === undefined) return; // A stream the caller already left.
+    if (message.itemError) {
+      this.take(message.id);
+      call.fail(message.itemError);
+      this.#sender.sendIfOpen([MessageType.CANCEL, message.id]);
+      return;
+    }
+    try {
+      if (!call.item(message.item, message.eventId)) {
+        throw new ProtocolError(
+          "PROTOCOL",
+          "A stream item arrived for a call that streams nothing.",
+        );
+      }
+    } catch (error) {
+      this.#host.failProtocol(error as ProtocolError);
+    }
+  }
+
+  /**
+   * A streamed result ended.
+   *
+   * @param id The request id.
+   */
+  end(id: number): void {
+    this.take(id)?.end();
+  }
+
+  /**
+   * The peer grants credit for a call's streamed data.
+   *
+   * @param id The request id.
+   * @param count How many more items may go.
+   */
+  grantInput(id: number, count: number): void {
+    try {
+      this.#pending.get(id)?.input?.grant(count);
+    } catch (error) {
+      this.#host.failProtocol(error as ProtocolError);
+    }
+  }
+
+  /**
+   * The peer's handler stopped reading a call's streamed data.
+   *
+   * @param id The request id.
+   */
+  stopInput(id: number): void {
+    this.#pending.get(id)?.input?.stop();
+  }
+
+  /**
+   * The connection is gone: every call still waiting fails.
+   *
+   * @param reason Why.
+   */
+  failAll(reason: unknown): void {
+    for (const call of this.#pending.values()) {
+      call.settle();
+      call.fail(reason);
+    }
+    this.#pending.clear();
+  }
+
+  /** Sends a call's data as a stream of INPUT messages, as the peer grants credit. */
+  #streamInput(
+    id: number,
+    call: PendingCall,
+    source: AsyncIterable<unknown>,
+  ): void {
+    const sender = this.#sender;
+    call.input = new StreamSender(source, {
+      item: (value) => sender.sendChecked([MessageType.INPUT, id, value]),
+      end: () => sender.sendIfOpen([MessageType.INPUT_END, id]),
+      fail: (error) =>
+        sender.sendIfOpen([
+          MessageType.INPUT_END,
+          id,
+          sender.wireError("ACTION_FAILED", error),
+        ]),
+      blocked: this.#host.blocked,
+    }, INPUT_WINDOW);
+    call.input.run();
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * The transport of a `node:net` or `node:tls` socket. TLS servers and
+ * clients use it, because a Deno `TlsConn` closed before its handshake
+ * completes keeps its socket open (Deno 2.9), while a destroyed node
+ * socket is gone at once, file descriptor and all.
+ *
+ * @module
+ */
+
+import type { Socket } from "node:net";
+import { joinSmallParts } from "../base/bytes.ts";
+import { ignore } from "../base/timers.ts";
+import {
+  FRAME_HEADER_SIZE,
+  type FrameCallback,
+  FrameDecoder,
+  writeLength,
+} from "./framing.ts";
+import {
+  type FrameReceiver,
+  HIGH_WATER_BYTES,
+  type PeerAddress,
+  type Transport,
+  type TransportOptions,
+  WRITE_ALONE_SIZE,
+} from "./transport.ts";
+
+/**
+ * Adapts a `node:net` or `node:tls` socket. Closing it destroys the socket,
+ * and with it the file descriptor, whether or not a TLS handshake is done.
+ *
+ * @param socket The socket; the transport owns it from now on.
+ * @param options Frame size limits.
+ * @param beneath The plain socket under a TLS socket, destroyed with it.
+ * @returns The transport.
+ */
+export function socketTransport(
+  socket: Socket,
+  options: TransportOptions,
+  beneath?: Socket,
+): Transport {
+  return new SocketTransport(socket, options, beneath);
+}
+
+class SocketTransport implements Transport {
+  readonly peer: PeerAddress;
+  lastActivity: number = Date.now();
+  readonly #socket: Socket;
+  readonly #beneath: Socket | undefined;
+  readonly #decoder: FrameDecoder;
+  #receiver: FrameReceiver | undefined;
+  readonly #deliver: FrameCallback = (body, isView) =>
+    this.#receiver!.frame(body, isView);
+  #queue: Uint8Array[] = [];
+  #isFlushQueued = false;
+  #isClosed = false;
+  #hasEnded = false;
+  #drained: PromiseWithResolvers<void> | undefined;
+  /** Bursts waiting for their flush, and chunks handed to the socket but not yet written. */
+  #pendingWrites = 0;
+
+  constructor(socket: Socket, options: TransportOptions, beneath?: Socket) {
+    this.#socket = socket;
+    this.#beneath = beneath;
+    this.peer = {
+      hostname: socket.remoteAddress ?? beneath?.remoteAddress ?? "",
+      port: socket.remotePort ?? beneath?.remotePort ?? 0,
+      transport: "tcp",
+    };
+    this.#decoder = new FrameDecoder(options);
+    // Errors arrive through the receiver; an unheard "error" event would throw.
+    socket.on("error", (error: Error) => this.#end(error));
+    beneath?.on("error", ignore);
+    socket.on("drain", () => this.#onDrain());
+    socket.on("close", () => {
+      this.#pendingWrites = 0;
+      this.#drained?.resolve();
+      this.#drained = undefined;
+      this.#end();
+    });
+  }
+
+  start(receiver: FrameReceiver): void {
+    this.#receiver = receiver;
+    const socket = this.#socket;
+    socket.on("data", (chunk: Uint8Array) => {
+      if (this.#hasEnded) return;
+      this.lastActivity = Date.now();
+      try {
+        this.#decoder.push(chunk, this.#deliver);
+      } catch (error) {
+        // Broken framing: stop reading; the socket stays open for a last frame.
+        socket.pause();
+        this.#end(error);
+        return;
+      }
+      // Answers pile up when the peer does not read them: stop taking
+      // requests until they are written.
+      if (this.isCongested) socket.pause();
+    });
+    socket.on("end", () => {
+      this.#end(
+        this.#decoder.isBetweenFrames
+          ? undefined
+          : new Deno.errors.UnexpectedEof(
+            "The connection ended inside a frame.",
+          ),
+      );
+    });
+    if (this.#isClosed || socket.destroyed) this.#end();
+  }
+
+  #end(error?: unknown): void {
+    if (this.#hasEnded || this.#receiver === undefined) return;
+    this.#hasEnded = true;
+    this.#receiver.closed(error);
+  }
+
+  /** The socket took what it buffered beyond its high-water mark: read again. */
+  #onDrain(): void {
+    if (!this.isCongested && !this.#hasEnded) this.#socket.resume();
+  }
+
+  get isCongested(): boolean {
+    return this.#socket.writableLength > HIGH_WATER_BYTES;
+  }
+
+  send(body: readonly Uint8Array[]): void {
+    if (this.#isClosed) return;
+    const header = new Uint8Array(FRAME_HEADER_SIZE);
+    let length = 0;
+    for (const part of body) length += part.byteLength;
+    writeLength(header, 0, length);
+    this.#queue.push(header, ...body);
+    if (!this.#isFlushQueued) {
+      this.#isFlushQueued = true;
+      this.#pendingWrites++;
+      // Let the rest of this burst queue its frames first: they go out together.
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#isFlushQueued = false;
+    const parts = this.#queue;
+    this.#queue = [];
+    if (!this.#isClosed) {
+      for (const chunk of joinSmallParts(parts, WRITE_ALONE_SIZE)) {
+        this.#pendingWrites++;
+        // The callback runs once the chunk is written, or with an error
+        // when the socket is destroyed first.
+        this.#socket.write(chunk, this.#written);
+      }
+    }
+    this.#written();
+  }
+
+  readonly #written = (): void => {
+    if (this.#pendingWrites > 0 && --this.#pendingWrites > 0) return;
+    this.#drained?.resolve();
+    this.#drained = undefined;
+  };
+
+  drain(): Promise<void> {
+    if (this.#pendingWrites === 0 || this.#socket.destroyed) {
+      return Promise.resolve();
+    }
+    this.#drained ??= Promise.withResolvers();
+    return this.#drained.promise;
+  }
+
+  ref(): void {
+    this.#socket.ref();
+    this.#beneath?.ref();
+  }
+
+  unref(): void {
+    this.#socket.unref();
+    this.#beneath?.unref();
+  }
+
+  limitFrames(size: number): void {
+    this.#decoder.limit = size;
+  }
+
+  close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#queue = [];
+    this.#socket.destroy();
+    this.#beneath?.destroy();
+  }
+}
