@@ -14,7 +14,7 @@ import { cases } from "./conformance/cases.ts";
 import { RUNTIMES, runToEnd } from "./runtime_processes.ts";
 
 /** How long a whole suite run may take before it is killed (startup included). */
-const RUN_TIMEOUT_MS = 120_000;
+const RUN_TIMEOUT_MS = 60_000;
 const RUN_SCRIPT = new URL("./conformance/run.ts", import.meta.url);
 
 for (const { name, run } of cases) {
