@@ -85,6 +85,19 @@ export async function within<T>(
   }
 }
 
+/** Resolves once `condition()` holds, checking every 10 ms; rejects after `ms`. */
+export async function until(
+  condition: () => boolean,
+  ms: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(10);
+  }
+}
+
 /** Rejects unless `promise` rejects with an error of `code`; returns that error. */
 export async function rejectsWith(
   promise: Promise<unknown>,

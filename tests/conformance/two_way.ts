@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { action, Client, Server } from "../../mod.ts";
 import type { Case } from "./runner.ts";
-import { HOST, serving } from "./support.ts";
+import { HOST, serving, until } from "./support.ts";
 
 export const confirm = action(
   "confirm",
@@ -52,6 +52,13 @@ export const twoWayCases: Case[] = [{
       );
       try {
         await Promise.all(clients.map((client) => client.connect()));
+        // A client is connected once it has the server's hello; the server
+        // may list it a moment later (on Bun it does).
+        await until(
+          () => server.peers.length === clients.length,
+          10_000,
+          "the server listing both clients",
+        );
         const answers = await Promise.all(
           server.peers.map((peer) => peer.runAction(confirm, "still there?")),
         );
