@@ -10,6 +10,7 @@ import { checkExtensions } from "./codec.ts";
 import type { Peer } from "./src/dispatch/peer.ts";
 import { ActionRegistry } from "./src/dispatch/registry.ts";
 import { type Authenticator, importSecret } from "./src/protocol/auth.ts";
+import { deferred } from "./src/base/deferred.ts";
 import { IsockEventTarget } from "./src/base/events.ts";
 import { ClientError, ServerError } from "./src/base/errors.ts";
 import { MAX_HELLO_SIZE, MessageCodec } from "./src/protocol/messages.ts";
@@ -78,7 +79,7 @@ export class Server extends IsockEventTarget<ServerEventMap>
   #state: ServerState = "new";
   #listener: Listener | undefined;
   #shuttingDown: Promise<void> | undefined;
-  readonly #finished = Promise.withResolvers<void>();
+  readonly #finished = deferred<void>();
 
   /**
    * Creates a `Server`.

@@ -21,11 +21,8 @@
 
 import { action, Client, ClientError, RemoteError, Server } from "../mod.ts";
 import { concat } from "../src/base/bytes.ts";
-import {
-  MessageCodec,
-  MessageType,
-  PROTOCOL_VERSION,
-} from "../src/protocol/messages.ts";
+import { MessageCodec, PROTOCOL_VERSION } from "../src/protocol/messages.ts";
+import { outgoing } from "../src/protocol/outgoing.ts";
 import { FrameEncoderStream } from "../src/wire/framing.ts";
 import {
   type ChaosReport,
@@ -247,7 +244,7 @@ async function faultInjector(
     authRequired: false,
   }));
   const request = frame(
-    concat(codec.encode([MessageType.REQUEST, 1, "slow", 60_000])),
+    concat(codec.encode(outgoing.request(1, "slow", 60_000))),
   );
   const faults: [string, Uint8Array, number][] = [
     ["garbage", crypto.getRandomValues(new Uint8Array(512)), 0],

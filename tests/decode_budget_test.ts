@@ -3,6 +3,7 @@ import { action, Client, Codec, CodecError } from "../mod.ts";
 import { concat } from "../src/base/bytes.ts";
 import { FrameDecoderStream } from "../src/wire/framing.ts";
 import { type Message, MessageType } from "../src/protocol/messages.ts";
+import { outgoing } from "../src/protocol/outgoing.ts";
 import { serve, wire } from "./helpers.ts";
 
 const codec = new Codec();
@@ -81,6 +82,49 @@ Deno.test("decode budget: dense but ordinary data decodes", () => {
       throw new Error(`value ${index}: ${error}`);
     }
   }
+});
+
+Deno.test("decode budget: however large the frame, one message builds at most MAX_BUDGET values; binaries and strings are not limited by it", () => {
+  // Below the cap, 2 million small integers decode: the baseline.
+  const twoMillion = arrayOf(2 * MiB, [0x07]);
+  const twelveMillion = arrayOf(12 * MiB, [0x07]);
+  let started = performance.now();
+  assert.equal((codec.decode(twoMillion) as number[]).length, 2 * MiB);
+  const baseline = performance.now() - started;
+  // 12 million of them: ordinary bytes, but seconds of decoding. The
+  // refusal stops its walk at the cap, so it costs less than building the
+  // baseline's 2 million values, not what building 12 million would.
+  started = performance.now();
+  assert.throws(() => codec.decode(twelveMillion), isBudgetError);
+  const refusal = performance.now() - started;
+  assert.ok(
+    refusal < 2 * baseline,
+    `refused in ${refusal.toFixed(1)} ms; 2 Mi values decode in ${
+      baseline.toFixed(1)
+    } ms`,
+  );
+  // A binary or a string of that size is one value: it decodes.
+  const binary = new Uint8Array(12 * MiB);
+  assert.equal(
+    (codec.decode(codec.encode(binary)) as Uint8Array).length,
+    12 * MiB,
+  );
+  const text = "x".repeat(12 * MiB);
+  assert.equal((codec.decode(codec.encode(text)) as string).length, 12 * MiB);
+});
+
+Deno.test("bigints: a 16 MiB bigint encodes in about what decoding it takes", () => {
+  const big = (1n << BigInt(8 * 16 * MiB - 2)) + 987_654_321n;
+  let started = performance.now();
+  const parts = codec.encode(big);
+  const encodeTime = performance.now() - started;
+  started = performance.now();
+  assert.equal(codec.decode(parts), big);
+  const decodeTime = performance.now() - started;
+  assert.ok(
+    encodeTime < 4 * decodeTime + 50,
+    `encode ${encodeTime.toFixed(0)} ms, decode ${decodeTime.toFixed(0)} ms`,
+  );
 });
 
 Deno.test("decode budget: a small message is never refused, whatever it holds", () => {
@@ -197,7 +241,7 @@ Deno.test("decode budget: a request whose data is hostile fails INVALID_REQUEST;
   await using served = await serve([echo]);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: served.port });
   // [REQUEST, 1, "echo", <4 MiB of empty maps>], then a good request.
-  const head = concat(wire.codec.encode([MessageType.REQUEST, 1, "echo"]));
+  const head = concat(wire.codec.encodeRaw([MessageType.REQUEST, 1, "echo"]));
   head[0] = 0x94;
   const hostileRequest = wire.frame(concat([head, arrayOf(4 * MiB, [0x80])]));
   const goodRequest = wire.message([MessageType.REQUEST, 2, "echo", "fine"]);
@@ -240,7 +284,7 @@ Deno.test("decode budget: a server that answers with a hostile result fails that
       requests.push(message.id);
       if (requests.length === 1) {
         const head = concat(
-          wire.codec.encode([MessageType.RESULT, message.id, null]),
+          wire.codec.encode(outgoing.result(message.id, null)),
         );
         await writeAll(
           conn,

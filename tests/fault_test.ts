@@ -62,7 +62,7 @@ function fuzzFrame(random: () => number): Uint8Array {
   const pick = <T>(items: readonly T[]): T =>
     items[Math.floor(random() * items.length)];
   const messages = validMessages(random);
-  const valid = concat(wire.codec.encode(pick(messages)));
+  const valid = concat(wire.codec.encodeRaw(pick(messages)));
   switch (Math.floor(random() * 6)) {
     case 0:
       return randomBytes(random, Math.floor(random() * 200));
@@ -79,12 +79,12 @@ function fuzzFrame(random: () => number): Uint8Array {
     case 3: { // a wrong type in one field
       const message = [...pick(messages)];
       message[Math.floor(random() * message.length)] = pick(wrongValues);
-      return concat(wire.codec.encode(message));
+      return concat(wire.codec.encodeRaw(message));
     }
     case 4: { // deep nesting inside a request's data
       const depth = 100 + Math.floor(random() * 5000);
       const head = concat(
-        wire.codec.encode([MessageType.REQUEST, 7, "echo", 0]),
+        wire.codec.encodeRaw([MessageType.REQUEST, 7, "echo", 0]),
       );
       return new Uint8Array([
         ...head.subarray(0, head.length - 1),

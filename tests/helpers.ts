@@ -123,7 +123,7 @@ export const wire = {
   },
   /** A message frame, such as `[0, 1, "echo", "hi"]`. */
   message(items: readonly unknown[]): Uint8Array {
-    return wire.frame(concat(wire.codec.encode(items)));
+    return wire.frame(concat(wire.codec.encodeRaw(items)));
   },
 };
 

@@ -13,6 +13,7 @@ import {
   MessageType,
   PROTOCOL_VERSION,
 } from "../src/protocol/messages.ts";
+import { outgoing } from "../src/protocol/outgoing.ts";
 import { Session } from "../src/session/session.ts";
 import type { FrameReceiver, Transport } from "../src/wire/transport.ts";
 import { concat } from "../src/base/bytes.ts";
@@ -183,7 +184,7 @@ Deno.test("peer rules: a fragment inside a fragmented message is a protocol brea
   const conn = await rawPeer(served.port);
   // The inner fragment asks for 32 MiB; each level of nesting would set its total aside again.
   const inner = concat(
-    wire.codec.encode([MessageType.FRAGMENT, 1, 32 << 20, new Uint8Array(8)]),
+    wire.codec.encode(outgoing.fragment(1, 32 << 20, new Uint8Array(8))),
   );
   await conn.write(
     wire.message([MessageType.FRAGMENT, 1, inner.length, inner]),
@@ -338,7 +339,7 @@ Deno.test("peer rules: a fragmented message that stops getting pieces is dropped
   }));
   hand.deliver(
     concat(
-      wire.codec.encode([MessageType.FRAGMENT, 1, 500_000, new Uint8Array(10)]),
+      wire.codec.encode(outgoing.fragment(1, 500_000, new Uint8Array(10))),
     ),
   );
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -431,7 +431,7 @@ Deno.test("wire: a peer's malformed error object closes its connection with a PR
 
 Deno.test("wire: a well-formed error object with issues and fields is accepted", () => {
   const codec = new MessageCodec([]);
-  const body = wire.codec.encode([MessageType.ERROR, 7, {
+  const body = wire.codec.encodeRaw([MessageType.ERROR, 7, {
     code: "INVALID_INPUT",
     name: "RemoteError",
     message: "bad",

@@ -133,7 +133,7 @@ Deno.test("wire: malformed messages close that connection with a PROTOCOL goodby
     [MessageType.ERROR, 1, "not an error object"],
   ];
   const notAnArray = wire.frame(
-    wire.codec.encode({ type: 0 } as unknown as unknown[])[0],
+    wire.codec.encodeRaw({ type: 0 } as unknown as unknown[])[0],
   );
   for (
     const frame of [
@@ -169,7 +169,7 @@ Deno.test("wire: requests answered in any order, by id; undecodable data fails o
   const conn = await rawConnect(served.port);
   const withDates = new (await import("../src/protocol/messages.ts"))
     .MessageCodec([point]);
-  const unknownExtension = withDates.encode([
+  const unknownExtension = withDates.encodeRaw([
     MessageType.REQUEST,
     3,
     "echo",

@@ -12,61 +12,25 @@
  * @module
  */
 
+import type {
+  ClientErrorCode,
+  CodecErrorCode,
+  IsockErrorCode,
+  ProtocolErrorCode,
+  RemoteErrorCode,
+  ServerErrorCode,
+} from "./error_codes.ts";
+import { clientWasRun, defineWasRun, remoteWasRun } from "./was_run.ts";
 import type { SchemaIssue } from "./schema.ts";
 
-/** Codes of {@linkcode ServerError}. */
-export type ServerErrorCode =
-  | "DUPLICATE_ACTION"
-  | "INVALID_ACTION"
-  | "ADDR_IN_USE"
-  | "LISTEN_FAILED"
-  | "ALREADY_LISTENING"
-  | "INVALID_OPTIONS"
-  | "OVERLOADED";
-
-/** Codes of {@linkcode ClientError}. */
-export type ClientErrorCode =
-  | "INVALID_ACTION"
-  | "DUPLICATE_ACTION"
-  | "INVALID_OPTIONS"
-  | "CONNECT_FAILED"
-  | "TLS_FAILED"
-  | "CONNECTION_CLOSED"
-  | "TIMEOUT"
-  | "ABORTED"
-  | "UNAUTHORIZED"
-  | "PROTOCOL"
-  | "FRAME_TOO_LARGE"
-  | "NOT_RESENDABLE";
-
-/** Codes of {@linkcode RemoteError}: what the server reported. */
-export type RemoteErrorCode =
-  | "UNKNOWN_ACTION"
-  | "ACTION_FAILED"
-  | "INVALID_INPUT"
-  | "INVALID_REQUEST"
-  | "OVERLOADED"
-  | "STREAM_REQUIRED"
-  | "FRAME_TOO_LARGE"
-  | "PROTOCOL";
-
-/** Codes of {@linkcode CodecError}. */
-export type CodecErrorCode =
-  | "ENCODE_FAILED"
-  | "DECODE_FAILED"
-  | "DECODE_BUDGET"
-  | "INVALID_EXTENSION";
-
-/** Codes of {@linkcode ProtocolError}. */
-export type ProtocolErrorCode = "PROTOCOL" | "FRAME_TOO_LARGE";
-
-/** Every code an {@linkcode IsockError} can carry. */
-export type IsockErrorCode =
-  | ServerErrorCode
-  | ClientErrorCode
-  | RemoteErrorCode
-  | CodecErrorCode
-  | ProtocolErrorCode;
+export type {
+  ClientErrorCode,
+  CodecErrorCode,
+  IsockErrorCode,
+  ProtocolErrorCode,
+  RemoteErrorCode,
+  ServerErrorCode,
+} from "./error_codes.ts";
 
 /**
  * The base class of every error isock raises.
@@ -188,44 +152,6 @@ export class ClientError extends IsockError {
     super(code, message, options);
     defineWasRun(this, options?.wasRun ?? clientWasRun(code));
   }
-}
-
-/** Codes of {@linkcode ClientError} that leave it unknown whether the call ran. */
-const MAYBE_RUN: ReadonlySet<ClientErrorCode> = new Set<ClientErrorCode>([
-  "CONNECTION_CLOSED",
-  "TIMEOUT",
-  "ABORTED",
-  "PROTOCOL",
-  "NOT_RESENDABLE",
-]);
-
-function clientWasRun(code: ClientErrorCode): false | "maybe" {
-  return MAYBE_RUN.has(code) ? "maybe" : false;
-}
-
-/** Codes of {@linkcode RemoteError} the server sends after the handler ran. */
-const HANDLER_RAN: ReadonlySet<RemoteErrorCode> = new Set<RemoteErrorCode>([
-  "ACTION_FAILED",
-  "FRAME_TOO_LARGE",
-]);
-
-function remoteWasRun(code: RemoteErrorCode): boolean | "maybe" {
-  if (HANDLER_RAN.has(code)) return true;
-  return code === "PROTOCOL" ? "maybe" : false;
-}
-
-/**
- * Sets `wasRun` as a non-enumerable field: errors passed on by a handler
- * travel with their own enumerable fields, and this one is about the
- * caller's call, not theirs.
- */
-function defineWasRun(error: Error, wasRun: boolean | "maybe"): void {
-  Object.defineProperty(error, "wasRun", {
-    value: wasRun,
-    enumerable: false,
-    writable: false,
-    configurable: true,
-  });
 }
 
 /** What a {@linkcode RemoteError} carries besides its code and message. */

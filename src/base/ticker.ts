@@ -6,6 +6,8 @@
  * @module
  */
 
+import { housekeeping } from "./timers.ts";
+
 interface Ticker {
   timer: ReturnType<typeof setInterval>;
   listeners: Set<() => void>;
@@ -23,10 +25,9 @@ export function every(interval: number, listener: () => void): () => void {
   let ticker = tickers.get(interval);
   if (ticker === undefined) {
     const listeners = new Set<() => void>();
-    const timer = setInterval(() => {
+    const timer = housekeeping(setInterval(() => {
       for (const listen of listeners) listen();
-    }, interval);
-    Deno.unrefTimer(timer as unknown as number);
+    }, interval));
     ticker = { timer, listeners };
     tickers.set(interval, ticker);
   }

@@ -5,7 +5,8 @@
  * bytes in, 200 out), so {@linkcode Decoder} walks a large value's bytes
  * once, adding up an estimate of the memory its values will take, and
  * refuses it with `DECODE_BUDGET` when the estimate exceeds
- * {@linkcode BUDGET_PER_BYTE} units per byte plus {@linkcode BUDGET_BASE}.
+ * {@linkcode BUDGET_PER_BYTE} units per byte plus {@linkcode BUDGET_BASE},
+ * or {@linkcode MAX_BUDGET} whatever the size.
  * The walk allocates nothing and takes a few nanoseconds per value, so a
  * hostile message is refused for about the cost of reading it.
  *
@@ -34,9 +35,18 @@ export const BUDGET_BASE = 1 << 18;
  */
 export const UNMEASURED_BYTES = 8 * 1024;
 
+/**
+ * Units no value may exceed, however large: about 64 MiB of heap and, for
+ * the densest ordinary data (arrays of small numbers), well under a second
+ * of decoding. Decoding runs in one go, so this bounds how long one message
+ * can keep every other connection waiting. Large strings and binaries cost
+ * a few units each and are not limited by it.
+ */
+export const MAX_BUDGET = 1 << 23;
+
 /** The most units a value of `byteLength` bytes may cost. */
 export function budgetFor(byteLength: number): number {
-  return BUDGET_PER_BYTE * byteLength + BUDGET_BASE;
+  return Math.min(BUDGET_PER_BYTE * byteLength + BUDGET_BASE, MAX_BUDGET);
 }
 
 /** What {@linkcode measureValue} found. */
@@ -120,7 +130,7 @@ export function checkBudget(
       "DECODE_BUDGET",
       `Cannot decode: ${byteLength} bytes of a value already stand for more than ${budget} units (about ${
         Math.ceil(budget * 8 / (1 << 20))
-      } MiB of memory), the budget of that many bytes: too many small values (empty arrays or maps, errors, binaries…) for their size.`,
+      } MiB of memory), the budget of that many bytes: too many small values (empty arrays or maps, errors, binaries…) for their size, or more than ${MAX_BUDGET} units in one message (send large arrays of numbers as typed arrays).`,
     );
   }
 }

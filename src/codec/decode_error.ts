@@ -34,3 +34,25 @@ export function decodeError(reason: string): CodecError {
 export function hex(byte: number): string {
   return byte.toString(16).padStart(2, "0");
 }
+
+/**
+ * Makes the error for a user extension whose `decode` threw.
+ *
+ * @param type The extension's type id.
+ * @param name The name of the class it decodes to.
+ * @param error What `decode` threw; the error's cause.
+ * @returns A `CodecError` with code `DECODE_FAILED`.
+ */
+export function extensionFailed(
+  type: number,
+  name: string,
+  error: unknown,
+): CodecError {
+  return new CodecError(
+    "DECODE_FAILED",
+    `Extension ${type} (${name}) failed to decode a value: ${
+      error instanceof Error ? error.message : String(error)
+    }`,
+    { cause: error },
+  );
+}

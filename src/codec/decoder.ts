@@ -10,7 +10,6 @@
  * @module
  */
 
-import { CodecError } from "../base/errors.ts";
 import { bytesToBigInt } from "./bigint_bytes.ts";
 import { ByteReader } from "./byte_reader.ts";
 import { checkBudget, UNMEASURED_BYTES } from "./decode_budget.ts";
@@ -24,9 +23,10 @@ import {
   toRegExp,
   toSet,
 } from "./decode_builtins.ts";
-import { decodeError, hex } from "./decode_error.ts";
+import { decodeError, extensionFailed, hex } from "./decode_error.ts";
 import { type Extension, ExtensionType } from "./extension.ts";
 import { cachedAsciiKey } from "./key_cache.ts";
+import { setOwn } from "./own_property.ts";
 
 /** Binaries at least this long are returned as views of the frame, not copied. */
 export const VIEW_BYTES_THRESHOLD = 4096;
@@ -382,35 +382,12 @@ export class Decoder extends ByteReader {
     try {
       return extension.decode(payload);
     } catch (error) {
-      throw new CodecError(
-        "DECODE_FAILED",
-        `Extension ${type} (${extension.class.name}) failed to decode a value: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
-        { cause: error },
-      );
+      throw extensionFailed(type, extension.class.name, error);
     } finally {
       this.bytes = bytes;
       this.lazyView = view;
       this.position = position;
       this.end = end;
     }
-  }
-}
-
-function setOwn(
-  object: Record<string, unknown>,
-  key: string,
-  value: unknown,
-): void {
-  if (key === "__proto__") {
-    Object.defineProperty(object, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else {
-    object[key] = value;
   }
 }

@@ -13,7 +13,8 @@ import { type Authenticator, importSecret } from "../protocol/auth.ts";
 import { MAX_HELLO_SIZE } from "../protocol/messages.ts";
 import { abortedError } from "../session/call.ts";
 import type { Session } from "../session/session.ts";
-import { dialOnce, isCertificateError } from "../wire/connect.ts";
+import { dialOnce } from "../wire/connect.ts";
+import { classifyNetError } from "../wire/net_errors.ts";
 import type { Transport } from "../wire/transport.ts";
 import { type Backoff, pause } from "./backoff.ts";
 import { type Endpoint, openSession } from "./open_session.ts";
@@ -292,11 +293,12 @@ export class Connector implements Redial {
         });
         return { transport, attempts: attempt };
       } catch (error) {
-        const isCertificateFailure = isCertificateError(error);
+        const kind = classifyNetError(error);
+        const isCertificateFailure = kind === "certificate";
+        // Trying again cannot help a certificate the client does not
+        // accept, nor a connection the runtime does not permit.
         const isFinal = attempt >= attempts || this.#isClosed ||
-          isCertificateFailure ||
-          error instanceof Deno.errors.NotCapable ||
-          error instanceof Deno.errors.PermissionDenied;
+          isCertificateFailure || kind === "permission";
         if (isFinal) {
           throw new ClientError(
             isCertificateFailure ? "TLS_FAILED" : "CONNECT_FAILED",
@@ -317,7 +319,7 @@ export class Connector implements Redial {
 /** What to check, after a failed connection attempt. */
 function connectHint(error: unknown, tls: ServerLocation["tls"]): string {
   const isTlsFailure = tls !== undefined && tls !== false &&
-    error instanceof Error && !(error instanceof Deno.errors.ConnectionRefused);
+    error instanceof Error && classifyNetError(error) !== "refused";
   return isTlsFailure
     ? "Is the server serving TLS, with a certificate this client trusts (tls.caCerts)?"
     : "Is the server running there?";

@@ -125,14 +125,7 @@ export class MessageCodec {
    * @returns The frame body, in parts (large binary values are not copied).
    * @throws {CodecError} `ENCODE_FAILED` when a value in it cannot be encoded.
    */
-  encode(message: OutgoingMessage): Uint8Array[];
-  /**
-   * @deprecated For the call sites in src/session/ not yet converted to
-   * `outgoing`'s builders; use {@linkcode MessageCodec.encodeRaw} to write
-   * a malformed message on purpose.
-   */
-  encode(message: readonly unknown[]): Uint8Array[];
-  encode(message: readonly unknown[]): Uint8Array[] {
+  encode(message: OutgoingMessage): Uint8Array[] {
     return this.#encoder.encodeParts(message);
   }
 

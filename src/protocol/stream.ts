@@ -11,6 +11,7 @@
  * @module
  */
 
+import { type Deferred, deferred } from "../base/deferred.ts";
 import { ProtocolError } from "../base/errors.ts";
 
 /** The default window: items a receiver takes before it must grant more. */
@@ -248,7 +249,7 @@ export class StreamReceiver<T = unknown> implements AsyncIterableIterator<T> {
   #queue: T[] = [];
   #head = 0;
   #taken = 0;
-  #waiting: PromiseWithResolvers<IteratorResult<T>> | undefined;
+  #waiting: Deferred<IteratorResult<T>> | undefined;
   #isDone = false;
   #error: unknown;
   #hasError = false;
@@ -326,7 +327,7 @@ export class StreamReceiver<T = unknown> implements AsyncIterableIterator<T> {
     if (this.#isDone || this.#isStopped) {
       return Promise.resolve({ value: undefined, done: true });
     }
-    this.#waiting ??= Promise.withResolvers();
+    this.#waiting ??= deferred();
     return this.#waiting.promise;
   }
 

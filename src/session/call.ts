@@ -6,12 +6,13 @@
  */
 
 import { ClientError } from "../base/errors.ts";
+import { ignore, type TimerHandle } from "../base/timers.ts";
 import type { StreamReceiver, StreamSender } from "../protocol/stream.ts";
 
 /** A call waiting for its answer. */
 export class PendingCall {
   /** The call's deadline, when it has one. */
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: TimerHandle | undefined;
   /** The caller's abort signal, when it gave one. */
   signal: AbortSignal | undefined;
   /** The listener on that signal, removed once the call settles. */
@@ -106,8 +107,6 @@ export class StreamCall extends PendingCall {
     this.receiver.end();
   }
 }
-
-function ignore(): void {}
 
 /** The error of a call whose signal aborted; the signal's reason is its cause. */
 export function abortedError(signal: AbortSignal): ClientError {

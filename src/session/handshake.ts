@@ -8,6 +8,7 @@
  */
 
 import { formatAddress } from "../base/address.ts";
+import { deferred } from "../base/deferred.ts";
 import { ClientError, ProtocolError } from "../base/errors.ts";
 import { housekeeping, ignore, type TimerHandle } from "../base/timers.ts";
 import { type Authenticator, NONCE_LABELS, prove } from "../protocol/auth.ts";
@@ -25,6 +26,7 @@ import {
   NONCE_SIZE,
   PROTOCOL_VERSION,
 } from "../protocol/messages.ts";
+import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
 import type { Peer } from "../dispatch/peer.ts";
 
 /**
@@ -43,7 +45,7 @@ export interface HandshakeHost {
   /** Sets the largest frame accepted from the peer from now on. */
   limitFrames(size: number): void;
   /** Sends an authentication message (AUTH or AUTH_OK). */
-  send(message: readonly unknown[]): void;
+  send(message: OutgoingMessage): void;
   /** The peer's hello arrived. */
   hello(hello: Hello): void;
   /** The handshake is done: calls may go. */
@@ -111,7 +113,7 @@ export class Handshake {
   /** Client: frames that arrived right behind the server's AUTH_OK, handled once it is verified. */
   #held: Uint8Array[] = [];
   #timer: TimerHandle | undefined;
-  readonly #ready = Promise.withResolvers<Hello>();
+  readonly #ready = deferred<Hello>();
 
   /**
    * Prepares one side of a handshake; `start` starts its clock.
@@ -256,7 +258,7 @@ export class Handshake {
    */
   answerLateAuth(): boolean {
     if (this.#options.role !== "server" || this.isAuthRequired) return false;
-    this.#host.send([MessageType.AUTH_OK, null]);
+    this.#host.send(outgoing.authOk(null));
     return true;
   }
 
@@ -308,11 +310,7 @@ export class Handshake {
       this.#nonce,
     );
     if (this.#host.isClosed) return;
-    this.#host.send(
-      credentials === undefined
-        ? [MessageType.AUTH, proof]
-        : [MessageType.AUTH, proof, credentials],
-    );
+    this.#host.send(outgoing.auth(proof, credentials));
   }
 
   #receiveDuringAuth(message: Message): void {
@@ -364,7 +362,7 @@ export class Handshake {
     const answer = auth.key === undefined
       ? null
       : await prove(auth.key, NONCE_LABELS.server, peerNonce, this.#nonce);
-    this.#host.send([MessageType.AUTH_OK, answer]);
+    this.#host.send(outgoing.authOk(answer));
     this.#open();
   }
 

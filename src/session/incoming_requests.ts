@@ -18,13 +18,13 @@ import {
   runAction,
   unknownAction,
 } from "../dispatch/run_action.ts";
-import {
-  type EndMessage,
-  type ItemMessage,
-  MessageType,
-  type RequestMessage,
-  type WireError,
+import type {
+  EndMessage,
+  ItemMessage,
+  RequestMessage,
+  WireError,
 } from "../protocol/messages.ts";
+import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
 import { StreamReceiver, StreamSender } from "../protocol/stream.ts";
 import { errorFromWire } from "../protocol/wire_error.ts";
 import { INPUT_WINDOW } from "./outgoing_calls.ts";
@@ -36,9 +36,9 @@ export interface AnswerSender {
   /** Answers a request with an error. */
   error(id: number, error: WireError): void;
   /** Sends a control message unless the connection is gone. */
-  sendIfOpen(message: readonly unknown[]): void;
+  sendIfOpen(message: OutgoingMessage): void;
   /** Sends a stream item unless the connection is gone; throws when it cannot go. */
-  sendChecked(message: readonly unknown[]): void | Promise<void>;
+  sendChecked(message: OutgoingMessage): void | Promise<void>;
   /** The error object sent for a thrown value. */
   wireError(code: string, thrown: unknown): WireError;
 }
@@ -179,7 +179,7 @@ export class IncomingRequests implements Responder {
     if (message.itemError) {
       this.#inputStreams?.delete(message.id);
       input.fail(message.itemError);
-      this.#sender.sendIfOpen([MessageType.INPUT_STOP, message.id]);
+      this.#sender.sendIfOpen(outgoing.inputStop(message.id));
       return;
     }
     try {
@@ -246,10 +246,10 @@ export class IncomingRequests implements Responder {
     const id = context.requestId;
     const input = new StreamReceiver(INPUT_WINDOW, {
       grant: (count) =>
-        this.#sender.sendIfOpen([MessageType.INPUT_CREDIT, id, count]),
+        this.#sender.sendIfOpen(outgoing.inputCredit(id, count)),
       stop: () => {
         this.#inputStreams?.delete(id);
-        this.#sender.sendIfOpen([MessageType.INPUT_STOP, id]);
+        this.#sender.sendIfOpen(outgoing.inputStop(id));
       },
     });
     (this.#inputStreams ??= new Map()).set(id, input);
@@ -272,12 +272,8 @@ export class IncomingRequests implements Responder {
     const sender = this.#sender;
     const stream = new StreamSender(source, {
       item: (value, eventId) =>
-        sender.sendChecked(
-          eventId === undefined
-            ? [MessageType.ITEM, id, value]
-            : [MessageType.ITEM, id, value, eventId],
-        ),
-      end: () => sender.sendIfOpen([MessageType.END, id]),
+        sender.sendChecked(outgoing.item(id, value, eventId)),
+      end: () => sender.sendIfOpen(outgoing.end(id)),
       fail: (error) =>
         sender.error(
           id,

@@ -13,7 +13,7 @@ import {
   ProtocolError,
   RemoteError,
 } from "../base/errors.ts";
-import { housekeeping } from "../base/timers.ts";
+import { housekeeping, type TimerHandle } from "../base/timers.ts";
 
 /** How long a closing connection waits for its last frames to be written. */
 const FLUSH_TIMEOUT = 2_000;
@@ -283,7 +283,7 @@ export class Lifecycle {
 
 /** Waits for `promise`, `ms` milliseconds at most (a timer that keeps no process alive). */
 async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: TimerHandle | undefined;
   await Promise.race([
     promise,
     new Promise((resolve) => timer = housekeeping(setTimeout(resolve, ms))),

@@ -14,11 +14,8 @@ import {
   MAX_FRAGMENTED,
   pieces,
 } from "../protocol/fragments.ts";
-import {
-  type Hello,
-  MessageType,
-  type WireError,
-} from "../protocol/messages.ts";
+import type { Hello, WireError } from "../protocol/messages.ts";
+import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
 import { safeString, wireError } from "../protocol/wire_error.ts";
 
 /** Where an {@linkcode Outbox} writes frames: the transport, or a fake. */
@@ -32,7 +29,7 @@ export interface FrameSink {
 /** How an {@linkcode Outbox} writes messages: the message codec, or a fake. */
 export interface MessageEncoder {
   /** Encodes a message into frame body parts. */
-  encode(message: readonly unknown[]): Uint8Array[];
+  encode(message: OutgoingMessage): Uint8Array[];
   /** Encodes a hello frame body. */
   encodeHello(hello: Hello): Uint8Array;
 }
@@ -44,14 +41,15 @@ export interface MessageEncoder {
  * ```ts
  * import { Outbox } from "./outbox.ts";
  * import { MessageCodec } from "../protocol/messages.ts";
+ * import { outgoing } from "../protocol/outgoing.ts";
  * import assert from "node:assert/strict";
  *
  * const frames: Uint8Array[][] = [];
  * const sink = { send: (parts: readonly Uint8Array[]) => void frames.push([...parts]), drain: () => Promise.resolve() };
  * const outbox = new Outbox(sink, new MessageCodec([]), true);
- * outbox.send([4, 1]); // PING 1
+ * outbox.send(outgoing.ping(1));
  * outbox.close();
- * outbox.sendIfOpen([4, 2]);
+ * outbox.sendIfOpen(outgoing.ping(2));
  * assert.equal(frames.length, 1);
  * ```
  */
@@ -117,7 +115,7 @@ export class Outbox {
    *
    * @param message The message.
    */
-  send(message: readonly unknown[]): void {
+  send(message: OutgoingMessage): void {
     // A failed write closes the connection; the session hears of it.
     this.#sink.send(this.#codec.encode(message));
   }
@@ -127,7 +125,7 @@ export class Outbox {
    *
    * @param message The message.
    */
-  sendIfOpen(message: readonly unknown[]): void {
+  sendIfOpen(message: OutgoingMessage): void {
     if (!this.#isClosed) this.#sink.send(this.#codec.encode(message));
   }
 
@@ -140,7 +138,7 @@ export class Outbox {
    * @throws {CodecError} When it cannot be encoded.
    * @throws {ClientError} `FRAME_TOO_LARGE` when the peer would refuse it.
    */
-  encodeChecked(message: readonly unknown[], what: string): Uint8Array[] {
+  encodeChecked(message: OutgoingMessage, what: string): Uint8Array[] {
     const parts = this.#codec.encode(message);
     this.#checkSize(parts, what);
     return parts;
@@ -154,7 +152,7 @@ export class Outbox {
    * @throws {CodecError} When it cannot be encoded.
    * @throws {ClientError} `FRAME_TOO_LARGE` when the peer would refuse it.
    */
-  sendChecked(message: readonly unknown[]): void | Promise<void> {
+  sendChecked(message: OutgoingMessage): void | Promise<void> {
     if (this.#isClosed) return;
     return this.sendData(this.encodeChecked(message, "A stream item"));
   }
@@ -184,7 +182,7 @@ export class Outbox {
     if (this.#isClosed) return;
     let parts: Uint8Array[];
     try {
-      parts = this.#codec.encode([MessageType.RESULT, id, value]);
+      parts = this.#codec.encode(outgoing.result(id, value));
     } catch (error) {
       return this.error(
         id,
@@ -217,7 +215,7 @@ export class Outbox {
    */
   error(id: number, error: WireError): void {
     if (this.#isClosed) return;
-    this.#sink.send(this.encodeWithError([MessageType.ERROR, id], error));
+    this.#sink.send(this.#encodeError(id, error));
   }
 
   /**
@@ -227,30 +225,24 @@ export class Outbox {
    * @param error Why, if for an error.
    */
   goodbye(error?: IsockError): void {
-    if (error === undefined) return this.send([MessageType.GOODBYE]);
-    this.send([MessageType.GOODBYE, {
+    if (error === undefined) return this.send(outgoing.goodbye());
+    this.send(outgoing.goodbye({
       code: error.code,
       name: error.name,
       message: error.message,
-    }]);
+    }));
   }
 
-  /**
-   * Encodes a message that ends in an error object, dropping what cannot be encoded.
-   *
-   * @param head The message before the error.
-   * @param error The error object.
-   * @returns The frame body parts.
-   */
-  encodeWithError(head: unknown[], error: WireError): Uint8Array[] {
+  /** Encodes an ERROR message, dropping from its error object what cannot be encoded. */
+  #encodeError(id: number, error: WireError): Uint8Array[] {
     try {
-      return this.#codec.encode([...head, error]);
+      return this.#codec.encode(outgoing.error(id, error));
     } catch {
       const { cause: _cause, fields: _fields, ...plain } = error;
-      return this.#codec.encode([...head, {
+      return this.#codec.encode(outgoing.error(id, {
         ...plain,
         message: safeString(plain.message),
-      }]);
+      }));
     }
   }
 
@@ -283,7 +275,7 @@ export class Outbox {
       for (const piece of pieces(parts, FRAGMENT_SIZE)) {
         if (this.#isClosed) return;
         this.#sink.send(
-          this.#codec.encode([MessageType.FRAGMENT, id, size, piece]),
+          this.#codec.encode(outgoing.fragment(id, size, piece)),
         );
         await this.#sink.drain();
       }

@@ -7,25 +7,25 @@
  */
 
 import {
-  ClientError,
+  type ClientError,
   ProtocolError,
   type RemoteError,
 } from "../base/errors.ts";
-import { MAX_TIMEOUT } from "../base/timers.ts";
-import {
-  type ItemMessage,
-  MAX_WINDOW,
-  MessageType,
-  type ResultMessage,
-  type WireError,
+import { deferred } from "../base/deferred.ts";
+import type {
+  ItemMessage,
+  RequestMeta,
+  ResultMessage,
+  WireError,
 } from "../protocol/messages.ts";
+import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
 import {
   DEFAULT_WINDOW,
   isStreamSource,
   StreamReceiver,
   StreamSender,
 } from "../protocol/stream.ts";
-import { errorFromWire, safeString } from "../protocol/wire_error.ts";
+import { errorFromWire } from "../protocol/wire_error.ts";
 import {
   abortedError,
   type CallOptions,
@@ -33,6 +33,7 @@ import {
   StreamCall,
   type StreamOptions,
 } from "./call.ts";
+import { invalidTimeout, invalidWindow, timedOut } from "./call_errors.ts";
 
 /** The input items a caller may send before the handler grants more (PROTOCOL.md, "Streams"). */
 export const INPUT_WINDOW = 16;
@@ -42,13 +43,13 @@ export interface CallSender {
   /** Whether the connection is gone. */
   readonly isClosed: boolean;
   /** Encodes a message carrying user data; throws when it cannot go. */
-  encodeChecked(message: readonly unknown[], what: string): Uint8Array[];
+  encodeChecked(message: OutgoingMessage, what: string): Uint8Array[];
   /** Sends an encoded message that may be large. */
   sendData(parts: Uint8Array[]): void | Promise<void>;
   /** Sends a control message unless the connection is gone. */
-  sendIfOpen(message: readonly unknown[]): void;
+  sendIfOpen(message: OutgoingMessage): void;
   /** Sends a stream item unless the connection is gone; throws when it cannot go. */
-  sendChecked(message: readonly unknown[]): void | Promise<void>;
+  sendChecked(message: OutgoingMessage): void | Promise<void>;
   /** The error object sent for a thrown value. */
   wireError(code: string, thrown: unknown): WireError;
 }
@@ -129,7 +130,7 @@ export class OutgoingCalls {
     data: unknown,
     options?: CallOptions,
   ): Promise<unknown> {
-    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    const { promise, resolve, reject } = deferred<unknown>();
     this.request(action, data, options, new PendingCall(resolve, reject));
     return promise;
   }
@@ -152,26 +153,20 @@ export class OutgoingCalls {
     const sender = this.#sender;
     const call = new StreamCall(
       new StreamReceiver(window, {
-        grant: (count) => sender.sendIfOpen([MessageType.CREDIT, id, count]),
+        grant: (count) => sender.sendIfOpen(outgoing.credit(id, count)),
         stop: () => {
           if (this.take(id) !== undefined) {
-            sender.sendIfOpen([MessageType.CANCEL, id]);
+            sender.sendIfOpen(outgoing.cancel(id));
           }
         },
       }),
     );
-    if (!Number.isInteger(window) || window < 1 || window > MAX_WINDOW) {
-      call.fail(
-        new ClientError(
-          "INVALID_OPTIONS",
-          `Option window must be an integer from 1 to ${MAX_WINDOW}; got ${
-            safeString(window)
-          }.`,
-        ),
-      );
+    const invalid = invalidWindow(window);
+    if (invalid !== undefined) {
+      call.fail(invalid);
       return call;
     }
-    const meta: Record<string, unknown> = { stream: window };
+    const meta: RequestMeta = { stream: window };
     if (options.lastEventId !== undefined) {
       meta.lastEventId = options.lastEventId;
     }
@@ -194,7 +189,7 @@ export class OutgoingCalls {
     data: unknown,
     options: CallOptions | undefined,
     call: PendingCall,
-    meta?: Record<string, unknown>,
+    meta?: RequestMeta,
   ): number {
     if (this.#sender.isClosed) {
       call.fail(this.#host.callError());
@@ -206,15 +201,9 @@ export class OutgoingCalls {
       return 0;
     }
     const timeout = options?.timeout ?? 0;
-    if (!(timeout >= 0 && timeout <= MAX_TIMEOUT)) {
-      call.fail(
-        new ClientError(
-          "INVALID_OPTIONS",
-          `Option timeout must be a number of milliseconds from 0 to ${MAX_TIMEOUT}; got ${
-            safeString(timeout)
-          }.`,
-        ),
-      );
+    const invalid = invalidTimeout(timeout);
+    if (invalid !== undefined) {
+      call.fail(invalid);
       return 0;
     }
     const isInputStream = isStreamSource(data);
@@ -227,13 +216,9 @@ export class OutgoingCalls {
     let parts: Uint8Array[];
     try {
       parts = this.#sender.encodeChecked(
-        meta === undefined ? [MessageType.REQUEST, id, action, data] : [
-          MessageType.REQUEST,
-          id,
-          action,
-          isInputStream ? null : data,
-          meta,
-        ],
+        meta === undefined
+          ? outgoing.request(id, action, data)
+          : outgoing.request(id, action, isInputStream ? null : data, meta),
         `The request to "${action}"`,
       );
     } catch (error) {
@@ -245,17 +230,7 @@ export class OutgoingCalls {
     if (timeout > 0) {
       call.timer = setTimeout(() => {
         const items = call instanceof StreamCall ? call.itemCount : 0;
-        this.cancel(
-          id,
-          new ClientError(
-            "TIMEOUT",
-            items > 0
-              ? `The stream from "${action}" timed out after ${items} item${
-                items === 1 ? "" : "s"
-              }: its ${timeout} ms were up before it ended.`
-              : `"${action}" did not answer within ${timeout} ms.`,
-          ),
-        );
+        this.cancel(id, timedOut(action, timeout, items));
       }, timeout);
     }
     if (signal !== undefined) {
@@ -278,7 +253,7 @@ export class OutgoingCalls {
     const call = this.take(id);
     if (call === undefined) return;
     call.fail(reason);
-    this.#sender.sendIfOpen([MessageType.CANCEL, id]);
+    this.#sender.sendIfOpen(outgoing.cancel(id));
   }
 
   /**
@@ -332,7 +307,7 @@ export class OutgoingCalls {
     if (message.itemError) {
       this.take(message.id);
       call.fail(message.itemError);
-      this.#sender.sendIfOpen([MessageType.CANCEL, message.id]);
+      this.#sender.sendIfOpen(outgoing.cancel(message.id));
       return;
     }
     try {
@@ -400,14 +375,12 @@ export class OutgoingCalls {
   ): void {
     const sender = this.#sender;
     call.input = new StreamSender(source, {
-      item: (value) => sender.sendChecked([MessageType.INPUT, id, value]),
-      end: () => sender.sendIfOpen([MessageType.INPUT_END, id]),
+      item: (value) => sender.sendChecked(outgoing.input(id, value)),
+      end: () => sender.sendIfOpen(outgoing.inputEnd(id)),
       fail: (error) =>
-        sender.sendIfOpen([
-          MessageType.INPUT_END,
-          id,
-          sender.wireError("ACTION_FAILED", error),
-        ]),
+        sender.sendIfOpen(
+          outgoing.inputEnd(id, sender.wireError("ACTION_FAILED", error)),
+        ),
       blocked: this.#host.blocked,
     }, INPUT_WINDOW);
     call.input.run();

@@ -16,7 +16,6 @@ import {
   ProtocolError,
   type RemoteError,
 } from "../base/errors.ts";
-import { formatAddress } from "../base/address.ts";
 import {
   type FragmentMessage,
   type GoodbyeMessage,
@@ -25,17 +24,12 @@ import {
   type MessageCodec,
   MessageType,
 } from "../protocol/messages.ts";
+import { outgoing } from "../protocol/outgoing.ts";
 import { errorFromWire, wasNotRun } from "../protocol/wire_error.ts";
 import type { Transport } from "../wire/transport.ts";
 import { Peer, type PeerConnection } from "../dispatch/peer.ts";
 import type { CallOptions, StreamCall, StreamOptions } from "./call.ts";
-import { Handshake, type HandshakeHost } from "./handshake.ts";
-import { IncomingRequests, type RequestsHost } from "./incoming_requests.ts";
-import { Keepalive, type KeepaliveHost } from "./keepalive.ts";
-import { Lifecycle, type LifecycleHost } from "./lifecycle.ts";
-import { type CallsHost, OutgoingCalls } from "./outgoing_calls.ts";
-import { Outbox } from "./outbox.ts";
-import { Reassembly, type ReassemblyHost } from "./reassembly.ts";
+import { buildPieces, type SessionPieces } from "./session_pieces.ts";
 import type { SessionOptions } from "./session_options.ts";
 
 export type { CallOptions, StreamOptions } from "./call.ts";
@@ -44,18 +38,6 @@ export type { ActionLookup } from "../dispatch/run_action.ts";
 export { INPUT_WINDOW } from "./outgoing_calls.ts";
 export { MAX_PRE_AUTH_FRAME } from "./handshake.ts";
 export { wasNotRun };
-
-/** How long a session that said goodbye waits for its peer to finish and close first. */
-const GOODBYE_GRACE = 1_000;
-
-/** Everything the pieces need of their session. */
-type Host =
-  & LifecycleHost
-  & HandshakeHost
-  & ReassemblyHost
-  & CallsHost
-  & RequestsHost
-  & KeepaliveHost;
 
 /** One live connection, from the hello to the close. */
 export class Session implements PeerConnection {
@@ -68,13 +50,8 @@ export class Session implements PeerConnection {
 
   readonly #transport: Transport;
   readonly #codec: MessageCodec;
-  readonly #life: Lifecycle;
-  readonly #outbox: Outbox;
-  readonly #handshake: Handshake;
-  readonly #reassembly: Reassembly;
-  readonly #calls: OutgoingCalls;
-  readonly #requests: IncomingRequests;
-  readonly #keepalive: Keepalive;
+  /** The pieces this session coordinates. */
+  readonly #pieces: SessionPieces;
 
   /**
    * Starts the session: sends this side's hello and reads the peer's.
@@ -87,26 +64,16 @@ export class Session implements PeerConnection {
     this.#codec = options.codec;
     this.peer = new Peer(this, transport.peer);
     const offersActions = options.offersActions ?? yes;
-    const outbox = this.#outbox = new Outbox(
-      transport,
-      options.codec,
-      options.exposeStack,
-    );
-    const host = this.#host(transport, offersActions);
-    const life = this.#life = new Lifecycle(
-      formatAddress(transport.peer),
-      host,
-    );
-    const handshake = this.#handshake = new Handshake(options, host);
-    this.#reassembly = new Reassembly(options, host);
-    this.#calls = new OutgoingCalls(outbox, host);
-    this.#requests = new IncomingRequests(outbox, host, options);
-    this.#keepalive = new Keepalive(host, options);
-    this.ready = handshake.ready;
-    this.closed = life.closed;
-    handshake.start(options.handshakeTimeout);
-    outbox.hello(
-      handshake.hello(options.role === "client" && offersActions()),
+    const pieces = buildPieces(transport, options, this.peer, offersActions, {
+      opened: (hello) => this.#opened(hello),
+      peerGoodbye: (message) => this.#peerGoodbye(message),
+    });
+    this.#pieces = pieces;
+    this.ready = pieces.handshake.ready;
+    this.closed = pieces.life.closed;
+    pieces.handshake.start(options.handshakeTimeout);
+    pieces.outbox.hello(
+      pieces.handshake.hello(options.role === "client" && offersActions()),
     );
     transport.start({
       frame: (body, isBorrowed) => this.#onFrame(body, isBorrowed),
@@ -114,85 +81,34 @@ export class Session implements PeerConnection {
     });
   }
 
-  /** What the pieces need of their connection, in one object: each sees only its own interface. */
-  #host(transport: Transport, offersActions: () => boolean): Host {
-    const outbox = this.#outbox;
-    const life = () => this.#life;
-    const failProtocol = (error: ProtocolError) => life().breach(error);
-    const settled = () => life().settled();
-    const handshake = () => this.#handshake;
-    const requests = () => this.#requests;
-    const calls = () => this.#calls;
-    return {
-      peer: this.peer,
-      get identity() {
-        return handshake().identity;
-      },
-      get isClosed() {
-        return life().isClosed;
-      },
-      get isRefusing() {
-        return life().isRefusing;
-      },
-      get isCongested() {
-        return transport.isCongested;
-      },
-      get lastActivity() {
-        return transport.lastActivity;
-      },
-      get isBusy() {
-        return requests().active > 0 || calls().size > 0;
-      },
-      drain: () => transport.drain(),
-      blocked: () => transport.isCongested ? transport.drain() : undefined,
-      closeTransport: () => transport.close(),
-      limitFrames: (size) => transport.limitFrames?.(size),
-      send: (message) => outbox.send(message),
-      sendGoodbye: (error) => outbox.goodbye(error),
-      hello: (hello) => outbox.setPeerLimit(hello.maxFrameSize),
-      opened: (hello) => this.#opened(hello),
-      failed: (error) => void life().failWith(error),
-      timedOut: (error) => life().abort(error),
-      peerGoodbye: (message) => this.#peerGoodbye(message),
-      failProtocol,
-      callError: () => life().callError(),
-      busy: () => transport.ref(),
-      quiet: () => offersActions() || transport.unref(),
-      settled,
-      ping: (id) => outbox.send([MessageType.PING, id]),
-      dead: (reason) => life().abort(reason),
-      idle: (reason) => void life().retire(GOODBYE_GRACE, reason),
-    };
-  }
-
   /** Whether calls may be sent: the handshake is done and neither side is leaving. */
   get isOpen(): boolean {
-    return this.#life.isOpen;
+    return this.#pieces.life.isOpen;
   }
 
   /** Who the peer is: what `authenticate` returned for it, or `undefined`. */
   get identity(): unknown {
-    return this.#handshake.identity;
+    return this.#pieces.handshake.identity;
   }
 
   /** Whether the peer said goodbye. */
   get isPeerLeaving(): boolean {
-    return this.#life.isPeerLeaving;
+    return this.#pieces.life.isPeerLeaving;
   }
 
   /** How many of the peer's requests are being run right now. */
   get activeHandlers(): number {
-    return this.#requests.active;
+    return this.#pieces.requests.active;
   }
 
   /** How many calls to the peer are waiting for their answers. */
   get pendingCalls(): number {
-    return this.#calls.size;
+    return this.#pieces.calls.size;
   }
 
   /** Why the connection ended, once it has; `undefined` while open or after a clean end. */
   get endReason(): ClientError | RemoteError | undefined {
-    return this.#life.endReason;
+    return this.#pieces.life.endReason;
   }
 
   /**
@@ -206,7 +122,7 @@ export class Session implements PeerConnection {
    * @returns The action's result.
    */
   call(action: string, data: unknown, options?: CallOptions): Promise<unknown> {
-    return this.#calls.call(action, data, options);
+    return this.#pieces.calls.call(action, data, options);
   }
 
   /**
@@ -222,7 +138,7 @@ export class Session implements PeerConnection {
     data: unknown,
     options?: StreamOptions,
   ): StreamCall {
-    return this.#calls.openStream(action, data, options);
+    return this.#pieces.calls.openStream(action, data, options);
   }
 
   /**
@@ -230,7 +146,7 @@ export class Session implements PeerConnection {
    * with `CONNECTION_CLOSED` (not run). Requests already running go on.
    */
   sayGoodbye(): void {
-    this.#life.sayGoodbye();
+    this.#pieces.life.sayGoodbye();
   }
 
   /**
@@ -241,7 +157,7 @@ export class Session implements PeerConnection {
    * @returns Resolves once the connection is closed.
    */
   refuse(reason: IsockError): Promise<void> {
-    const closing = this.#life.failWith(reason);
+    const closing = this.#pieces.life.failWith(reason);
     return closing === undefined
       ? this.closed
       : closing.then(() => this.closed);
@@ -256,7 +172,7 @@ export class Session implements PeerConnection {
    * @param reason Why, for calls of this side still waiting.
    */
   async retire(grace: number, reason?: IsockError): Promise<void> {
-    await this.#life.retire(grace, reason);
+    await this.#pieces.life.retire(grace, reason);
   }
 
   /**
@@ -264,7 +180,7 @@ export class Session implements PeerConnection {
    * connection is closed (answers could no longer be delivered).
    */
   whenIdle(): Promise<void> {
-    return this.#requests.whenIdle();
+    return this.#pieces.requests.whenIdle();
   }
 
   /**
@@ -275,7 +191,7 @@ export class Session implements PeerConnection {
    * @param reason Why, for the calls that are still waiting.
    */
   async close(reason?: IsockError): Promise<void> {
-    await this.#life.close(reason);
+    await this.#pieces.life.close(reason);
     return this.closed;
   }
 
@@ -285,30 +201,32 @@ export class Session implements PeerConnection {
    * @param reason Why, for the calls that are still waiting.
    */
   abort(reason?: IsockError): void {
-    this.#life.abort(reason);
+    this.#pieces.life.abort(reason);
   }
 
   #opened(hello: Hello): void {
-    this.#life.open();
+    this.#pieces.life.open();
     // A client that offers actions waits for the server's calls: its quiet
     // is not idleness.
-    if (!this.#life.isClosed) this.#keepalive.start(!hello.serves);
-    for (const frame of this.#handshake.takeHeld()) {
+    if (!this.#pieces.life.isClosed) {
+      this.#pieces.keepalive.start(!hello.serves);
+    }
+    for (const frame of this.#pieces.handshake.takeHeld()) {
       this.#onFrame(frame, false);
     }
   }
 
   #onFrame(body: Uint8Array, isBorrowed: boolean): void {
     // Once closing, what still arrives is dropped unread.
-    if (this.#life.isDropping) return;
-    if (!this.#handshake.isDone) {
-      return this.#handshake.receive(body, isBorrowed);
+    if (this.#pieces.life.isDropping) return;
+    if (!this.#pieces.handshake.isDone) {
+      return this.#pieces.handshake.receive(body, isBorrowed);
     }
     let message: Message;
     try {
       message = this.#codec.decode(body, isBorrowed);
     } catch (error) {
-      return this.#life.breach(error as ProtocolError);
+      return this.#pieces.life.breach(error as ProtocolError);
     }
     this.#route(message, false);
   }
@@ -317,40 +235,40 @@ export class Session implements PeerConnection {
   #route(message: Message, isReassembled: boolean): void {
     switch (message.type) {
       case MessageType.REQUEST:
-        this.#keepalive.noteRequest();
-        return this.#requests.receive(message);
+        this.#pieces.keepalive.noteRequest();
+        return this.#pieces.requests.receive(message);
       case MessageType.RESULT:
-        return this.#calls.result(message);
+        return this.#pieces.calls.result(message);
       case MessageType.ERROR:
-        return this.#calls.error(message.id, message.error);
+        return this.#pieces.calls.error(message.id, message.error);
       case MessageType.CANCEL:
-        return this.#requests.cancel(message.id);
+        return this.#pieces.requests.cancel(message.id);
       case MessageType.ITEM:
-        return this.#calls.item(message);
+        return this.#pieces.calls.item(message);
       case MessageType.END:
-        return this.#calls.end(message.id);
+        return this.#pieces.calls.end(message.id);
       case MessageType.CREDIT:
-        return this.#requests.grant(message.id, message.count);
+        return this.#pieces.requests.grant(message.id, message.count);
       case MessageType.INPUT:
-        return this.#requests.input(message);
+        return this.#pieces.requests.input(message);
       case MessageType.INPUT_END:
-        return this.#requests.inputEnd(message);
+        return this.#pieces.requests.inputEnd(message);
       case MessageType.INPUT_CREDIT:
-        return this.#calls.grantInput(message.id, message.count);
+        return this.#pieces.calls.grantInput(message.id, message.count);
       case MessageType.INPUT_STOP:
-        return this.#calls.stopInput(message.id);
+        return this.#pieces.calls.stopInput(message.id);
       case MessageType.FRAGMENT:
         return this.#reassemble(message, isReassembled);
       case MessageType.PING:
-        return this.#outbox.send([MessageType.PONG, message.id]);
+        return this.#pieces.outbox.send(outgoing.pong(message.id));
       case MessageType.PONG:
         return; // The transport already noted the sign of life.
       case MessageType.GOODBYE:
         return this.#peerGoodbye(message);
       case MessageType.AUTH:
-        if (this.#handshake.answerLateAuth()) return;
+        if (this.#pieces.handshake.answerLateAuth()) return;
     }
-    this.#life.breach(
+    this.#pieces.life.breach(
       new ProtocolError(
         "PROTOCOL",
         "An authentication message arrived after authentication.",
@@ -362,41 +280,41 @@ export class Session implements PeerConnection {
   #reassemble(fragment: FragmentMessage, isReassembled: boolean): void {
     let message: Message;
     try {
-      const whole = this.#reassembly.add(fragment, isReassembled);
+      const whole = this.#pieces.reassembly.add(fragment, isReassembled);
       if (whole === undefined) return;
       message = this.#codec.decode(whole, false);
     } catch (error) {
-      return this.#life.breach(error as ProtocolError);
+      return this.#pieces.life.breach(error as ProtocolError);
     }
     this.#route(message, true);
   }
 
   #peerGoodbye(message: GoodbyeMessage): void {
     const reason = message.error && errorFromWire(message.error);
-    this.#life.peerLeaves(reason);
-    if (reason !== undefined) this.#handshake.peerLeft(reason);
+    this.#pieces.life.peerLeaves(reason);
+    if (reason !== undefined) this.#pieces.handshake.peerLeft(reason);
   }
 
   #onClosed(error: unknown): void {
-    const failure = this.#handshake.explain(error);
+    const failure = this.#pieces.handshake.explain(error);
     // The peer's bytes broke the framing: tell it why, then close.
     const flushed = failure instanceof ProtocolError
-      ? this.#life.failWith(failure)
+      ? this.#pieces.life.failWith(failure)
       : undefined;
     if (flushed === undefined) this.#finish(failure);
     else flushed.then(() => this.#finish(failure));
   }
 
   #finish(failure: unknown): void {
-    if (this.#life.isClosed) return;
-    const reason = this.#life.end(failure);
-    this.#handshake.stop(reason);
-    this.#keepalive.stop();
-    this.#reassembly.clear();
-    this.#outbox.close();
-    this.#requests.closeAll(reason);
-    this.#calls.failAll(reason);
-    this.#requests.releaseWaiters();
+    if (this.#pieces.life.isClosed) return;
+    const reason = this.#pieces.life.end(failure);
+    this.#pieces.handshake.stop(reason);
+    this.#pieces.keepalive.stop();
+    this.#pieces.reassembly.clear();
+    this.#pieces.outbox.close();
+    this.#pieces.requests.closeAll(reason);
+    this.#pieces.calls.failAll(reason);
+    this.#pieces.requests.releaseWaiters();
     this.#transport.close();
   }
 }

@@ -14,6 +14,7 @@ import {
   FrameDecoder,
   writeLength,
 } from "./framing.ts";
+import { SocketError } from "./net_errors.ts";
 import {
   type FrameReceiver,
   HIGH_WATER_BYTES,
@@ -94,7 +95,8 @@ class ConnTransport implements Transport {
       if (count === null) {
         if (!decoder.isBetweenFrames) {
           // The peer went away mid-frame: a lost connection, not a protocol breach.
-          throw new Deno.errors.UnexpectedEof(
+          throw new SocketError(
+            "eof",
             "The connection ended inside a frame.",
           );
         }
@@ -186,7 +188,8 @@ class ConnTransport implements Transport {
 
 function peerAddress(address: Deno.Addr): PeerAddress {
   if ("path" in address) {
-    return { hostname: address.path, port: 0, transport: "unix" };
+    // An accepted Unix socket has no path of its own.
+    return { hostname: address.path ?? "", port: 0, transport: "unix" };
   }
   if ("hostname" in address) {
     return { hostname: address.hostname, port: address.port, transport: "tcp" };

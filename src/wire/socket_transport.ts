@@ -1,14 +1,16 @@
 /**
- * The transport of a `node:net` or `node:tls` socket. TLS servers and
- * clients use it, because a Deno `TlsConn` closed before its handshake
- * completes keeps its socket open (Deno 2.9), while a destroyed node
- * socket is gone at once, file descriptor and all.
+ * The transport of a `node:net` or `node:tls` socket: plain TCP and Unix
+ * sockets on Node and Bun, and TLS on every runtime, because a Deno
+ * `TlsConn` closed before its handshake completes keeps its socket open
+ * (Deno 2.9), while a destroyed node socket is gone at once, file
+ * descriptor and all.
  *
  * @module
  */
 
 import type { Socket } from "node:net";
 import { joinSmallParts } from "../base/bytes.ts";
+import { type Deferred, deferred } from "../base/deferred.ts";
 import { ignore } from "../base/timers.ts";
 import {
   FRAME_HEADER_SIZE,
@@ -16,6 +18,7 @@ import {
   FrameDecoder,
   writeLength,
 } from "./framing.ts";
+import { SocketError } from "./net_errors.ts";
 import {
   type FrameReceiver,
   HIGH_WATER_BYTES,
@@ -32,14 +35,17 @@ import {
  * @param socket The socket; the transport owns it from now on.
  * @param options Frame size limits.
  * @param beneath The plain socket under a TLS socket, destroyed with it.
+ * @param peer The peer's address when the socket cannot tell it (a Unix
+ * socket); by default the socket's remote address.
  * @returns The transport.
  */
 export function socketTransport(
   socket: Socket,
   options: TransportOptions,
   beneath?: Socket,
+  peer?: PeerAddress,
 ): Transport {
-  return new SocketTransport(socket, options, beneath);
+  return new SocketTransport(socket, options, beneath, peer);
 }
 
 class SocketTransport implements Transport {
@@ -55,14 +61,19 @@ class SocketTransport implements Transport {
   #isFlushQueued = false;
   #isClosed = false;
   #hasEnded = false;
-  #drained: PromiseWithResolvers<void> | undefined;
+  #drained: Deferred<void> | undefined;
   /** Bursts waiting for their flush, and chunks handed to the socket but not yet written. */
   #pendingWrites = 0;
 
-  constructor(socket: Socket, options: TransportOptions, beneath?: Socket) {
+  constructor(
+    socket: Socket,
+    options: TransportOptions,
+    beneath: Socket | undefined,
+    peer: PeerAddress | undefined,
+  ) {
     this.#socket = socket;
     this.#beneath = beneath;
-    this.peer = {
+    this.peer = peer ?? {
       hostname: socket.remoteAddress ?? beneath?.remoteAddress ?? "",
       port: socket.remotePort ?? beneath?.remotePort ?? 0,
       transport: "tcp",
@@ -83,9 +94,17 @@ class SocketTransport implements Transport {
   start(receiver: FrameReceiver): void {
     this.#receiver = receiver;
     const socket = this.#socket;
-    socket.on("data", (chunk: Uint8Array) => {
+    socket.on("data", (buffer: Uint8Array) => {
       if (this.#hasEnded) return;
       this.lastActivity = Date.now();
+      // A node `Buffer`'s `slice` is a view, not a copy, and its `buffer`
+      // may be a shared pool: the decoder gets a plain `Uint8Array` over
+      // the same bytes, so what it copies out is a copy, of these bytes only.
+      const chunk = new Uint8Array(
+        buffer.buffer,
+        buffer.byteOffset,
+        buffer.byteLength,
+      );
       try {
         this.#decoder.push(chunk, this.#deliver);
       } catch (error) {
@@ -102,9 +121,7 @@ class SocketTransport implements Transport {
       this.#end(
         this.#decoder.isBetweenFrames
           ? undefined
-          : new Deno.errors.UnexpectedEof(
-            "The connection ended inside a frame.",
-          ),
+          : new SocketError("eof", "The connection ended inside a frame."),
       );
     });
     if (this.#isClosed || socket.destroyed) this.#end();
@@ -165,7 +182,7 @@ class SocketTransport implements Transport {
     if (this.#pendingWrites === 0 || this.#socket.destroyed) {
       return Promise.resolve();
     }
-    this.#drained ??= Promise.withResolvers();
+    this.#drained ??= deferred();
     return this.#drained.promise;
   }
 

@@ -7,11 +7,12 @@
  * - `connTransport` (conn_transport.ts), for a `Deno.Conn`: a tight read
  *   loop that hands every frame of a read to the session in one go, and a
  *   writer that joins the frames of one burst into one socket write.
- *   Servers and clients use it.
+ *   Plain TCP and Unix sockets on Deno use it.
  * - `socketTransport` (socket_transport.ts), for a `node:net` or
- *   `node:tls` socket: TLS servers and clients use it, because a Deno
- *   `TlsConn` closed before its handshake completes keeps its socket open
- *   (Deno 2.9), while a destroyed node socket is gone at once.
+ *   `node:tls` socket: plain sockets on Node and Bun, and TLS on every
+ *   runtime, because a Deno `TlsConn` closed before its handshake
+ *   completes keeps its socket open (Deno 2.9), while a destroyed node
+ *   socket is gone at once.
  * - `streamTransport` (stream_transport.ts), for any pair of byte streams,
  *   through `FrameDecoderStream` and `FrameEncoderStream`.
  *

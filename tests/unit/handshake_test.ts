@@ -2,11 +2,8 @@ import assert from "node:assert/strict";
 import type { ClientError, ProtocolError } from "../../src/base/errors.ts";
 import { ProtocolError as ProtocolErrorClass } from "../../src/base/errors.ts";
 import { type Authenticator, importSecret } from "../../src/protocol/auth.ts";
-import {
-  type Hello,
-  MessageCodec,
-  MessageType,
-} from "../../src/protocol/messages.ts";
+import { type Hello, MessageCodec } from "../../src/protocol/messages.ts";
+import { outgoing } from "../../src/protocol/outgoing.ts";
 import {
   Handshake,
   type HandshakeHost,
@@ -127,7 +124,7 @@ Deno.test("handshake: a message before authentication is complete is refused", (
   const { client, server } = pair({}, { authenticate: () => true });
   client.sendHello();
   server.handshake.receive(
-    codec.encode([MessageType.REQUEST, 1, "a", null])[0],
+    codec.encode(outgoing.request(1, "a", null))[0],
     false,
   );
   assert.deepEqual(server.events, ["hello", "failed UNAUTHORIZED"]);
@@ -146,7 +143,7 @@ Deno.test("handshake: frames right behind the server's AUTH_OK wait until its pr
   for (let i = 0; i < 4; i++) await settle();
   assert.equal(held.length, 1, "the AUTH_OK");
   client.deliver(held[0]);
-  const ping = codec.encode([MessageType.PING, 7])[0];
+  const ping = codec.encode(outgoing.ping(7))[0];
   client.handshake.receive(ping, true);
   assert.deepEqual(client.events, ["hello"], "the proof is being checked");
   for (let i = 0; i < 4; i++) await settle();
@@ -159,7 +156,7 @@ Deno.test("handshake: frames right behind the server's AUTH_OK wait until its pr
 Deno.test("handshake: a goodbye during authentication goes to the host", () => {
   const { client, server } = pair({}, { authenticate: () => true });
   client.sendHello();
-  server.handshake.receive(codec.encode([MessageType.GOODBYE])[0], false);
+  server.handshake.receive(codec.encode(outgoing.goodbye())[0], false);
   assert.deepEqual(server.events, ["hello", "goodbye"]);
 });
 

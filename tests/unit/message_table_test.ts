@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { defineExtension } from "../../mod.ts";
 import { CodecError, ProtocolError } from "../../src/base/errors.ts";
 import { concat } from "../../src/base/bytes.ts";
+import { Outbox } from "../../src/session/outbox.ts";
 import {
   MESSAGE_TABLE,
   MessageCodec,
@@ -250,6 +251,14 @@ Deno.test("message table: a message built by hand is a type error", () => {
   const take = (message: OutgoingMessage) => message;
   // @ts-expect-error: only a builder makes an OutgoingMessage.
   take([MessageType.CREDIT, 1, 2]);
+  // @ts-expect-error: the codec encodes only what a builder made.
+  codec.encode([MessageType.CREDIT, 1, 2]);
+  const outbox = new Outbox(
+    { send() {}, drain: () => Promise.resolve() },
+    codec,
+  );
+  // @ts-expect-error: nor does the outbox send anything else.
+  outbox.send([MessageType.PING, 1]);
   // @ts-expect-error: a credit's count is a number.
   outgoing.credit(1, "2");
   // @ts-expect-error: a fragment has a total and bytes.

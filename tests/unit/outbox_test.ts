@@ -5,6 +5,7 @@ import {
   MessageCodec,
   MessageType,
 } from "../../src/protocol/messages.ts";
+import { outgoing } from "../../src/protocol/outgoing.ts";
 import { FRAGMENT_THRESHOLD } from "../../src/protocol/fragments.ts";
 import { Outbox } from "../../src/session/outbox.ts";
 import { RecordingSink, settle } from "./fakes.ts";
@@ -23,13 +24,13 @@ function decoded(sink: RecordingSink): Message[] {
 Deno.test("outbox: control messages go even while closing; the rest stop once closed", () => {
   const sink = new RecordingSink();
   const outbox = new Outbox(sink, codec, false);
-  outbox.send([MessageType.PING, 1]);
+  outbox.send(outgoing.ping(1));
   outbox.close();
-  outbox.sendIfOpen([MessageType.CANCEL, 2]);
+  outbox.sendIfOpen(outgoing.cancel(2));
   outbox.error(3, { code: "X", name: "Error", message: "x" });
   outbox.result(4, "late");
-  assert.equal(outbox.sendChecked([MessageType.ITEM, 5, 1]), undefined);
-  outbox.send([MessageType.PONG, 6]);
+  assert.equal(outbox.sendChecked(outgoing.item(5, 1)), undefined);
+  outbox.send(outgoing.pong(6));
   assert.deepEqual(decoded(sink).map((m) => m.type), [
     MessageType.PING,
     MessageType.PONG,
@@ -39,12 +40,12 @@ Deno.test("outbox: control messages go even while closing; the rest stop once cl
 Deno.test("outbox: a message larger than the peer's maxFrameSize is refused before it goes", () => {
   const sink = new RecordingSink();
   const outbox = new Outbox(sink, codec, false);
-  outbox.encodeChecked([MessageType.REQUEST, 1, "a", "x".repeat(200)], "it");
+  outbox.encodeChecked(outgoing.request(1, "a", "x".repeat(200)), "it");
   outbox.setPeerLimit(100);
   assert.throws(
     () =>
       outbox.encodeChecked(
-        [MessageType.REQUEST, 1, "a", "x".repeat(200)],
+        outgoing.request(1, "a", "x".repeat(200)),
         "The request",
       ),
     (error: unknown) =>
@@ -110,8 +111,8 @@ Deno.test("outbox: large messages go in fragments, one at a time within the peer
   const size = FRAGMENT_THRESHOLD + 1000;
   outbox.setPeerLimit(size + 100); // Room for one such message at a time.
   const big = new Uint8Array(size);
-  const first = outbox.sendData(codec.encode([MessageType.RESULT, 1, big]));
-  const second = outbox.sendData(codec.encode([MessageType.RESULT, 2, big]));
+  const first = outbox.sendData(codec.encode(outgoing.result(1, big)));
+  const second = outbox.sendData(codec.encode(outgoing.result(2, big)));
   assert.ok(first instanceof Promise && second instanceof Promise);
   await settle();
   const ids = () =>
@@ -133,8 +134,8 @@ Deno.test("outbox: closing wakes a large message waiting for room, which then st
   const size = FRAGMENT_THRESHOLD + 1000;
   outbox.setPeerLimit(size);
   const big = new Uint8Array(size);
-  const first = outbox.sendData(codec.encode([MessageType.RESULT, 1, big]));
-  const second = outbox.sendData(codec.encode([MessageType.RESULT, 2, big]));
+  const first = outbox.sendData(codec.encode(outgoing.result(1, big)));
+  const second = outbox.sendData(codec.encode(outgoing.result(2, big)));
   await settle();
   outbox.close();
   sink.flush();

@@ -1,0 +1,107 @@
+/**
+ * TLS through `node:tls` on every runtime. On Deno too, not
+ * `Deno.listenTls`/`Deno.connectTls`: a Deno `TlsConn` closed before its
+ * handshake completes keeps its socket (Deno 2.9), so peers that connect
+ * and say nothing would pile up as open files. Here the plain socket is
+ * held, and destroyed with its TLS session.
+ *
+ * @module
+ */
+
+import net from "node:net";
+import tls from "node:tls";
+import { formatAddress } from "../base/address.ts";
+import { dialAddress, type DialOptions } from "./dial_options.ts";
+import type {
+  Listener,
+  ListenerEvents,
+  ListenOptions,
+} from "./listen_options.ts";
+import { nodeListen, whenReady } from "./node_sockets.ts";
+import { socketTransport } from "./socket_transport.ts";
+import type { Transport } from "./transport.ts";
+
+/**
+ * Listens for TLS connections.
+ *
+ * @param options Where to listen, and the frame limits.
+ * @param certificate The server's certificate chain and key (PEM).
+ * @param events Where new connections and accept failures go.
+ * @returns The listener, once bound.
+ * @throws the bind error, or the certificate's when it cannot be read.
+ */
+export function tlsListen(
+  options: ListenOptions,
+  certificate: { readonly cert: string; readonly key: string },
+  events: ListenerEvents,
+): Promise<Listener> {
+  const context = tls.createSecureContext({
+    cert: certificate.cert,
+    key: certificate.key,
+  });
+  return nodeListen(options, events, (socket, frames, peer) => {
+    const secure = new tls.TLSSocket(socket, {
+      isServer: true,
+      secureContext: context,
+    });
+    return socketTransport(secure, frames, socket, peer);
+  });
+}
+
+/**
+ * Connects once over TLS: the TCP connect and the handshake together
+ * within the attempt's deadline.
+ *
+ * @param options Where, and how long.
+ * @param caCerts The authorities to trust instead of the built-in list.
+ * @returns The transport of the open connection.
+ * @throws {SocketError} `timeout` or `interrupted` when the attempt lost
+ * the race; otherwise the socket's error (a certificate's, say).
+ */
+export async function tlsDial(
+  options: DialOptions,
+  caCerts: string[] | undefined,
+): Promise<Transport> {
+  const { hostname, port, path } = options;
+  const secureContext = contextTrusting(caCerts);
+  const socket = path === undefined
+    ? tls.connect({
+      host: hostname,
+      port,
+      // Server names are host names; an IP address is checked against the
+      // certificate's IP entries instead.
+      servername: net.isIP(hostname) === 0 ? hostname : undefined,
+      secureContext,
+    })
+    : tls.connect({ path, servername: hostname, secureContext });
+  if (path === undefined) socket.setNoDelay(true);
+  await whenReady(
+    socket,
+    "secureConnect",
+    options,
+    `No TLS connection to ${
+      formatAddress(dialAddress(options))
+    } within ${options.timeout} ms: the server did not complete the handshake.`,
+  );
+  return socketTransport(socket, options);
+}
+
+/**
+ * The trusted authorities: `caCerts` when given (as in Node: instead of the
+ * built-in list, which only `--allow-sys` could read to add to), else the
+ * built-in list. Made once per set of certificates.
+ */
+function contextTrusting(caCerts: string[] | undefined): tls.SecureContext {
+  const key = caCerts ?? noCaCerts;
+  let context = secureContexts.get(key);
+  if (context === undefined) {
+    context = tls.createSecureContext(
+      caCerts === undefined ? {} : { ca: caCerts },
+    );
+    secureContexts.set(key, context);
+  }
+  return context;
+}
+
+const noCaCerts: string[] = [];
+const secureContexts = new WeakMap<string[], tls.SecureContext>();
