@@ -8,9 +8,15 @@
 
 import type { ServerReady } from "./child.ts";
 import { bundlePath } from "./node_scripts.ts";
+import { RUNTIME_TOOLS } from "../tests/runtimes/install.ts";
 
-/** What runs a child's program. */
-export type Runtime = "deno" | "node";
+/**
+ * What runs a child's program: Deno; Node running a bundle (the peers);
+ * Node running the TypeScript through tsx, module by module as JSR serves
+ * it to Node users (isock on Node); Bun (isock on Bun). The last two need
+ * tests/runtimes' tools (ensureRuntimeTools).
+ */
+export type Runtime = "deno" | "node" | "node-tsx" | "bun";
 
 /** How to start a child. */
 export interface ChildOptions {
@@ -91,13 +97,21 @@ export class BenchProcess implements AsyncDisposable {
           `--allow-read=${new URL("node_modules", PEERS_DIR).pathname}`,
           script.href,
         ]
+        : runtime === "node-tsx"
+        ? ["node", "--import", RUNTIME_TOOLS.tsxLoader, path(script)]
+        : runtime === "bun"
+        ? [RUNTIME_TOOLS.bun, path(script)]
         : ["node", bundlePath(script)]),
       JSON.stringify(config),
     ];
     this.#child = new Deno.Command(program, {
       args,
       // Node programs find their packages from there (bench/node_child.ts).
-      cwd: runtime === "node" ? PEERS_DIR : undefined,
+      cwd: runtime === "node"
+        ? PEERS_DIR
+        : runtime === "deno"
+        ? undefined
+        : RUNTIME_TOOLS.dir,
       // Plain text in the error messages that quote its stderr.
       env: { NO_COLOR: "1" },
       stdin: "piped",
@@ -286,4 +300,8 @@ async function settlesWithin(
   } finally {
     clearTimeout(timer);
   }
+}
+
+function path(url: URL): string {
+  return decodeURIComponent(url.pathname);
 }

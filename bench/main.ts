@@ -33,6 +33,7 @@ import {
 } from "./footprint.ts";
 import { bundleNodeScripts } from "./node_scripts.ts";
 import { ensurePeers } from "./peers.ts";
+import { ensureRuntimeTools } from "../tests/runtimes/install.ts";
 import {
   type Measures,
   type RatioRow,
@@ -58,7 +59,12 @@ interface System {
   /** @default {"deno"} */
   readonly runtime?: Runtime;
   readonly codec?: CodecName;
+  /** The workloads it runs; every one if absent. */
+  readonly workloads?: readonly WorkloadId[];
 }
+
+/** The workloads isock runs on Node and on Bun: the targets compare W1 and W2. */
+const OTHER_RUNTIME_WORKLOADS: readonly WorkloadId[] = ["w1", "w2"];
 
 const SYSTEMS: readonly System[] = [
   {
@@ -66,6 +72,22 @@ const SYSTEMS: readonly System[] = [
     label: "isock",
     server: new URL("./isock_server.ts", import.meta.url),
     client: new URL("./isock_client.ts", import.meta.url),
+  },
+  {
+    id: "isock-node",
+    label: "isock (Node)",
+    server: new URL("./isock_node_server.ts", import.meta.url),
+    client: new URL("./isock_node_client.ts", import.meta.url),
+    runtime: "node-tsx",
+    workloads: OTHER_RUNTIME_WORKLOADS,
+  },
+  {
+    id: "isock-bun",
+    label: "isock (Bun)",
+    server: new URL("./isock_node_server.ts", import.meta.url),
+    client: new URL("./isock_node_client.ts", import.meta.url),
+    runtime: "bun",
+    workloads: OTHER_RUNTIME_WORKLOADS,
   },
   {
     id: "baseline",
@@ -130,6 +152,12 @@ const RATIOS: readonly RatioRow[] = [
     workloads: WORKLOADS.map(({ id }) => id),
   },
   { over: "isock", under: "baseline", workloads: CALL_WORKLOADS },
+  ...["isock-node", "isock-bun"].map((other) => ({
+    over: other,
+    under: "isock",
+    workloads: OTHER_RUNTIME_WORKLOADS,
+  })),
+  { over: "isock-node", under: "grpc", workloads: OTHER_RUNTIME_WORKLOADS },
   { over: "baseline", under: "loopback", workloads: ["w1", "w3", "w4"] },
   // Of the peers, only gRPC has streams.
   { over: "isock", under: "grpc", workloads: WORKLOADS.map(({ id }) => id) },
@@ -646,6 +674,11 @@ async function main(): Promise<void> {
   if (isSameCpu && pinning !== "same") {
     console.error("--same-cpu: taskset is not there; nothing is pinned.");
   }
+  if (
+    systems.some(({ runtime }) => runtime === "node-tsx" || runtime === "bun")
+  ) {
+    await ensureRuntimeTools();
+  }
   await bundleNodeScripts(
     systems.filter((system) => system.runtime === "node")
       .flatMap((system) => [system.server, system.client]),
@@ -661,7 +694,7 @@ async function main(): Promise<void> {
     system: System,
     ids: readonly WorkloadId[],
   ) => {
-    if (failures.has(system.id)) return;
+    if (failures.has(system.id) || ids.length === 0) return;
     const started = performance.now();
     const results = rounds.get(system.id)!;
     if (results.length < round) results.push([]);
@@ -687,7 +720,11 @@ async function main(): Promise<void> {
     for (const system of order) {
       if (system.id === EARLIER_ID) continue;
       if (system.id !== "isock" || tree === undefined) {
-        await measureSystem(round, system, workloads);
+        await measureSystem(
+          round,
+          system,
+          workloads.filter((id) => system.workloads?.includes(id) ?? true),
+        );
         continue;
       }
       // The two isocks take turns workload by workload, each pair back to

@@ -1,0 +1,29 @@
+/**
+ * Every conformance case, in the order they run.
+ *
+ * @module
+ */
+
+import { badPeerCases } from "./bad_peers.ts";
+import { classicCases } from "./classic.ts";
+import { dataCases } from "./data.ts";
+import { deadlineCases } from "./deadlines.ts";
+import { errorCases } from "./errors.ts";
+import type { Case } from "./runner.ts";
+import { securityCases } from "./security.ts";
+import { shutdownCases } from "./shutdown.ts";
+import { streamCases } from "./streams.ts";
+import { twoWayCases } from "./two_way.ts";
+
+/** The conformance suite. */
+export const cases: readonly Case[] = [
+  ...classicCases,
+  ...dataCases,
+  ...errorCases,
+  ...deadlineCases,
+  ...streamCases,
+  ...twoWayCases,
+  ...securityCases,
+  ...badPeerCases,
+  ...shutdownCases,
+];
