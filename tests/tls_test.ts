@@ -6,7 +6,14 @@
  */
 
 import assert from "node:assert/strict";
-import { action, Client, ClientError, RemoteError, Server } from "../mod.ts";
+import {
+  action,
+  Client,
+  ClientError,
+  RemoteError,
+  Server,
+  ServerError,
+} from "../mod.ts";
 import { delay, readUntilClosed } from "./helpers.ts";
 
 const echo = action("echo", (data: unknown) => data);
@@ -307,5 +314,46 @@ Deno.test("tls: a certificate the client does not trust fails at once with TLS_F
     listener.close();
     await accepting;
     await Promise.all(handshakes);
+  }
+});
+
+/** A fresh P-256 private key in PEM: a key that belongs to no certificate here. */
+async function otherKey(): Promise<string> {
+  const { privateKey } = await crypto.subtle.generateKey(
+    { name: "ECDSA", namedCurve: "P-256" },
+    true,
+    ["sign", "verify"],
+  );
+  const der = new Uint8Array(
+    await crypto.subtle.exportKey("pkcs8", privateKey),
+  );
+  const base64 = btoa(String.fromCharCode(...der));
+  return `-----BEGIN PRIVATE KEY-----\n${
+    base64.match(/.{1,64}/g)!.join("\n")
+  }\n-----END PRIVATE KEY-----\n`;
+}
+
+Deno.test("tls: a certificate or key that cannot be used fails listen() with LISTEN_FAILED", async () => {
+  // Deno's node:tls takes any text and fails every handshake later; Node
+  // and Bun refuse at once. listen() refuses on every runtime.
+  const { cert, key } = await testCertificate();
+  const cases = [
+    { tls: { cert: "junk", key }, says: /tls\.cert is not a PEM certificate/ },
+    { tls: { cert, key: "junk" }, says: /tls\.key is not a PEM private key/ },
+    { tls: { cert: key, key }, says: /tls\.cert is not a PEM certificate/ },
+    {
+      tls: { cert, key: await otherKey() },
+      says: /tls\.key is not the key of the certificate/,
+    },
+  ];
+  for (const { tls, says } of cases) {
+    const server = new Server({ tls });
+    await assert.rejects(server.listen(), (error) => {
+      assert.ok(error instanceof ServerError);
+      assert.equal(error.code, "LISTEN_FAILED");
+      assert.match(error.message, says);
+      return true;
+    });
+    await server.shutdown();
   }
 });

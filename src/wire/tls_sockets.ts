@@ -8,6 +8,7 @@
  * @module
  */
 
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
 import { formatAddress } from "../base/address.ts";
@@ -39,6 +40,7 @@ export function tlsListen(
   certificate: { readonly cert: string; readonly key: string },
   events: ListenerEvents,
 ): Promise<Listener> {
+  checkCertificate(certificate.cert, certificate.key);
   const context = tls.createSecureContext({
     cert: certificate.cert,
     key: certificate.key,
@@ -50,6 +52,38 @@ export function tlsListen(
     });
     return socketTransport(secure, frames, socket, peer);
   });
+}
+
+/**
+ * Reads the certificate and its key now, so that a bad pair fails
+ * `listen()` on every runtime: Node's `createSecureContext` checks them,
+ * Deno's accepts anything and fails each handshake instead.
+ *
+ * @throws {Error} When either is not PEM, or the key is not the
+ * certificate's.
+ */
+function checkCertificate(cert: string, key: string): void {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(cert);
+  } catch (error) {
+    throw new Error(
+      `tls.cert is not a PEM certificate (${(error as Error).message})`,
+      { cause: error },
+    );
+  }
+  let privateKey;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (error) {
+    throw new Error(
+      `tls.key is not a PEM private key (${(error as Error).message})`,
+      { cause: error },
+    );
+  }
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new Error("tls.key is not the key of the certificate in tls.cert");
+  }
 }
 
 /**
