@@ -86,5 +86,14 @@ export function denoHost(): CliHost {
 }
 
 if (import.meta.main) {
-  Deno.exitCode = await main(Deno.args);
+  if (typeof Deno === "undefined") {
+    // Bun runs this file too: say so in one line, not a ReferenceError.
+    console.error(
+      "isock: USAGE: the isock command runs on Deno: deno run --allow-net jsr:@isock/isock/cli …",
+    );
+    const host = globalThis as { process?: { exitCode?: number } };
+    if (host.process !== undefined) host.process.exitCode = 2;
+  } else {
+    Deno.exitCode = await main(Deno.args);
+  }
 }

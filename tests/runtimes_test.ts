@@ -11,7 +11,12 @@
 
 import assert from "node:assert/strict";
 import { cases } from "./conformance/cases.ts";
-import { RUNTIMES, runToEnd } from "./runtime_processes.ts";
+import {
+  assertToolsInstalled,
+  runtimeCommand,
+  RUNTIMES,
+  runToEnd,
+} from "./runtime_processes.ts";
 
 /** How long a whole suite run may take before it is killed (startup included). */
 const RUN_TIMEOUT_MS = 60_000;
@@ -33,3 +38,22 @@ for (const runtime of RUNTIMES) {
     assert.doesNotMatch(output, /^FAIL /m, output);
   });
 }
+
+Deno.test("runtimes: the isock command on Bun says in one line that it runs on Deno, with a usage exit code", async () => {
+  await assertToolsInstalled();
+  const { program, args, cwd } = runtimeCommand(
+    "bun",
+    new URL("../cli.ts", import.meta.url),
+    ["ls", "127.0.0.1:1"],
+  );
+  const { code, stdout, stderr } = await new Deno.Command(program, {
+    args,
+    cwd,
+    stdin: "null",
+  }).output();
+  const text = new TextDecoder().decode(stderr);
+  assert.equal(code, 2, text);
+  assert.equal(new TextDecoder().decode(stdout), "");
+  assert.match(text, /^isock: USAGE: the isock command runs on Deno/);
+  assert.doesNotMatch(text, /ReferenceError|\n\s+at /);
+});
