@@ -233,25 +233,8 @@ export class Server extends IsockEventTarget<ServerEventMap>
    * plain objects that later calls do not change.
    *
    * @param options `reset: true` starts counting afresh after this read.
-   * @returns The numbers since the server was made or last reset.
-   *
-   * @example
-   * ```ts
-   * import { action, Client, Server } from "@isock/isock";
-   * import assert from "node:assert/strict";
-   *
-   * const echo = action("echo", (data: string) => data);
-   * await using server = new Server({ hostname: "127.0.0.1", port: 0 });
-   * server.addAction(echo);
-   * const { port } = await server.listen();
-   * await using client = new Client({ hostname: "127.0.0.1", port });
-   * await client.runAction(echo, "hi");
-   *
-   * const [stats] = server.stats().actions;
-   * assert.equal(stats.name, "echo");
-   * assert.equal(stats.calls, 1);
-   * assert.equal(stats.errors, 0);
-   * ```
+   * @returns The numbers since the server was made or last reset (an
+   * example runs under {@linkcode ServerStats}).
    */
   stats(options: StatsOptions = {}): ServerStats {
     return this.#stats.snapshot(this.#actions.names, options.reset === true);
