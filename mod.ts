@@ -83,14 +83,18 @@ export {
 } from "./src/wire/framing.ts";
 export { PROTOCOL_VERSION } from "./src/protocol/messages.ts";
 export {
+  type ActionLastError,
+  type ActionStats,
   type DisconnectDetail,
   Server,
   type ServerAddress,
   type ServerErrorDetail,
   type ServerEventMap,
   type ServerOptions,
+  type ServerStats,
   type ServerTlsOptions,
   type ShutdownOptions,
+  type StatsOptions,
 } from "./server.ts";
 export { Peer } from "./src/dispatch/peer.ts";
 export type {

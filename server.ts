@@ -9,6 +9,11 @@ import type { Action, ActionHandler, ActionRef } from "./action.ts";
 import { checkExtensions } from "./codec.ts";
 import type { Peer } from "./src/dispatch/peer.ts";
 import { ActionRegistry } from "./src/dispatch/registry.ts";
+import {
+  ActionStatsTable,
+  type ServerStats,
+  type StatsOptions,
+} from "./src/dispatch/action_stats.ts";
 import { type Authenticator, importSecret } from "./src/protocol/auth.ts";
 import { deferred } from "./src/base/deferred.ts";
 import { IsockEventTarget } from "./src/base/events.ts";
@@ -43,6 +48,12 @@ export type {
   ServerTlsOptions,
   ShutdownOptions,
 } from "./src/endpoint/server_options.ts";
+export type {
+  ActionLastError,
+  ActionStats,
+  ServerStats,
+  StatsOptions,
+} from "./src/dispatch/action_stats.ts";
 
 type ServerState = "new" | "listening" | "closing" | "closed";
 
@@ -74,6 +85,7 @@ export class Server extends IsockEventTarget<ServerEventMap>
   /** The frame limits of every accepted connection. */
   readonly #frames: TransportOptions;
   readonly #actions: ActionRegistry;
+  readonly #stats = new ActionStatsTable();
   #auth: Authenticator = {};
   #state: ServerState = "new";
   #listener: Listener | undefined;
@@ -123,6 +135,7 @@ export class Server extends IsockEventTarget<ServerEventMap>
       actions: this.#actions,
       idleTimeout,
       exposeStack,
+      stats: this.#stats,
     }, maxConnections);
   }
 
@@ -211,6 +224,20 @@ export class Server extends IsockEventTarget<ServerEventMap>
         session,
       ) => session.peer),
     );
+  }
+
+  /**
+   * Per-action stats over all connections: calls answered, errors, calls
+   * running now, processing time (total and average, in milliseconds) and
+   * the last error, plus the requests that named no action. A snapshot:
+   * plain objects that later calls do not change.
+   *
+   * @param options `reset: true` starts counting afresh after this read.
+   * @returns The numbers since the server was made or last reset (an
+   * example runs under {@linkcode ServerStats}).
+   */
+  stats(options: StatsOptions = {}): ServerStats {
+    return this.#stats.snapshot(this.#actions.names, options.reset === true);
   }
 
   /** How many clients are connected right now. */

@@ -5,6 +5,7 @@
  */
 
 import type { ActionContext } from "./action.ts";
+import type { ActionCounters } from "./action_stats.ts";
 import type { Peer } from "./peer.ts";
 
 /**
@@ -16,6 +17,10 @@ export class RequestContext implements ActionContext {
   #controller: AbortController | undefined;
   #isAborted = false;
   #reason: unknown;
+  /** Where the call is counted when it ends, if its server keeps stats. */
+  counters: ActionCounters | undefined = undefined;
+  /** When the call started (`performance.now()`), for its processing time. */
+  startedAt = 0;
 
   constructor(
     readonly action: string,

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { CallRecorder } from "../dispatch/action_stats.ts";
 import type { ActionRegistry } from "../dispatch/registry.ts";
 import type { Authenticator } from "../protocol/auth.ts";
 import type { MessageCodec } from "../protocol/messages.ts";
@@ -27,6 +28,8 @@ export interface Endpoint {
   readonly idleTimeout?: number;
   /** Server: whether error stacks go to clients. */
   readonly exposeStack?: boolean;
+  /** Server: where the calls run are counted. */
+  readonly stats?: CallRecorder;
 }
 
 /**
@@ -54,6 +57,7 @@ export function openSession(
     idleTimeout: endpoint.idleTimeout,
     exposeStack: endpoint.exposeStack,
     actions: actions.find,
+    stats: endpoint.stats,
     // A server always offers actions; a client only once it has some.
     offersActions: endpoint.role === "client"
       ? () => actions.size > 0

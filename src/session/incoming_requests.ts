@@ -10,6 +10,7 @@
 
 import { ClientError, ProtocolError } from "../base/errors.ts";
 import { ignore } from "../base/timers.ts";
+import type { CallRecorder } from "../dispatch/action_stats.ts";
 import type { Peer } from "../dispatch/peer.ts";
 import { RequestContext } from "../dispatch/request_context.ts";
 import {
@@ -71,6 +72,8 @@ export interface RequestsOptions {
   maxInFlight?: number;
   /** Whether error stacks are sent; they are when omitted. */
   exposeStack?: boolean;
+  /** Where the calls run are counted (a server's stats); nowhere when omitted. */
+  stats?: CallRecorder;
 }
 
 /** The peer's requests on one connection. */
@@ -81,6 +84,7 @@ export class IncomingRequests implements Responder {
   readonly #host: RequestsHost;
   readonly #actions: ActionLookup | undefined;
   readonly #maxInFlight: number;
+  readonly #stats: CallRecorder | undefined;
   #active = 0;
   /** The requests being run, by id. */
   #running: Map<number, RequestContext> | undefined;
@@ -113,6 +117,7 @@ export class IncomingRequests implements Responder {
     this.#actions = options.actions;
     this.#maxInFlight = options.maxInFlight ?? Infinity;
     this.exposeStack = options.exposeStack ?? true;
+    this.#stats = options.stats;
   }
 
   /** How many requests are being run. */
@@ -231,13 +236,13 @@ export class IncomingRequests implements Responder {
 
   /** {@inheritDoc Responder.result} */
   result(context: RequestContext, value: unknown): void {
-    this.#done(context);
+    this.#done(context, undefined);
     this.#sender.result(context.requestId, value);
   }
 
   /** {@inheritDoc Responder.error} */
   error(context: RequestContext, error: WireError): void {
-    this.#done(context);
+    this.#done(context, error);
     this.#sender.error(context.requestId, error);
   }
 
@@ -270,26 +275,27 @@ export class IncomingRequests implements Responder {
       });
     }
     const sender = this.#sender;
+    /** Why the stream failed part way, for the stats. */
+    let failure: WireError | undefined;
     const stream = new StreamSender(source, {
       item: (value, eventId) =>
         sender.sendChecked(outgoing.item(id, value, eventId)),
       end: () => sender.sendIfOpen(outgoing.end(id)),
-      fail: (error) =>
-        sender.error(
-          id,
-          sender.wireError(
-            error instanceof ClientError && error.code === "FRAME_TOO_LARGE"
-              ? "FRAME_TOO_LARGE"
-              : "ACTION_FAILED",
-            error,
-          ),
-        ),
+      fail: (error) => {
+        failure = sender.wireError(
+          error instanceof ClientError && error.code === "FRAME_TOO_LARGE"
+            ? "FRAME_TOO_LARGE"
+            : "ACTION_FAILED",
+          error,
+        );
+        sender.error(id, failure);
+      },
       blocked: this.#host.blocked,
     }, window);
     (this.#resultStreams ??= new Map()).set(id, stream);
     stream.run().then(() => {
       this.#resultStreams?.delete(id);
-      this.#done(context);
+      this.#done(context, failure);
     });
   }
 
@@ -310,6 +316,7 @@ export class IncomingRequests implements Responder {
     }
     const action = this.#actions?.(request.action);
     if (action === undefined) {
+      this.#stats?.unknownAction();
       return this.#sender.error(id, unknownAction(request.action));
     }
     if (this.#active >= this.#maxInFlight) {
@@ -331,6 +338,11 @@ export class IncomingRequests implements Responder {
     // Every running request is known by id, so a cancel always reaches it.
     (this.#running ??= new Map()).set(id, context);
     this.#active++;
+    if (this.#stats !== undefined) {
+      const counters = this.#stats.counters(request.action);
+      context.counters = counters;
+      context.startedAt = counters.start();
+    }
     if (request.stream !== undefined) {
       (this.#streamWindows ??= new Map()).set(id, request.stream);
     }
@@ -364,8 +376,9 @@ export class IncomingRequests implements Responder {
   }
 
   /** A request's run is over: it no longer counts, its input stops. */
-  #done(context: RequestContext): void {
+  #done(context: RequestContext, error: WireError | undefined): void {
     const id = context.requestId;
+    context.counters?.finish(context.startedAt, error);
     this.#streamWindows?.delete(id);
     const input = this.#inputStreams?.get(id);
     if (input !== undefined) input.return(); // The handler is done reading.
