@@ -7,6 +7,10 @@
  * deno run --allow-net jsr:@isock/isock/cli call localhost:4000 add '[1, 2]'
  * ```
  *
+ * On Node.js and Bun it runs the same way from the installed package, e.g.
+ * `node node_modules/@isock/isock/cli.js ls localhost:4000` or
+ * `bun node_modules/@isock/isock/cli.ts ls localhost:4000`.
+ *
  * Permissions: `--allow-net` to connect; `--allow-read` for `@file` data,
  * `--ca` and `--secret-file`; `--allow-env=ISOCK_SECRET` to read the secret
  * from the environment. Nothing is asked for at import.
@@ -85,15 +89,61 @@ export function denoHost(): CliHost {
   };
 }
 
-if (import.meta.main) {
-  if (typeof Deno === "undefined") {
-    // Bun runs this file too: say so in one line, not a ReferenceError.
-    console.error(
-      "isock: USAGE: the isock command runs on Deno: deno run --allow-net jsr:@isock/isock/cli …",
-    );
-    const host = globalThis as { process?: { exitCode?: number } };
-    if (host.process !== undefined) host.process.exitCode = 2;
-  } else {
+/**
+ * This Node.js (or Bun) process, as `isock` uses it. Node's modules load
+ * only when this is called, so Deno users never load them.
+ *
+ * @example
+ * ```ts
+ * import { nodeHost } from "./cli.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const host = await nodeHost();
+ * assert.equal(typeof host.io.write, "function");
+ * ```
+ *
+ * @returns The host.
+ */
+export async function nodeHost(): Promise<CliHost> {
+  const { default: process } = await import("node:process");
+  const { readFile } = await import("node:fs/promises");
+  const { Readable } = await import("node:stream");
+  return {
+    io: {
+      write: (text) =>
+        new Promise<void>((resolve, reject) => {
+          process.stdout.write(
+            text,
+            (error) => error ? reject(error) : resolve(),
+          );
+        }),
+      error(line) {
+        process.stderr.write(`${line}\n`);
+      },
+      stdin: () =>
+        Readable.toWeb(process.stdin) as unknown as ReadableStream<Uint8Array>,
+      readTextFile: (path) => readFile(path, "utf8"),
+      env: (name) => process.env[name],
+    },
+    client: (options: ClientOptions) => new Client(options),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+}
+
+/** Whether this module is the program Node started (Node 20 has no `import.meta.main`). */
+async function isNodeMain(): Promise<boolean> {
+  const { default: process } = await import("node:process");
+  const { pathToFileURL } = await import("node:url");
+  const script = process.argv[1];
+  return script !== undefined && pathToFileURL(script).href === import.meta.url;
+}
+
+const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+if (isDeno ? import.meta.main : (import.meta.main ?? await isNodeMain())) {
+  if (isDeno) {
     Deno.exitCode = await main(Deno.args);
+  } else {
+    const { default: process } = await import("node:process");
+    process.exitCode = await main(process.argv.slice(2), await nodeHost());
   }
 }

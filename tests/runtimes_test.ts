@@ -10,6 +10,7 @@
  */
 
 import assert from "node:assert/strict";
+import { action, Server } from "../mod.ts";
 import { cases } from "./conformance/cases.ts";
 import {
   assertToolsInstalled,
@@ -39,21 +40,39 @@ for (const runtime of RUNTIMES) {
   });
 }
 
-Deno.test("runtimes: the isock command on Bun says in one line that it runs on Deno, with a usage exit code", async () => {
-  await assertToolsInstalled();
-  const { program, args, cwd } = runtimeCommand(
-    "bun",
-    new URL("../cli.ts", import.meta.url),
-    ["ls", "127.0.0.1:1"],
-  );
-  const { code, stdout, stderr } = await new Deno.Command(program, {
-    args,
-    cwd,
-    stdin: "null",
-  }).output();
-  const text = new TextDecoder().decode(stderr);
-  assert.equal(code, 2, text);
-  assert.equal(new TextDecoder().decode(stdout), "");
-  assert.match(text, /^isock: USAGE: the isock command runs on Deno/);
-  assert.doesNotMatch(text, /ReferenceError|\n\s+at /);
-});
+for (const runtime of ["node", "bun"] as const) {
+  Deno.test(`runtimes: the isock command runs on ${runtime}: ls and call a live server, one-line errors with their exit codes`, async () => {
+    await assertToolsInstalled();
+    const add = action("add", ([a, b]: [number, number]) => a + b);
+    await using server = new Server({ port: 0 }).addAction(add);
+    const { port } = await server.listen();
+    const cli = async (...cliArgs: string[]) => {
+      const { program, args, cwd } = runtimeCommand(
+        runtime,
+        new URL("../cli.ts", import.meta.url),
+        cliArgs,
+      );
+      const { code, stdout, stderr } = await new Deno.Command(program, {
+        args,
+        cwd,
+        stdin: "null",
+      }).output();
+      return {
+        code,
+        out: new TextDecoder().decode(stdout),
+        err: new TextDecoder().decode(stderr),
+      };
+    };
+    const listed = await cli("ls", `127.0.0.1:${port}`);
+    assert.equal(listed.code, 0, listed.err);
+    assert.match(listed.out, /\badd\b/);
+    const called = await cli("call", `127.0.0.1:${port}`, "add", "[2, 3]");
+    assert.equal(called.code, 0, called.err);
+    assert.equal(called.out.trim(), "5");
+    const refused = await cli("ls", "127.0.0.1:1", "--timeout", "2000ms");
+    assert.equal(refused.code, 4, refused.err);
+    assert.equal(refused.out, "");
+    assert.match(refused.err, /^isock: CONNECT_FAILED: /);
+    assert.doesNotMatch(refused.err, /ReferenceError|\n\s+at /);
+  });
+}
