@@ -82,6 +82,7 @@ export {
   type FrameEncoderStreamOptions,
 } from "./src/wire/framing.ts";
 export { PROTOCOL_VERSION } from "./src/protocol/messages.ts";
+export { Metadata, type MetadataInit } from "./src/protocol/metadata.ts";
 export {
   type DisconnectDetail,
   Server,

@@ -6,6 +6,7 @@
 
 import type { ActionContext } from "./action.ts";
 import type { Peer } from "./peer.ts";
+import { Metadata } from "../protocol/metadata.ts";
 
 /**
  * What a handler sees of its call. The abort signal is made only when a
@@ -16,6 +17,8 @@ export class RequestContext implements ActionContext {
   #controller: AbortController | undefined;
   #isAborted = false;
   #reason: unknown;
+  #metadata: Metadata | undefined;
+  #responseMetadata: Metadata | undefined;
 
   constructor(
     readonly action: string,
@@ -24,7 +27,25 @@ export class RequestContext implements ActionContext {
     readonly identity: unknown,
     readonly deadline: number | undefined,
     readonly lastEventId: string | number | undefined,
-  ) {}
+    metadata?: Metadata,
+  ) {
+    this.#metadata = metadata;
+  }
+
+  /** The call's metadata; made empty when first asked for and none came. */
+  get metadata(): Metadata {
+    return this.#metadata ??= new Metadata();
+  }
+
+  /** The answer's metadata; made when first asked for. */
+  get responseMetadata(): Metadata {
+    return this.#responseMetadata ??= new Metadata();
+  }
+
+  /** The answer's metadata if anything asked for it: what goes with the answer. */
+  get answerMetadata(): Metadata | undefined {
+    return this.#responseMetadata;
+  }
 
   get signal(): AbortSignal {
     if (this.#controller === undefined) {

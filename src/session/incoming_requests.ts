@@ -26,15 +26,19 @@ import type {
 } from "../protocol/messages.ts";
 import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
 import { StreamReceiver, StreamSender } from "../protocol/stream.ts";
+import type { AnswerMeta } from "../protocol/message_table.ts";
+import type { Metadata } from "../protocol/metadata.ts";
 import { errorFromWire } from "../protocol/wire_error.ts";
 import { INPUT_WINDOW } from "./outgoing_calls.ts";
 
 /** How {@linkcode IncomingRequests} answers; the outbox implements it. */
 export interface AnswerSender {
-  /** Answers a request with its result. */
-  result(id: number, value: unknown): void;
-  /** Answers a request with an error. */
-  error(id: number, error: WireError): void;
+  /** Answers a request with its result (and the answer's metadata). */
+  result(id: number, value: unknown, metadata?: Metadata): void;
+  /** Answers a request with an error (and the answer's metadata). */
+  error(id: number, error: WireError, metadata?: Metadata): void;
+  /** The meta item of an answer carrying `metadata`, if it may go. */
+  answerMeta?(metadata: Metadata | undefined): AnswerMeta | undefined;
   /** Sends a control message unless the connection is gone. */
   sendIfOpen(message: OutgoingMessage): void;
   /** Sends a stream item unless the connection is gone; throws when it cannot go. */
@@ -232,13 +236,13 @@ export class IncomingRequests implements Responder {
   /** {@inheritDoc Responder.result} */
   result(context: RequestContext, value: unknown): void {
     this.#done(context);
-    this.#sender.result(context.requestId, value);
+    this.#sender.result(context.requestId, value, context.answerMetadata);
   }
 
   /** {@inheritDoc Responder.error} */
   error(context: RequestContext, error: WireError): void {
     this.#done(context);
-    this.#sender.error(context.requestId, error);
+    this.#sender.error(context.requestId, error, context.answerMetadata);
   }
 
   /** {@inheritDoc Responder.openInput} */
@@ -273,7 +277,14 @@ export class IncomingRequests implements Responder {
     const stream = new StreamSender(source, {
       item: (value, eventId) =>
         sender.sendChecked(outgoing.item(id, value, eventId)),
-      end: () => sender.sendIfOpen(outgoing.end(id)),
+      end: () =>
+        sender.sendIfOpen(
+          outgoing.end(
+            id,
+            undefined,
+            sender.answerMeta?.(context.answerMetadata),
+          ),
+        ),
       fail: (error) =>
         sender.error(
           id,
@@ -283,6 +294,7 @@ export class IncomingRequests implements Responder {
               : "ACTION_FAILED",
             error,
           ),
+          context.answerMetadata,
         ),
       blocked: this.#host.blocked,
     }, window);
@@ -302,10 +314,13 @@ export class IncomingRequests implements Responder {
         message: "The peer is closing this connection; the action did not run.",
       });
     }
-    if (request.dataError) {
+    if (request.dataError || request.metadataError) {
       return this.#sender.error(
         id,
-        this.#sender.wireError("INVALID_REQUEST", request.dataError),
+        this.#sender.wireError(
+          "INVALID_REQUEST",
+          request.dataError ?? request.metadataError,
+        ),
       );
     }
     const action = this.#actions?.(request.action);
@@ -327,6 +342,7 @@ export class IncomingRequests implements Responder {
       this.#host.identity,
       request.timeout === undefined ? undefined : Date.now() + request.timeout,
       request.lastEventId,
+      request.metadata,
     );
     // Every running request is known by id, so a cancel always reaches it.
     (this.#running ??= new Map()).set(id, context);
