@@ -94,6 +94,7 @@ export {
   type ShutdownOptions,
 } from "./server.ts";
 export { Peer } from "./src/dispatch/peer.ts";
+export type { CallInfo, Middleware, Next } from "./src/dispatch/middleware.ts";
 export type {
   ActionDescription,
   JsonSchema,

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Middleware } from "../dispatch/middleware.ts";
 import type { ActionRegistry } from "../dispatch/registry.ts";
 import type { Authenticator } from "../protocol/auth.ts";
 import type { MessageCodec } from "../protocol/messages.ts";
@@ -27,6 +28,8 @@ export interface Endpoint {
   readonly idleTimeout?: number;
   /** Server: whether error stacks go to clients. */
   readonly exposeStack?: boolean;
+  /** Server: middleware around every request (the server's own list, read at each request). */
+  readonly middleware?: readonly Middleware[];
 }
 
 /**
@@ -53,6 +56,7 @@ export function openSession(
     maxInFlight: limits.maxInFlight,
     idleTimeout: endpoint.idleTimeout,
     exposeStack: endpoint.exposeStack,
+    middleware: endpoint.middleware,
     actions: actions.find,
     // A server always offers actions; a client only once it has some.
     offersActions: endpoint.role === "client"

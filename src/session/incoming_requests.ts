@@ -26,6 +26,8 @@ import type {
 } from "../protocol/messages.ts";
 import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
 import { StreamReceiver, StreamSender } from "../protocol/stream.ts";
+import type { Middleware } from "../dispatch/middleware.ts";
+import { runWatched } from "../dispatch/run_watched.ts";
 import type { AnswerMeta } from "../protocol/message_table.ts";
 import type { Metadata } from "../protocol/metadata.ts";
 import { errorFromWire } from "../protocol/wire_error.ts";
@@ -75,6 +77,8 @@ export interface RequestsOptions {
   maxInFlight?: number;
   /** Whether error stacks are sent; they are when omitted. */
   exposeStack?: boolean;
+  /** Middleware around every request (read at each request); none when omitted. */
+  middleware?: readonly Middleware[];
 }
 
 /** The peer's requests on one connection. */
@@ -85,6 +89,7 @@ export class IncomingRequests implements Responder {
   readonly #host: RequestsHost;
   readonly #actions: ActionLookup | undefined;
   readonly #maxInFlight: number;
+  readonly #middleware: readonly Middleware[] | undefined;
   #active = 0;
   /** The requests being run, by id. */
   #running: Map<number, RequestContext> | undefined;
@@ -116,6 +121,7 @@ export class IncomingRequests implements Responder {
     this.#host = host;
     this.#actions = options.actions;
     this.#maxInFlight = options.maxInFlight ?? Infinity;
+    this.#middleware = options.middleware;
     this.exposeStack = options.exposeStack ?? true;
   }
 
@@ -350,7 +356,25 @@ export class IncomingRequests implements Responder {
     if (request.stream !== undefined) {
       (this.#streamWindows ??= new Map()).set(id, request.stream);
     }
-    runAction(action, request.data, request.input === true, context, this);
+    const middleware = this.#middleware;
+    if (middleware === undefined || middleware.length === 0) {
+      return runAction(
+        action,
+        request.data,
+        request.input === true,
+        context,
+        this,
+      );
+    }
+    runWatched(
+      middleware,
+      action,
+      request.data,
+      request.input === true,
+      request.stream !== undefined,
+      context,
+      this,
+    );
   }
 
   /**

@@ -8,6 +8,7 @@
 import type { Authenticator } from "../protocol/auth.ts";
 import type { MessageCodec } from "../protocol/messages.ts";
 import type { ActionLookup } from "../dispatch/run_action.ts";
+import type { Middleware } from "../dispatch/middleware.ts";
 
 /** Options of {@linkcode Session}. */
 export interface SessionOptions {
@@ -36,6 +37,8 @@ export interface SessionOptions {
   maxInFlight?: number;
   /** Whether error stacks are sent to the peer. */
   exposeStack?: boolean;
+  /** Middleware around the peer's requests; none when omitted. */
+  middleware?: readonly Middleware[];
   /** How this side authenticates (client) or checks the peer (server). */
   auth?: Authenticator;
   /**
