@@ -64,6 +64,33 @@ export type Next = () => Promise<unknown>;
  * @param call The call.
  * @param next Runs the rest; call it at most once.
  * @returns The result (for a stream, its items).
+ *
+ * @example One middleware on both ends, counting a stream's items
+ * ```ts
+ * import { action, Client, type Middleware, Server } from "@isock/isock";
+ * import assert from "node:assert/strict";
+ *
+ * const seen: string[] = [];
+ * const counter: Middleware = async (call, next) => {
+ *   const result = await next();
+ *   if (call.kind !== "stream") return result;
+ *   return (async function* () {
+ *     let n = 0;
+ *     for await (const item of result as AsyncIterable<unknown>) {
+ *       n++;
+ *       yield item;
+ *     }
+ *     seen.push(`${call.side}: ${n} items`);
+ *   })();
+ * };
+ * const count = action("count", async function* (to: number) {
+ *   for (let n = 1; n <= to; n++) yield n;
+ * });
+ * await using server = new Server().addAction(count).use(counter);
+ * await using client = new Client({ port: (await server.listen()).port }).use(counter);
+ * for await (const _ of client.stream(count, 3));
+ * assert.ok(seen.includes("client: 3 items"));
+ * ```
  */
 export type Middleware = (
   call: CallInfo,
