@@ -40,7 +40,11 @@ import {
   type ClientOptions,
 } from "./src/endpoint/client_options.ts";
 import { Connector } from "./src/endpoint/connector.ts";
+import { watchedRedial } from "./src/endpoint/watched_calls.ts";
+import type { Middleware } from "./src/dispatch/middleware.ts";
+import type { PeerAddress } from "./src/wire/transport.ts";
 import {
+  type Redial,
   resendable,
   resumableStream,
   retryCall,
@@ -84,6 +88,8 @@ export class Client extends IsockEventTarget<ClientEventMap>
   readonly #timeout: number;
   readonly #connector: Connector;
   readonly #actions: ActionRegistry;
+  readonly #middleware: Middleware[] = [];
+  readonly #server: PeerAddress;
 
   /**
    * Creates a `Client`.
@@ -111,6 +117,7 @@ export class Client extends IsockEventTarget<ClientEventMap>
     );
     const codec = new MessageCodec(checkExtensions(options.extensions ?? []));
     const hostname = options.hostname ?? "127.0.0.1";
+    this.#server = { hostname, port, transport: "tcp" };
     this.#connector = new Connector(
       {
         hostname,
@@ -194,7 +201,7 @@ export class Client extends IsockEventTarget<ClientEventMap>
     const input = resendable(data);
     // The deadline is fixed now: a call sent again gets what is left of it.
     const started = Date.now();
-    const connector = this.#connector;
+    const connector = this.#redial(callOptions, started);
     return connector.call(name, input.data, callOptions).catch((error) =>
       retryCall(
         connector,
@@ -205,6 +212,17 @@ export class Client extends IsockEventTarget<ClientEventMap>
         callOptions,
         started,
       )
+    );
+  }
+
+  /** The connector, or for middleware a wrapper that runs it around each try. */
+  #redial(options: CallOptions | undefined, started: number): Redial {
+    return this.#middleware.length === 0 ? this.#connector : watchedRedial(
+      this.#connector,
+      this.#middleware,
+      this.#server,
+      options,
+      started,
     );
   }
 
@@ -288,9 +306,12 @@ export class Client extends IsockEventTarget<ClientEventMap>
     const callOptions = options;
     return {
       [Symbol.asyncIterator]: () =>
-        name === undefined
-          ? failing(invalidAction())
-          : resumableStream(this.#connector, name, data, callOptions),
+        name === undefined ? failing(invalidAction()) : resumableStream(
+          this.#redial(callOptions, Date.now()),
+          name,
+          data,
+          callOptions,
+        ),
     };
   }
 
@@ -318,6 +339,34 @@ export class Client extends IsockEventTarget<ClientEventMap>
     return readDescription(
       await this.runAction(describeRef, undefined, options),
     );
+  }
+
+  /**
+   * Wraps every call this client makes (each try of it, and each stream) in
+   * `middleware`, after those installed before: the first installed is the
+   * outermost. The same middleware can go on a server with `server.use()`.
+   *
+   * @param middleware `(call, next) => …`; see {@linkcode Middleware}.
+   * @returns This client, to chain calls.
+   *
+   * @example Add a request id to every call
+   * ```ts
+   * import { action, Client, Server } from "@isock/isock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new Server().addAction(action("id", (_: undefined, context) =>
+   *   context.metadata.get("request-id")));
+   * await using client = new Client({ port: (await server.listen()).port })
+   *   .use((call, next) => (call.metadata.set("request-id", "r-1"), next()));
+   * assert.equal(await client.runAction("id"), "r-1");
+   * ```
+   */
+  use(middleware: Middleware): this {
+    if (typeof middleware !== "function") {
+      throw new ClientError("INVALID_OPTIONS", "use() takes a function.");
+    }
+    this.#middleware.push(middleware);
+    return this;
   }
 
   /**

@@ -82,6 +82,7 @@ export {
   type FrameEncoderStreamOptions,
 } from "./src/wire/framing.ts";
 export { PROTOCOL_VERSION } from "./src/protocol/messages.ts";
+export { Metadata, type MetadataInit } from "./src/protocol/metadata.ts";
 export {
   type ActionLastError,
   type ActionStats,
@@ -97,6 +98,7 @@ export {
   type StatsOptions,
 } from "./server.ts";
 export { Peer } from "./src/dispatch/peer.ts";
+export type { CallInfo, Middleware, Next } from "./src/dispatch/middleware.ts";
 export type {
   ActionDescription,
   JsonSchema,

@@ -8,6 +8,7 @@
 import type { Action, ActionHandler, ActionRef } from "./action.ts";
 import { checkExtensions } from "./codec.ts";
 import type { Peer } from "./src/dispatch/peer.ts";
+import type { Middleware } from "./src/dispatch/middleware.ts";
 import { ActionRegistry } from "./src/dispatch/registry.ts";
 import {
   ActionStatsTable,
@@ -86,6 +87,7 @@ export class Server extends IsockEventTarget<ServerEventMap>
   readonly #frames: TransportOptions;
   readonly #actions: ActionRegistry;
   readonly #stats = new ActionStatsTable();
+  readonly #middleware: Middleware[] = [];
   #auth: Authenticator = {};
   #state: ServerState = "new";
   #listener: Listener | undefined;
@@ -136,6 +138,7 @@ export class Server extends IsockEventTarget<ServerEventMap>
       idleTimeout,
       exposeStack,
       stats: this.#stats,
+      middleware: this.#middleware,
     }, maxConnections);
   }
 
@@ -186,6 +189,41 @@ export class Server extends IsockEventTarget<ServerEventMap>
     handler?: ActionHandler<I, O>,
   ): this {
     this.#actions.add(action, handler);
+    return this;
+  }
+
+  /**
+   * Wraps every incoming call (and stream) in `middleware`, after those
+   * installed before: the first installed is the outermost. It applies to
+   * calls that arrive from now on, on every connection.
+   *
+   * @param middleware `(call, next) => …`; see {@linkcode Middleware}.
+   * @returns This server, to chain calls.
+   *
+   * @example Refuse calls without a tenant, tag every answer
+   * ```ts
+   * import { action, Client, ClientError, Server } from "@isock/isock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new Server()
+   *   .addAction(action("whoami", (_: undefined, context) => context.metadata.get("tenant")))
+   *   .use((call, next) => {
+   *     if (!call.metadata.has("tenant")) {
+   *       throw new ClientError("UNAUTHORIZED", "Say which tenant you are.");
+   *     }
+   *     call.responseMetadata.set("served-by", "server-1");
+   *     return next();
+   *   });
+   * await using client = new Client({ port: (await server.listen()).port });
+   * assert.equal(await client.runAction("whoami", undefined, { metadata: { tenant: "acme" } }), "acme");
+   * await assert.rejects(client.runAction("whoami"), { code: "UNAUTHORIZED" });
+   * ```
+   */
+  use(middleware: Middleware): this {
+    if (typeof middleware !== "function") {
+      throw new ServerError("INVALID_OPTIONS", "use() takes a function.");
+    }
+    this.#middleware.push(middleware);
     return this;
   }
 

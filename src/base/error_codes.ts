@@ -28,7 +28,8 @@ export type ClientErrorCode =
   | "UNAUTHORIZED"
   | "PROTOCOL"
   | "FRAME_TOO_LARGE"
-  | "NOT_RESENDABLE";
+  | "NOT_RESENDABLE"
+  | "INVALID_METADATA";
 
 /** Codes of {@linkcode RemoteError}: what the server reported. */
 export type RemoteErrorCode =

@@ -10,6 +10,7 @@
 import { IsockError } from "../base/errors.ts";
 import { isStandardSchema, type StandardSchemaV1 } from "../base/schema.ts";
 import type { Peer } from "./peer.ts";
+import type { Metadata } from "../protocol/metadata.ts";
 import { type ActionRef, isActionRef } from "./action_ref.ts";
 
 export { type ActionRef, isActionRef };
@@ -68,6 +69,17 @@ export interface ActionContext {
    * item the caller received (see {@linkcode tracked}). Go on after it.
    */
   readonly lastEventId: string | number | undefined;
+  /**
+   * The call's metadata: what the caller sent as `metadata` (and what
+   * middleware added). Keys are case-insensitive.
+   */
+  readonly metadata: Metadata;
+  /**
+   * Metadata sent back with the answer (the caller reads it through
+   * `onResponseMetadata`); for a stream, with its end. Keys are
+   * case-insensitive; `set()` throws `INVALID_METADATA` past the limits.
+   */
+  readonly responseMetadata: Metadata;
 }
 
 /** What {@linkcode action} may declare besides the name and handler. */

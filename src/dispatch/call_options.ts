@@ -6,12 +6,26 @@
  * @module
  */
 
+import type { Metadata, MetadataInit } from "../protocol/metadata.ts";
+
 /** Options of a call. */
 export interface CallOptions {
   /** Milliseconds to wait for the answer; 0 waits as long as it takes. */
   timeout?: number;
   /** Aborting it cancels the call. */
   signal?: AbortSignal;
+  /**
+   * String key/values sent with the call (the handler reads them as
+   * `context.metadata`): keys `[a-zA-Z0-9._-]`, case-insensitive, at most
+   * 64 entries and 8 KiB. Too much fails the call with `INVALID_METADATA`.
+   */
+  metadata?: MetadataInit;
+  /**
+   * Called with the answer's metadata (what the handler set on
+   * `context.responseMetadata`), before the call settles, when there is
+   * some. For a stream, once it ends.
+   */
+  onResponseMetadata?: (metadata: Metadata) => void;
 }
 
 /** Options of a call whose result is a stream, as the session sees them. */

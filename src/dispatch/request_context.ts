@@ -7,6 +7,7 @@
 import type { ActionContext } from "./action.ts";
 import type { ActionCounters } from "./action_stats.ts";
 import type { Peer } from "./peer.ts";
+import { Metadata } from "../protocol/metadata.ts";
 
 /**
  * What a handler sees of its call. The abort signal is made only when a
@@ -21,6 +22,8 @@ export class RequestContext implements ActionContext {
   counters: ActionCounters | undefined = undefined;
   /** When the call started (`performance.now()`), for its processing time. */
   startedAt = 0;
+  #metadata: Metadata | undefined;
+  #responseMetadata: Metadata | undefined;
 
   constructor(
     readonly action: string,
@@ -29,7 +32,25 @@ export class RequestContext implements ActionContext {
     readonly identity: unknown,
     readonly deadline: number | undefined,
     readonly lastEventId: string | number | undefined,
-  ) {}
+    metadata?: Metadata,
+  ) {
+    this.#metadata = metadata;
+  }
+
+  /** The call's metadata; made empty when first asked for and none came. */
+  get metadata(): Metadata {
+    return this.#metadata ??= new Metadata();
+  }
+
+  /** The answer's metadata; made when first asked for. */
+  get responseMetadata(): Metadata {
+    return this.#responseMetadata ??= new Metadata();
+  }
+
+  /** The answer's metadata if anything asked for it: what goes with the answer. */
+  get answerMetadata(): Metadata | undefined {
+    return this.#responseMetadata;
+  }
 
   get signal(): AbortSignal {
     if (this.#controller === undefined) {

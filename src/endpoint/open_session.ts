@@ -7,6 +7,7 @@
  */
 
 import type { CallRecorder } from "../dispatch/action_stats.ts";
+import type { Middleware } from "../dispatch/middleware.ts";
 import type { ActionRegistry } from "../dispatch/registry.ts";
 import type { Authenticator } from "../protocol/auth.ts";
 import type { MessageCodec } from "../protocol/messages.ts";
@@ -30,6 +31,8 @@ export interface Endpoint {
   readonly exposeStack?: boolean;
   /** Server: where the calls run are counted. */
   readonly stats?: CallRecorder;
+  /** Server: middleware around every request (the server's own list, read at each request). */
+  readonly middleware?: readonly Middleware[];
 }
 
 /**
@@ -56,6 +59,7 @@ export function openSession(
     maxInFlight: limits.maxInFlight,
     idleTimeout: endpoint.idleTimeout,
     exposeStack: endpoint.exposeStack,
+    middleware: endpoint.middleware,
     actions: actions.find,
     stats: endpoint.stats,
     // A server always offers actions; a client only once it has some.

@@ -39,6 +39,12 @@ export interface Hello {
    * own.
    */
   serves?: boolean;
+  /**
+   * Whether this side reads metadata on answers (PROTOCOL.md, "Metadata"):
+   * a peer sends an answer's metadata only to a side that says so, so an
+   * older peer never sees the item it does not know.
+   */
+  metadata?: boolean;
 }
 
 /**
@@ -54,6 +60,7 @@ export function encodeHello(encoder: Encoder, hello: Hello): Uint8Array {
     ...(hello.nonce.length > 0 ? { nonce: hello.nonce } : {}),
     ...(hello.authRequired ? { authRequired: true } : {}),
     ...(hello.serves ? { serves: true } : {}),
+    ...(hello.metadata ? { metadata: true } : {}),
   })[0];
   const body = new Uint8Array(HELLO_MAGIC.length + 1 + fields.length);
   body.set(HELLO_MAGIC);
@@ -99,7 +106,7 @@ export function decodeHello(decoder: Decoder, frame: Uint8Array): Hello {
   if (!isRecord(fields)) {
     throw new ProtocolError("PROTOCOL", "The peer's hello has no fields.");
   }
-  const { maxFrameSize, nonce, authRequired, serves } = fields;
+  const { maxFrameSize, nonce, authRequired, serves, metadata } = fields;
   if (!isCount(maxFrameSize) || maxFrameSize < MAX_HELLO_SIZE) {
     throw new ProtocolError(
       "PROTOCOL",
@@ -112,5 +119,6 @@ export function decodeHello(decoder: Decoder, frame: Uint8Array): Hello {
     nonce: nonce instanceof Uint8Array ? nonce : new Uint8Array(0),
     authRequired: authRequired === true,
     serves: serves === true,
+    metadata: metadata === true,
   };
 }

@@ -9,8 +9,9 @@
  * @module
  */
 
-import type { CodecError } from "../base/errors.ts";
-import { toWireError } from "./error_object.ts";
+import type { ClientError, CodecError } from "../base/errors.ts";
+import { toWireError, type WireError } from "./error_object.ts";
+import { type Metadata, metadataFromWire } from "./metadata.ts";
 import { isCount, isRecord, malformed } from "./malformed.ts";
 import {
   MAX_WINDOW,
@@ -116,13 +117,52 @@ export interface RequestMeta {
   input?: boolean;
   /** For a resumed stream: the id of the last item the caller received. */
   lastEventId?: string | number;
+  /** The call's metadata (PROTOCOL.md, "Metadata"), keys in lowercase. */
+  metadata?: Record<string, string>;
+}
+
+/** The request meta map as read: its metadata checked. */
+export interface ReadRequestMeta extends Omit<RequestMeta, "metadata"> {
+  /** The call's metadata. */
+  metadata?: Metadata;
+  /** Why the metadata was refused: only its call fails (`INVALID_REQUEST`). */
+  metadataError?: ClientError;
+}
+
+/** The optional last item of a RESULT, ERROR or END (PROTOCOL.md, "Metadata"). */
+export interface AnswerMeta {
+  /** The answer's metadata, keys in lowercase. */
+  metadata?: Record<string, string>;
+}
+
+/** The answer meta map as read. */
+export interface ReadAnswerMeta {
+  /** The answer's metadata. */
+  metadata?: Metadata;
+  /** Why the metadata was refused: only its call fails. */
+  metadataError?: ClientError;
+}
+
+/** Reads a `metadata` field into a message: the metadata, or the error its call fails with. */
+function readMetadata(value: unknown, into: Draft): void {
+  if (value === undefined || value === null) return;
+  const metadata = metadataFromWire(value);
+  if (metadata instanceof Error) into.metadataError = metadata;
+  else if (metadata.size > 0) into.metadata = metadata;
+}
+
+/** Reads the meta map of an answer; unknown keys are ignored. */
+function readAnswerMeta(meta: unknown, answer: Draft): void {
+  if (meta === undefined || meta === null) return;
+  if (!isRecord(meta)) throw malformed("an answer's meta must be a map");
+  readMetadata(meta.metadata, answer);
 }
 
 /** Reads the request meta map into the request; unknown keys are ignored. */
 function readMeta(meta: unknown, request: Draft): void {
   if (meta === undefined || meta === null) return;
   if (!isRecord(meta)) throw malformed("a request's meta must be a map");
-  const { timeout, stream, input, lastEventId } = meta;
+  const { timeout, stream, input, lastEventId, metadata } = meta;
   if (timeout !== undefined) {
     if (typeof timeout !== "number" || !(timeout >= 0)) {
       throw malformed("a request's timeout must be a number of milliseconds");
@@ -139,6 +179,7 @@ function readMeta(meta: unknown, request: Draft): void {
   }
   if (input === true) request.input = true;
   if (lastEventId !== undefined) request.lastEventId = readEventId(lastEventId);
+  readMetadata(metadata, request);
 }
 
 function readId(id: unknown): number {
@@ -177,7 +218,7 @@ const PROOF = check("proof", readProof) as Field<
   false
 >;
 const FRAGMENT_SHAPE = "a fragment is [16, id, total, bytes]";
-const META: Field<"meta", RequestMeta, RequestMeta, "merge", true> = {
+const META: Field<"meta", RequestMeta, ReadRequestMeta, "merge", true> = {
   name: "meta",
   kind: "merge",
   optional: true,
@@ -185,6 +226,31 @@ const META: Field<"meta", RequestMeta, RequestMeta, "merge", true> = {
   errorName: "",
   read: readMeta,
 };
+const ANSWER_META: Field<
+  "answerMeta",
+  AnswerMeta,
+  ReadAnswerMeta,
+  "merge",
+  true
+> = {
+  name: "answerMeta",
+  kind: "merge",
+  optional: true,
+  present: false,
+  errorName: "",
+  read: readAnswerMeta,
+};
+/** A stream end's error: nil when the END carries metadata but no error. */
+const END_ERROR = check(
+  "error",
+  (value) => value === null ? undefined : toWireError(value),
+) as Field<
+  "error",
+  WireError | null | undefined,
+  WireError | undefined,
+  "check",
+  false
+>;
 
 /**
  * Every message after the hello, indexed by its type tag: its name (the
@@ -211,13 +277,13 @@ export const MESSAGE_TABLE = [
     type: MessageType.RESULT,
     name: "result",
     what: "a result",
-    fields: [ID, data("value")],
+    fields: [ID, data("value"), ANSWER_META],
   },
   {
     type: MessageType.ERROR,
     name: "error",
     what: "an error",
-    fields: [ID, ERROR],
+    fields: [ID, ERROR, ANSWER_META],
   },
   {
     type: MessageType.CANCEL,
@@ -255,7 +321,7 @@ export const MESSAGE_TABLE = [
     type: MessageType.END,
     name: "end",
     what: "a stream end",
-    fields: [ID, optional(ERROR)],
+    fields: [ID, optional(END_ERROR), ANSWER_META],
   },
   {
     type: MessageType.CREDIT,

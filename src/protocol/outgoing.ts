@@ -61,8 +61,14 @@ export const outgoing: MessageBuilders = {
     meta === undefined
       ? seal([MessageType.REQUEST, id, action, data])
       : seal([MessageType.REQUEST, id, action, data, meta]),
-  result: (id, value) => seal([MessageType.RESULT, id, value]),
-  error: (id, error) => seal([MessageType.ERROR, id, error]),
+  result: (id, value, meta) =>
+    meta === undefined
+      ? seal([MessageType.RESULT, id, value])
+      : seal([MessageType.RESULT, id, value, meta]),
+  error: (id, error, meta) =>
+    meta === undefined
+      ? seal([MessageType.ERROR, id, error])
+      : seal([MessageType.ERROR, id, error, meta]),
   cancel: (id) => seal([MessageType.CANCEL, id]),
   ping: (id) => seal([MessageType.PING, id]),
   pong: (id) => seal([MessageType.PONG, id]),
@@ -79,8 +85,10 @@ export const outgoing: MessageBuilders = {
     eventId === undefined
       ? seal([MessageType.ITEM, id, item])
       : seal([MessageType.ITEM, id, item, eventId]),
-  end: (id, error) =>
-    error === undefined
+  end: (id, error, meta) =>
+    meta !== undefined
+      ? seal([MessageType.END, id, error ?? null, meta])
+      : error === undefined || error === null
       ? seal([MessageType.END, id])
       : seal([MessageType.END, id, error]),
   credit: (id, count) => seal([MessageType.CREDIT, id, count]),

@@ -8,6 +8,7 @@
 import { ClientError } from "../base/errors.ts";
 import { ignore, type TimerHandle } from "../base/timers.ts";
 import type { StreamReceiver, StreamSender } from "../protocol/stream.ts";
+import type { Metadata } from "../protocol/metadata.ts";
 
 /** A call waiting for its answer. */
 export class PendingCall {
@@ -19,6 +20,8 @@ export class PendingCall {
   onAbort: (() => void) | undefined;
   /** Sends the call's data, when it is a stream. */
   input: StreamSender | undefined;
+  /** Takes the answer's metadata, when the caller asked for it. */
+  onMetadata: ((metadata: Metadata) => void) | undefined;
 
   /**
    * Waits for an answer.

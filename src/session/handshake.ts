@@ -157,6 +157,7 @@ export class Handshake {
       nonce: this.#nonce,
       authRequired: isServer && this.isAuthRequired,
       serves: !isServer && serves,
+      metadata: true,
     };
   }
 

@@ -27,15 +27,21 @@ import type {
 } from "../protocol/messages.ts";
 import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
 import { StreamReceiver, StreamSender } from "../protocol/stream.ts";
+import type { Middleware } from "../dispatch/middleware.ts";
+import { runWatched } from "../dispatch/run_watched.ts";
+import type { AnswerMeta } from "../protocol/message_table.ts";
+import type { Metadata } from "../protocol/metadata.ts";
 import { errorFromWire } from "../protocol/wire_error.ts";
 import { INPUT_WINDOW } from "./outgoing_calls.ts";
 
 /** How {@linkcode IncomingRequests} answers; the outbox implements it. */
 export interface AnswerSender {
-  /** Answers a request with its result. */
-  result(id: number, value: unknown): void;
-  /** Answers a request with an error. */
-  error(id: number, error: WireError): void;
+  /** Answers a request with its result (and the answer's metadata). */
+  result(id: number, value: unknown, metadata?: Metadata): void;
+  /** Answers a request with an error (and the answer's metadata). */
+  error(id: number, error: WireError, metadata?: Metadata): void;
+  /** The meta item of an answer carrying `metadata`, if it may go. */
+  answerMeta?(metadata: Metadata | undefined): AnswerMeta | undefined;
   /** Sends a control message unless the connection is gone. */
   sendIfOpen(message: OutgoingMessage): void;
   /** Sends a stream item unless the connection is gone; throws when it cannot go. */
@@ -74,6 +80,8 @@ export interface RequestsOptions {
   exposeStack?: boolean;
   /** Where the calls run are counted (a server's stats); nowhere when omitted. */
   stats?: CallRecorder;
+  /** Middleware around every request (read at each request); none when omitted. */
+  middleware?: readonly Middleware[];
 }
 
 /** The peer's requests on one connection. */
@@ -85,6 +93,7 @@ export class IncomingRequests implements Responder {
   readonly #actions: ActionLookup | undefined;
   readonly #maxInFlight: number;
   readonly #stats: CallRecorder | undefined;
+  readonly #middleware: readonly Middleware[] | undefined;
   #active = 0;
   /** The requests being run, by id. */
   #running: Map<number, RequestContext> | undefined;
@@ -116,6 +125,7 @@ export class IncomingRequests implements Responder {
     this.#host = host;
     this.#actions = options.actions;
     this.#maxInFlight = options.maxInFlight ?? Infinity;
+    this.#middleware = options.middleware;
     this.exposeStack = options.exposeStack ?? true;
     this.#stats = options.stats;
   }
@@ -237,13 +247,13 @@ export class IncomingRequests implements Responder {
   /** {@inheritDoc Responder.result} */
   result(context: RequestContext, value: unknown): void {
     this.#done(context, undefined);
-    this.#sender.result(context.requestId, value);
+    this.#sender.result(context.requestId, value, context.answerMetadata);
   }
 
   /** {@inheritDoc Responder.error} */
   error(context: RequestContext, error: WireError): void {
     this.#done(context, error);
-    this.#sender.error(context.requestId, error);
+    this.#sender.error(context.requestId, error, context.answerMetadata);
   }
 
   /** {@inheritDoc Responder.openInput} */
@@ -280,7 +290,14 @@ export class IncomingRequests implements Responder {
     const stream = new StreamSender(source, {
       item: (value, eventId) =>
         sender.sendChecked(outgoing.item(id, value, eventId)),
-      end: () => sender.sendIfOpen(outgoing.end(id)),
+      end: () =>
+        sender.sendIfOpen(
+          outgoing.end(
+            id,
+            undefined,
+            sender.answerMeta?.(context.answerMetadata),
+          ),
+        ),
       fail: (error) => {
         failure = sender.wireError(
           error instanceof ClientError && error.code === "FRAME_TOO_LARGE"
@@ -288,7 +305,7 @@ export class IncomingRequests implements Responder {
             : "ACTION_FAILED",
           error,
         );
-        sender.error(id, failure);
+        sender.error(id, failure, context.answerMetadata);
       },
       blocked: this.#host.blocked,
     }, window);
@@ -308,10 +325,13 @@ export class IncomingRequests implements Responder {
         message: "The peer is closing this connection; the action did not run.",
       });
     }
-    if (request.dataError) {
+    if (request.dataError || request.metadataError) {
       return this.#sender.error(
         id,
-        this.#sender.wireError("INVALID_REQUEST", request.dataError),
+        this.#sender.wireError(
+          "INVALID_REQUEST",
+          request.dataError ?? request.metadataError,
+        ),
       );
     }
     const action = this.#actions?.(request.action);
@@ -334,6 +354,7 @@ export class IncomingRequests implements Responder {
       this.#host.identity,
       request.timeout === undefined ? undefined : Date.now() + request.timeout,
       request.lastEventId,
+      request.metadata,
     );
     // Every running request is known by id, so a cancel always reaches it.
     (this.#running ??= new Map()).set(id, context);
@@ -346,7 +367,25 @@ export class IncomingRequests implements Responder {
     if (request.stream !== undefined) {
       (this.#streamWindows ??= new Map()).set(id, request.stream);
     }
-    runAction(action, request.data, request.input === true, context, this);
+    const middleware = this.#middleware;
+    if (middleware === undefined || middleware.length === 0) {
+      return runAction(
+        action,
+        request.data,
+        request.input === true,
+        context,
+        this,
+      );
+    }
+    runWatched(
+      middleware,
+      action,
+      request.data,
+      request.input === true,
+      request.stream !== undefined,
+      context,
+      this,
+    );
   }
 
   /**

@@ -15,6 +15,8 @@ import {
   pieces,
 } from "../protocol/fragments.ts";
 import type { Hello, WireError } from "../protocol/messages.ts";
+import type { AnswerMeta } from "../protocol/message_table.ts";
+import type { Metadata } from "../protocol/metadata.ts";
 import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
 import { safeString, wireError } from "../protocol/wire_error.ts";
 
@@ -59,6 +61,8 @@ export class Outbox {
   readonly #exposeStack: boolean;
   /** The largest frame the peer accepts, once its hello said. */
   #peerLimit = Infinity;
+  /** Whether the peer's hello said it reads answers' metadata: else none is sent. */
+  peerTakesMetadata = false;
   #isClosed = false;
   #nextFragment = 1;
   /** Fragmented messages on their way, and their total size: kept within the peer's budget. */
@@ -177,12 +181,15 @@ export class Outbox {
    *
    * @param id The request id.
    * @param value The result.
+   * @param metadata The answer's metadata, if any.
    */
-  result(id: number, value: unknown): void {
+  result(id: number, value: unknown, metadata?: Metadata): void {
     if (this.#isClosed) return;
     let parts: Uint8Array[];
     try {
-      parts = this.#codec.encode(outgoing.result(id, value));
+      parts = this.#codec.encode(
+        outgoing.result(id, value, this.answerMeta(metadata)),
+      );
     } catch (error) {
       return this.error(
         id,
@@ -212,10 +219,25 @@ export class Outbox {
    *
    * @param id The request id.
    * @param error The error object.
+   * @param metadata The answer's metadata, if any.
    */
-  error(id: number, error: WireError): void {
+  error(id: number, error: WireError, metadata?: Metadata): void {
     if (this.#isClosed) return;
-    this.#sink.send(this.#encodeError(id, error));
+    this.#sink.send(this.#encodeError(id, error, this.answerMeta(metadata)));
+  }
+
+  /**
+   * The meta item of an answer: `undefined` (left out) without metadata,
+   * or when the peer did not say it reads it.
+   *
+   * @param metadata The answer's metadata.
+   * @returns The item.
+   */
+  answerMeta(metadata: Metadata | undefined): AnswerMeta | undefined {
+    return metadata === undefined || metadata.size === 0 ||
+        !this.peerTakesMetadata
+      ? undefined
+      : { metadata: metadata.toJSON() };
   }
 
   /**
@@ -234,15 +256,19 @@ export class Outbox {
   }
 
   /** Encodes an ERROR message, dropping from its error object what cannot be encoded. */
-  #encodeError(id: number, error: WireError): Uint8Array[] {
+  #encodeError(
+    id: number,
+    error: WireError,
+    meta: AnswerMeta | undefined,
+  ): Uint8Array[] {
     try {
-      return this.#codec.encode(outgoing.error(id, error));
+      return this.#codec.encode(outgoing.error(id, error, meta));
     } catch {
       const { cause: _cause, fields: _fields, ...plain } = error;
       return this.#codec.encode(outgoing.error(id, {
         ...plain,
         message: safeString(plain.message),
-      }));
+      }, meta));
     }
   }
 

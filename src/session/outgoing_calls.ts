@@ -7,7 +7,7 @@
  */
 
 import {
-  type ClientError,
+  ClientError,
   ProtocolError,
   type RemoteError,
 } from "../base/errors.ts";
@@ -18,6 +18,8 @@ import type {
   ResultMessage,
   WireError,
 } from "../protocol/messages.ts";
+import type { ReadAnswerMeta } from "../protocol/message_table.ts";
+import { metadataToWire } from "../protocol/metadata.ts";
 import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
 import {
   DEFAULT_WINDOW,
@@ -207,10 +209,20 @@ export class OutgoingCalls {
       return 0;
     }
     const isInputStream = isStreamSource(data);
-    if (timeout > 0 || isInputStream) {
+    let metadata: Record<string, string> | undefined;
+    if (options?.metadata !== undefined) {
+      try {
+        metadata = metadataToWire(options.metadata);
+      } catch (error) {
+        call.fail(error);
+        return 0;
+      }
+    }
+    if (timeout > 0 || isInputStream || metadata !== undefined) {
       meta = { ...meta };
       if (timeout > 0) meta.timeout = timeout;
       if (isInputStream) meta.input = true;
+      if (metadata !== undefined) meta.metadata = metadata;
     }
     const id = this.#nextId++;
     let parts: Uint8Array[];
@@ -227,6 +239,7 @@ export class OutgoingCalls {
     }
     this.#pending.set(id, call);
     if (this.#pending.size === 1) this.#host.busy();
+    call.onMetadata = options?.onResponseMetadata;
     if (timeout > 0) {
       call.timer = setTimeout(() => {
         const items = call instanceof StreamCall ? call.itemCount : 0;
@@ -282,8 +295,10 @@ export class OutgoingCalls {
    */
   result(message: ResultMessage): void {
     const call = this.take(message.id);
-    if (message.valueError) call?.fail(message.valueError);
-    else call?.result(message.value);
+    if (call === undefined) return;
+    const failure = message.valueError ?? answerMetadata(call, message);
+    if (failure) call.fail(failure);
+    else call.result(message.value);
   }
 
   /**
@@ -291,9 +306,13 @@ export class OutgoingCalls {
    *
    * @param id The request id.
    * @param error The error object.
+   * @param answer The answer's metadata, if any.
    */
-  error(id: number, error: WireError): void {
-    this.take(id)?.fail(errorFromWire(error));
+  error(id: number, error: WireError, answer?: ReadAnswerMeta): void {
+    const call = this.take(id);
+    if (call === undefined) return;
+    const failure = answer && answerMetadata(call, answer);
+    call.fail(failure ?? errorFromWire(error));
   }
 
   /**
@@ -325,10 +344,14 @@ export class OutgoingCalls {
   /**
    * A streamed result ended.
    *
-   * @param id The request id.
+   * @param message The request id and the answer's metadata.
    */
-  end(id: number): void {
-    this.take(id)?.end();
+  end(message: { readonly id: number } & ReadAnswerMeta): void {
+    const call = this.take(message.id);
+    if (call === undefined) return;
+    const failure = answerMetadata(call, message);
+    if (failure) call.fail(failure);
+    else call.end();
   }
 
   /**
@@ -385,4 +408,30 @@ export class OutgoingCalls {
     }, INPUT_WINDOW);
     call.input.run();
   }
+}
+
+/**
+ * Hands an answer's metadata to its call's taker, if both are there.
+ *
+ * @returns The error the call fails with when the metadata was refused.
+ */
+function answerMetadata(
+  call: PendingCall,
+  answer: ReadAnswerMeta,
+): unknown {
+  if (answer.metadataError) {
+    return new ClientError(
+      "PROTOCOL",
+      `The answer's metadata was refused: ${answer.metadataError.message}`,
+      { cause: answer.metadataError },
+    );
+  }
+  if (answer.metadata !== undefined && call.onMetadata !== undefined) {
+    try {
+      call.onMetadata(answer.metadata);
+    } catch (error) {
+      return error;
+    }
+  }
+  return undefined;
 }

@@ -240,13 +240,13 @@ export class Session implements PeerConnection {
       case MessageType.RESULT:
         return this.#pieces.calls.result(message);
       case MessageType.ERROR:
-        return this.#pieces.calls.error(message.id, message.error);
+        return this.#pieces.calls.error(message.id, message.error, message);
       case MessageType.CANCEL:
         return this.#pieces.requests.cancel(message.id);
       case MessageType.ITEM:
         return this.#pieces.calls.item(message);
       case MessageType.END:
-        return this.#pieces.calls.end(message.id);
+        return this.#pieces.calls.end(message);
       case MessageType.CREDIT:
         return this.#pieces.requests.grant(message.id, message.count);
       case MessageType.INPUT:

@@ -9,6 +9,7 @@ import type { Authenticator } from "../protocol/auth.ts";
 import type { MessageCodec } from "../protocol/messages.ts";
 import type { ActionLookup } from "../dispatch/run_action.ts";
 import type { CallRecorder } from "../dispatch/action_stats.ts";
+import type { Middleware } from "../dispatch/middleware.ts";
 
 /** Options of {@linkcode Session}. */
 export interface SessionOptions {
@@ -39,6 +40,8 @@ export interface SessionOptions {
   exposeStack?: boolean;
   /** Where the calls run for the peer are counted (a server's stats). */
   stats?: CallRecorder;
+  /** Middleware around the peer's requests; none when omitted. */
+  middleware?: readonly Middleware[];
   /** How this side authenticates (client) or checks the peer (server). */
   auth?: Authenticator;
   /**

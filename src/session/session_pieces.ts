@@ -108,7 +108,10 @@ export function buildPieces(
     limitFrames: (size) => transport.limitFrames?.(size),
     send: (message) => outbox.send(message),
     sendGoodbye: (error) => outbox.goodbye(error),
-    hello: (hello) => outbox.setPeerLimit(hello.maxFrameSize),
+    hello: (hello) => {
+      outbox.setPeerLimit(hello.maxFrameSize);
+      outbox.peerTakesMetadata = hello.metadata === true;
+    },
     opened: (hello) => events.opened(hello),
     failed: (error) => void pieces.life.failWith(error),
     timedOut: (error) => pieces.life.abort(error),

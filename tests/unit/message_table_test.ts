@@ -44,6 +44,8 @@ const GOOD: Record<string, unknown> = {
   action: "echo",
   data: { a: [1, "two"] },
   meta: { timeout: 500, stream: 4, input: true, lastEventId: "e-1" },
+  // Metadata decodes to a Metadata object: metadata_test.ts covers it.
+  answerMeta: {},
   value: [1, 2, 3],
   error: { code: "ACTION_FAILED", name: "TypeError", message: "boom" },
   proof: new Uint8Array([1, 2, 3]),
@@ -69,6 +71,7 @@ const BAD: Record<string, unknown[]> = {
     { stream: 1.5 },
     { lastEventId: true },
   ],
+  answerMeta: ["fast", [1]],
   error: [
     "boom",
     { code: "", name: "E", message: "m" },
