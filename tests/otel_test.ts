@@ -12,7 +12,7 @@ import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { Client, type Middleware, RemoteError } from "../mod.ts";
 import { instrument, otelMiddleware } from "../otel.ts";
 import { memorySdk, type SpanRecord } from "./otel_sdk.ts";
-import { deno, start } from "./processes.ts";
+import { deno, root, start } from "./processes.ts";
 
 async function withTracedServer(
   run: (
@@ -24,7 +24,7 @@ async function withTracedServer(
   const server = await start([
     "run",
     "--allow-net",
-    "--allow-env",
+    "--allow-env=OTEL_*",
     "tests/fixtures/otel_server.ts",
   ]);
   const sdk = memorySdk();
@@ -118,9 +118,14 @@ Deno.test("otel: a stream is one span on each end, with its item count", async (
       clientSpans.map((span) => span.attributes["isock.stream.item_count"]),
       [5, 1],
     );
-    const serverSpans_ = (await serverSpans(client)).filter((span) =>
-      span.name === "count"
-    );
+    // The server hears of the cancel a moment later: wait for its span (bounded).
+    let serverSpans_: SpanRecord[] = [];
+    for (let i = 0; i < 100 && serverSpans_.length < 2; i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      serverSpans_ = (await serverSpans(client)).filter((span) =>
+        span.name === "count"
+      );
+    }
     assert.equal(serverSpans_.length, 2);
     assert.equal(serverSpans_[0].attributes["isock.stream.item_count"], 5);
     assert.equal(serverSpans_[0].parentSpanId, clientSpans[0].spanId);
@@ -169,6 +174,48 @@ Deno.test("otel: instrument() installs nothing when no SDK is registered; otelMi
   instrument(target, memorySdk().options);
   assert.equal(installed.length, 1);
   assert.equal(typeof otelMiddleware(), "function");
+});
+
+Deno.test("otel: Deno's built-in OpenTelemetry prints the example's linked spans with its console exporter", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "examples/otel_console.ts"],
+    cwd: root,
+    env: {
+      OTEL_DENO: "true",
+      OTEL_EXPORTER_OTLP_PROTOCOL: "console",
+      NO_COLOR: "1",
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const output = new TextDecoder().decode(stdout) +
+    new TextDecoder().decode(stderr);
+  assert.equal(code, 0, output);
+  assert.match(output, /Hello, isock!/);
+  // SPAN <name> [<trace id>/<span id>] <kind> <duration>, then its fields.
+  const spans = [
+    ...output.matchAll(
+      /^SPAN (\S+) \[(\w+)\/(\w+)\] (\w+)[^\n]*\n((?:  [^\n]*\n)*)/gm,
+    ),
+  ].map(([, name, traceId, spanId, kind, fields]) => ({
+    name,
+    traceId,
+    spanId,
+    kind,
+    fields,
+  }));
+  const client = spans.find((span) =>
+    span.name === "greet" && span.kind === "Client"
+  );
+  const server = spans.find((span) =>
+    span.name === "greet" && span.kind === "Server"
+  );
+  assert.ok(client && server, output);
+  assert.match(client.fields, /rpc\.method: greet/);
+  assert.match(client.fields, /rpc\.system\.name: isock/);
+  assert.equal(server.traceId, client.traceId);
+  assert.match(server.fields, new RegExp(`parent: ${client.spanId}`));
+  assert.match(output, /rpc\.server\.call\.duration/);
 });
 
 Deno.test("otel: importing the root entry point does not load @opentelemetry/api", async () => {
