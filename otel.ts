@@ -61,6 +61,8 @@ import {
   type TracerProvider,
 } from "@opentelemetry/api";
 import { IsockError } from "./src/base/errors.ts";
+
+export type { CallInfo, Middleware, Next } from "./src/dispatch/middleware.ts";
 import type { CallInfo, Middleware, Next } from "./src/dispatch/middleware.ts";
 import type { Metadata } from "./src/protocol/metadata.ts";
 
@@ -86,25 +88,82 @@ const DURATION_BUCKETS = [
   10,
 ];
 
-/** Where the instrumentation sends what it records. */
+/**
+ * An OpenTelemetry `TracerProvider` (from `@opentelemetry/api`), as far
+ * as the instrumentation uses it.
+ */
+export interface TracerProviderLike {
+  /**
+   * Returns a tracer.
+   *
+   * @param name The instrumentation scope's name.
+   * @param version Its version.
+   * @returns An OpenTelemetry `Tracer`.
+   */
+  getTracer(name: string, version?: string): unknown;
+}
+
+/**
+ * An OpenTelemetry `MeterProvider` (from `@opentelemetry/api`), as far as
+ * the instrumentation uses it.
+ */
+export interface MeterProviderLike {
+  /**
+   * Returns a meter.
+   *
+   * @param name The instrumentation scope's name.
+   * @param version Its version.
+   * @returns An OpenTelemetry `Meter`.
+   */
+  getMeter(name: string, version?: string): unknown;
+}
+
+/**
+ * An OpenTelemetry `TextMapPropagator` (from `@opentelemetry/api`), as far
+ * as the instrumentation uses it.
+ */
+export interface PropagatorLike {
+  /**
+   * Writes a context into a carrier.
+   *
+   * @param context An OpenTelemetry `Context`.
+   * @param carrier Where it goes (the call's metadata).
+   * @param setter How to write to the carrier.
+   */
+  inject(context: unknown, carrier: unknown, setter: unknown): void;
+  /**
+   * Reads a context from a carrier.
+   *
+   * @param context The context to add to.
+   * @param carrier Where it comes from (the call's metadata).
+   * @param getter How to read the carrier.
+   * @returns An OpenTelemetry `Context`.
+   */
+  extract(context: unknown, carrier: unknown, getter: unknown): unknown;
+}
+
+/**
+ * Where the instrumentation sends what it records. The types are those of
+ * `@opentelemetry/api`, declared here only as far as they are used.
+ */
 export interface OtelOptions {
   /**
    * Makes the tracer; by default the global one (`trace.getTracerProvider()`),
    * which follows an SDK registered later.
    */
-  readonly tracerProvider?: TracerProvider;
+  readonly tracerProvider?: TracerProviderLike;
   /**
    * Makes the meter; by default the global one, looked up again when it
    * changes (an SDK registered after the middleware was made).
    */
-  readonly meterProvider?: MeterProvider;
+  readonly meterProvider?: MeterProviderLike;
   /**
    * Writes and reads the trace context in the call's metadata; by default
    * the global one (`propagation`), which with Deno's built-in
    * OpenTelemetry, or an SDK's defaults, is W3C Trace Context
    * (`traceparent`, `tracestate`) and Baggage.
    */
-  readonly propagator?: TextMapPropagator;
+  readonly propagator?: PropagatorLike;
 }
 
 /** A client or a server: anything middleware can be installed on. */
@@ -170,12 +229,14 @@ interface Instruments {
  * ```
  */
 export function otelMiddleware(options: OtelOptions = {}): Middleware {
-  const propagator = options.propagator ?? propagation;
-  const tracer: Tracer = (options.tracerProvider ?? trace.getTracerProvider())
-    .getTracer(SCOPE, SCOPE_VERSION);
+  const propagator = (options.propagator ?? propagation) as TextMapPropagator;
+  const tracer: Tracer =
+    ((options.tracerProvider ?? trace.getTracerProvider()) as TracerProvider)
+      .getTracer(SCOPE, SCOPE_VERSION);
   let instruments: Instruments | undefined;
   const histograms = (): Instruments => {
-    const provider = options.meterProvider ?? metrics.getMeterProvider();
+    const provider = (options.meterProvider ??
+      metrics.getMeterProvider()) as MeterProvider;
     if (instruments?.provider !== provider) {
       const meter: Meter = provider.getMeter(SCOPE, SCOPE_VERSION);
       const histogram = (side: "client" | "server") =>

@@ -2,7 +2,8 @@
  * `deno run --allow-net bench/otel_overhead.ts [--rounds N] [--calls N]`:
  * what the OpenTelemetry middleware costs on loopback calls, one server and
  * client per setup in this process: no middleware; a pass-through
- * middleware; `otelMiddleware()` with no SDK registered; and with an SDK
+ * middleware; `otelMiddleware()` with no SDK registered (installed with
+ * `.use()`; `instrument()` would install nothing); and with an SDK
  * (in-memory span exporter, a meter provider). W1 (one call at a time)
  * and W2 (64 in flight) of W1's object; rounds interleave the setups so
  * drift hits all alike; the median round counts.
@@ -44,10 +45,11 @@ const sdk = {
   meterProvider: new MeterProvider(),
 };
 
+// instrument() with no SDK registered installs nothing: the same as "none".
 const setups: [string, Middleware | undefined][] = [
   ["none", undefined],
   ["pass-through", (_call, next) => next()],
-  ["otel, no SDK", otelMiddleware()],
+  ["otelMiddleware(), no SDK", otelMiddleware()],
   ["otel + SDK (in-memory)", otelMiddleware(sdk)],
 ];
 
@@ -105,21 +107,21 @@ for (let round = 0; round < ROUNDS; round++) {
 
 const base = results.get("none")!;
 console.log(
-  `${ROUNDS} rounds, ${CALLS} W1 calls / ${CALLS * 4} W2 calls a round; median calls/s (÷ none)`,
+  `${ROUNDS} rounds, ${CALLS} W1 calls / ${
+    CALLS * 4
+  } W2 calls a round; median calls/s (÷ none)`,
 );
 for (const [name, { w1, w2 }] of results) {
   const a = median(w1), b = median(w2);
   console.log(
     `${name.padEnd(24)} W1 ${a.toFixed(0).padStart(7)} (${
       (a / median(base.w1)).toFixed(3)
-    })   W2 ${b.toFixed(0).padStart(7)} (${
-      (b / median(base.w2)).toFixed(3)
-    })`,
+    })   W2 ${b.toFixed(0).padStart(7)} (${(b / median(base.w2)).toFixed(3)})`,
   );
 }
 for (const { server, client } of pairs) {
   await client.close();
-  await server.close();
+  await server.shutdown();
 }
 await sdk.tracerProvider.shutdown();
 await sdk.meterProvider.shutdown();
