@@ -50,7 +50,6 @@ import {
   propagation,
   ProxyTracerProvider,
   ROOT_CONTEXT,
-  type Span,
   SpanKind,
   SpanStatusCode,
   type TextMapGetter,
@@ -255,7 +254,11 @@ export function otelMiddleware(options: OtelOptions = {}): Middleware {
     }
     return instruments;
   };
+  const followsGlobal = options.tracerProvider === undefined &&
+    options.meterProvider === undefined;
   return (call: CallInfo, next: Next): Promise<unknown> => {
+    // No SDK: nothing would be recorded or sent on; skip the work.
+    if (followsGlobal && !isSdkRegistered()) return next();
     const started = performance.now();
     const isClient = call.side === "client";
     const peer = call.peer;

@@ -195,7 +195,7 @@ Deno.test("otel: Deno's built-in OpenTelemetry prints the example's linked spans
   // SPAN <name> [<trace id>/<span id>] <kind> <duration>, then its fields.
   const spans = [
     ...output.matchAll(
-      /^SPAN (\S+) \[(\w+)\/(\w+)\] (\w+)[^\n]*\n((?:  [^\n]*\n)*)/gm,
+      /^SPAN (\S+) \[(\w+)\/(\w+)\] (\w+)[^\n]*\n((?: {2}[^\n]*\n)*)/gm,
     ),
   ].map(([, name, traceId, spanId, kind, fields]) => ({
     name,
