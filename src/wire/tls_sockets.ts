@@ -52,6 +52,7 @@ export function tlsListen(
   // With caCerts, a client without a certificate signed by one of them is
   // refused by the handshake itself: it never reaches the hello.
   const requestCert = caCerts !== undefined;
+  const authorities = caCerts?.map((pem) => new X509Certificate(pem));
   return nodeListen(options, events, (socket, frames, peer) => {
     const secure = new tls.TLSSocket(socket, {
       isServer: true,
@@ -59,8 +60,61 @@ export function tlsListen(
       requestCert,
       rejectUnauthorized: requestCert,
     });
+    if (authorities !== undefined) {
+      secure.once("secure", () => refuseUntrusted(secure, authorities));
+    }
     return socketTransport(secure, frames, socket, peer);
   });
+}
+
+/**
+ * Closes a server's TLS socket whose client certificate is not signed by
+ * one of `authorities`, or is out of its dates. Checked here on every
+ * runtime: a bare TLSSocket only records the verdict (tls.Server is what
+ * acts on it), and Deno's and Bun's do not record it the same way. The TLS
+ * handshake itself proved the client holds the certificate's key.
+ */
+function refuseUntrusted(
+  secure: tls.TLSSocket,
+  authorities: readonly X509Certificate[],
+): void {
+  const reason = untrustedReason(secure, authorities);
+  if (reason === undefined) return;
+  secure.destroy(
+    Object.assign(
+      new Error(
+        `Refused the client's certificate (${reason}): this server requires one signed by an authority in its tls.caCerts.`,
+      ),
+      { code: "ERR_CLIENT_CERTIFICATE_REFUSED" },
+    ),
+  );
+}
+
+/** Why the client's certificate is not trusted; `undefined` when it is. */
+function untrustedReason(
+  secure: tls.TLSSocket,
+  authorities: readonly X509Certificate[],
+): string | undefined {
+  const raw = secure.getPeerCertificate()?.raw;
+  if (raw === undefined || raw.length === 0) return "none presented";
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(raw);
+  } catch {
+    return "unreadable";
+  }
+  const now = Date.now();
+  if (
+    now < Date.parse(certificate.validFrom) ||
+    now > Date.parse(certificate.validTo)
+  ) {
+    return "expired or not yet valid";
+  }
+  const isSigned = authorities.some((authority) =>
+    certificate.checkIssued(authority) &&
+    certificate.verify(authority.publicKey)
+  );
+  return isSigned ? undefined : "not signed by a trusted authority";
 }
 
 /**
@@ -75,7 +129,11 @@ export function tlsListen(
  * @throws {Error} When either is not PEM, or the key is not the
  * certificate's.
  */
-export function checkCertificate(cert: string, key: string, option: string): void {
+export function checkCertificate(
+  cert: string,
+  key: string,
+  option: string,
+): void {
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(cert);
@@ -118,9 +176,10 @@ export async function tlsDial(
   trust: TlsTrust,
 ): Promise<Transport> {
   const { hostname, port, path } = options;
-  const secureContext = trust.cert === undefined || trust.key === undefined
+  const { cert, key } = trust;
+  const secureContext = cert === undefined || key === undefined
     ? contextTrusting(trust.caCerts)
-    : contextPresenting(trust);
+    : contextPresenting(trust, cert, key);
   // Asked for by name only: encrypted, but whoever answers is believed.
   const rejectUnauthorized = trust.insecureSkipVerify !== true;
   const socket = path === undefined
@@ -173,11 +232,13 @@ function contextTrusting(caCerts: string[] | undefined): tls.SecureContext {
  * `tls` options object, that is once per client.
  */
 function contextPresenting(
-  trust: TlsTrust & { cert: string; key: string },
+  trust: TlsTrust,
+  cert: string,
+  key: string,
 ): tls.SecureContext {
   let context = presentingContexts.get(trust);
   if (context === undefined) {
-    const { caCerts, cert, key } = trust;
+    const { caCerts } = trust;
     context = tls.createSecureContext({
       ...(caCerts === undefined ? {} : { ca: caCerts }),
       cert,
