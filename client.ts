@@ -33,8 +33,10 @@ import {
   checkSecret,
   CONNECTION_LIMITS,
   readIntegerOptions,
+  readPath,
 } from "./src/endpoint/connection_options.ts";
 import {
+  checkClientTls,
   CLIENT_OPTIONS,
   type ClientEventMap,
   type ClientOptions,
@@ -101,8 +103,15 @@ export class Client extends IsockEventTarget<ClientEventMap>
    */
   constructor(options: ClientOptions) {
     super();
+    const path = readPath(options, invalidOption);
+    checkClientTls(options.tls, invalidOption);
+    // A Unix socket has no port.
     const { port, retry, retryDelay, maxRetryDelay, timeout } =
-      readIntegerOptions(CLIENT_OPTIONS, options, invalidOption);
+      readIntegerOptions(
+        CLIENT_OPTIONS,
+        path === undefined ? options : { ...options, port: 0 },
+        invalidOption,
+      );
     this.#timeout = timeout;
     const limits = readIntegerOptions(
       CONNECTION_LIMITS,
@@ -122,6 +131,7 @@ export class Client extends IsockEventTarget<ClientEventMap>
       {
         hostname,
         port,
+        path,
         tls: options.tls,
         secret: options.secret,
         credentials: options.credentials,
@@ -130,7 +140,15 @@ export class Client extends IsockEventTarget<ClientEventMap>
       Math.max(1, retry),
       new Backoff(retryDelay, maxRetryDelay),
       {
-        connect: () => this.emit("connect", { hostname, port }),
+        connect: () =>
+          this.emit(
+            "connect",
+            path === undefined ? { hostname, port } : {
+              hostname: path,
+              port: 0,
+              path,
+            },
+          ),
         disconnect: (reason) => this.emit("disconnect", reason),
         error: (error) => this.emit("error", error),
       },

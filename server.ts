@@ -28,6 +28,7 @@ import {
   checkSecret,
   CONNECTION_LIMITS,
   readIntegerOptions,
+  readPath,
 } from "./src/endpoint/connection_options.ts";
 import { listen, type Listener } from "./src/endpoint/listener.ts";
 import {
@@ -81,6 +82,7 @@ export class Server extends IsockEventTarget<ServerEventMap>
   implements AsyncDisposable {
   readonly #hostname: string;
   readonly #port: number;
+  readonly #path: string | undefined;
   readonly #options: ServerOptions;
   readonly #admission: Admission;
   /** The frame limits of every accepted connection. */
@@ -109,6 +111,7 @@ export class Server extends IsockEventTarget<ServerEventMap>
       (code, message) => new ServerError(code, message),
       { reflection: options.reflection },
     );
+    this.#path = readPath(options, invalidOption);
     this.#hostname = options.hostname ?? "127.0.0.1";
     const { port, idleTimeout, maxConnections } = readIntegerOptions(
       SERVER_OPTIONS,
@@ -126,7 +129,9 @@ export class Server extends IsockEventTarget<ServerEventMap>
       maxFrameSize: limits.maxFrameSize,
       maxFirstFrameSize: MAX_HELLO_SIZE,
     };
-    const exposeStack = options.exposeStack ?? isLoopback(this.#hostname);
+    // A Unix socket takes connections from this machine only.
+    const exposeStack = options.exposeStack ??
+      (this.#path !== undefined || isLoopback(this.#hostname));
     const codec = new MessageCodec(checkExtensions(options.extensions ?? []), {
       stacks: exposeStack,
     });
@@ -287,7 +292,8 @@ export class Server extends IsockEventTarget<ServerEventMap>
   get addr(): ServerAddress | undefined {
     if (this.#listener === undefined) return undefined;
     const { hostname, port } = this.#listener;
-    return { hostname, port };
+    const path = this.#path;
+    return path === undefined ? { hostname, port } : { hostname, port, path };
   }
 
   /**
@@ -332,6 +338,7 @@ export class Server extends IsockEventTarget<ServerEventMap>
       this.#listener = await listen({
         hostname: this.#hostname,
         port: this.#port,
+        path: this.#path,
         tls,
         frames: this.#frames,
       }, {

@@ -60,6 +60,8 @@ export function runtimeCommand(
           "run",
           "--allow-net",
           "--allow-read",
+          // Unix sockets: Deno checks their paths like files.
+          "--allow-write",
           "--allow-run",
           path(script),
           ...args,

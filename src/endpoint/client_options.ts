@@ -7,6 +7,7 @@
 
 import type { Extension } from "../codec/extension.ts";
 import { MAX_TIMEOUT } from "../base/timers.ts";
+import { checkCertificate } from "../wire/tls_sockets.ts";
 import { CLIENT_PORT, type IntegerRule } from "./connection_options.ts";
 
 /** Options of {@linkcode Client}. */
@@ -17,8 +18,14 @@ export interface ClientOptions {
    * @default {"127.0.0.1"}
    */
   hostname?: string;
-  /** The server's port. */
-  port: number;
+  /** The server's port: required, unless `path` is given. */
+  port?: number;
+  /**
+   * Connect to the Unix socket at this path instead of TCP (not with
+   * `hostname` or `port`). Deno needs `--allow-read --allow-write` for the
+   * path, besides `--allow-net`.
+   */
+  path?: string;
   /**
    * How many times to try to connect before a call fails with
    * `CONNECT_FAILED` (a server certificate the client does not accept fails
@@ -87,7 +94,8 @@ export interface ClientOptions {
    * Connect over TLS: `true` trusts the usual certificate authorities;
    * `caCerts` trusts yours instead (PEM), as for a self-signed server
    * certificate. A certificate the client does not accept fails the call at
-   * once with `TLS_FAILED`.
+   * once with `TLS_FAILED`. `cert` and `key` present a client certificate
+   * to a server that requires one (mutual TLS).
    */
   tls?: boolean | ClientTlsOptions;
   /**
@@ -115,7 +123,7 @@ export interface ClientOptions {
   reflection?: boolean;
 }
 
-/** How a client trusts a TLS server. */
+/** How a client trusts a TLS server, and the certificate it presents. */
 export interface ClientTlsOptions {
   /** Certificate authorities to trust (PEM), instead of the usual ones. */
   caCerts?: string[];
@@ -128,14 +136,51 @@ export interface ClientTlsOptions {
    * @default {false}
    */
   insecureSkipVerify?: boolean;
+  /**
+   * The client's certificate chain (PEM), for a server that requires
+   * client certificates (its `tls.caCerts`). Give `key` with it.
+   */
+  cert?: string;
+  /** The private key of `cert` (PEM). */
+  key?: string;
+}
+
+/**
+ * Checks a client's `tls` option: `cert` and `key` come together, and
+ * the key is the certificate's.
+ *
+ * @param tls The option as given.
+ * @param fail Makes the error for a bad one.
+ * @throws The error `fail` makes, for `cert` without `key` (or the other
+ * way round), or a pair that cannot be read or does not match.
+ */
+export function checkClientTls(
+  tls: boolean | ClientTlsOptions | undefined,
+  fail: (message: string) => Error,
+): void {
+  if (typeof tls !== "object" || tls === null) return;
+  const { cert, key } = tls;
+  if (cert === undefined && key === undefined) return;
+  if (typeof cert !== "string" || typeof key !== "string") {
+    throw fail(
+      "Options tls.cert and tls.key come together: a client certificate and its private key (PEM).",
+    );
+  }
+  try {
+    checkCertificate(cert, key, "tls");
+  } catch (error) {
+    throw fail(`Option ${(error as Error).message}.`);
+  }
 }
 
 /** What a client's `connect` event carries. */
 export interface ConnectDetail {
-  /** The server's host name, as given. */
+  /** The server's host name, as given (the socket path, for a Unix socket). */
   hostname: string;
-  /** The server's port. */
+  /** The server's port (0 for a Unix socket). */
   port: number;
+  /** The Unix socket path, when the client connects to one. */
+  path?: string;
 }
 
 /** The events a {@linkcode Client} dispatches, as `CustomEvent`s. */

@@ -125,3 +125,54 @@ export function checkReflection(reflection: unknown, fail: OptionError): void {
     );
   }
 }
+
+/**
+ * Reads the `path` option (a Unix socket instead of TCP): a non-empty
+ * string, never together with `hostname` or `port`, which it replaces.
+ *
+ * @param options The options as given: `path`, `hostname`, `port`.
+ * @param fail Makes the error for a bad combination.
+ * @returns The path, or `undefined` for TCP.
+ * @throws The error `fail` makes, for an empty or non-string path, or a
+ * path given with `hostname` or `port`.
+ *
+ * @example
+ * ```ts
+ * import { readPath } from "./connection_options.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const fail = (message: string) => new RangeError(message);
+ * assert.equal(readPath({ path: "/tmp/app.sock" }, fail), "/tmp/app.sock");
+ * assert.equal(readPath({ port: 4440 }, fail), undefined);
+ * assert.throws(() => readPath({ path: "/tmp/a.sock", port: 1 }, fail), RangeError);
+ * ```
+ */
+export function readPath(
+  options: {
+    readonly path?: unknown;
+    readonly hostname?: unknown;
+    readonly port?: unknown;
+  },
+  fail: OptionError,
+): string | undefined {
+  const { path } = options;
+  if (path === undefined) return undefined;
+  if (typeof path !== "string" || path.length === 0) {
+    throw fail(
+      `Option path must be the file path of a Unix socket; got ${
+        typeof path === "string" ? "an empty string" : typeof path
+      }.`,
+    );
+  }
+  const other = options.hostname !== undefined
+    ? "hostname"
+    : options.port !== undefined
+    ? "port"
+    : undefined;
+  if (other !== undefined) {
+    throw fail(
+      `Options path and ${other} exclude each other: path is a Unix socket, ${other} is for TCP.`,
+    );
+  }
+  return path;
+}

@@ -27,6 +27,8 @@ export interface ServerLocation {
   readonly hostname: string;
   /** The server's port. */
   readonly port: number;
+  /** The server's Unix socket path, instead of `hostname` and `port`. */
+  readonly path?: string;
   /** TLS: `true` trusts the usual authorities; `caCerts` trusts these instead. */
   readonly tls?: boolean | TlsTrust;
   /** The shared secret, proved by challenge and response. */
@@ -211,12 +213,28 @@ export class Connector implements Redial {
         return await this.#handshake(transport);
       } catch (error) {
         if (!isHandshakeFailure(error) || this.#isClosed) throw error;
+        const tls = this.#location.tls;
+        if (tls !== undefined && tls !== false && isTlsAlert(error)) {
+          // The server refused this client during the TLS handshake (its
+          // certificate, say): trying again cannot help.
+          throw new ClientError(
+            "TLS_FAILED",
+            `Cannot connect to ${this.#address}: the server refused the TLS connection (${
+              (error as Error).message
+            }). ${CLIENT_CERTIFICATE_HINT}`,
+            { cause: error },
+          );
+        }
         if (used >= attempts) {
           throw new ClientError(
             "CONNECT_FAILED",
             `Cannot connect to ${this.#address} after ${used} attempt${
               used === 1 ? "" : "s"
-            }: the handshake did not complete (${(error as Error).message})`,
+            }: the handshake did not complete (${(error as Error).message})${
+              tls !== undefined && tls !== false
+                ? `. ${CLIENT_CERTIFICATE_HINT}`
+                : ""
+            }`,
             { cause: error },
           );
         }
@@ -267,7 +285,12 @@ export class Connector implements Redial {
   }
 
   get #address(): string {
-    return formatAddress(this.#location);
+    const { path } = this.#location;
+    return formatAddress(
+      path === undefined
+        ? this.#location
+        : { hostname: path, port: 0, transport: "unix" },
+    );
   }
 
   /**
@@ -279,13 +302,14 @@ export class Connector implements Redial {
   async #dial(
     attempts: number,
   ): Promise<{ transport: Transport; attempts: number }> {
-    const { hostname, port, tls } = this.#location;
+    const { hostname, port, path, tls } = this.#location;
     const { handshakeTimeout, maxFrameSize } = this.#endpoint.limits;
     for (let attempt = 1;; attempt++) {
       try {
         const transport = await dialOnce({
           hostname,
           port,
+          path,
           tls,
           timeout: handshakeTimeout,
           signal: this.#closing.signal,
@@ -334,6 +358,19 @@ function closedError(wasRun: false | "maybe"): ClientError {
   return new ClientError("CONNECTION_CLOSED", "The client was closed.", {
     wasRun,
   });
+}
+
+/** What to check when a TLS server refused or cut the connection. */
+const CLIENT_CERTIFICATE_HINT =
+  "If the server requires client certificates (its tls.caCerts), give this client tls.cert and tls.key signed by one of them.";
+
+/** Whether a failure, or one of its causes, is a TLS alert from the peer. */
+function isTlsAlert(error: unknown): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === "string" && /^ERR_SSL_.*ALERT/.test(code)) return true;
+  }
+  return false;
 }
 
 /** A handshake that was cut or timed out: a connection attempt to try again. */

@@ -28,6 +28,13 @@ export interface ServerOptions {
    */
   port?: number;
   /**
+   * Listen on this Unix socket path instead of TCP (not with `hostname`
+   * or `port`). Only processes on this machine that may open the file can
+   * connect. Deno needs `--allow-read --allow-write` for the path, besides
+   * `--allow-net`.
+   */
+  path?: string;
+  /**
    * Classes that travel as themselves; clients must register the same.
    *
    * @default {[]}
@@ -90,7 +97,9 @@ export interface ServerOptions {
   exposeStack?: boolean;
   /**
    * Serve over TLS with this certificate chain and private key (PEM).
-   * Clients connect with their `tls` option.
+   * Clients connect with their `tls` option. With `caCerts`, clients must
+   * also present a certificate signed by one of those authorities (mutual
+   * TLS); others are refused during the TLS handshake.
    */
   tls?: ServerTlsOptions;
   /**
@@ -125,6 +134,12 @@ export interface ServerTlsOptions {
   cert: string;
   /** The private key, PEM. */
   key: string;
+  /**
+   * Require client certificates signed by one of these authorities (PEM):
+   * a client without one is refused during the handshake (it fails with
+   * `TLS_FAILED`; the server emits an `error` event).
+   */
+  caCerts?: string[];
 }
 
 /** What a server's `disconnect` event carries. */
@@ -166,10 +181,12 @@ export interface ShutdownOptions {
 
 /** Where a server listens. */
 export interface ServerAddress {
-  /** The IP address. */
+  /** The IP address (the socket path, for a Unix socket). */
   hostname: string;
-  /** The port. */
+  /** The port (0 for a Unix socket). */
   port: number;
+  /** The Unix socket path, when the server listens on one. */
+  path?: string;
 }
 
 /** The server's own integer options, besides the limits every connection has. */

@@ -20,12 +20,16 @@ export interface DialOptions extends TransportOptions, Deadline {
   tls?: boolean | TlsTrust;
 }
 
-/** Whom a TLS client trusts. */
+/** Whom a TLS client trusts, and the certificate it presents. */
 export interface TlsTrust {
   /** The authorities to trust instead of the built-in list (PEM). */
   caCerts?: string[];
   /** Skip checking the server's certificate (encrypted, not authenticated). */
   insecureSkipVerify?: boolean;
+  /** The client's own certificate chain (PEM), for servers that ask for one. */
+  cert?: string;
+  /** The private key of `cert` (PEM). */
+  key?: string;
 }
 
 /**

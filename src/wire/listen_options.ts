@@ -16,9 +16,22 @@ export interface ListenOptions {
   /** Listen on this Unix socket path instead of TCP. */
   readonly path?: string;
   /** Serve TLS with this certificate chain and key (PEM). */
-  readonly tls?: { readonly cert: string; readonly key: string };
+  readonly tls?: ServerCertificate;
   /** The frame limits of every accepted connection. */
   readonly frames: TransportOptions;
+}
+
+/** A TLS server's certificate, and whom it asks for client certificates. */
+export interface ServerCertificate {
+  /** The certificate chain (PEM). */
+  readonly cert: string;
+  /** Its private key (PEM). */
+  readonly key: string;
+  /**
+   * Require a client certificate signed by one of these authorities (PEM);
+   * a client without one is refused during the handshake.
+   */
+  readonly caCerts?: readonly string[];
 }
 
 /** What a listener tells its owner. */

@@ -21,6 +21,7 @@ import type {
   Listener,
   ListenerEvents,
   ListenOptions,
+  ServerCertificate,
 } from "./listen_options.ts";
 import { nodeListen, whenReady } from "./node_sockets.ts";
 import { socketTransport } from "./socket_transport.ts";
@@ -30,45 +31,115 @@ import type { Transport } from "./transport.ts";
  * Listens for TLS connections.
  *
  * @param options Where to listen, and the frame limits.
- * @param certificate The server's certificate chain and key (PEM).
+ * @param certificate The server's certificate chain and key (PEM), and
+ * the authorities client certificates must be signed by, when required.
  * @param events Where new connections and accept failures go.
  * @returns The listener, once bound.
  * @throws the bind error, or the certificate's when it cannot be read.
  */
 export function tlsListen(
   options: ListenOptions,
-  certificate: { readonly cert: string; readonly key: string },
+  certificate: ServerCertificate,
   events: ListenerEvents,
 ): Promise<Listener> {
-  checkCertificate(certificate.cert, certificate.key);
+  checkCertificate(certificate.cert, certificate.key, "tls");
+  const { caCerts } = certificate;
   const context = tls.createSecureContext({
     cert: certificate.cert,
     key: certificate.key,
+    ca: caCerts === undefined ? undefined : [...caCerts],
   });
+  // With caCerts, a client without a certificate signed by one of them is
+  // refused by the handshake itself: it never reaches the hello.
+  const requestCert = caCerts !== undefined;
+  const authorities = caCerts?.map((pem) => new X509Certificate(pem));
   return nodeListen(options, events, (socket, frames, peer) => {
     const secure = new tls.TLSSocket(socket, {
       isServer: true,
       secureContext: context,
+      requestCert,
+      rejectUnauthorized: requestCert,
     });
+    if (authorities !== undefined) {
+      secure.once("secure", () => refuseUntrusted(secure, authorities));
+    }
     return socketTransport(secure, frames, socket, peer);
   });
 }
 
 /**
- * Reads the certificate and its key now, so that a bad pair fails
- * `listen()` on every runtime: Node's `createSecureContext` checks them,
- * Deno's accepts anything and fails each handshake instead.
+ * Closes a server's TLS socket whose client certificate is not signed by
+ * one of `authorities`, or is out of its dates. Checked here on every
+ * runtime: a bare TLSSocket only records the verdict (tls.Server is what
+ * acts on it), and Deno's and Bun's do not record it the same way. The TLS
+ * handshake itself proved the client holds the certificate's key.
+ */
+function refuseUntrusted(
+  secure: tls.TLSSocket,
+  authorities: readonly X509Certificate[],
+): void {
+  const reason = untrustedReason(secure, authorities);
+  if (reason === undefined) return;
+  secure.destroy(
+    Object.assign(
+      new Error(
+        `Refused the client's certificate (${reason}): this server requires one signed by an authority in its tls.caCerts.`,
+      ),
+      { code: "ERR_CLIENT_CERTIFICATE_REFUSED" },
+    ),
+  );
+}
+
+/** Why the client's certificate is not trusted; `undefined` when it is. */
+function untrustedReason(
+  secure: tls.TLSSocket,
+  authorities: readonly X509Certificate[],
+): string | undefined {
+  const raw = secure.getPeerCertificate()?.raw;
+  if (raw === undefined || raw.length === 0) return "none presented";
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(raw);
+  } catch {
+    return "unreadable";
+  }
+  const now = Date.now();
+  if (
+    now < Date.parse(certificate.validFrom) ||
+    now > Date.parse(certificate.validTo)
+  ) {
+    return "expired or not yet valid";
+  }
+  const isSigned = authorities.some((authority) =>
+    certificate.checkIssued(authority) &&
+    certificate.verify(authority.publicKey)
+  );
+  return isSigned ? undefined : "not signed by a trusted authority";
+}
+
+/**
+ * Reads a certificate and its key now, so that a bad pair fails at once
+ * (`listen()`, a client's constructor) on every runtime: Node's
+ * `createSecureContext` checks them, Deno's accepts anything and fails
+ * each handshake instead.
  *
+ * @param cert The certificate chain (PEM).
+ * @param key Its private key (PEM).
+ * @param option The option's name, for the message (`tls`).
  * @throws {Error} When either is not PEM, or the key is not the
  * certificate's.
  */
-function checkCertificate(cert: string, key: string): void {
+export function checkCertificate(
+  cert: string,
+  key: string,
+  option: string,
+): void {
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(cert);
   } catch (error) {
     throw new Error(
-      `tls.cert is not a PEM certificate (${(error as Error).message})`,
+      `${option}.cert is not a PEM certificate (${(error as Error).message})`,
       { cause: error },
     );
   }
@@ -77,12 +148,14 @@ function checkCertificate(cert: string, key: string): void {
     privateKey = createPrivateKey(key);
   } catch (error) {
     throw new Error(
-      `tls.key is not a PEM private key (${(error as Error).message})`,
+      `${option}.key is not a PEM private key (${(error as Error).message})`,
       { cause: error },
     );
   }
   if (!certificate.checkPrivateKey(privateKey)) {
-    throw new Error("tls.key is not the key of the certificate in tls.cert");
+    throw new Error(
+      `${option}.key is not the key of the certificate in ${option}.cert`,
+    );
   }
 }
 
@@ -92,7 +165,8 @@ function checkCertificate(cert: string, key: string): void {
  *
  * @param options Where, and how long.
  * @param trust The authorities to trust instead of the built-in list, or
- * no check of the certificate at all (`insecureSkipVerify`).
+ * no check of the certificate at all (`insecureSkipVerify`); the client's
+ * own certificate, when it presents one.
  * @returns The transport of the open connection.
  * @throws {SocketError} `timeout` or `interrupted` when the attempt lost
  * the race; otherwise the socket's error (a certificate's, say).
@@ -102,7 +176,10 @@ export async function tlsDial(
   trust: TlsTrust,
 ): Promise<Transport> {
   const { hostname, port, path } = options;
-  const secureContext = contextTrusting(trust.caCerts);
+  const { cert, key } = trust;
+  const secureContext = cert === undefined || key === undefined
+    ? contextTrusting(trust.caCerts)
+    : contextPresenting(trust, cert, key);
   // Asked for by name only: encrypted, but whoever answers is believed.
   const rejectUnauthorized = trust.insecureSkipVerify !== true;
   const socket = path === undefined
@@ -149,6 +226,30 @@ function contextTrusting(caCerts: string[] | undefined): tls.SecureContext {
   }
   return context;
 }
+
+/**
+ * The trusted authorities and the client's own certificate. Made once per
+ * `tls` options object, that is once per client.
+ */
+function contextPresenting(
+  trust: TlsTrust,
+  cert: string,
+  key: string,
+): tls.SecureContext {
+  let context = presentingContexts.get(trust);
+  if (context === undefined) {
+    const { caCerts } = trust;
+    context = tls.createSecureContext({
+      ...(caCerts === undefined ? {} : { ca: caCerts }),
+      cert,
+      key,
+    });
+    presentingContexts.set(trust, context);
+  }
+  return context;
+}
+
+const presentingContexts = new WeakMap<TlsTrust, tls.SecureContext>();
 
 const noCaCerts: string[] = [];
 const secureContexts = new WeakMap<string[], tls.SecureContext>();

@@ -12,6 +12,7 @@ import { errorCases } from "./errors.ts";
 import type { Case } from "./runner.ts";
 import { securityCases } from "./security.ts";
 import { shutdownCases } from "./shutdown.ts";
+import { socketCases } from "./sockets.ts";
 import { streamCases } from "./streams.ts";
 import { twoWayCases } from "./two_way.ts";
 
@@ -24,6 +25,7 @@ export const cases: readonly Case[] = [
   ...streamCases,
   ...twoWayCases,
   ...securityCases,
+  ...socketCases,
   ...badPeerCases,
   ...shutdownCases,
 ];
