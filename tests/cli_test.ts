@@ -75,6 +75,7 @@ const ACTIONS = [
     iso: date.toISOString(),
     big: 2n ** 70n,
   })),
+  action("whoami", (_: unknown, context) => context.metadata.get("x-user")),
 ];
 
 async function startServer(
@@ -479,4 +480,37 @@ Deno.test("cli: a server with reflection: false cannot be listed, but can be cal
     /^isock: UNKNOWN_ACTION: .* does not answer describe requests: it runs with reflection: false/,
   );
   assert.equal(called.stdout, "42\n");
+});
+
+Deno.test("cli: --metadata (repeatable, -m) sends call metadata; a malformed pair is a usage error", async () => {
+  await using server = await startServer();
+  const sent = await isock([
+    "call",
+    server.target,
+    "whoami",
+    "--metadata",
+    "X-User=ada",
+    "-m",
+    "x-trace=1",
+  ]);
+  assert.equal(sent.code, 0, sent.stderr);
+  assert.equal(sent.stdout.trim(), '"ada"');
+  const malformed = await isock([
+    "call",
+    server.target,
+    "whoami",
+    "-m",
+    "novalue",
+  ]);
+  assert.equal(malformed.code, 2);
+  assert.match(malformed.stderr, /^isock: USAGE: .*key=value/);
+  const badKey = await isock([
+    "call",
+    server.target,
+    "whoami",
+    "-m",
+    "bad key=1",
+  ]);
+  assert.equal(badKey.code, 2, badKey.stderr);
+  assert.match(badKey.stderr, /^isock: INVALID_METADATA: /);
 });

@@ -22,6 +22,8 @@ export interface CommandLine {
   readonly json: boolean;
   /** `--timeout`, in milliseconds. */
   readonly timeout?: number;
+  /** `--metadata key=value`, repeatable: the call's metadata, in order. */
+  readonly metadata: readonly (readonly [string, string])[];
   /** `--ca FILE`: trust this certificate authority (PEM) for TLS. */
   readonly ca?: string;
   /** `--insecure-skip-verify`: TLS without checking the server's certificate. */
@@ -42,7 +44,7 @@ interface FlagRule {
   /** The key in `CommandLine`. */
   readonly key: keyof CommandLine;
   /** How the value is read; none for a switch. */
-  readonly value?: "text" | "duration" | "count";
+  readonly value?: "text" | "duration" | "count" | "pair";
   /** The commands that take it; every one when absent. */
   readonly commands?: readonly CommandName[];
 }
@@ -52,6 +54,8 @@ const FLAGS: Readonly<Record<string, FlagRule>> = {
   "-h": { key: "help" },
   "--json": { key: "json" },
   "--timeout": { key: "timeout", value: "duration" },
+  "--metadata": { key: "metadata", value: "pair" },
+  "-m": { key: "metadata", value: "pair" },
   "--ca": { key: "ca", value: "text" },
   "--insecure-skip-verify": { key: "insecureSkipVerify" },
   "--secret": { key: "secret", value: "text" },
@@ -96,6 +100,7 @@ export function parseArgs(args: readonly string[]): CommandLine {
     insecureSkipVerify: false,
     inputStream: false,
   };
+  const metadata: [string, string][] = [];
   const positionals: string[] = [];
   let command: CommandName | undefined;
   let onlyPositionals = false;
@@ -132,12 +137,18 @@ export function parseArgs(args: readonly string[]): CommandLine {
     if (rule.commands !== undefined && !rule.commands.includes(resolved)) {
       throw usage(`${name} is a flag of isock ${rule.commands.join(", ")}.`);
     }
-    line[rule.key] = value === undefined ? true : readValue(name, rule, value);
+    if (rule.value === "pair") metadata.push(readPair(name, value!));
+    else {
+      line[rule.key] = value === undefined
+        ? true
+        : readValue(name, rule, value);
+    }
   }
   return {
     ...line,
     command: resolved,
     positionals,
+    metadata,
   } as unknown as CommandLine;
 }
 
@@ -149,6 +160,17 @@ function commandNamed(arg: string): CommandName {
     );
   }
   return command;
+}
+
+/** Reads `key=value`; the key must be a metadata key (the call checks the rest). */
+function readPair(name: string, value: string): [string, string] {
+  const equals = value.indexOf("=");
+  if (equals < 1) {
+    throw usage(
+      `${name} takes key=value, such as x-request-id=42; got "${value}".`,
+    );
+  }
+  return [value.slice(0, equals), value.slice(equals + 1)];
 }
 
 function readValue(name: string, rule: FlagRule, value: string): unknown {

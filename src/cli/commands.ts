@@ -146,7 +146,7 @@ function describeText(item: ActionDescription, data: unknown): string {
 /** Asks for the description, explaining a server that does not answer. */
 async function describe(context: CommandContext): Promise<ServiceDescription> {
   try {
-    return await context.connection.describe(callOptions(context.timeout));
+    return await context.connection.describe(callOptions(context));
   } catch (error) {
     if (error instanceof RemoteError && error.code === "UNKNOWN_ACTION") {
       throw new CliError(
@@ -197,7 +197,7 @@ export async function call(
       const item of context.connection.stream(
         name,
         input,
-        callOptions(context.timeout),
+        callOptions(context),
       )
     ) {
       await io.write(`${JSON.stringify(valueToJson(item))}\n`);
@@ -237,7 +237,7 @@ export async function ping(
       await connection.runAction(
         PING_ACTION,
         undefined,
-        callOptions(context.timeout),
+        callOptions(context),
       );
     } catch (error) {
       if (!(error instanceof RemoteError && error.code === "UNKNOWN_ACTION")) {
@@ -282,8 +282,13 @@ export async function ping(
   if (lastError !== undefined) throw lastError;
 }
 
-function callOptions(timeout: number): CallOptions {
-  return timeout > 0 ? { timeout } : {};
+function callOptions(context: CommandContext): CallOptions {
+  const options: CallOptions = {};
+  if (context.timeout > 0) options.timeout = context.timeout;
+  if (context.line.metadata.length > 0) {
+    options.metadata = context.line.metadata;
+  }
+  return options;
 }
 
 function ms(value: number): string {

@@ -144,7 +144,7 @@ export function classify(error: unknown): Failure {
       ? EXIT.connection
       : error.code === "FRAME_TOO_LARGE"
       ? EXIT.input
-      : error.code === "INVALID_OPTIONS"
+      : error.code === "INVALID_OPTIONS" || error.code === "INVALID_METADATA"
       ? EXIT.usage
       : EXIT.remote;
     return { code: error.code, message, exitCode };

@@ -11,6 +11,8 @@ import { EXIT_TABLE } from "./exit_codes.ts";
 const CONNECTION_FLAGS = `Connection flags (every command):
   --timeout DURATION      deadline of each request: 500ms, 2s, 1m
                           (default 10s; none for call, whose streams may run long)
+  -m, --metadata KEY=VALUE
+                          call metadata (repeatable), e.g. -m x-request-id=42
   --ca FILE               trust this certificate authority (PEM); implies TLS
   --insecure-skip-verify  TLS without checking the server's certificate (testing only)
   --secret VALUE          the server's shared secret (visible to other local users
