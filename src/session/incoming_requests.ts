@@ -32,7 +32,7 @@ import { runWatched } from "../dispatch/run_watched.ts";
 import type { AnswerMeta } from "../protocol/message_table.ts";
 import type { Metadata } from "../protocol/metadata.ts";
 import { errorFromWire } from "../protocol/wire_error.ts";
-import { INPUT_WINDOW } from "./outgoing_calls.ts";
+import { INPUT_WINDOW } from "./call_input.ts";
 
 /** How {@linkcode IncomingRequests} answers; the outbox implements it. */
 export interface AnswerSender {
