@@ -7,19 +7,13 @@
  */
 
 import type { ActionHandler, ActionRef } from "./action.ts";
-import { checkExtensions } from "./codec.ts";
 import { IsockEventTarget } from "./src/base/events.ts";
-import { ClientError } from "./src/base/errors.ts";
-import { MessageCodec } from "./src/protocol/messages.ts";
-import {
-  type ActionArgs,
-  actionName,
-  failing,
-  invalidAction,
-  type StreamArgs,
-  type StreamCallOptions,
+import type {
+  ActionArgs,
+  StreamArgs,
+  StreamCallOptions,
 } from "./src/dispatch/peer.ts";
-import { ActionRegistry } from "./src/dispatch/registry.ts";
+import type { ActionRegistry } from "./src/dispatch/registry.ts";
 import {
   describeRef,
   readDescription,
@@ -27,30 +21,14 @@ import {
 } from "./src/dispatch/reflection.ts";
 import type { CallOptions } from "./src/session/session.ts";
 import type { StreamItem } from "./src/protocol/stream.ts";
-import { Backoff } from "./src/endpoint/backoff.ts";
-import {
-  checkReflection,
-  checkSecret,
-  CONNECTION_LIMITS,
-  readIntegerOptions,
-  readPath,
-} from "./src/endpoint/connection_options.ts";
-import {
-  checkClientTls,
-  CLIENT_OPTIONS,
-  type ClientEventMap,
-  type ClientOptions,
+import type {
+  ClientEventMap,
+  ClientOptions,
 } from "./src/endpoint/client_options.ts";
-import { Connector } from "./src/endpoint/connector.ts";
-import { watchedRedial } from "./src/endpoint/watched_calls.ts";
+import type { ClientCalls } from "./src/endpoint/client_calls.ts";
+import { setUpClient } from "./src/endpoint/client_setup.ts";
+import type { Connector } from "./src/endpoint/connector.ts";
 import type { Middleware } from "./src/dispatch/middleware.ts";
-import type { PeerAddress } from "./src/wire/transport.ts";
-import {
-  type Redial,
-  resendable,
-  resumableStream,
-  retryCall,
-} from "./src/endpoint/resend.ts";
 
 export type { CallOptions } from "./src/session/session.ts";
 export type {
@@ -87,11 +65,9 @@ export type {
  */
 export class Client extends IsockEventTarget<ClientEventMap>
   implements Disposable, AsyncDisposable {
-  readonly #timeout: number;
   readonly #connector: Connector;
   readonly #actions: ActionRegistry;
-  readonly #middleware: Middleware[] = [];
-  readonly #server: PeerAddress;
+  readonly #calls: ClientCalls;
 
   /**
    * Creates a `Client`.
@@ -103,56 +79,13 @@ export class Client extends IsockEventTarget<ClientEventMap>
    */
   constructor(options: ClientOptions) {
     super();
-    const path = readPath(options, invalidOption);
-    checkClientTls(options.tls, invalidOption);
-    // A Unix socket has no port.
-    const { port, retry, retryDelay, maxRetryDelay, timeout } =
-      readIntegerOptions(
-        CLIENT_OPTIONS,
-        path === undefined ? options : { ...options, port: 0 },
-        invalidOption,
-      );
-    this.#timeout = timeout;
-    const limits = readIntegerOptions(
-      CONNECTION_LIMITS,
+    const parts = setUpClient(
       options,
-      invalidOption,
+      (type, detail) => this.emit(type, detail),
     );
-    checkSecret(options.secret, invalidOption);
-    checkReflection(options.reflection, invalidOption);
-    this.#actions = new ActionRegistry(
-      (code, message) => new ClientError(code, message),
-      { reflection: options.reflection },
-    );
-    const codec = new MessageCodec(checkExtensions(options.extensions ?? []));
-    const hostname = options.hostname ?? "127.0.0.1";
-    this.#server = { hostname, port, transport: "tcp" };
-    this.#connector = new Connector(
-      {
-        hostname,
-        port,
-        path,
-        tls: options.tls,
-        secret: options.secret,
-        credentials: options.credentials,
-      },
-      { role: "client", codec, limits, actions: this.#actions },
-      Math.max(1, retry),
-      new Backoff(retryDelay, maxRetryDelay),
-      {
-        connect: () =>
-          this.emit(
-            "connect",
-            path === undefined ? { hostname, port } : {
-              hostname: path,
-              port: 0,
-              path,
-            },
-          ),
-        disconnect: (reason) => this.emit("disconnect", reason),
-        error: (error) => this.emit("error", error),
-      },
-    );
+    this.#connector = parts.connector;
+    this.#actions = parts.actions;
+    this.#calls = parts.calls;
   }
 
   /**
@@ -211,45 +144,7 @@ export class Client extends IsockEventTarget<ClientEventMap>
     data?: unknown,
     options?: CallOptions,
   ): Promise<unknown> {
-    const name = actionName(action);
-    if (name === undefined) return Promise.reject(invalidAction());
-    const callOptions = this.#withDefaultTimeout(options);
-    const isIdempotent = typeof action === "object" &&
-      action.idempotent === true;
-    const input = resendable(data);
-    // The deadline is fixed now: a call sent again gets what is left of it.
-    const started = Date.now();
-    const connector = this.#redial(callOptions, started);
-    return connector.call(name, input.data, callOptions).catch((error) =>
-      retryCall(
-        connector,
-        error,
-        isIdempotent,
-        name,
-        input,
-        callOptions,
-        started,
-      )
-    );
-  }
-
-  /** The connector, or for middleware a wrapper that runs it around each try. */
-  #redial(options: CallOptions | undefined, started: number): Redial {
-    return this.#middleware.length === 0 ? this.#connector : watchedRedial(
-      this.#connector,
-      this.#middleware,
-      this.#server,
-      options,
-      started,
-    );
-  }
-
-  #withDefaultTimeout<T extends CallOptions>(
-    options: T | undefined,
-  ): T | undefined {
-    return this.#timeout > 0 && options?.timeout === undefined
-      ? { ...options, timeout: this.#timeout } as T
-      : options;
+    return this.#calls.run(action, data, options);
   }
 
   /**
@@ -318,19 +213,7 @@ export class Client extends IsockEventTarget<ClientEventMap>
     data?: unknown,
     options?: StreamCallOptions,
   ): AsyncIterable<unknown> {
-    const name = actionName(action);
-    // A stream may last as long as its consumer wants: the client-wide
-    // timeout is for calls. A stream's own `timeout` bounds it whole.
-    const callOptions = options;
-    return {
-      [Symbol.asyncIterator]: () =>
-        name === undefined ? failing(invalidAction()) : resumableStream(
-          this.#redial(callOptions, Date.now()),
-          name,
-          data,
-          callOptions,
-        ),
-    };
+    return this.#calls.stream(action, data, options);
   }
 
   /**
@@ -380,10 +263,7 @@ export class Client extends IsockEventTarget<ClientEventMap>
    * ```
    */
   use(middleware: Middleware): this {
-    if (typeof middleware !== "function") {
-      throw new ClientError("INVALID_OPTIONS", "use() takes a function.");
-    }
-    this.#middleware.push(middleware);
+    this.#calls.use(middleware);
     return this;
   }
 
@@ -466,8 +346,4 @@ export class Client extends IsockEventTarget<ClientEventMap>
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-function invalidOption(message: string): ClientError {
-  return new ClientError("INVALID_OPTIONS", message);
 }

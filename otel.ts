@@ -42,50 +42,27 @@ import {
   type Attributes,
   type Context,
   context,
-  createNoopMeter,
-  type Histogram,
-  type Meter,
-  type MeterProvider,
-  metrics,
   propagation,
-  ProxyTracerProvider,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
-  type TextMapGetter,
   type TextMapPropagator,
-  type TextMapSetter,
   trace,
   type Tracer,
   type TracerProvider,
 } from "@opentelemetry/api";
 import { IsockError } from "./src/base/errors.ts";
+import { counted, isAsyncIterable } from "./src/otel/counted_stream.ts";
+import { isSdkRegistered } from "./src/otel/global_sdk.ts";
+import { getter, setter } from "./src/otel/metadata_carrier.ts";
+import {
+  durationHistograms,
+  SCOPE,
+  SCOPE_VERSION,
+} from "./src/otel/metrics.ts";
 
 export type { CallInfo, Middleware, Next } from "./src/dispatch/middleware.ts";
 import type { CallInfo, Middleware, Next } from "./src/dispatch/middleware.ts";
-import type { Metadata } from "./src/protocol/metadata.ts";
-
-/** The name (and version) spans and metrics are recorded under. */
-const SCOPE = "@isock/isock";
-const SCOPE_VERSION = "0.1.0";
-
-/** The bucket boundaries the RPC conventions advise for call durations, in seconds. */
-const DURATION_BUCKETS = [
-  0.005,
-  0.01,
-  0.025,
-  0.05,
-  0.075,
-  0.1,
-  0.25,
-  0.5,
-  0.75,
-  1,
-  2.5,
-  5,
-  7.5,
-  10,
-];
 
 /**
  * An OpenTelemetry `TracerProvider` (from `@opentelemetry/api`), as far
@@ -176,31 +153,6 @@ export interface Instrumentable {
   use(middleware: Middleware): unknown;
 }
 
-/** Reads the trace context from a call's metadata. */
-const getter: TextMapGetter<Metadata> = {
-  keys: (carrier) => [...carrier].map(([key]) => key),
-  get: (carrier, key) => carrier.get(key),
-};
-
-/** Writes the trace context into a call's metadata. */
-const setter: TextMapSetter<Metadata> = {
-  set(carrier, key, value) {
-    try {
-      carrier.set(key, value);
-    } catch {
-      // Metadata already full (or a propagator's odd key): the call goes
-      // untraced downstream rather than failing for the sake of tracing.
-    }
-  },
-};
-
-/** The histograms of one meter. */
-interface Instruments {
-  readonly provider: MeterProvider;
-  readonly client: Histogram;
-  readonly server: Histogram;
-}
-
 /**
  * Makes middleware that traces and measures calls, on a client or a
  * server (it looks at `call.side`): install it with `client.use()` and
@@ -232,28 +184,7 @@ export function otelMiddleware(options: OtelOptions = {}): Middleware {
   const tracer: Tracer =
     ((options.tracerProvider ?? trace.getTracerProvider()) as TracerProvider)
       .getTracer(SCOPE, SCOPE_VERSION);
-  let instruments: Instruments | undefined;
-  const histograms = (): Instruments => {
-    const provider = (options.meterProvider ??
-      metrics.getMeterProvider()) as MeterProvider;
-    if (instruments?.provider !== provider) {
-      const meter: Meter = provider.getMeter(SCOPE, SCOPE_VERSION);
-      const histogram = (side: "client" | "server") =>
-        meter.createHistogram(`rpc.${side}.call.duration`, {
-          description: `How long ${
-            side === "client" ? "outgoing" : "incoming"
-          } isock calls took.`,
-          unit: "s",
-          advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-        });
-      instruments = {
-        provider,
-        client: histogram("client"),
-        server: histogram("server"),
-      };
-    }
-    return instruments;
-  };
+  const histograms = durationHistograms(options);
   const followsGlobal = options.tracerProvider === undefined &&
     options.meterProvider === undefined;
   return (call: CallInfo, next: Next): Promise<unknown> => {
@@ -357,65 +288,4 @@ export function instrument<T extends Instrumentable>(
     target.use(otelMiddleware(options));
   }
   return target;
-}
-
-/** The provider the API answers with when no SDK is registered. */
-const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
-
-/**
- * Whether a global tracer or meter provider is registered. Providers of
- * another copy of the API count as registered: better a no-op middleware
- * than no spans.
- */
-function isSdkRegistered(): boolean {
-  const tracerProvider = trace.getTracerProvider();
-  const noTracer = tracerProvider instanceof ProxyTracerProvider &&
-    tracerProvider.getDelegate() === NOOP_TRACER_PROVIDER;
-  const noMeter = metrics.getMeterProvider().getMeter(SCOPE).constructor ===
-    NOOP_METER_CLASS;
-  return !noTracer || !noMeter;
-}
-
-/** The class of the meter the API answers with when no SDK is registered. */
-const NOOP_METER_CLASS = createNoopMeter().constructor;
-
-/** Passes a stream's items on, counting them; the span ends with the stream. */
-async function* counted(
-  items: AsyncIterable<unknown>,
-  active: Context,
-  finish: (error: unknown, items: number) => void,
-): AsyncGenerator<unknown, void, undefined> {
-  let count = 0;
-  let failure: unknown;
-  let done = false;
-  const iterator = context.with(active, () => items[Symbol.asyncIterator]());
-  // Each step runs in the span's context: calls the stream's producer
-  // makes are children of its span.
-  const step = () => iterator.next();
-  try {
-    while (true) {
-      const next = await context.with(active, step);
-      if (next.done) {
-        done = true;
-        return;
-      }
-      count++;
-      yield next.value;
-    }
-  } catch (error) {
-    done = true;
-    failure = error;
-    throw error;
-  } finally {
-    // Left early (break, cancel): let the source stop too.
-    if (!done) await iterator.return?.();
-    finish(failure, count);
-  }
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof value === "object" && value !== null &&
-    typeof (value as { [Symbol.asyncIterator]?: unknown })[
-        Symbol.asyncIterator
-      ] === "function";
 }

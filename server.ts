@@ -6,10 +6,9 @@
  */
 
 import type { Action, ActionHandler, ActionRef } from "./action.ts";
-import { checkExtensions } from "./codec.ts";
 import type { Peer } from "./src/dispatch/peer.ts";
 import type { Middleware } from "./src/dispatch/middleware.ts";
-import { ActionRegistry } from "./src/dispatch/registry.ts";
+import type { ActionRegistry } from "./src/dispatch/registry.ts";
 import {
   ActionStatsTable,
   type ServerStats,
@@ -18,28 +17,21 @@ import {
 import { type Authenticator, importSecret } from "./src/protocol/auth.ts";
 import { deferred } from "./src/base/deferred.ts";
 import { IsockEventTarget } from "./src/base/events.ts";
-import { ClientError, ServerError } from "./src/base/errors.ts";
-import { MAX_HELLO_SIZE, MessageCodec } from "./src/protocol/messages.ts";
+import { ServerError } from "./src/base/errors.ts";
 import type { Session } from "./src/session/session.ts";
 import type { Transport, TransportOptions } from "./src/wire/transport.ts";
-import { Admission } from "./src/endpoint/admission.ts";
-import {
-  checkReflection,
-  checkSecret,
-  CONNECTION_LIMITS,
-  readIntegerOptions,
-  readPath,
-} from "./src/endpoint/connection_options.ts";
+import type { Admission } from "./src/endpoint/admission.ts";
+import { readIntegerOptions } from "./src/endpoint/connection_options.ts";
 import { listen, type Listener } from "./src/endpoint/listener.ts";
 import {
-  isLoopback,
-  SERVER_OPTIONS,
   type ServerAddress,
   type ServerEventMap,
   type ServerOptions,
   SHUTDOWN_OPTIONS,
   type ShutdownOptions,
 } from "./src/endpoint/server_options.ts";
+import { invalidOption, setUpServer } from "./src/endpoint/server_setup.ts";
+import { retireAll } from "./src/endpoint/shutdown.ts";
 
 export type {
   DisconnectDetail,
@@ -106,45 +98,13 @@ export class Server extends IsockEventTarget<ServerEventMap>
   constructor(options: ServerOptions = {}) {
     super();
     this.#options = options;
-    checkReflection(options.reflection, invalidOption);
-    this.#actions = new ActionRegistry(
-      (code, message) => new ServerError(code, message),
-      { reflection: options.reflection },
-    );
-    this.#path = readPath(options, invalidOption);
-    this.#hostname = options.hostname ?? "127.0.0.1";
-    const { port, idleTimeout, maxConnections } = readIntegerOptions(
-      SERVER_OPTIONS,
-      options,
-      invalidOption,
-    );
-    this.#port = port;
-    const limits = readIntegerOptions(
-      CONNECTION_LIMITS,
-      options,
-      invalidOption,
-    );
-    checkSecret(options.secret, invalidOption);
-    this.#frames = {
-      maxFrameSize: limits.maxFrameSize,
-      maxFirstFrameSize: MAX_HELLO_SIZE,
-    };
-    // A Unix socket takes connections from this machine only.
-    const exposeStack = options.exposeStack ??
-      (this.#path !== undefined || isLoopback(this.#hostname));
-    const codec = new MessageCodec(checkExtensions(options.extensions ?? []), {
-      stacks: exposeStack,
-    });
-    this.#admission = new Admission({
-      role: "server",
-      codec,
-      limits,
-      actions: this.#actions,
-      idleTimeout,
-      exposeStack,
-      stats: this.#stats,
-      middleware: this.#middleware,
-    }, maxConnections);
+    const parts = setUpServer(options, this.#stats, this.#middleware);
+    this.#hostname = parts.hostname;
+    this.#port = parts.port;
+    this.#path = parts.path;
+    this.#frames = parts.frames;
+    this.#actions = parts.actions;
+    this.#admission = parts.admission;
   }
 
   /**
@@ -401,22 +361,7 @@ export class Server extends IsockEventTarget<ServerEventMap>
   async #shutdown(timeout: number): Promise<void> {
     this.#state = "closing";
     await this.#listener?.close();
-    const sessions = [...this.#admission.sessions];
-    for (const session of sessions) session.sayGoodbye();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.all(sessions.map((session) => session.whenIdle())),
-      new Promise((resolve) => timer = setTimeout(resolve, timeout)),
-    ]);
-    clearTimeout(timer);
-    const reason = new ClientError(
-      "CONNECTION_CLOSED",
-      "The server shut down.",
-    );
-    // Clients close when their calls are answered; wait a moment for them.
-    await Promise.all(
-      sessions.map((session) => session.retire(SHUTDOWN_GRACE, reason)),
-    );
+    await retireAll([...this.#admission.sessions], timeout);
     this.#state = "closed";
     this.#finished.resolve();
   }
@@ -425,11 +370,4 @@ export class Server extends IsockEventTarget<ServerEventMap>
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown();
   }
-}
-
-/** How long shutdown waits for clients to close once their calls are answered. */
-const SHUTDOWN_GRACE = 500;
-
-function invalidOption(message: string): ServerError {
-  return new ServerError("INVALID_OPTIONS", message);
 }

@@ -125,3 +125,42 @@ export function checkExtensionType(type: number): void {
     );
   }
 }
+
+/** Checks that every extension has a class and its own allowed type id. */
+export function checkExtensions(
+  extensions: readonly Extension[],
+): readonly Extension[] {
+  const types = new Set<number>();
+  for (const extension of extensions) {
+    checkExtensionType(extension.type);
+    if (types.has(extension.type)) {
+      throw new CodecError(
+        "INVALID_EXTENSION",
+        `Two extensions use type ${extension.type}: give each class its own id.`,
+      );
+    }
+    if (typeof extension.class !== "function") {
+      throw new CodecError(
+        "INVALID_EXTENSION",
+        `Extension ${extension.type} has no class.`,
+      );
+    }
+    types.add(extension.type);
+  }
+  // The encoder takes the first extension whose class an instance belongs
+  // to: subclasses go first, so a Point3D is not sent as the Point it extends.
+  return Object.freeze(
+    [...extensions].sort((a, b) => depthOf(b.class) - depthOf(a.class)),
+  );
+}
+
+/** How many classes a class descends from. */
+function depthOf(constructor: { prototype: unknown }): number {
+  let depth = 0;
+  for (
+    let prototype = Object.getPrototypeOf(constructor.prototype);
+    prototype !== null;
+    prototype = Object.getPrototypeOf(prototype)
+  ) depth++;
+  return depth;
+}

@@ -9,15 +9,26 @@
  * @module
  */
 
-import type { ClientError, CodecError } from "../base/errors.ts";
+import type { CodecError } from "../base/errors.ts";
 import { toWireError, type WireError } from "./error_object.ts";
-import { type Metadata, metadataFromWire } from "./metadata.ts";
-import { isCount, isRecord, malformed } from "./malformed.ts";
+import { isCount, malformed } from "./malformed.ts";
+import { MessageType, type MessageTypeTag } from "./message_type.ts";
 import {
-  MAX_WINDOW,
-  MessageType,
-  type MessageTypeTag,
-} from "./message_type.ts";
+  type AnswerMeta,
+  type ReadAnswerMeta,
+  readAnswerMeta,
+  readEventId,
+  readMeta,
+  type ReadRequestMeta,
+  type RequestMeta,
+} from "./message_meta.ts";
+
+export type {
+  AnswerMeta,
+  ReadAnswerMeta,
+  ReadRequestMeta,
+  RequestMeta,
+} from "./message_meta.ts";
 
 /** A message being decoded, while the table's readers fill it in. */
 export type Draft = Record<string, unknown>;
@@ -107,90 +118,8 @@ function optional<N extends string, S, R, K extends FieldKind>(
   return { ...field, optional: true, present };
 }
 
-/** The optional fields of a request (PROTOCOL.md, "Request"). */
-export interface RequestMeta {
-  /** Milliseconds the caller will wait for the answer, when it set a deadline. */
-  timeout?: number;
-  /** For a streamed result: how many items the caller takes before granting more. */
-  stream?: number;
-  /** Whether the data comes as a stream of INPUT messages. */
-  input?: boolean;
-  /** For a resumed stream: the id of the last item the caller received. */
-  lastEventId?: string | number;
-  /** The call's metadata (PROTOCOL.md, "Metadata"), keys in lowercase. */
-  metadata?: Record<string, string>;
-}
-
-/** The request meta map as read: its metadata checked. */
-export interface ReadRequestMeta extends Omit<RequestMeta, "metadata"> {
-  /** The call's metadata. */
-  metadata?: Metadata;
-  /** Why the metadata was refused: only its call fails (`INVALID_REQUEST`). */
-  metadataError?: ClientError;
-}
-
-/** The optional last item of a RESULT, ERROR or END (PROTOCOL.md, "Metadata"). */
-export interface AnswerMeta {
-  /** The answer's metadata, keys in lowercase. */
-  metadata?: Record<string, string>;
-}
-
-/** The answer meta map as read. */
-export interface ReadAnswerMeta {
-  /** The answer's metadata. */
-  metadata?: Metadata;
-  /** Why the metadata was refused: only its call fails. */
-  metadataError?: ClientError;
-}
-
-/** Reads a `metadata` field into a message: the metadata, or the error its call fails with. */
-function readMetadata(value: unknown, into: Draft): void {
-  if (value === undefined || value === null) return;
-  const metadata = metadataFromWire(value);
-  if (metadata instanceof Error) into.metadataError = metadata;
-  else if (metadata.size > 0) into.metadata = metadata;
-}
-
-/** Reads the meta map of an answer; unknown keys are ignored. */
-function readAnswerMeta(meta: unknown, answer: Draft): void {
-  if (meta === undefined || meta === null) return;
-  if (!isRecord(meta)) throw malformed("an answer's meta must be a map");
-  readMetadata(meta.metadata, answer);
-}
-
-/** Reads the request meta map into the request; unknown keys are ignored. */
-function readMeta(meta: unknown, request: Draft): void {
-  if (meta === undefined || meta === null) return;
-  if (!isRecord(meta)) throw malformed("a request's meta must be a map");
-  const { timeout, stream, input, lastEventId, metadata } = meta;
-  if (timeout !== undefined) {
-    if (typeof timeout !== "number" || !(timeout >= 0)) {
-      throw malformed("a request's timeout must be a number of milliseconds");
-    }
-    request.timeout = timeout;
-  }
-  if (stream !== undefined) {
-    if (!isCount(stream) || stream === 0 || stream > MAX_WINDOW) {
-      throw malformed(
-        `a request's stream window must be a whole number from 1 to ${MAX_WINDOW}`,
-      );
-    }
-    request.stream = stream;
-  }
-  if (input === true) request.input = true;
-  if (lastEventId !== undefined) request.lastEventId = readEventId(lastEventId);
-  readMetadata(metadata, request);
-}
-
 function readId(id: unknown): number {
   if (!isCount(id)) throw malformed("a request id must be a whole number");
-  return id;
-}
-
-function readEventId(id: unknown): string | number {
-  if (typeof id !== "string" && typeof id !== "number") {
-    throw malformed("an event id must be a string or a number");
-  }
   return id;
 }
 

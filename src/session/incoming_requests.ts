@@ -1,7 +1,8 @@
 /**
  * The peer's requests on one connection: the limits and id rules they pass,
  * their deferral while the peer does not read its answers, the running
- * ones (so that a cancel reaches them), their streamed results and inputs,
+ * ones (so that a cancel reaches them), their streamed results
+ * (`ResultStreams`) and inputs (`RequestInputs`),
  * and the waiters for the moment none runs. Running the action itself is
  * {@linkcode runAction}'s job; this is its {@linkcode Responder}.
  *
@@ -25,14 +26,14 @@ import type {
   RequestMessage,
   WireError,
 } from "../protocol/messages.ts";
-import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
-import { StreamReceiver, StreamSender } from "../protocol/stream.ts";
+import type { OutgoingMessage } from "../protocol/outgoing.ts";
+import type { StreamReceiver } from "../protocol/stream.ts";
 import type { Middleware } from "../dispatch/middleware.ts";
 import { runWatched } from "../dispatch/run_watched.ts";
 import type { AnswerMeta } from "../protocol/message_table.ts";
 import type { Metadata } from "../protocol/metadata.ts";
-import { errorFromWire } from "../protocol/wire_error.ts";
-import { INPUT_WINDOW } from "./outgoing_calls.ts";
+import { RequestInputs } from "./request_inputs.ts";
+import { ResultStreams } from "./result_streams.ts";
 
 /** How {@linkcode IncomingRequests} answers; the outbox implements it. */
 export interface AnswerSender {
@@ -97,12 +98,10 @@ export class IncomingRequests implements Responder {
   #active = 0;
   /** The requests being run, by id. */
   #running: Map<number, RequestContext> | undefined;
-  /** The windows of requests that take a streamed result, until the result comes. */
-  #streamWindows: Map<number, number> | undefined;
-  /** Requests whose results are being streamed. */
-  #resultStreams: Map<number, StreamSender> | undefined;
+  /** The streamed results, and the windows of requests that take one. */
+  readonly #results: ResultStreams;
   /** Requests whose data is streaming in. */
-  #inputStreams: Map<number, StreamReceiver> | undefined;
+  readonly #inputs: RequestInputs;
   /** Requests that arrived while answers could not be written; run once they can. */
   #deferred: RequestMessage[] = [];
   /** The ids of the deferred requests: in flight as much as running ones. */
@@ -123,6 +122,12 @@ export class IncomingRequests implements Responder {
   ) {
     this.#sender = sender;
     this.#host = host;
+    this.#inputs = new RequestInputs(sender, host);
+    this.#results = new ResultStreams(
+      sender,
+      host,
+      (context, failure) => this.#done(context, failure),
+    );
     this.#actions = options.actions;
     this.#maxInFlight = options.maxInFlight ?? Infinity;
     this.#middleware = options.middleware;
@@ -163,7 +168,7 @@ export class IncomingRequests implements Responder {
    * @param id The request id.
    */
   cancel(id: number): void {
-    this.#resultStreams?.get(id)?.stop();
+    this.#results.stop(id);
     this.#running?.get(id)?.abort(
       new ClientError("ABORTED", "The caller cancelled this call."),
     );
@@ -176,11 +181,7 @@ export class IncomingRequests implements Responder {
    * @param count How many more items may go.
    */
   grant(id: number, count: number): void {
-    try {
-      this.#resultStreams?.get(id)?.grant(count);
-    } catch (error) {
-      this.#host.failProtocol(error as ProtocolError);
-    }
+    this.#results.grant(id, count);
   }
 
   /**
@@ -189,19 +190,7 @@ export class IncomingRequests implements Responder {
    * @param message The item.
    */
   input(message: ItemMessage): void {
-    const input = this.#inputStreams?.get(message.id);
-    if (input === undefined) return; // The handler stopped reading.
-    if (message.itemError) {
-      this.#inputStreams?.delete(message.id);
-      input.fail(message.itemError);
-      this.#sender.sendIfOpen(outgoing.inputStop(message.id));
-      return;
-    }
-    try {
-      input.push(message.item);
-    } catch (error) {
-      this.#host.failProtocol(error as ProtocolError);
-    }
+    this.#inputs.item(message);
   }
 
   /**
@@ -210,10 +199,7 @@ export class IncomingRequests implements Responder {
    * @param message The end.
    */
   inputEnd(message: EndMessage): void {
-    const input = this.#inputStreams?.get(message.id);
-    this.#inputStreams?.delete(message.id);
-    if (message.error) input?.fail(errorFromWire(message.error));
-    else input?.end();
+    this.#inputs.end(message);
   }
 
   /**
@@ -234,9 +220,8 @@ export class IncomingRequests implements Responder {
   closeAll(reason: unknown): void {
     for (const context of this.#running?.values() ?? []) context.abort(reason);
     this.#running?.clear();
-    for (const stream of this.#resultStreams?.values() ?? []) stream.stop();
-    for (const input of this.#inputStreams?.values() ?? []) input.fail(reason);
-    this.#inputStreams?.clear();
+    this.#results.stopAll();
+    this.#inputs.failAll(reason);
   }
 
   /** The connection is gone: whoever waits for the requests to end stops waiting. */
@@ -258,24 +243,12 @@ export class IncomingRequests implements Responder {
 
   /** {@inheritDoc Responder.openInput} */
   openInput(context: RequestContext): StreamReceiver {
-    const id = context.requestId;
-    const input = new StreamReceiver(INPUT_WINDOW, {
-      grant: (count) =>
-        this.#sender.sendIfOpen(outgoing.inputCredit(id, count)),
-      stop: () => {
-        this.#inputStreams?.delete(id);
-        this.#sender.sendIfOpen(outgoing.inputStop(id));
-      },
-    });
-    (this.#inputStreams ??= new Map()).set(id, input);
-    return input;
+    return this.#inputs.open(context.requestId);
   }
 
   /** {@inheritDoc Responder.stream} */
   stream(context: RequestContext, source: AsyncIterable<unknown>): void {
-    const id = context.requestId;
-    const window = this.#streamWindows?.get(id);
-    if (window === undefined) {
+    if (!this.#results.start(context, source)) {
       source[Symbol.asyncIterator]().return?.()?.catch(ignore);
       return this.error(context, {
         code: "STREAM_REQUIRED",
@@ -284,36 +257,6 @@ export class IncomingRequests implements Responder {
           `"${context.action}" streams its result: call it with stream(), not runAction().`,
       });
     }
-    const sender = this.#sender;
-    /** Why the stream failed part way, for the stats. */
-    let failure: WireError | undefined;
-    const stream = new StreamSender(source, {
-      item: (value, eventId) =>
-        sender.sendChecked(outgoing.item(id, value, eventId)),
-      end: () =>
-        sender.sendIfOpen(
-          outgoing.end(
-            id,
-            undefined,
-            sender.answerMeta?.(context.answerMetadata),
-          ),
-        ),
-      fail: (error) => {
-        failure = sender.wireError(
-          error instanceof ClientError && error.code === "FRAME_TOO_LARGE"
-            ? "FRAME_TOO_LARGE"
-            : "ACTION_FAILED",
-          error,
-        );
-        sender.error(id, failure, context.answerMetadata);
-      },
-      blocked: this.#host.blocked,
-    }, window);
-    (this.#resultStreams ??= new Map()).set(id, stream);
-    stream.run().then(() => {
-      this.#resultStreams?.delete(id);
-      this.#done(context, failure);
-    });
   }
 
   #handle(request: RequestMessage): void {
@@ -365,7 +308,7 @@ export class IncomingRequests implements Responder {
       context.startedAt = counters.start();
     }
     if (request.stream !== undefined) {
-      (this.#streamWindows ??= new Map()).set(id, request.stream);
+      this.#results.expect(id, request.stream);
     }
     const middleware = this.#middleware;
     if (middleware === undefined || middleware.length === 0) {
@@ -418,9 +361,8 @@ export class IncomingRequests implements Responder {
   #done(context: RequestContext, error: WireError | undefined): void {
     const id = context.requestId;
     context.counters?.finish(context.startedAt, error);
-    this.#streamWindows?.delete(id);
-    const input = this.#inputStreams?.get(id);
-    if (input !== undefined) input.return(); // The handler is done reading.
+    this.#results.finish(id);
+    this.#inputs.finish(id);
     this.#running?.delete(id);
     if (--this.#active === 0 && this.#idleWaiters.length > 0) {
       for (const resolve of this.#idleWaiters.splice(0)) resolve();

@@ -7,7 +7,7 @@
  */
 
 import {
-  ClientError,
+  type ClientError,
   ProtocolError,
   type RemoteError,
 } from "../base/errors.ts";
@@ -25,7 +25,6 @@ import {
   DEFAULT_WINDOW,
   isStreamSource,
   StreamReceiver,
-  StreamSender,
 } from "../protocol/stream.ts";
 import { errorFromWire } from "../protocol/wire_error.ts";
 import {
@@ -36,9 +35,8 @@ import {
   type StreamOptions,
 } from "./call.ts";
 import { invalidTimeout, invalidWindow, timedOut } from "./call_errors.ts";
-
-/** The input items a caller may send before the handler grants more (PROTOCOL.md, "Streams"). */
-export const INPUT_WINDOW = 16;
+import { answerMetadata } from "./answer_metadata.ts";
+import { sendInput } from "./call_input.ts";
 
 /** How {@linkcode OutgoingCalls} sends; the outbox implements it. */
 export interface CallSender {
@@ -252,7 +250,9 @@ export class OutgoingCalls {
       signal.addEventListener("abort", call.onAbort, { once: true });
     }
     this.#sender.sendData(parts);
-    if (isInputStream) this.#streamInput(id, call, data);
+    if (isInputStream) {
+      sendInput(this.#sender, id, call, data, this.#host.blocked);
+    }
     return id;
   }
 
@@ -389,49 +389,4 @@ export class OutgoingCalls {
     }
     this.#pending.clear();
   }
-
-  /** Sends a call's data as a stream of INPUT messages, as the peer grants credit. */
-  #streamInput(
-    id: number,
-    call: PendingCall,
-    source: AsyncIterable<unknown>,
-  ): void {
-    const sender = this.#sender;
-    call.input = new StreamSender(source, {
-      item: (value) => sender.sendChecked(outgoing.input(id, value)),
-      end: () => sender.sendIfOpen(outgoing.inputEnd(id)),
-      fail: (error) =>
-        sender.sendIfOpen(
-          outgoing.inputEnd(id, sender.wireError("ACTION_FAILED", error)),
-        ),
-      blocked: this.#host.blocked,
-    }, INPUT_WINDOW);
-    call.input.run();
-  }
-}
-
-/**
- * Hands an answer's metadata to its call's taker, if both are there.
- *
- * @returns The error the call fails with when the metadata was refused.
- */
-function answerMetadata(
-  call: PendingCall,
-  answer: ReadAnswerMeta,
-): unknown {
-  if (answer.metadataError) {
-    return new ClientError(
-      "PROTOCOL",
-      `The answer's metadata was refused: ${answer.metadataError.message}`,
-      { cause: answer.metadataError },
-    );
-  }
-  if (answer.metadata !== undefined && call.onMetadata !== undefined) {
-    try {
-      call.onMetadata(answer.metadata);
-    } catch (error) {
-      return error;
-    }
-  }
-  return undefined;
 }

@@ -35,7 +35,7 @@ import type { SessionOptions } from "./session_options.ts";
 export type { CallOptions, StreamOptions } from "./call.ts";
 export type { SessionOptions } from "./session_options.ts";
 export type { ActionLookup } from "../dispatch/run_action.ts";
-export { INPUT_WINDOW } from "./outgoing_calls.ts";
+export { INPUT_WINDOW } from "./call_input.ts";
 export { MAX_PRE_AUTH_FRAME } from "./handshake.ts";
 export { wasNotRun };
 

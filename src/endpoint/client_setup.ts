@@ -1,0 +1,117 @@
+/**
+ * What a `Client` is built from: its options read and checked, in the order
+ * the client always checked them, into the connector, the registry of the
+ * actions it offers, and the calls that go through the connector.
+ *
+ * @module
+ */
+
+import { ClientError } from "../base/errors.ts";
+import { checkExtensions } from "../codec/extension.ts";
+import { MessageCodec } from "../protocol/messages.ts";
+import { ActionRegistry } from "../dispatch/registry.ts";
+import { Backoff } from "./backoff.ts";
+import {
+  checkReflection,
+  checkSecret,
+  CONNECTION_LIMITS,
+  readIntegerOptions,
+  readPath,
+} from "./connection_options.ts";
+import {
+  checkClientTls,
+  CLIENT_OPTIONS,
+  type ClientEventMap,
+  type ClientOptions,
+} from "./client_options.ts";
+import { ClientCalls } from "./client_calls.ts";
+import { Connector } from "./connector.ts";
+
+/** Dispatches one of the client's events: the client's own `emit`. */
+export type ClientEmit = <K extends keyof ClientEventMap & string>(
+  type: K,
+  detail: ClientEventMap[K]["detail"],
+) => void;
+
+/** The parts a `Client` runs with. */
+export interface ClientParts {
+  /** Opens, reopens and closes the connection. */
+  readonly connector: Connector;
+  /** The actions the client offers its server. */
+  readonly actions: ActionRegistry;
+  /** Sends calls and streams through the connector. */
+  readonly calls: ClientCalls;
+}
+
+/**
+ * Reads a client's options and builds what it runs with.
+ *
+ * @param options The client's options, as given.
+ * @param emit Dispatches the client's `connect`, `disconnect` and `error`.
+ * @returns The connector, the action registry and the calls.
+ * @throws {ClientError} `INVALID_OPTIONS` for a bad option.
+ * @throws {CodecError} `INVALID_EXTENSION` for a bad extension.
+ */
+export function setUpClient(
+  options: ClientOptions,
+  emit: ClientEmit,
+): ClientParts {
+  const path = readPath(options, invalidOption);
+  checkClientTls(options.tls, invalidOption);
+  // A Unix socket has no port.
+  const { port, retry, retryDelay, maxRetryDelay, timeout } =
+    readIntegerOptions(
+      CLIENT_OPTIONS,
+      path === undefined ? options : { ...options, port: 0 },
+      invalidOption,
+    );
+  const limits = readIntegerOptions(
+    CONNECTION_LIMITS,
+    options,
+    invalidOption,
+  );
+  checkSecret(options.secret, invalidOption);
+  checkReflection(options.reflection, invalidOption);
+  const actions = new ActionRegistry(
+    (code, message) => new ClientError(code, message),
+    { reflection: options.reflection },
+  );
+  const codec = new MessageCodec(checkExtensions(options.extensions ?? []));
+  const hostname = options.hostname ?? "127.0.0.1";
+  const connector = new Connector(
+    {
+      hostname,
+      port,
+      path,
+      tls: options.tls,
+      secret: options.secret,
+      credentials: options.credentials,
+    },
+    { role: "client", codec, limits, actions },
+    Math.max(1, retry),
+    new Backoff(retryDelay, maxRetryDelay),
+    {
+      connect: () =>
+        emit(
+          "connect",
+          path === undefined ? { hostname, port } : {
+            hostname: path,
+            port: 0,
+            path,
+          },
+        ),
+      disconnect: (reason) => emit("disconnect", reason),
+      error: (error) => emit("error", error),
+    },
+  );
+  const calls = new ClientCalls(connector, timeout, {
+    hostname,
+    port,
+    transport: "tcp",
+  });
+  return { connector, actions, calls };
+}
+
+function invalidOption(message: string): ClientError {
+  return new ClientError("INVALID_OPTIONS", message);
+}
