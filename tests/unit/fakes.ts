@@ -113,6 +113,20 @@ export class RecordingSender {
 }
 
 /** Lets pending promise callbacks run. */
+/**
+ * Waits until `condition` holds, checking after each turn of the event
+ * loop, for `ms` at most (then returns: the test's assertions say what is
+ * missing). For work that goes through WebCrypto, which takes a varying
+ * number of turns on a busy machine.
+ */
+export async function until(
+  condition: () => boolean,
+  ms = 2_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition() && Date.now() < deadline) await settle();
+}
+
 export function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }

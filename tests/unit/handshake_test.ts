@@ -9,7 +9,7 @@ import {
   type HandshakeHost,
   MAX_PRE_AUTH_FRAME,
 } from "../../src/session/handshake.ts";
-import { settle } from "./fakes.ts";
+import { until } from "./fakes.ts";
 
 const codec = new MessageCodec([]);
 
@@ -100,8 +100,7 @@ Deno.test("handshake: a shared secret is proved both ways; frames stay small unt
   assert.equal(server.handshake.hello(false).authRequired, true);
   client.sendHello();
   server.sendHello();
-  await settle();
-  await settle();
+  await until(() => server.events.length >= 2 && client.events.length >= 2);
   assert.deepEqual(server.events, ["hello", "opened"]);
   assert.deepEqual(client.events, ["hello", "opened"]);
   assert.deepEqual(server.handshake.identity, { user: "me" });
@@ -115,7 +114,7 @@ Deno.test("handshake: a wrong secret fails UNAUTHORIZED on the server", async ()
   );
   client.sendHello();
   server.sendHello();
-  for (let i = 0; i < 4; i++) await settle();
+  await until(() => server.events.length >= 2);
   assert.deepEqual(server.events, ["hello", "failed UNAUTHORIZED"]);
   assert.match(server.failure!.message, /does not match/);
 });
@@ -140,13 +139,13 @@ Deno.test("handshake: frames right behind the server's AUTH_OK wait until its pr
   server.other = {
     deliver: (parts: Uint8Array[]) => void held.push(parts),
   } as never;
-  for (let i = 0; i < 4; i++) await settle();
+  await until(() => held.length >= 1);
   assert.equal(held.length, 1, "the AUTH_OK");
   client.deliver(held[0]);
   const ping = codec.encode(outgoing.ping(7))[0];
   client.handshake.receive(ping, true);
   assert.deepEqual(client.events, ["hello"], "the proof is being checked");
-  for (let i = 0; i < 4; i++) await settle();
+  await until(() => client.events.length >= 2);
   assert.deepEqual(client.events, ["hello", "opened"]);
   const [frame] = client.handshake.takeHeld();
   assert.deepEqual(frame, ping);
