@@ -1,8 +1,9 @@
 /**
  * Mutual TLS on Deno: a server with `tls.caCerts` serves clients whose
- * certificate its authority signed, refuses the others during the TLS
- * handshake (an `error` event, and the call fails without running), and a
- * client's `tls.cert`/`tls.key` are checked when it is made.
+ * certificate its authority signed, refuses the others with an
+ * `UNAUTHORIZED` goodbye once their hello arrives (an `error` event, and
+ * the call fails without running, at the first try), and a client's
+ * `tls.cert`/`tls.key` are checked when it is made.
  */
 
 import assert from "node:assert/strict";
@@ -53,23 +54,27 @@ for (
       hostname: "localhost",
       port,
       tls: { caCerts: [pem.ca], cert, key },
-      retry: 2,
+      retry: 3,
       retryDelay: 1,
     });
     const before = runs;
     await assert.rejects(refused.runAction(echo, "x"), (error) => {
       assert.ok(error instanceof ClientError);
-      // Deno reports the server's alert for a missing certificate; a
-      // refused one only closes the connection.
-      assert.equal(
-        error.code,
-        cert === undefined ? "TLS_FAILED" : "CONNECT_FAILED",
+      // The same code on every runtime, and final: not tried again.
+      assert.equal(error.code, "UNAUTHORIZED");
+      assert.equal(error.wasRun, false);
+      assert.match(
+        error.message,
+        cert === undefined
+          ? /requires a client certificate, and none was presented/
+          : /refused the client certificate \(not signed by a trusted authority\)/,
       );
       assert.match(error.message, /tls\.cert and tls\.key/);
       return true;
     });
     assert.equal(runs, before);
-    assert.ok(errors.length >= 1);
+    // One connection refused: no retries.
+    assert.equal(errors.length, 1, errors.map(String).join("; "));
     assert.match(
       String(errors[0]),
       cert === undefined ? /certificate/i : /not signed by a trusted authority/,

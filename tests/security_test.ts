@@ -76,7 +76,9 @@ Deno.test("tls: a plain-TCP client gets a clear error from a TLS server, which k
   await using plain = new Client({ port, retry: 1, handshakeTimeout: 1000 });
   await assert.rejects(
     plain.runAction(echo, 1),
-    (e) => e instanceof ClientError,
+    (e) =>
+      e instanceof ClientError && e.code === "PROTOCOL" &&
+      /set the client's tls option/.test(e.message),
   );
   await using client = new Client({
     hostname: "localhost",

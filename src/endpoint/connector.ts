@@ -11,13 +11,13 @@ import { ClientError } from "../base/errors.ts";
 import type { CallOptions } from "../dispatch/call_options.ts";
 import { type Authenticator, importSecret } from "../protocol/auth.ts";
 import { MAX_HELLO_SIZE } from "../protocol/messages.ts";
-import { abortedError } from "../session/call.ts";
 import type { Session } from "../session/session.ts";
 import { dialOnce } from "../wire/connect.ts";
 import type { TlsTrust } from "../wire/dial_options.ts";
 import { classifyNetError } from "../wire/net_errors.ts";
 import type { Transport } from "../wire/transport.ts";
 import { type Backoff, pause } from "./backoff.ts";
+import { withinCall } from "./call_deadline.ts";
 import { type Endpoint, openSession } from "./open_session.ts";
 import { type Redial, remainingTime } from "./resend.ts";
 
@@ -133,7 +133,7 @@ export class Connector implements Redial {
     }
     const connecting = this.#connect();
     if (!options?.timeout && options?.signal === undefined) return connecting;
-    return withDeadline(connecting, options);
+    return withinCall(connecting, options);
   }
 
   /**
@@ -377,47 +377,4 @@ function isTlsAlert(error: unknown): boolean {
 function isHandshakeFailure(error: unknown): boolean {
   return error instanceof ClientError &&
     (error.code === "CONNECTION_CLOSED" || error.code === "CONNECT_FAILED");
-}
-
-/** `promise`, or a `TIMEOUT` / `ABORTED` failure when the call's deadline or signal comes first. */
-function withDeadline<T>(
-  promise: Promise<T>,
-  options: CallOptions,
-): Promise<T> {
-  const { timeout, signal } = options;
-  if (signal?.aborted) return Promise.reject(abortedError(signal));
-  return new Promise<T>((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const onAbort = () => {
-      done();
-      reject(abortedError(signal!));
-    };
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    if (timeout) {
-      timer = setTimeout(() => {
-        done();
-        reject(
-          new ClientError(
-            "TIMEOUT",
-            `No connection to the server within the call's ${timeout} ms.`,
-            { wasRun: false },
-          ),
-        );
-      }, timeout);
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        done();
-        resolve(value);
-      },
-      (error) => {
-        done();
-        reject(error);
-      },
-    );
-  });
 }

@@ -13,6 +13,7 @@ import { ClientError } from "../base/errors.ts";
 import type { CallOptions, StreamOptions } from "../dispatch/call_options.ts";
 import { wasNotRun } from "../protocol/wire_error.ts";
 import { isStreamSource } from "../protocol/stream.ts";
+import type { SessionCallOptions } from "../session/call_errors.ts";
 
 /** What the resend rules need from the client that sends. */
 export interface Redial {
@@ -267,20 +268,34 @@ export function timeLeft(
 }
 
 /**
- * The options of a call, with the time already spent taken off its timeout.
+ * The options of a call, with the time already spent taken off its
+ * timeout; the timeout the caller asked for goes along as `askedTimeout`,
+ * for the message of a `TIMEOUT`.
  *
  * @param options The call's options.
  * @param started When the deadline started (`Date.now()`).
  * @returns The same options without a deadline; else a copy with at least
  * 1 ms left.
+ *
+ * @example
+ * ```ts
+ * import { remainingTime } from "./resend.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const left = remainingTime({ timeout: 500 }, Date.now() - 11);
+ * assert.ok(left!.timeout! <= 489);
+ * assert.equal(left!.askedTimeout, 500);
+ * ```
  */
 export function remainingTime<T extends CallOptions>(
   options: T | undefined,
   started: number,
-): T | undefined {
+): (T & SessionCallOptions) | undefined {
   if (!options?.timeout) return options;
   return {
     ...options,
     timeout: Math.max(1, options.timeout - (Date.now() - started)),
+    askedTimeout: (options as SessionCallOptions).askedTimeout ??
+      options.timeout,
   };
 }

@@ -7,6 +7,7 @@
 
 import { ClientError } from "../base/errors.ts";
 import { MAX_TIMEOUT } from "../base/timers.ts";
+import type { CallOptions } from "../dispatch/call_options.ts";
 import { MAX_WINDOW } from "../protocol/message_type.ts";
 import { safeString } from "../protocol/wire_error.ts";
 
@@ -54,18 +55,43 @@ export function invalidWindow(window: number): ClientError | undefined {
 }
 
 /**
+ * A call's options as a client hands them to its session: when connecting
+ * (or an earlier try) took some of the deadline, `timeout` is what is
+ * left, and `askedTimeout` what the caller asked for, which is what a
+ * `TIMEOUT` error reports. Internal: not among the public `CallOptions`.
+ */
+export interface SessionCallOptions extends CallOptions {
+  /** The timeout the caller asked for, in milliseconds, when `timeout` is less. */
+  askedTimeout?: number;
+}
+
+/**
  * The error of a call whose deadline passed.
  *
  * @param action The action's name.
  * @param timeout The deadline, in milliseconds.
  * @param items How many stream items arrived before it.
+ * @param options The call's options: their `askedTimeout`, when set, is
+ * the deadline reported instead of `timeout`.
  * @returns A `TIMEOUT` error.
+ *
+ * @example
+ * ```ts
+ * import { timedOut } from "./call_errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // 489 ms were left after connecting; the caller asked for 500.
+ * const error = timedOut("slow", 489, 0, { timeout: 489, askedTimeout: 500 });
+ * assert.equal(error.message, `"slow" did not answer within 500 ms.`);
+ * ```
  */
 export function timedOut(
   action: string,
   timeout: number,
   items: number,
+  options?: SessionCallOptions,
 ): ClientError {
+  timeout = options?.askedTimeout ?? timeout;
   return new ClientError(
     "TIMEOUT",
     items > 0

@@ -42,6 +42,11 @@ export interface HandshakeHost {
   readonly peer: Peer;
   /** Whether the connection is gone: nothing more is sent. */
   readonly isClosed: boolean;
+  /**
+   * Why the connection itself refuses the peer (a server's TLS client
+   * certificate missing or untrusted); `undefined` when it does not.
+   */
+  readonly peerRefusal?: string | undefined;
   /** Sets the largest frame accepted from the peer from now on. */
   limitFrames(size: number): void;
   /** Sends an authentication message (AUTH or AUTH_OK). */
@@ -282,6 +287,10 @@ export class Handshake {
     this.#host.hello(hello);
     const auth = this.#auth;
     const role = this.#options.role;
+    // Known by now (the TLS handshake is done once the hello arrives), and
+    // answered the same on every runtime: an UNAUTHORIZED goodbye, final.
+    const refusal = role === "server" ? this.#host.peerRefusal : undefined;
+    if (refusal !== undefined) return this.#fail(unauthorized(refusal));
     const mustAuthenticate = role === "server"
       ? isAuthRequired(auth)
       : hello.authRequired || auth.key !== undefined ||

@@ -241,7 +241,7 @@ export class OutgoingCalls {
     if (timeout > 0) {
       call.timer = setTimeout(() => {
         const items = call instanceof StreamCall ? call.itemCount : 0;
-        this.cancel(id, timedOut(action, timeout, items));
+        this.cancel(id, timedOut(action, timeout, items, options));
       }, timeout);
     }
     if (signal !== undefined) {

@@ -90,6 +90,9 @@ export function buildPieces(
     get isClosed() {
       return pieces.life.isClosed;
     },
+    get peerRefusal() {
+      return transport.peerRefusal;
+    },
     get isRefusing() {
       return pieces.life.isRefusing;
     },

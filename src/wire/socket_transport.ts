@@ -37,6 +37,8 @@ import {
  * @param beneath The plain socket under a TLS socket, destroyed with it.
  * @param peer The peer's address when the socket cannot tell it (a Unix
  * socket); by default the socket's remote address.
+ * @param tlsServer For the server's end of a TLS connection: writes wait
+ * for the handshake, and how the client is checked.
  * @returns The transport.
  */
 export function socketTransport(
@@ -44,8 +46,18 @@ export function socketTransport(
   options: TransportOptions,
   beneath?: Socket,
   peer?: PeerAddress,
+  tlsServer?: TlsServerSide,
 ): Transport {
-  return new SocketTransport(socket, options, beneath, peer);
+  return new SocketTransport(socket, options, beneath, peer, tlsServer);
+}
+
+/** What the server's end of a TLS connection adds to its transport. */
+export interface TlsServerSide {
+  /**
+   * Why the client is refused (see {@linkcode Transport.peerRefusal}),
+   * asked once; every client is taken when omitted.
+   */
+  readonly checkPeer?: () => string | undefined;
 }
 
 class SocketTransport implements Transport {
@@ -64,14 +76,31 @@ class SocketTransport implements Transport {
   #drained: Deferred<void> | undefined;
   /** Bursts waiting for their flush, and chunks handed to the socket but not yet written. */
   #pendingWrites = 0;
+  #checkPeer: (() => string | undefined) | undefined;
+  #peerRefusal: string | undefined;
+  /**
+   * A TLS server's writes wait for the handshake: a write that drives it
+   * meets a plain-TCP client's bytes as a write error on Node, after which
+   * its socket is gone and cannot answer with the alert (tls_sockets.ts).
+   */
+  #isHeld: boolean;
 
   constructor(
     socket: Socket,
     options: TransportOptions,
     beneath: Socket | undefined,
     peer: PeerAddress | undefined,
+    tlsServer: TlsServerSide | undefined,
   ) {
     this.#socket = socket;
+    this.#checkPeer = tlsServer?.checkPeer;
+    this.#isHeld = tlsServer !== undefined;
+    if (this.#isHeld) {
+      socket.once("secure", () => {
+        this.#isHeld = false;
+        if (this.#isFlushQueued) this.#flush();
+      });
+    }
     this.#beneath = beneath;
     this.peer = peer ?? {
       hostname: socket.remoteAddress ?? beneath?.remoteAddress ?? "",
@@ -89,6 +118,14 @@ class SocketTransport implements Transport {
       this.#drained = undefined;
       this.#end();
     });
+  }
+
+  get peerRefusal(): string | undefined {
+    if (this.#checkPeer !== undefined) {
+      this.#peerRefusal = this.#checkPeer();
+      this.#checkPeer = undefined;
+    }
+    return this.#peerRefusal;
   }
 
   start(receiver: FrameReceiver): void {
@@ -158,6 +195,8 @@ class SocketTransport implements Transport {
   }
 
   #flush(): void {
+    // Still queued: the handshake's end flushes it.
+    if (this.#isHeld) return;
     this.#isFlushQueued = false;
     const parts = this.#queue;
     this.#queue = [];

@@ -12,6 +12,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
 import { formatAddress } from "../base/address.ts";
+import { ignore } from "../base/timers.ts";
 import {
   dialAddress,
   type DialOptions,
@@ -49,8 +50,11 @@ export function tlsListen(
     key: certificate.key,
     ca: caCerts === undefined ? undefined : [...caCerts],
   });
-  // With caCerts, a client without a certificate signed by one of them is
-  // refused by the handshake itself: it never reaches the hello.
+  // With caCerts, a client certificate is asked for, and the handshake
+  // completes whatever the client sends: the verdict is ours, read by the
+  // session when the client's hello arrives, and a refused client gets an
+  // UNAUTHORIZED goodbye. Left to the TLS stack, the refusal would be an
+  // alert on some runtimes and a bare close on others.
   const requestCert = caCerts !== undefined;
   const authorities = caCerts?.map((pem) => new X509Certificate(pem));
   return nodeListen(options, events, (socket, frames, peer) => {
@@ -58,37 +62,78 @@ export function tlsListen(
       isServer: true,
       secureContext: context,
       requestCert,
-      rejectUnauthorized: requestCert,
+      rejectUnauthorized: false,
     });
-    if (authorities !== undefined) {
-      secure.once("secure", () => refuseUntrusted(secure, authorities));
-    }
-    return socketTransport(secure, frames, socket, peer);
+    // Before the transport's own listener, which closes the socket.
+    secure.on("error", (error) => answerNotTls(error, socket));
+    return socketTransport(
+      secure,
+      frames,
+      socket,
+      peer,
+      {
+        checkPeer: authorities === undefined
+          ? undefined
+          : () => clientRefusal(secure, authorities),
+      },
+    );
   });
 }
 
 /**
- * Closes a server's TLS socket whose client certificate is not signed by
- * one of `authorities`, or is out of its dates. Checked here on every
- * runtime: a bare TLSSocket only records the verdict (tls.Server is what
- * acts on it), and Deno's and Bun's do not record it the same way. The TLS
- * handshake itself proved the client holds the certificate's key.
+ * A protocol_version alert, the TLS record a server answers bytes that are
+ * not TLS with: content type 21 (alert), version 3.1, length 2, fatal (2),
+ * protocol_version (70).
  */
-function refuseUntrusted(
+const PROTOCOL_VERSION_ALERT = new Uint8Array([21, 3, 1, 0, 2, 2, 70]);
+
+/**
+ * Answers a peer whose first bytes are not TLS (a plain-TCP client) with an
+ * alert, as Deno's and Bun's TLS do, where Node's closes without a word: a
+ * plain isock client reads the alert as a frame no hello can be, and
+ * reports `PROTOCOL` with the hint to set its `tls` option, whatever
+ * runtime the server runs on.
+ */
+function answerNotTls(error: Error, socket: net.Socket): void {
+  const code = (error as { code?: unknown }).code;
+  if (
+    typeof code !== "string" || !NOT_TLS_CODES.test(code) ||
+    socket.destroyed || !socket.writable || socket.bytesWritten > 0
+  ) {
+    return;
+  }
+  // A failed write (the runtime's TLS closed the socket first, having sent
+  // its own alert) is nothing to report.
+  socket.write(PROTOCOL_VERSION_ALERT, ignore);
+}
+
+/** OpenSSL's and BoringSSL's codes for a first record that is not TLS. */
+const NOT_TLS_CODES = /WRONG_VERSION_NUMBER|HTTPS?_(PROXY_)?REQUEST/;
+
+/**
+ * Why a server's TLS client is refused: its certificate is missing, not
+ * signed by one of `authorities`, or out of its dates. Checked here on
+ * every runtime: a bare TLSSocket only records the verdict (tls.Server is
+ * what acts on it), and Deno's and Bun's do not record it the same way.
+ * The TLS handshake itself proved the client holds the certificate's key.
+ *
+ * @returns The reason, for the client's `UNAUTHORIZED` error; `undefined`
+ * when the certificate is trusted.
+ */
+function clientRefusal(
   secure: tls.TLSSocket,
   authorities: readonly X509Certificate[],
-): void {
+): string | undefined {
   const reason = untrustedReason(secure, authorities);
-  if (reason === undefined) return;
-  secure.destroy(
-    Object.assign(
-      new Error(
-        `Refused the client's certificate (${reason}): this server requires one signed by an authority in its tls.caCerts.`,
-      ),
-      { code: "ERR_CLIENT_CERTIFICATE_REFUSED" },
-    ),
-  );
+  if (reason === undefined) return undefined;
+  return `${
+    reason === NONE_PRESENTED
+      ? "the server requires a client certificate, and none was presented"
+      : `the server refused the client certificate (${reason})`
+  }: give the client tls.cert and tls.key signed by an authority in the server's tls.caCerts`;
 }
+
+const NONE_PRESENTED = "none presented";
 
 /** Why the client's certificate is not trusted; `undefined` when it is. */
 function untrustedReason(
@@ -96,7 +141,7 @@ function untrustedReason(
   authorities: readonly X509Certificate[],
 ): string | undefined {
   const raw = secure.getPeerCertificate()?.raw;
-  if (raw === undefined || raw.length === 0) return "none presented";
+  if (raw === undefined || raw.length === 0) return NONE_PRESENTED;
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(raw);

@@ -82,6 +82,14 @@ export interface Transport {
    * without it keeps `maxFrameSize`.
    */
   limitFrames?(size: number): void;
+  /**
+   * Why the connection's own check refuses the peer (a TLS client
+   * certificate missing or not signed by a trusted authority), for the
+   * session to answer with an `UNAUTHORIZED` goodbye; `undefined` when the
+   * peer passed or nothing is checked. Read once the peer's first frame
+   * arrived: by then any TLS handshake is done.
+   */
+  readonly peerRefusal?: string | undefined;
 }
 
 /** Options of the transports. */

@@ -1,7 +1,8 @@
 /**
  * Deadlines and cancellation reach the handler: a call that times out or is
  * aborted rejects on the client, and the handler's `context.signal` aborts
- * on the server.
+ * on the server; a `TIMEOUT` says the timeout the caller asked for, even
+ * when connecting took some of it.
  *
  * @module
  */
@@ -9,7 +10,14 @@
 import assert from "node:assert/strict";
 import { action, Client, Server } from "../../mod.ts";
 import type { Case } from "./runner.ts";
-import { deferred, HOST, rejectsWith, serving, within } from "./support.ts";
+import {
+  deferred,
+  HOST,
+  rejectsWith,
+  serving,
+  sleep,
+  within,
+} from "./support.ts";
 
 export const deadlineCases: Case[] = [{
   name: "deadlines and cancellation: the handler's signal aborts",
@@ -62,6 +70,68 @@ export const deadlineCases: Case[] = [{
         assert.equal(deadlines[1], undefined, "no timeout, no deadline");
       } finally {
         await client.close();
+      }
+    });
+  },
+}, {
+  name:
+    "deadlines: a TIMEOUT says the timeout asked for, not what connecting left of it",
+  run: async () => {
+    const never = action(
+      "never",
+      (_: undefined, context) =>
+        new Promise<never>((_resolve, reject) =>
+          context.signal.addEventListener(
+            "abort",
+            () => reject(context.signal.reason),
+            { once: true },
+          )
+        ),
+    );
+    const oneThenNothing = action(
+      "oneThenNothing",
+      async function* (_: undefined, context) {
+        yield 1;
+        await new Promise((resolve) =>
+          context.signal.addEventListener("abort", resolve, { once: true })
+        );
+      },
+    );
+    // Connecting takes at least 50 ms: the server checks credentials slowly.
+    const server = new Server({
+      hostname: HOST,
+      port: 0,
+      authenticate: async () => {
+        await sleep(50);
+        return "slow";
+      },
+    }).addAction(never).addAction(oneThenNothing);
+    await serving(server, async (port) => {
+      const connect = () =>
+        new Client({ hostname: HOST, port, credentials: "me" });
+      const calling = connect();
+      const streaming = connect();
+      try {
+        const error = await rejectsWith(
+          calling.runAction(never, undefined, { timeout: 300 }),
+          "TIMEOUT",
+        );
+        assert.match(error.message, /did not answer within 300 ms\./);
+        const items: unknown[] = [];
+        const streamError = await rejectsWith(
+          (async () => {
+            for await (
+              const item of streaming.stream(oneThenNothing, undefined, {
+                timeout: 300,
+              })
+            ) items.push(item);
+          })(),
+          "TIMEOUT",
+        );
+        assert.deepStrictEqual(items, [1]);
+        assert.match(streamError.message, /its 300 ms were up/);
+      } finally {
+        await Promise.all([calling.close(), streaming.close()]);
       }
     });
   },

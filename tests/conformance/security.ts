@@ -1,5 +1,6 @@
 /**
- * TLS with the test certificate, and the shared secret: the right one is
+ * TLS with the test certificate (and a plain-TCP client's clear error),
+ * and the shared secret: the right one is
  * served, a wrong one is refused with UNAUTHORIZED while others go on.
  *
  * @module
@@ -55,6 +56,30 @@ export const securityCases: Case[] = [{
           byAddress.close(),
           untrusting.close(),
         ]);
+      }
+    });
+  },
+}, {
+  name:
+    "TLS: a plain-TCP client gets PROTOCOL with the hint to set its tls option; the server goes on serving",
+  run: async () => {
+    const { cert, key } = await tlsFixture();
+    const server = new Server({ hostname: HOST, port: 0, tls: { cert, key } })
+      .addAction(echo);
+    await serving(server, async (port) => {
+      // Retries allowed: the answer is final, not a cut handshake.
+      const plain = new Client({ hostname: HOST, port, retry: 3 });
+      const client = new Client({
+        hostname: "localhost",
+        port,
+        tls: { caCerts: [cert] },
+      });
+      try {
+        const error = await rejectsWith(plain.runAction(echo, "x"), "PROTOCOL");
+        assert.match(error.message, /set the client's tls option/);
+        assert.equal(await client.runAction(echo, "still"), "still");
+      } finally {
+        await Promise.all([plain.close(), client.close()]);
       }
     });
   },
