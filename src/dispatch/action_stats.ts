@@ -150,7 +150,12 @@ export class ActionCounters {
    */
   start(): number {
     this.running++;
-    return performance.now();
+    // Date.now() costs less than half of performance.now() here (an op
+    // each), and this runs twice a call. Its millisecond steps average out:
+    // a call of d ms that starts at a random point of a millisecond is
+    // counted as 1 ms with probability d, so totals and averages are
+    // unbiased over many calls.
+    return Date.now();
   }
 
   /**
@@ -162,7 +167,7 @@ export class ActionCounters {
   finish(startedAt: number, error: WireError | undefined): void {
     this.running--;
     this.calls++;
-    this.processingTime += performance.now() - startedAt;
+    this.processingTime += Math.max(0, Date.now() - startedAt);
     if (error !== undefined) {
       this.errors++;
       this.lastErrorCode = error.code;

@@ -20,7 +20,7 @@ export class RequestContext implements ActionContext {
   #reason: unknown;
   /** Where the call is counted when it ends, if its server keeps stats. */
   counters: ActionCounters | undefined = undefined;
-  /** When the call started (`performance.now()`), for its processing time. */
+  /** When the call started (`Date.now()`), for its processing time. */
   startedAt = 0;
   #metadata: Metadata | undefined;
   #responseMetadata: Metadata | undefined;
