@@ -187,7 +187,7 @@ export function otelMiddleware(options: OtelOptions = {}): Middleware {
   const histograms = durationHistograms(options);
   const followsGlobal = options.tracerProvider === undefined &&
     options.meterProvider === undefined;
-  return (call: CallInfo, next: Next): Promise<unknown> => {
+  const middleware = (call: CallInfo, next: Next): Promise<unknown> => {
     // No SDK: nothing would be recorded or sent on; skip the work.
     if (followsGlobal && !isSdkRegistered()) return next();
     const started = performance.now();
@@ -255,6 +255,11 @@ export function otelMiddleware(options: OtelOptions = {}): Middleware {
       },
     );
   };
+  // Without an SDK the client and server skip the middleware path entirely,
+  // and notice an SDK registered later at the next call.
+  return Object.assign(middleware, {
+    isActive: followsGlobal ? isSdkRegistered : () => true,
+  });
 }
 
 /**

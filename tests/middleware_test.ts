@@ -333,3 +333,23 @@ Deno.test("middleware: next() twice is an error; use() takes only functions", as
     { code: "INVALID_OPTIONS" },
   );
 });
+
+Deno.test("middleware: one that says it is not active is skipped on both ends, and runs once it is", async () => {
+  await using served = await serve([echo]);
+  let isActive = false;
+  const runs: string[] = [];
+  const watcher: Middleware = Object.assign(
+    (call: CallInfo, next: () => Promise<unknown>) => {
+      runs.push(call.side);
+      return next();
+    },
+    { isActive: () => isActive },
+  );
+  served.server.use(watcher);
+  const client = served.client().use(watcher);
+  assert.equal(await client.runAction(echo, 1), 1);
+  assert.deepStrictEqual(runs, [], "inactive: the plain path");
+  isActive = true;
+  assert.equal(await client.runAction(echo, 2), 2);
+  assert.deepStrictEqual(runs, ["client", "server"]);
+});

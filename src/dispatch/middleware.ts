@@ -92,10 +92,36 @@ export type Next = () => Promise<unknown>;
  * assert.ok(seen.includes("client: 3 items"));
  * ```
  */
-export type Middleware = (
-  call: CallInfo,
-  next: Next,
-) => unknown;
+export type Middleware =
+  & ((
+    call: CallInfo,
+    next: Next,
+  ) => unknown)
+  & {
+    /**
+     * Whether the middleware has anything to do right now. When every
+     * installed middleware says no, calls take the plain path, as with none
+     * installed (an instrumentation with nothing to record, say).
+     */
+    readonly isActive?: () => boolean;
+  };
+
+/**
+ * Whether no middleware of `list` has anything to do: none is installed,
+ * or every one says it is not active.
+ *
+ * @param list The middleware, outermost first.
+ * @returns Whether calls may take the plain path.
+ */
+export function isIdle(list: readonly Middleware[] | undefined): boolean {
+  if (list === undefined) return true;
+  for (const middleware of list) {
+    if (middleware.isActive === undefined || middleware.isActive()) {
+      return false;
+    }
+  }
+  return true;
+}
 
 /**
  * Runs `call` through `middleware`, then `last`.

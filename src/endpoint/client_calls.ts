@@ -9,7 +9,7 @@
 import { ClientError } from "../base/errors.ts";
 import type { ActionRef } from "../dispatch/action_ref.ts";
 import type { CallOptions } from "../dispatch/call_options.ts";
-import type { Middleware } from "../dispatch/middleware.ts";
+import { isIdle, type Middleware } from "../dispatch/middleware.ts";
 import {
   actionName,
   failing,
@@ -123,7 +123,7 @@ export class ClientCalls {
 
   /** The connector, or for middleware a wrapper that runs it around each try. */
   #redial(options: CallOptions | undefined, started: number): Redial {
-    return this.#middleware.length === 0 ? this.#connector : watchedRedial(
+    return isIdle(this.#middleware) ? this.#connector : watchedRedial(
       this.#connector,
       this.#middleware,
       this.#server,

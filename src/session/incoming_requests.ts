@@ -28,7 +28,7 @@ import type {
 } from "../protocol/messages.ts";
 import type { OutgoingMessage } from "../protocol/outgoing.ts";
 import type { StreamReceiver } from "../protocol/stream.ts";
-import type { Middleware } from "../dispatch/middleware.ts";
+import { isIdle, type Middleware } from "../dispatch/middleware.ts";
 import { runWatched } from "../dispatch/run_watched.ts";
 import type { AnswerMeta } from "../protocol/message_table.ts";
 import type { Metadata } from "../protocol/metadata.ts";
@@ -311,7 +311,7 @@ export class IncomingRequests implements Responder {
       this.#results.expect(id, request.stream);
     }
     const middleware = this.#middleware;
-    if (middleware === undefined || middleware.length === 0) {
+    if (middleware === undefined || isIdle(middleware)) {
       return runAction(
         action,
         request.data,
