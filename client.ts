@@ -27,7 +27,7 @@ import type {
 } from "./src/endpoint/client_options.ts";
 import type { ClientCalls } from "./src/endpoint/client_calls.ts";
 import { setUpClient } from "./src/endpoint/client_setup.ts";
-import type { Connector } from "./src/endpoint/connector.ts";
+import type { ClientLink } from "./src/endpoint/client_link.ts";
 import type { Middleware } from "./src/dispatch/middleware.ts";
 
 export type { CallOptions } from "./src/session/session.ts";
@@ -65,7 +65,7 @@ export type {
  */
 export class Client extends IsockEventTarget<ClientEventMap>
   implements Disposable, AsyncDisposable {
-  readonly #connector: Connector;
+  readonly #link: ClientLink;
   readonly #actions: ActionRegistry;
   readonly #calls: ClientCalls;
 
@@ -83,7 +83,7 @@ export class Client extends IsockEventTarget<ClientEventMap>
       options,
       (type, detail) => this.emit(type, detail),
     );
-    this.#connector = parts.connector;
+    this.#link = parts.link;
     this.#actions = parts.actions;
     this.#calls = parts.calls;
   }
@@ -319,12 +319,12 @@ export class Client extends IsockEventTarget<ClientEventMap>
    * ```
    */
   async connect(): Promise<void> {
-    await this.#connector.connected();
+    await this.#link.connected();
   }
 
   /** Whether a connection to the server is open now. */
   get isConnected(): boolean {
-    return this.#connector.isConnected;
+    return this.#link.isConnected;
   }
 
   /**
@@ -334,7 +334,7 @@ export class Client extends IsockEventTarget<ClientEventMap>
    * @returns Resolves once the connection is closed.
    */
   close(): Promise<void> {
-    return this.#connector.close();
+    return this.#link.close();
   }
 
   /** Closes the client; for `using`. */

@@ -26,6 +26,7 @@ import {
 } from "./client_options.ts";
 import { ClientCalls } from "./client_calls.ts";
 import { Connector } from "./connector.ts";
+import type { ClientLink } from "./client_link.ts";
 
 /** Dispatches one of the client's events: the client's own `emit`. */
 export type ClientEmit = <K extends keyof ClientEventMap & string>(
@@ -36,7 +37,7 @@ export type ClientEmit = <K extends keyof ClientEventMap & string>(
 /** The parts a `Client` runs with. */
 export interface ClientParts {
   /** Opens, reopens and closes the connection. */
-  readonly connector: Connector;
+  readonly link: ClientLink;
   /** The actions the client offers its server. */
   readonly actions: ActionRegistry;
   /** Sends calls and streams through the connector. */
@@ -109,7 +110,7 @@ export function setUpClient(
     port,
     transport: "tcp",
   });
-  return { connector, actions, calls };
+  return { link: connector, actions, calls };
 }
 
 function invalidOption(message: string): ClientError {

@@ -1,0 +1,26 @@
+/**
+ * What a `Client` sends its calls through, whatever carries them: one
+ * connection to one server (the `Connector`), or any other way to reach
+ * servers (several endpoints, a message bus). `ClientCalls` sees only the
+ * {@linkcode Redial} part of it; the client itself also opens, watches and
+ * closes it.
+ *
+ * @module
+ */
+
+import type { CallOptions } from "../dispatch/call_options.ts";
+import type { Redial } from "./resend.ts";
+
+/** A client's way to its servers. */
+export interface ClientLink extends Redial {
+  /** Whether a connection is open now. */
+  readonly isConnected: boolean;
+  /**
+   * Connects now rather than at the first call.
+   *
+   * @param options The deadline and signal of the connecting.
+   */
+  connected(options?: CallOptions): ReturnType<Redial["connected"]>;
+  /** Closes every connection; calls in flight fail with `CONNECTION_CLOSED`. */
+  close(): Promise<void>;
+}
