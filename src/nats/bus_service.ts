@@ -256,6 +256,7 @@ export class BusService implements ServingTransport, CallerHost {
       const { endpoint } = this.#served;
       caller = new BusCaller(route.inbox, this, {
         actions: endpoint.actions.find,
+        maxInFlight: endpoint.limits.maxInFlight,
         exposeStack: this.exposeStack,
         stats: endpoint.stats,
         middleware: endpoint.middleware,
@@ -351,12 +352,34 @@ function endpointMetadata(
   return metadata;
 }
 
-/** Until src/nats/discovery.ts lands: answers nothing. */
+/**
+ * Answers NATS micro discovery for an instance. Until src/nats/discovery.ts
+ * lands it answers nothing; then: `answerDiscovery(discoveryBus(bus), instance)`.
+ */
 function startDiscovery(
-  _bus: BusConnection,
-  _instance: DiscoveredInstance,
+  bus: BusConnection,
+  instance: DiscoveredInstance,
 ): { stop(): Promise<void> } {
+  void discoveryBus(bus);
+  void instance;
   return { stop: () => Promise.resolve() };
+}
+
+/** The bus as discovery sees it: plain subscriptions, publish, inboxes. */
+function discoveryBus(bus: BusConnection): {
+  subscribe(
+    subject: string,
+    onMessage: (message: BusMessage) => void,
+  ): { unsubscribe(): void };
+  publish(subject: string, data: Uint8Array, reply?: string): void;
+  inbox(): string;
+} {
+  return {
+    subscribe: (subject, onMessage) =>
+      bus.subscribe(subject, { callback: onMessage }),
+    publish: (subject, data, reply) => bus.publish(subject, data, reply),
+    inbox: () => bus.newInbox(),
+  };
 }
 
 /** Handlers cannot call back over a bus: there is no connection to the caller. */
