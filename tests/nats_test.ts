@@ -584,3 +584,48 @@ Deno.test("nats: a caller that goes away mid-stream: the server stops the genera
   while (!cleanedUp && Date.now() - started < 5000) await wait(10);
   assert.ok(cleanedUp, `the generator still runs after ${produced} items`);
 });
+
+Deno.test("nats: a server that takes calls and goes quiet (frozen) fails them by the heartbeats, not the deadline", async () => {
+  await using setup = await natsSetup();
+  // A frozen server, as NATS sees it: a member of the queue group that never answers.
+  const frozen = await connect({ servers: setup.nats.hostPort });
+  setup.defer(() => frozen.close());
+  let taken = 0;
+  frozen.subscribe("isock.lab.>", {
+    queue: "lab",
+    callback: () => {
+      taken++;
+    },
+  });
+  await frozen.flush();
+  const client = natsClient(setup, {}, { heartbeat: 50 });
+  const timeout = 10_000;
+  const started = performance.now();
+  await assert.rejects(
+    client.runAction("work", 1, { timeout }),
+    (error) =>
+      error instanceof ClientError && error.code === "CONNECTION_CLOSED" &&
+      error.wasRun === "maybe",
+  );
+  await assert.rejects(
+    (async () => {
+      for await (const _ of client.stream("items", 1, { timeout })) {
+        // nothing comes
+      }
+    })(),
+    { code: "CONNECTION_CLOSED" },
+  );
+  assert.equal(taken, 2);
+  assert.ok(performance.now() - started < timeout / 4);
+});
+
+Deno.test("nats: a call that runs longer than the heartbeats is kept alive by the server's notices", async () => {
+  await using setup = await natsSetup();
+  const slow = action("slow", async () => {
+    await wait(600);
+    return "done";
+  });
+  await natsServer(setup, new Server().addAction(slow), { heartbeat: 50 });
+  const client = natsClient(setup, { timeout: 5000 }, { heartbeat: 50 });
+  assert.equal(await client.runAction(slow), "done");
+});
