@@ -629,3 +629,22 @@ Deno.test("nats: a call that runs longer than the heartbeats is kept alive by th
   const client = natsClient(setup, { timeout: 5000 }, { heartbeat: 50 });
   assert.equal(await client.runAction(slow), "done");
 });
+
+Deno.test("nats: no NATS server there: listen fails LISTEN_FAILED, calls fail CONNECT_FAILED", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  const bus = natsTransport({ servers: `127.0.0.1:${port}`, service: "lab" });
+  const server = new Server().addAction(action("x", () => 1));
+  await assert.rejects(server.listen(bus), { code: "LISTEN_FAILED" });
+  const client = new Client({ transport: bus });
+  await assert.rejects(
+    client.runAction("x"),
+    (error) =>
+      error instanceof ClientError && error.code === "CONNECT_FAILED" &&
+      error.wasRun === false,
+  );
+  await client.close();
+  await server.shutdown();
+  await bus.close();
+});

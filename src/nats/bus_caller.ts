@@ -178,6 +178,8 @@ export class BusCaller implements AnswerSender, RequestsHost {
     try {
       switch (message.type) {
         case MessageType.CANCEL:
+          // The caller no longer listens: no more notices for this call.
+          this.#finish(id);
           return this.requests.cancel(id);
         case MessageType.CREDIT:
           return this.requests.grant(id, message.count);
