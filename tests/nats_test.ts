@@ -419,6 +419,9 @@ Deno.test("nats: calls resume after the nats-server restarts", async () => {
     new Server().addAction(action("ping", () => "pong")),
   );
   const client = natsClient(setup, { timeout: 2000 });
+  const events: string[] = [];
+  client.addEventListener("connect", () => events.push("connect"));
+  client.addEventListener("disconnect", () => events.push("disconnect"));
   assert.equal(await client.runAction("ping"), "pong");
   await setup.nats.restart();
   const started = Date.now();
@@ -433,6 +436,7 @@ Deno.test("nats: calls resume after the nats-server restarts", async () => {
   for (let i = 0; i < 10; i++) {
     assert.equal(await client.runAction("ping"), "pong");
   }
+  assert.deepEqual(events, ["connect", "disconnect", "connect"]);
 });
 
 Deno.test("nats: importing @isock/isock does not load NATS", async () => {

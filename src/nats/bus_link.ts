@@ -68,6 +68,8 @@ interface Open {
   readonly outbox: BusOutbox;
   readonly inbox: string;
   readonly subscription: BusSubscription;
+  /** Stops the connect and disconnect events. */
+  readonly unwatch: () => void;
 }
 
 /** A client's link to a service over NATS. */
@@ -165,7 +167,12 @@ export class BusLink
     const open = this.#open;
     this.#open = undefined;
     if (open === undefined) return Promise.resolve();
-    open.subscription.unsubscribe();
+    open.unwatch();
+    try {
+      open.subscription.unsubscribe();
+    } catch {
+      // The connection is closed already.
+    }
     this.#setup.events.disconnect(undefined);
     return open.bus.flush().catch(() => {});
   }
@@ -189,7 +196,12 @@ export class BusLink
       this.#setup.codec,
       this.#setup.maxFrameSize,
     );
-    this.#open = { bus, outbox, inbox, subscription };
+    const { events } = this.#setup;
+    const unwatch = bus.watch((isConnected) => {
+      if (isConnected) events.connect();
+      else events.disconnect(undefined);
+    });
+    this.#open = { bus, outbox, inbox, subscription, unwatch };
     const heartbeat = this.#target.heartbeat;
     this.#stopTicker = every(
       Math.max(1, Math.floor(heartbeat / 2)),

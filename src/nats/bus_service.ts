@@ -229,7 +229,13 @@ export class BusService implements ServingTransport, CallerHost {
     for (const caller of this.#callers.values()) caller.close(reason);
     this.#callers.clear();
     this.#stopTicker?.();
-    for (const subscription of this.#subscriptions) subscription.unsubscribe();
+    for (const subscription of this.#subscriptions) {
+      try {
+        subscription.unsubscribe();
+      } catch {
+        // The connection is closed already: nothing is subscribed.
+      }
+    }
     await this.#setup.bus.flush().catch(ignore);
   }
 

@@ -18,6 +18,7 @@ function recordingBus(maxPayload: number) {
     subscribe: () => ({ unsubscribe() {}, drain: () => Promise.resolve() }),
     newInbox: () => "_INBOX.test",
     flush: () => Promise.resolve(),
+    watch: () => () => {},
   };
   return { bus, published };
 }
