@@ -652,3 +652,22 @@ Deno.test("nats: no NATS server there: listen fails LISTEN_FAILED, calls fail CO
   await server.shutdown();
   await bus.close();
 });
+
+Deno.test("nats: a request above the server's maxFrameSize fails that call with FRAME_TOO_LARGE", async () => {
+  await using setup = await natsSetup();
+  const echo = action("echo", (bytes: Uint8Array) => bytes.length);
+  await natsServer(
+    setup,
+    new Server({ maxFrameSize: 2 * 1024 * 1024 }).addAction(echo),
+  );
+  const client = natsClient(setup, { timeout: 10_000 });
+  await assert.rejects(
+    client.runAction(echo, new Uint8Array(4 * 1024 * 1024)),
+    (error) => error instanceof RemoteError && error.code === "FRAME_TOO_LARGE",
+  );
+  assert.equal(
+    await client.runAction(echo, new Uint8Array(1_500_000)),
+    1_500_000,
+  );
+  assert.equal(await client.runAction(echo, new Uint8Array(10)), 10);
+});
