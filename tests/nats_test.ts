@@ -619,8 +619,23 @@ Deno.test("nats: a server that takes calls and goes quiet (frozen) fails them by
     })(),
     { code: "CONNECTION_CLOSED" },
   );
-  assert.equal(taken, 2);
+  // An upload waits for the instance to say where to send it; it never does.
+  let closedSource = false;
+  async function* upload() {
+    try {
+      for (let n = 0;; n++) yield n;
+    } finally {
+      closedSource = true;
+    }
+  }
+  await assert.rejects(
+    client.runAction("sum", upload(), { timeout }),
+    { code: "CONNECTION_CLOSED" },
+  );
+  assert.equal(taken, 3);
   assert.ok(performance.now() - started < timeout / 4);
+  for (let waited = 0; !closedSource && waited < 100; waited++) await wait(10);
+  assert.ok(closedSource, "the upload's source was left open");
 });
 
 Deno.test("nats: a call that runs longer than the heartbeats is kept alive by the server's notices", async () => {

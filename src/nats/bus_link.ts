@@ -154,6 +154,7 @@ export class BusLink
     this.#isClosed = true;
     this.#closing.abort();
     this.#calls.failAll(closedError("maybe"));
+    for (const route of this.#routes.values()) route.drop();
     this.#routes.clear();
     this.#reassembly.clear();
     this.#stopTicker?.();
@@ -239,7 +240,7 @@ export class BusLink
         );
       }
     } catch (error) {
-      this.#routes.delete(id);
+      this.#forget(id);
       this.#calls.take(id)?.fail(
         new ClientError(
           "CONNECTION_CLOSED",
@@ -261,7 +262,7 @@ export class BusLink
     if (route === undefined) return;
     const reply = `${open.inbox}.${id}`;
     if (message[0] === MessageType.CANCEL) {
-      this.#routes.delete(id);
+      this.#forget(id);
       // Before an instance said it took the call, every instance hears the cancel.
       open.outbox.sendControl(
         route.instance ??
@@ -295,12 +296,10 @@ export class BusLink
       }
     };
     if (route.instance !== undefined) return send(route.instance);
-    return new Promise<void>((resolve) =>
-      route.toInstance((instance) => {
-        send(instance);
-        resolve();
-      })
-    );
+    // The input waits for the instance; a call over before is sent nothing.
+    return route.instanceKnown().then((instance) => {
+      if (instance !== undefined) send(instance);
+    });
   }
 
   /** {@inheritDoc CallSender.wireError} */
@@ -354,7 +353,7 @@ export class BusLink
     const route = this.#routes.get(id);
     if (route === undefined) return; // An answer nobody waits for now.
     if (message.status === 503) {
-      this.#routes.delete(id);
+      this.#forget(id);
       this.#calls.take(id)?.fail(noResponders(route, this.#target.service));
       return;
     }
@@ -365,7 +364,7 @@ export class BusLink
     try {
       decoded = this.#open!.outbox.codec.decode(message.data);
     } catch (error) {
-      this.#routes.delete(id);
+      this.#forget(id);
       this.#calls.cancel(
         id,
         new ClientError("PROTOCOL", (error as Error).message, { cause: error }),
@@ -383,9 +382,9 @@ export class BusLink
         if (whole === undefined) return;
         return this.#route(this.#open!.outbox.codec.decode(whole), id, true);
       }
-      if (deliver(this.#calls, message, id)) this.#routes.delete(id);
+      if (deliver(this.#calls, message, id)) this.#forget(id);
     } catch (error) {
-      this.#routes.delete(id);
+      this.#forget(id);
       this.#calls.cancel(
         id,
         error instanceof ClientError
@@ -397,6 +396,12 @@ export class BusLink
     } finally {
       this.#routing = undefined;
     }
+  }
+
+  /** A call is over: its route goes, and what waited for its instance. */
+  #forget(id: number): void {
+    this.#routes.get(id)?.drop();
+    this.#routes.delete(id);
   }
 
   /** The subject of an action's calls. */
@@ -429,7 +434,7 @@ export class BusLink
           id,
           wentSilent(route, now - route.lastHeard, heartbeat),
         );
-        this.#routes.delete(id);
+        this.#forget(id);
         continue;
       }
       // A call the instance said it runs: tell it this side is there (a

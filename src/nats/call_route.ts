@@ -18,8 +18,8 @@ export class CallRoute {
   /** When this side last sent to the instance for this call. */
   lastSent: number;
   #instance: string | undefined;
-  /** What waits to go to the instance until it is known. */
-  #waiting: ((instance: string) => void)[] | undefined;
+  /** What waits to go to the instance until it is known (`undefined`: never, the call is over). */
+  #waiting: ((instance: string | undefined) => void)[] | undefined;
 
   /**
    * A call just sent.
@@ -45,7 +45,27 @@ export class CallRoute {
    */
   toInstance(send: (instance: string) => void): void {
     if (this.#instance !== undefined) return send(this.#instance);
-    (this.#waiting ??= []).push(send);
+    (this.#waiting ??= []).push((instance) => {
+      if (instance !== undefined) send(instance);
+    });
+  }
+
+  /**
+   * Resolves with the instance's subject once it is known, or `undefined`
+   * once the call is over without it.
+   *
+   * @returns The subject, or `undefined`.
+   */
+  instanceKnown(): Promise<string | undefined> {
+    if (this.#instance !== undefined) return Promise.resolve(this.#instance);
+    return new Promise((resolve) => (this.#waiting ??= []).push(resolve));
+  }
+
+  /** The call is over: what waited for the instance is dropped. */
+  drop(): void {
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    if (waiting !== undefined) { for (const wait of waiting) wait(undefined); }
   }
 
   /**
