@@ -167,8 +167,17 @@ Deno.test("nats: a deadline fails the call with TIMEOUT and a cancel reaches con
         });
       }),
   );
-  await natsServer(setup, new Server().addAction(slow));
+  const left = action(
+    "left",
+    (_: undefined, context) =>
+      context.deadline === undefined ? -1 : context.deadline - Date.now(),
+  );
+  await natsServer(setup, new Server().addAction(slow).addAction(left));
   const client = natsClient(setup);
+  // The handler knows the caller's deadline.
+  const ms = await client.runAction(left, undefined, { timeout: 3000 });
+  assert.ok(ms > 0 && ms <= 3000, String(ms));
+  assert.equal(await client.runAction(left), -1);
   await assert.rejects(
     client.runAction(slow, undefined, { timeout: 100 }),
     (error) => error instanceof ClientError && error.code === "TIMEOUT",
