@@ -712,3 +712,55 @@ Deno.test("nats: reflection answers; a handler cannot call its caller back", asy
   assert.deepEqual(description.actions.map((item) => item.name), ["callBack"]);
   assert.equal(await client.runAction(callBack), "CONNECTION_CLOSED");
 });
+
+Deno.test("nats: credentials go to the NATS client (token)", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  const binary = ["/usr/sbin/nats-server", "/usr/bin/nats-server"].find(
+    (path) => {
+      try {
+        return Deno.statSync(path).isFile;
+      } catch {
+        return false;
+      }
+    },
+  ) ?? "nats-server";
+  const child = new Deno.Command(binary, {
+    args: ["-a", "127.0.0.1", "-p", String(port), "--auth", "s3cret"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    for (let tries = 0;; tries++) {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+        break;
+      } catch (error) {
+        if (tries > 500) throw error;
+        await wait(10);
+      }
+    }
+    const servers = `127.0.0.1:${port}`;
+    const good = natsTransport({ servers, service: "lab", token: "s3cret" });
+    const bad = natsTransport({ servers, service: "lab", token: "wrong" });
+    const server = new Server().addAction(action("x", () => "in"));
+    await server.listen(good);
+    const client = new Client({ transport: good, timeout: 2000 });
+    const stranger = new Client({ transport: bad, timeout: 2000 });
+    try {
+      assert.equal(await client.runAction("x"), "in");
+      await assert.rejects(stranger.runAction("x"), { code: "CONNECT_FAILED" });
+    } finally {
+      await client.close();
+      await stranger.close();
+      await server.shutdown();
+      await good.close();
+      await bad.close();
+    }
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+});
