@@ -34,9 +34,9 @@ import { invalidOption, setUpServer } from "./src/endpoint/server_setup.ts";
 import { retireAll } from "./src/endpoint/shutdown.ts";
 import type { Endpoint } from "./src/endpoint/open_session.ts";
 import {
-  isServingFactory,
   type ServerTransport,
   type ServingTransport,
+  startServing,
 } from "./src/endpoint/server_transport.ts";
 
 export type {
@@ -336,35 +336,14 @@ export class Server extends IsockEventTarget<ServerEventMap>
     return this.addr!;
   }
 
-  /** Whether shutdown() was called. */
-  get #isShutDown(): boolean {
-    return this.#state === "closing" || this.#state === "closed";
-  }
-
   async #listenOn(transport: ServerTransport): Promise<void> {
-    if (!isServingFactory(transport)) {
-      throw invalidOption(
-        "listen() takes no argument (TCP), or what natsTransport() returns.",
-      );
-    }
-    if (this.#isShutDown) {
-      throw new ServerError(
-        "ALREADY_LISTENING",
-        "This server was shut down; create a new one.",
-      );
-    }
-    const serving = await transport.serve({
-      endpoint: this.#endpoint,
-      stats: () => this.stats(),
-    });
-    if (this.#isShutDown) {
-      await serving.close(0);
-      throw new ServerError(
-        "LISTEN_FAILED",
-        "The server was shut down while it was starting.",
-      );
-    }
-    this.#transports.push(serving);
+    this.#transports.push(
+      await startServing(
+        transport,
+        { endpoint: this.#endpoint, stats: () => this.stats() },
+        () => this.#state === "closing" || this.#state === "closed",
+      ),
+    );
   }
 
   /** Serves a new connection, or refuses it over `maxConnections`. */
@@ -415,13 +394,12 @@ export class Server extends IsockEventTarget<ServerEventMap>
 
   async #shutdown(timeout: number): Promise<void> {
     this.#state = "closing";
-    await Promise.all([
-      (async () => {
-        await this.#listener?.close();
-        await retireAll([...this.#admission.sessions], timeout);
-      })(),
-      ...this.#transports.map((serving) => serving.close(timeout)),
-    ]);
+    const transports = this.#transports.map((serving) =>
+      serving.close(timeout)
+    );
+    await this.#listener?.close();
+    await retireAll([...this.#admission.sessions], timeout);
+    await Promise.all(transports);
     this.#state = "closed";
     this.#finished.resolve();
   }

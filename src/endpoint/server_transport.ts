@@ -9,6 +9,7 @@
  * @module
  */
 
+import { ServerError } from "../base/errors.ts";
 import type { ServerStats } from "../dispatch/action_stats.ts";
 import type { Endpoint } from "./open_session.ts";
 
@@ -63,4 +64,43 @@ export interface ServingFactory extends ServerTransport {
 export function isServingFactory(value: unknown): value is ServingFactory {
   return typeof value === "object" && value !== null &&
     typeof (value as { serve?: unknown }).serve === "function";
+}
+
+/**
+ * Starts serving through a transport, for `server.listen(transport)`.
+ *
+ * @param transport What `listen()` was given.
+ * @param served What the server serves with.
+ * @param isShutDown Whether the server's `shutdown()` was called.
+ * @returns What stops the transport.
+ * @throws {ServerError} `INVALID_OPTIONS` for something that is not a
+ * transport, `ALREADY_LISTENING` after a shutdown, `LISTEN_FAILED` when the
+ * server shut down while the transport started.
+ */
+export async function startServing(
+  transport: unknown,
+  served: ServedEndpoint,
+  isShutDown: () => boolean,
+): Promise<ServingTransport> {
+  if (!isServingFactory(transport)) {
+    throw new ServerError(
+      "INVALID_OPTIONS",
+      "listen() takes no argument (TCP), or what natsTransport() returns.",
+    );
+  }
+  if (isShutDown()) {
+    throw new ServerError(
+      "ALREADY_LISTENING",
+      "This server was shut down; create a new one.",
+    );
+  }
+  const serving = await transport.serve(served);
+  if (isShutDown()) {
+    await serving.close(0);
+    throw new ServerError(
+      "LISTEN_FAILED",
+      "The server was shut down while it was starting.",
+    );
+  }
+  return serving;
 }
