@@ -762,3 +762,36 @@ Deno.test("nats: credentials go to the NATS client (a token)", async () => {
     await child.status;
   }
 });
+
+Deno.test("nats: stream items and input items larger than max_payload travel in pieces", async () => {
+  await using setup = await natsSetup({ maxPayload: 64 * 1024 });
+  const size = 300_000;
+  const chunks = action("chunks", async function* (count: number) {
+    for (let n = 0; n < count; n++) yield new Uint8Array(size).fill(n);
+  });
+  const sizes = action("sizes", async (items: AsyncIterable<Uint8Array>) => {
+    const seen: number[] = [];
+    for await (const item of items) seen.push(item.length + item[0]);
+    return seen;
+  });
+  await natsServer(setup, new Server().addAction(chunks).addAction(sizes));
+  const client = natsClient(setup, { timeout: 10_000 });
+  const got: number[] = [];
+  for await (const item of client.stream(chunks, 4)) {
+    got.push((item as Uint8Array).length + (item as Uint8Array)[size - 1]);
+  }
+  assert.deepEqual(got, [size, size + 1, size + 2, size + 3]);
+  async function* upload() {
+    for (let n = 0; n < 3; n++) yield new Uint8Array(size).fill(n);
+  }
+  assert.deepEqual(await client.runAction(sizes, upload()), [
+    size,
+    size + 1,
+    size + 2,
+  ]);
+  // And a large first message: the request itself.
+  const echo = action("echo", (bytes: Uint8Array) => bytes.length);
+  await natsServer(setup, new Server().addAction(echo), { service: "echo" });
+  const echoes = natsClient(setup, { timeout: 10_000 }, { service: "echo" });
+  assert.equal(await echoes.runAction(echo, new Uint8Array(size)), size);
+});

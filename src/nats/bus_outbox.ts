@@ -19,6 +19,9 @@ import type { BusConnection } from "./bus.ts";
  */
 const PIECE_ENVELOPE = 64;
 
+/** The smallest piece worth sending: below it, max_payload is misconfigured. */
+const MIN_PIECE = 960;
+
 /** Encodes, checks and publishes isock messages on a bus. */
 export class BusOutbox {
   readonly #bus: BusConnection;
@@ -117,8 +120,17 @@ export class BusOutbox {
     for (const part of parts) size += part.byteLength;
     const maxPayload = this.#bus.maxPayload;
     if (size <= maxPayload) return [concat(parts)];
+    const room = maxPayload - PIECE_ENVELOPE;
+    if (room < MIN_PIECE) {
+      throw new ClientError(
+        "FRAME_TOO_LARGE",
+        `A message of ${size} bytes does not fit the NATS server's max_payload of ${maxPayload} bytes, which is too small to carry it in pieces (at least ${
+          MIN_PIECE + PIECE_ENVELOPE
+        }).`,
+      );
+    }
     const payloads: Uint8Array[] = [];
-    for (const bytes of pieces(parts, maxPayload - PIECE_ENVELOPE)) {
+    for (const bytes of pieces(parts, room)) {
       payloads.push(
         concat(this.#codec.encode(outgoing.fragment(id, size, bytes))),
       );
