@@ -795,3 +795,25 @@ Deno.test("nats: stream items and input items larger than max_payload travel in 
   const echoes = natsClient(setup, { timeout: 10_000 }, { service: "echo" });
   assert.equal(await echoes.runAction(echo, new Uint8Array(size)), size);
 });
+
+Deno.test("nats: closing the client stops its streams on the server at once", async () => {
+  await using setup = await natsSetup();
+  let cleanedUp = false;
+  const count = action("count", async function* () {
+    try {
+      for (let n = 1;; n++) yield n;
+    } finally {
+      cleanedUp = true;
+    }
+  });
+  // A long heartbeat: only the cancel can stop the stream within the test.
+  await natsServer(setup, new Server().addAction(count), { heartbeat: 60_000 });
+  const client = new Client({
+    transport: setup.bus({ heartbeat: 60_000 }),
+  });
+  const iterator = client.stream(count)[Symbol.asyncIterator]();
+  assert.deepEqual(await iterator.next(), { value: 1, done: false });
+  await client.close();
+  for (let waited = 0; !cleanedUp && waited < 200; waited++) await wait(10);
+  assert.ok(cleanedUp);
+});

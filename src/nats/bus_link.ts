@@ -154,11 +154,21 @@ export class BusLink
     this.#isClosed = true;
     this.#closing.abort();
     this.#calls.failAll(closedError("maybe"));
-    for (const route of this.#routes.values()) route.drop();
+    const open = this.#open;
+    for (const [id, route] of this.#routes) {
+      route.drop();
+      // The instances running our calls stop them now, not at the silence.
+      if (open !== undefined && route.instance !== undefined) {
+        open.outbox.sendControl(
+          route.instance,
+          outgoing.cancel(id),
+          `${open.inbox}.${id}`,
+        );
+      }
+    }
     this.#routes.clear();
     this.#reassembly.clear();
     this.#stopTicker?.();
-    const open = this.#open;
     this.#open = undefined;
     if (open === undefined) return Promise.resolve();
     open.unwatch();
