@@ -30,7 +30,7 @@ import { pause } from "../endpoint/backoff.ts";
 import { withinCall } from "../endpoint/call_deadline.ts";
 import type { ClientLink } from "../endpoint/client_link.ts";
 import type { LinkSetup } from "../endpoint/client_transport.ts";
-import type { StreamOpener } from "../endpoint/resend.ts";
+import { remainingTime, type StreamOpener } from "../endpoint/resend.ts";
 import type { BusConnection, BusMessage, BusSubscription } from "./bus.ts";
 import { BusOutbox } from "./bus_outbox.ts";
 import {
@@ -115,8 +115,10 @@ export class BusLink
   /** {@inheritDoc Redial.call} */
   call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
     if (this.#open !== undefined) return this.#calls.call(name, data, options);
+    // Connecting counts against the call's deadline.
+    const started = Date.now();
     return this.connected(options).then(() =>
-      this.#calls.call(name, data, options)
+      this.#calls.call(name, data, remainingTime(options, started))
     );
   }
 
@@ -245,9 +247,13 @@ export class BusLink
       open.bus.publish(this.#subject(action), payloads[0], reply);
       for (let i = 1; i < payloads.length; i++) {
         const payload = payloads[i];
-        route.toInstance((instance) =>
-          open.bus.publish(instance, payload, reply)
-        );
+        route.toInstance((instance) => {
+          try {
+            open.bus.publish(instance, payload, reply);
+          } catch {
+            // The connection is closed: the call's liveness check fails it.
+          }
+        });
       }
     } catch (error) {
       this.#forget(id);
