@@ -39,10 +39,10 @@ Deno.test("bus outbox: a message within max_payload goes as it is", () => {
 
 Deno.test("bus outbox: a larger message goes in fragments that fit and reassemble", () => {
   const codec = new MessageCodec([]);
-  const maxPayload = 1000;
+  const maxPayload = 4096;
   const { bus, published } = recordingBus(maxPayload);
   const outbox = new BusOutbox(bus, codec, 1 << 20);
-  const value = new Uint8Array(10_000).map((_, i) => i % 256);
+  const value = new Uint8Array(50_000).map((_, i) => i % 256);
   outbox.send("s", codec.encode(outgoing.result(7, value)), undefined, 7);
   assert.ok(published.length > 10);
   const reassembly = new Reassembly({ maxFrameSize: 1 << 20 }, {
@@ -79,5 +79,23 @@ Deno.test("bus outbox: above maxFrameSize a message is refused with FRAME_TOO_LA
         "The result",
       ),
     { code: "FRAME_TOO_LARGE" },
+  );
+});
+
+Deno.test("bus outbox: a max_payload too small to carry pieces is a clear error, not a loop", () => {
+  const codec = new MessageCodec([]);
+  const { bus } = recordingBus(64);
+  const outbox = new BusOutbox(bus, codec, 1 << 20);
+  assert.throws(
+    () =>
+      outbox.send(
+        "s",
+        codec.encode(outgoing.result(1, "x".repeat(100))),
+        undefined,
+        1,
+      ),
+    (error: Error & { code?: string }) =>
+      error.code === "FRAME_TOO_LARGE" &&
+      /max_payload of 64/.test(error.message),
   );
 });
