@@ -258,7 +258,7 @@ export class BusLink
     } catch (error) {
       this.#forget(id);
       this.#calls.take(id)?.fail(
-        new ClientError(
+        error instanceof ClientError ? error : new ClientError(
           "CONNECTION_CLOSED",
           `The call to "${action}" could not be sent: ${
             (error as Error).message
