@@ -78,6 +78,22 @@ export function watchedRedial(
   const deadline = options?.timeout ? started + options.timeout : undefined;
   let attempt = 0;
   const call = (name: string, data: unknown, tryOptions?: CallOptions) => {
+    if (redial.choose === undefined) {
+      return tryOn(peer, name, data, tryOptions);
+    }
+    // Several servers: the try's server is picked first, for middleware to
+    // see. When none can be, the try itself fails the same way, inside it.
+    return redial.choose(tryOptions).then(
+      (chosen) => tryOn(chosen, name, data, tryOptions),
+      () => tryOn(peer, name, data, tryOptions),
+    );
+  };
+  const tryOn = (
+    server: PeerAddress,
+    name: string,
+    data: unknown,
+    tryOptions?: CallOptions,
+  ) => {
     let info: ClientCall;
     try {
       info = new ClientCall(
@@ -85,7 +101,7 @@ export function watchedRedial(
         name,
         data,
         tryOptions,
-        peer,
+        server,
         deadline,
         ++attempt,
       );
@@ -106,13 +122,14 @@ export function watchedRedial(
   ): OpenStream => {
     let inner: OpenStream | undefined;
     const number = ++attempt;
+    const server = redial.peer ?? peer; // Where `opener` leads.
     async function* items(): AsyncGenerator<unknown, void, undefined> {
       const info = new ClientCall(
         "stream",
         name,
         data,
         tryOptions,
-        peer,
+        server,
         deadline,
         number,
       );
