@@ -53,8 +53,7 @@ export class EndpointPool implements ClientLink {
    *
    * @param locations The servers, with the TLS and authentication of all.
    * @param endpoint The codec, limits and actions of the client.
-   * @param attempts How many tries a connection, and a dropped idempotent
-   * call, gets.
+   * @param attempts How many tries a dropped idempotent call gets.
    * @param backoff The waits between tries.
    * @param balance Picks the server of each call.
    * @param events Where to report connections, drops and failures.
@@ -80,8 +79,11 @@ export class EndpointPool implements ClientLink {
       disconnect: (member, reason) => events.disconnect(reason, member.detail),
       error: (member, error) => events.error(error, member.detail),
     };
+    // One try per connection: a server that does not answer leaves the
+    // rotation at once (calls go to the others, or fail UNAVAILABLE
+    // promptly), and its own backoff tries it again in the background.
     this.#members = locations.map((location) =>
-      new PoolMember(location, endpoint, attempts, backoff, host)
+      new PoolMember(location, endpoint, 1, backoff, host)
     );
   }
 
