@@ -193,8 +193,10 @@ Deno.test("endpoints: middleware and events say which server each try went to", 
   );
   assert.deepStrictEqual(new Set(answers), new Set(["a", "b"]));
   const gone = new Promise<number | undefined>((resolve) =>
-    client.addEventListener("disconnect", (event) =>
-      resolve(event.endpoint?.port))
+    client.addEventListener(
+      "disconnect",
+      (event) => resolve(event.endpoint?.port),
+    )
   );
   await a.server.shutdown();
   assert.equal(await gone, a.port);
@@ -273,9 +275,11 @@ Deno.test("endpoints: a server shut down gracefully under load loses no call", a
   );
   await shutdown;
   for (const [id, result] of results.entries()) {
-    assert.equal(result.status, "fulfilled", `work ${id}: ${
-      result.status === "rejected" ? result.reason : ""
-    }`);
+    assert.equal(
+      result.status,
+      "fulfilled",
+      `work ${id}: ${result.status === "rejected" ? result.reason : ""}`,
+    );
     const runs = (a.runs.get(id) ?? 0) + (b.runs.get(id) ?? 0) +
       (c.runs.get(id) ?? 0);
     assert.equal(runs, 1, `work ${id} ran ${runs} times`);

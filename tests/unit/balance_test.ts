@@ -42,7 +42,8 @@ const cases: {
     expected: [0, 1, 2, 0, 1, 2],
   },
   {
-    name: "round robin skips a server out of rotation, and the others share its turns",
+    name:
+      "round robin skips a server out of rotation, and the others share its turns",
     balance: roundRobin,
     count: 3,
     eligibleAt: () => [0, 2],
