@@ -255,6 +255,50 @@ Deno.test("endpoints: a server killed under load: idempotent calls all succeed, 
   }
 });
 
+Deno.test("endpoints: a frozen server fails its heartbeats, leaves the rotation, and comes back when it thaws", async () => {
+  await using a = await new CountingServer("a").listen();
+  const child = await start([
+    "run",
+    "--allow-net",
+    "tests/fixtures/counting_server.ts",
+  ]);
+  const frozenPort = Number(child.firstLine.trim());
+  try {
+    const ports = [a.port, frozenPort];
+    await using client = clientOf(ports, {
+      heartbeatInterval: 50,
+      handshakeTimeout: 300,
+    });
+    const ready = connectedToAll(client, ports);
+    await client.connect();
+    await ready;
+    const gone = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no disconnect")), 5_000);
+      client.addEventListener("disconnect", (event) => {
+        if (event.endpoint?.port !== frozenPort) return;
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    child.child.kill("SIGSTOP");
+    await gone;
+    const results = await load(20, 2, (id) => client.runAction(work, id));
+    assert.ok(results.every((result) => result.status === "fulfilled"));
+    assert.equal(a.total, 20);
+    const back = connectedToAll(client, [frozenPort]);
+    child.child.kill("SIGCONT");
+    await back;
+    await load(20, 2, (id) => client.runAction(work, 100 + id));
+    assert.ok(a.total < 40, `the server back took ${40 - a.total} of 20`);
+  } finally {
+    child.child.kill("SIGCONT");
+    child.child.kill("SIGKILL");
+    await child.child.status;
+    await child.output;
+    await child.stderr;
+  }
+});
+
 Deno.test("endpoints: a server shut down gracefully under load loses no call", async () => {
   await using a = await new CountingServer("a", 2).listen();
   await using b = await new CountingServer("b", 2).listen();
