@@ -16,7 +16,7 @@ import {
   tracked,
 } from "../mod.ts";
 import { delay, freePort, tcpProxy } from "./helpers.ts";
-import { start } from "./processes.ts";
+import { deno, start } from "./processes.ts";
 
 const work = action<number, number>("work");
 const read = action<number, number>("read", { idempotent: true });
@@ -440,4 +440,24 @@ Deno.test("endpoints: bad endpoints options fail INVALID_OPTIONS", () => {
   invalid({ endpoints: [{ port: 70_000 }] });
   invalid({ endpoints: [{ port: 1 }], balance: "random" as "round-robin" });
   invalid({ port: 1, balance: "first-healthy" });
+});
+
+Deno.test("endpoints: the example runs as the README gives it, and exits 0", async () => {
+  const { code, stdout, stderr } = await deno([
+    "run",
+    "--allow-net",
+    "examples/endpoints.ts",
+  ]);
+  assert.equal(code, 0, stderr);
+  const [three, afterShutdown, back] = stdout.split("###").slice(1);
+  for (const name of ["rig-1", "rig-2", "rig-3"]) {
+    assert.match(three, new RegExp(`"${name}": 10`));
+    assert.match(back, new RegExp(`"${name}": 10`));
+  }
+  assert.doesNotMatch(afterShutdown, /rig-2"/);
+  assert.match(
+    afterShutdown,
+    /"rig-1": \d+, "rig-3": \d+|"rig-3": \d+, "rig-1": \d+/,
+  );
+  assert.match(afterShutdown, /sensor: 21.5/);
 });
