@@ -169,6 +169,27 @@ Deno.test("endpoints: first-healthy sends every call to the first server until i
   assert.deepStrictEqual([a.total, b.total, c.total], [50, 50, 0]);
 });
 
+Deno.test("endpoints: a call a server refused unrun goes to another, even one the policy ranks lower", async () => {
+  await using refusing = await new CountingServer("refusing").listen();
+  // A server that takes connections but refuses every call unrun, as one
+  // that is closing does: the call may go elsewhere.
+  refusing.server.use(() => {
+    throw new ClientError("CONNECTION_CLOSED", "Not now.", { wasRun: false });
+  });
+  await using b = await new CountingServer("b").listen();
+  const ports = [refusing.port, b.port];
+  await using client = clientOf(ports, { balance: "first-healthy" });
+  const ready = connectedToAll(client, ports);
+  await client.connect();
+  await ready;
+  const results = await load(20, 2, (id) => client.runAction(work, id));
+  assert.ok(
+    results.every((result) => result.status === "fulfilled"),
+    String(results.find((result) => result.status === "rejected")?.reason),
+  );
+  assert.equal(b.total, 20);
+});
+
 Deno.test("endpoints: middleware and events say which server each try went to", async () => {
   await using a = await new CountingServer("a").listen();
   await using b = await new CountingServer("b").listen();
@@ -216,6 +237,13 @@ Deno.test("endpoints: a server killed under load: idempotent calls all succeed, 
   try {
     const ports = [a.port, b.port, killedPort];
     await using client = clientOf(ports, { timeout: 5_000, retry: 5 });
+    // Where each try of each call went, as middleware sees it.
+    const tries = new Map<number, number[]>();
+    client.use((call, next) => {
+      const id = call.data as number;
+      tries.set(id, [...tries.get(id) ?? [], call.peer.port]);
+      return next();
+    });
     const ready = connectedToAll(client, ports);
     await client.connect();
     await ready;
@@ -247,6 +275,13 @@ Deno.test("endpoints: a server killed under load: idempotent calls all succeed, 
     }
     assert.ok(killed.size > 20, `the killed server took ${killed.size} calls`);
     assert.ok(a.total + b.total > 300);
+    // A call sent again went to another server, never to the killed one.
+    const resent = [...tries.values()].filter((ports) => ports.length > 1);
+    assert.ok(resent.length > 0, "some reads were sent again");
+    for (const ports of resent) {
+      assert.equal(ports[0], killedPort);
+      assert.ok(!ports.slice(1).includes(killedPort), `${ports}`);
+    }
   } finally {
     if (!isKilled) child.child.kill("SIGKILL");
     await child.child.status;

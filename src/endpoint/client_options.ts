@@ -86,6 +86,12 @@ export interface ClientOptions {
    * `retryDelay`, with jitter. Idempotent actions are also sent again up to
    * this many times when the connection drops under them.
    *
+   * With `endpoints`, a server that does not answer leaves the rotation at
+   * its first failed try, and is tried again in the background, the waits
+   * growing from `retryDelay` to `maxRetryDelay`, for as long as the client
+   * is open; `retry` bounds the tries of a dropped idempotent call, each on
+   * another server.
+   *
    * @default {3}
    */
   retry?: number;

@@ -15,7 +15,12 @@ import {
 } from "../dispatch/middleware.ts";
 import { Metadata } from "../protocol/metadata.ts";
 import type { PeerAddress } from "../wire/transport.ts";
-import type { OpenStream, Redial, StreamOpener } from "./resend.ts";
+import {
+  type OpenStream,
+  type Redial,
+  remainingTime,
+  type StreamOpener,
+} from "./resend.ts";
 
 /** One try of a call, as the client's middleware sees it. */
 class ClientCall implements CallInfo {
@@ -83,8 +88,10 @@ export function watchedRedial(
     }
     // Several servers: the try's server is picked first, for middleware to
     // see. When none can be, the try itself fails the same way, inside it.
+    const choosing = Date.now();
     return redial.choose(tryOptions).then(
-      (chosen) => tryOn(chosen, name, data, tryOptions),
+      (chosen) =>
+        tryOn(chosen, name, data, remainingTime(tryOptions, choosing)),
       () => tryOn(peer, name, data, tryOptions),
     );
   };
