@@ -23,7 +23,7 @@ export interface ClientOptions {
    * @default {"127.0.0.1"}
    */
   hostname?: string;
-  /** The server's port: required, unless `path` is given. */
+  /** The server's port: required, unless `path` or `endpoints` is given. */
   port?: number;
   /**
    * Connect to the Unix socket at this path instead of TCP (not with

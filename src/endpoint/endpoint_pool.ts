@@ -130,7 +130,7 @@ export class EndpointPool implements ClientLink {
    * @returns The connection to a server in rotation.
    */
   connected(options?: CallOptions): Promise<Session> {
-    return this.route().connected(options) as Promise<Session>;
+    return new PoolRoute(this).connected(options);
   }
 
   /**
@@ -145,7 +145,7 @@ export class EndpointPool implements ClientLink {
   pause(
     attempt: number,
     limit?: number,
-    tried?: ReadonlySet<PoolMember>,
+    tried?: Tried,
   ): Promise<void> {
     if (this.#healthy(tried ?? NONE) !== undefined) return Promise.resolve();
     const wait = this.#backoff.delay(attempt);
@@ -180,7 +180,7 @@ export class EndpointPool implements ClientLink {
    * @param tried The servers the call was sent to.
    * @returns The server, or `undefined` when none is in rotation now.
    */
-  pickNow(tried: ReadonlySet<PoolMember>): PoolMember | undefined {
+  pickNow(tried: Tried): PoolMember | undefined {
     this.#start();
     return this.#healthy(tried) ?? this.#healthy(NONE);
   }
@@ -197,7 +197,7 @@ export class EndpointPool implements ClientLink {
    * `TIMEOUT` or `ABORTED` while waiting.
    */
   async serverFor(
-    tried: ReadonlySet<PoolMember>,
+    tried: Tried,
     options: CallOptions | undefined,
   ): Promise<PoolMember> {
     const started = Date.now();
@@ -224,7 +224,7 @@ export class EndpointPool implements ClientLink {
     for (const member of this.#members) member.start();
   }
 
-  #healthy(tried: ReadonlySet<PoolMember>): PoolMember | undefined {
+  #healthy(tried: Tried): PoolMember | undefined {
     const members = this.#members;
     const index = this.#balance.pick(
       members.length,
@@ -250,9 +250,12 @@ export class EndpointPool implements ClientLink {
 }
 
 /** One call's way to the servers: where its tries went, and where the next goes. */
-class PoolRoute implements Redial {
+class PoolRoute implements Redial, Tried {
   readonly #pool: EndpointPool;
-  readonly #tried = new Set<PoolMember>();
+  /** The first server this call was sent to. */
+  #first: PoolMember | undefined;
+  /** The others, once there are (most calls go once). */
+  #others: Set<PoolMember> | undefined;
   /** The server picked ahead of the next try (for middleware). */
   #chosen: PoolMember | undefined;
   peer: PeerAddress | undefined;
@@ -269,8 +272,13 @@ class PoolRoute implements Redial {
     return this.#pool.isClosed;
   }
 
+  /** Whether this call was sent to `member`. */
+  has(member: PoolMember): boolean {
+    return member === this.#first || this.#others?.has(member) === true;
+  }
+
   async choose(options?: CallOptions): Promise<PeerAddress> {
-    this.#chosen = await this.#pool.serverFor(this.#tried, options);
+    this.#chosen = await this.#pool.serverFor(this, options);
     return this.#chosen.peer;
   }
 
@@ -278,7 +286,7 @@ class PoolRoute implements Redial {
     const member = this.#take();
     if (member !== undefined) return this.#send(member, name, data, options);
     const started = Date.now();
-    return this.#pool.serverFor(this.#tried, options).then((member) =>
+    return this.#pool.serverFor(this, options).then((member) =>
       this.#send(member, name, data, remainingTime(options, started))
     );
   }
@@ -286,14 +294,13 @@ class PoolRoute implements Redial {
   async connected(options?: CallOptions): Promise<Session> {
     const started = Date.now();
     const member = this.#take() ??
-      await this.#pool.serverFor(this.#tried, options);
-    this.#tried.add(member);
-    this.peer = member.peer;
+      await this.#pool.serverFor(this, options);
+    this.#sentTo(member);
     return member.connector.connected(remainingTime(options, started));
   }
 
   pause(attempt: number, limit?: number): Promise<void> {
-    return this.#pool.pause(attempt, limit, this.#tried);
+    return this.#pool.pause(attempt, limit, this);
   }
 
   /** The server picked ahead if it is still in rotation, else one in rotation now. */
@@ -301,7 +308,13 @@ class PoolRoute implements Redial {
     const chosen = this.#chosen;
     this.#chosen = undefined;
     if (chosen !== undefined && chosen.isHealthy) return chosen;
-    return this.#pool.pickNow(this.#tried);
+    return this.#pool.pickNow(this);
+  }
+
+  #sentTo(member: PoolMember): void {
+    if (this.#first === undefined) this.#first = member;
+    else if (member !== this.#first) (this.#others ??= new Set()).add(member);
+    this.peer = member.peer;
   }
 
   #send(
@@ -310,13 +323,18 @@ class PoolRoute implements Redial {
     data: unknown,
     options: CallOptions | undefined,
   ): Promise<unknown> {
-    this.#tried.add(member);
-    this.peer = member.peer;
+    this.#sentTo(member);
     return member.connector.call(name, data, options);
   }
 }
 
-const NONE: ReadonlySet<PoolMember> = new Set();
+/** The servers a call was sent to. */
+export interface Tried {
+  /** Whether the call was sent to `member`. */
+  has(member: PoolMember): boolean;
+}
+
+const NONE: Tried = new Set();
 
 function closedError(): ClientError {
   return new ClientError("CONNECTION_CLOSED", "The client was closed.", {
