@@ -496,3 +496,30 @@ Deno.test("endpoints: the example runs as the README gives it, and exits 0", asy
   );
   assert.match(afterShutdown, /sensor: 21.5/);
 });
+
+Deno.test("endpoints: a script that forgets to close its client still ends while a server is down", async () => {
+  await using a = await new CountingServer("a").listen();
+  a.server.addAction(action("echo", (data: unknown) => data));
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "tests/fixtures/forgetful_pool_client.ts",
+      String(a.port),
+      String(freePort()),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // A process that does not end by itself is a failure, not a hang.
+  let isKilled = false;
+  const timer = setTimeout(() => {
+    isKilled = true;
+    child.kill("SIGKILL");
+  }, 10_000);
+  const { code, stdout, stderr } = await child.output();
+  clearTimeout(timer);
+  assert.equal(isKilled, false, "the process did not end by itself");
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assert.equal(new TextDecoder().decode(stdout).trim(), "done");
+});

@@ -8,7 +8,7 @@
  */
 
 import type { PeerAddress } from "../wire/transport.ts";
-import type { Backoff } from "./backoff.ts";
+import { type Backoff, pause } from "./backoff.ts";
 import type { ConnectDetail } from "./client_event.ts";
 import { Connector, type ServerLocation } from "./connector.ts";
 import type { Endpoint } from "./open_session.ts";
@@ -42,6 +42,8 @@ export class PoolMember {
   /** The last failure to connect or to stay connected, for messages. */
   lastError: Error | undefined;
   readonly #host: MemberHost;
+  readonly #backoff: Backoff;
+  readonly #closing = new AbortController();
   #state: MemberState = "idle";
   #isProbing = false;
 
@@ -69,6 +71,7 @@ export class PoolMember {
       ? { hostname: location.hostname, port: location.port }
       : { hostname: path, port: 0, path };
     this.#host = host;
+    this.#backoff = backoff;
     this.connector = new Connector(location, endpoint, attempts, backoff, {
       connect: () => {
         this.#state = "up";
@@ -106,6 +109,7 @@ export class PoolMember {
 
   /** Closes the connection and stops trying it again. */
   close(): Promise<void> {
+    this.#closing.abort();
     return this.connector.close();
   }
 
@@ -126,10 +130,12 @@ export class PoolMember {
    * Tries the server again, waiting longer after each failure (up to
    * `maxRetryDelay`), until it answers or the client closes. A server that
    * answers is connected, and back in rotation by the `connect` event.
+   * The waits let the process end: no call waits for them, and a script
+   * that forgets to close its client must still end, as with one server.
    */
   async #probe(): Promise<void> {
     for (let attempt = 1; !this.connector.isClosed; attempt++) {
-      await this.connector.pause(attempt);
+      await pause(this.#backoff.delay(attempt), this.#closing.signal, true);
       if (this.connector.isClosed || this.isHealthy) return;
       try {
         await this.connector.connected();
