@@ -17,6 +17,7 @@ import {
 } from "../mod.ts";
 import { delay, freePort, tcpProxy } from "./helpers.ts";
 import { deno, start } from "./processes.ts";
+import { socketPath } from "./conformance/sockets.ts";
 
 const work = action<number, number>("work");
 const read = action<number, number>("read", { idempotent: true });
@@ -522,4 +523,37 @@ Deno.test("endpoints: a script that forgets to close its client still ends while
   assert.equal(isKilled, false, "the process did not end by itself");
   assert.equal(code, 0, new TextDecoder().decode(stderr));
   assert.equal(new TextDecoder().decode(stdout).trim(), "done");
+});
+
+Deno.test("endpoints: a Unix socket beside a TCP server; close() ends every connection", async () => {
+  const path = socketPath();
+  await using unix = new Server({ path }).addAction(
+    action("who", () => "unix"),
+  );
+  await unix.listen();
+  await using tcp = await new CountingServer("tcp").listen();
+  await using client = new Client({
+    endpoints: [{ path }, { port: tcp.port }],
+  });
+  const connected: (string | undefined)[] = [];
+  client.addEventListener(
+    "connect",
+    (event) => connected.push(event.endpoint?.path ?? "tcp"),
+  );
+  const ready = connectedToAll(client, [0, tcp.port]);
+  await client.connect();
+  await ready;
+  assert.deepStrictEqual(connected.sort(), [path, "tcp"].sort());
+  const answers = new Set();
+  for (let i = 0; i < 4; i++) answers.add(await client.runAction("who"));
+  assert.deepStrictEqual(answers, new Set(["unix", "tcp"]));
+  await client.close();
+  assert.equal(client.isConnected, false);
+  const open = () => unix.connectionCount + tcp.server.connectionCount;
+  for (let tries = 0; tries < 1_000 && open() > 0; tries++) await delay(2);
+  assert.equal(open(), 0, "the servers saw both connections close");
+  await assert.rejects(
+    client.runAction("who"),
+    (e) => e instanceof ClientError && e.code === "CONNECTION_CLOSED",
+  );
 });
