@@ -557,3 +557,21 @@ Deno.test("endpoints: a Unix socket beside a TCP server; close() ends every conn
     (e) => e instanceof ClientError && e.code === "CONNECTION_CLOSED",
   );
 });
+
+Deno.test("endpoints: a server that is down gets one error event, not one per background try", async () => {
+  await using a = await new CountingServer("a").listen();
+  const down = freePort();
+  await using client = clientOf([a.port, down], {
+    retryDelay: 5,
+    maxRetryDelay: 10,
+  });
+  const errors: (number | undefined)[] = [];
+  client.addEventListener(
+    "error",
+    (event) => errors.push(event.endpoint?.port),
+  );
+  await client.connect();
+  await delay(200); // Some twenty tries in the background.
+  assert.deepStrictEqual(errors, [down]);
+  assert.equal(await client.runAction(work, 1), 1);
+});

@@ -42,7 +42,9 @@ export interface ClientOptions {
    * stream stays on one server (a stream of `tracked` items resumes on
    * another). With no server connected, calls fail at once with
    * `UNAVAILABLE`. The other options (`tls`, `secret`, `retry`, `timeout`…)
-   * apply to every server.
+   * apply to every server. Events say which server in `event.endpoint`; a
+   * server that is down gets one `error` event (its first failed try), not
+   * one per background try.
    *
    * @example Three servers, calls spread over them
    * ```ts

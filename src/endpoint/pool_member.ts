@@ -46,6 +46,8 @@ export class PoolMember {
   readonly #closing = new AbortController();
   #state: MemberState = "idle";
   #isProbing = false;
+  /** Whether this outage was reported: one `error` event per outage, not one per try. */
+  #isFailureReported = false;
 
   /**
    * Creates a member; it connects when {@linkcode PoolMember.start} is called.
@@ -75,6 +77,7 @@ export class PoolMember {
     this.connector = new Connector(location, endpoint, attempts, backoff, {
       connect: () => {
         this.#state = "up";
+        this.#isFailureReported = false;
         host.connect(this);
         host.changed();
       },
@@ -85,6 +88,8 @@ export class PoolMember {
       },
       error: (error) => {
         this.lastError = error;
+        if (this.#isFailureReported) return;
+        this.#isFailureReported = true;
         host.error(this, error);
       },
     });
