@@ -19,42 +19,47 @@ import type { ActionStats, ServerStats } from "../dispatch/action_stats.ts";
 import type { ActionDescription } from "../dispatch/description.ts";
 
 /** A message as the bus delivers it to a subscription. */
-export interface BusMessage {
+export interface DiscoveryMessage {
   /** The subject it was published to. */
   readonly subject: string;
+  /** Where its sender waits for answers; absent for a plain publish. */
+  readonly reply: string | undefined;
   /** Its body. */
   readonly data: Uint8Array;
-  /** Where its sender waits for answers; absent for a plain publish. */
-  readonly reply?: string;
+  /**
+   * The status of a message the NATS server made itself (503: no one
+   * listens on the subject a request went to); absent on others.
+   */
+  readonly status?: number | undefined;
 }
 
 /** A subscription, until it is ended. */
-export interface BusSubscription {
+export interface DiscoverySubscription {
   /** Ends it; no message reaches its callback afterwards. */
-  unsubscribe(): void | Promise<void>;
+  unsubscribe(): void;
 }
 
 /**
  * What discovery needs of a NATS connection: plain subscriptions (no queue
  * group: every instance answers discovery), publishing with a reply
- * subject, and fresh inbox subjects to gather replies on. nats.ts adapts a
- * `NatsConnection` to it.
+ * subject, and fresh inbox subjects to gather replies on. A subset of the
+ * bus the rest of `src/nats/` uses, so the same adapter (nats.ts) serves.
  */
 export interface DiscoveryBus {
   /**
    * Subscribes to a subject (which may hold wildcards).
    *
    * @param subject The subject.
-   * @param onMessage Called for each message; must not throw.
+   * @param options `callback` is called for each message; it must not throw.
    */
   subscribe(
     subject: string,
-    onMessage: (message: BusMessage) => void,
-  ): BusSubscription;
+    options: { readonly callback: (message: DiscoveryMessage) => void },
+  ): DiscoverySubscription;
   /**
    * Publishes a message. When nobody subscribes to `subject` and `reply`
-   * is given, NATS answers on `reply` with an empty message (its
-   * no-responders status): the adapter passes it on with empty `data`.
+   * is given, NATS answers on `reply` with a status message (503, no
+   * responders, with an empty body).
    *
    * @param subject Where to.
    * @param data The body.
@@ -62,7 +67,7 @@ export interface DiscoveryBus {
    */
   publish(subject: string, data: Uint8Array, reply?: string): void;
   /** A new subject no one else listens on, for replies. */
-  inbox(): string;
+  newInbox(): string;
 }
 
 /** Where discovery requests go: `$SRV.<verb>[.<service>[.<id>]]`. */
@@ -400,7 +405,7 @@ export function answerDiscovery(
         return undefined;
     }
   };
-  const answer = (message: BusMessage) => {
+  const answer = (message: DiscoveryMessage) => {
     if (message.reply === undefined) return;
     // `$SRV.<verb>…`: the verb is the second token.
     const verb = message.subject.slice(DISCOVERY_PREFIX.length + 1).split(
@@ -426,20 +431,17 @@ export function answerDiscovery(
     `${DISCOVERY_PREFIX}.*`,
     `${DISCOVERY_PREFIX}.*.${service.name}`,
     `${DISCOVERY_PREFIX}.*.${service.name}.${service.id}`,
-  ].map((subject) => bus.subscribe(subject, answer));
-  let stopping: Promise<void> | undefined;
+  ].map((subject) => bus.subscribe(subject, { callback: answer }));
   return {
     stop() {
-      stopping ??= Promise.all(
-        subscriptions.map(async (subscription) => {
-          try {
-            await subscription.unsubscribe();
-          } catch {
-            // A closed connection has no subscriptions left to end.
-          }
-        }),
-      ).then(() => {});
-      return stopping;
+      for (const subscription of subscriptions.splice(0)) {
+        try {
+          subscription.unsubscribe();
+        } catch {
+          // A closed connection has no subscriptions left to end.
+        }
+      }
+      return Promise.resolve();
     },
   };
 }

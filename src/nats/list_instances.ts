@@ -12,8 +12,8 @@ import { ClientError } from "../base/errors.ts";
 import type { ActionStats } from "../dispatch/action_stats.ts";
 import type { JsonSchema } from "../dispatch/description.ts";
 import {
-  type BusMessage,
   type DiscoveryBus,
+  type DiscoveryMessage,
   discoverySubject,
   ENDPOINT_METADATA,
   type IsockEndpointData,
@@ -182,24 +182,28 @@ async function gather(
   bus: DiscoveryBus,
   timeout: number,
   stall: number,
-  onAnswer: (message: BusMessage) => void,
+  onAnswer: (message: DiscoveryMessage) => void,
   subjects: readonly string[],
 ): Promise<void> {
   const done = Promise.withResolvers<void>();
   let stallTimer: ReturnType<typeof setTimeout> | undefined;
-  const inbox = bus.inbox();
+  const inbox = bus.newInbox();
   let unanswered = 0;
-  const subscription = bus.subscribe(inbox, (message) => {
-    // An empty message is NATS's "no responders" status (503, headers
-    // only): no one listens on that request's subject. Once every request
-    // drew one, no answer can come.
-    if (message.data.length === 0) {
-      if (++unanswered === subjects.length) done.resolve();
-      return;
-    }
-    onAnswer(message);
-    clearTimeout(stallTimer);
-    stallTimer = setTimeout(done.resolve, stall);
+  const subscription = bus.subscribe(inbox, {
+    callback: (message) => {
+      // NATS's "no responders" status (503, no body): no one listens on
+      // that request's subject. Once every request drew one, no answer
+      // can come.
+      if (message.status !== undefined || message.data.length === 0) {
+        if (message.status === 503 || message.status === undefined) {
+          if (++unanswered === subjects.length) done.resolve();
+        }
+        return;
+      }
+      onAnswer(message);
+      clearTimeout(stallTimer);
+      stallTimer = setTimeout(done.resolve, stall);
+    },
   });
   const timer = setTimeout(done.resolve, timeout);
   try {
@@ -208,7 +212,7 @@ async function gather(
   } finally {
     clearTimeout(timer);
     clearTimeout(stallTimer);
-    await subscription.unsubscribe();
+    subscription.unsubscribe();
   }
 }
 

@@ -17,6 +17,7 @@ import type { ServerStats } from "../../src/dispatch/action_stats.ts";
 import {
   answerDiscovery,
   type DiscoverableService,
+  type DiscoveryAnswerer,
   type DiscoveryBus,
   endpointMetadata,
   type MicroEndpointInfo,
@@ -28,14 +29,17 @@ import { startNatsServer } from "../fixtures/nats_server.ts";
 /** A NATS connection as discovery sees it. */
 function discoveryBus(nc: NatsConnection): DiscoveryBus {
   return {
-    subscribe(subject, onMessage) {
+    subscribe(subject, { callback }) {
       const subscription = nc.subscribe(subject, {
         callback: (error, message) => {
           if (error !== null) return;
-          onMessage({
+          // A status the NATS server made (503: no responders) comes as
+          // a header-only message.
+          callback({
             subject: message.subject,
             data: message.data,
             reply: message.reply === "" ? undefined : message.reply,
+            status: message.headers?.code || undefined,
           });
         },
       });
@@ -44,7 +48,7 @@ function discoveryBus(nc: NatsConnection): DiscoveryBus {
     publish(subject, data, reply) {
       nc.publish(subject, data, reply === undefined ? undefined : { reply });
     },
-    inbox: () => createInbox(),
+    newInbox: () => createInbox(),
   };
 }
 
@@ -160,10 +164,14 @@ async function gatherRaw(
   return answers.sort((a, b) => String(a.id).localeCompare(String(b.id)));
 }
 
-/** A nats-server, a connection for the services and one for the asker. */
+/**
+ * A nats-server, a connection for the services and one for the asker. The
+ * services' bus subscribes through a connection of its own, so `serve`
+ * flushes it: the subscriptions are in place before the asker asks.
+ */
 async function withBus(
   test: (
-    bus: DiscoveryBus,
+    serve: (service: DiscoverableService) => Promise<DiscoveryAnswerer>,
     asker: NatsConnection,
     askerBus: DiscoveryBus,
   ) => Promise<void>,
@@ -171,8 +179,14 @@ async function withBus(
   await using nats = await startNatsServer();
   const serving = await connect({ servers: nats.hostPort });
   const asker = await connect({ servers: nats.hostPort });
+  const bus = discoveryBus(serving);
+  const serve = async (service: DiscoverableService) => {
+    const answerer = answerDiscovery(bus, service);
+    await serving.flush();
+    return answerer;
+  };
   try {
-    await test(discoveryBus(serving), asker, discoveryBus(asker));
+    await test(serve, asker, discoveryBus(asker));
   } finally {
     await serving.close();
     await asker.close();
@@ -180,11 +194,11 @@ async function withBus(
 }
 
 Deno.test("discovery: $SRV.PING, by service and by id, answered by the instances asked", async () => {
-  await withBus(async (bus, asker) => {
+  await withBus(async (serve, asker) => {
     const answering = [
-      answerDiscovery(bus, fakeService("lab", "a1")),
-      answerDiscovery(bus, fakeService("lab", "a2")),
-      answerDiscovery(bus, fakeService("other", "b1")),
+      await serve(fakeService("lab", "a1")),
+      await serve(fakeService("lab", "a2")),
+      await serve(fakeService("other", "b1")),
     ];
     try {
       const all = await gatherRaw(asker, "$SRV.PING");
@@ -209,8 +223,8 @@ Deno.test("discovery: $SRV.PING, by service and by id, answered by the instances
 });
 
 Deno.test("discovery: $SRV.INFO tells each action as an endpoint with its schemas in the metadata", async () => {
-  await withBus(async (bus, asker) => {
-    const answering = answerDiscovery(bus, fakeService("lab", "a1"));
+  await withBus(async (serve, asker) => {
+    const answering = await serve(fakeService("lab", "a1"));
     try {
       const [info] = await gatherRaw(asker, "$SRV.INFO.lab");
       assert.equal(info.type, "io.nats.micro.v1.info_response");
@@ -244,8 +258,8 @@ Deno.test("discovery: $SRV.INFO tells each action as an endpoint with its schema
 });
 
 Deno.test("discovery: $SRV.STATS gives micro's numbers in nanoseconds, one entry per endpoint", async () => {
-  await withBus(async (bus, asker) => {
-    const answering = answerDiscovery(bus, fakeService("lab", "a1"));
+  await withBus(async (serve, asker) => {
+    const answering = await serve(fakeService("lab", "a1"));
     try {
       const [stats] = await gatherRaw(asker, "$SRV.STATS.lab.a1");
       assert.equal(stats.type, "io.nats.micro.v1.stats_response");
@@ -282,11 +296,11 @@ Deno.test("discovery: $SRV.STATS gives micro's numbers in nanoseconds, one entry
 });
 
 Deno.test("listInstances: the instances of a service with their actions and stats, in isock's units", async () => {
-  await withBus(async (bus, _asker, askerBus) => {
+  await withBus(async (serve, _asker, askerBus) => {
     const answering = [
-      answerDiscovery(bus, fakeService("lab", "a2")),
-      answerDiscovery(bus, fakeService("lab", "a1")),
-      answerDiscovery(bus, fakeService("other", "b1")),
+      await serve(fakeService("lab", "a2")),
+      await serve(fakeService("lab", "a1")),
+      await serve(fakeService("other", "b1")),
     ];
     try {
       const found = await listInstances(askerBus, { service: "lab" });
@@ -323,8 +337,8 @@ Deno.test("listInstances: the instances of a service with their actions and stat
 });
 
 Deno.test("listInstances: ends soon after the last answer, well before its timeout", async () => {
-  await withBus(async (bus, asker, askerBus) => {
-    const answering = answerDiscovery(bus, fakeService("lab", "a1"));
+  await withBus(async (serve, asker, askerBus) => {
+    const answering = await serve(fakeService("lab", "a1"));
     // Baseline: a service that takes the requests but never answers, so
     // the whole timeout passes.
     const silent = asker.subscribe("$SRV.*.quiet", { callback: () => {} });
@@ -362,9 +376,9 @@ Deno.test("listInstances: ends soon after the last answer, well before its timeo
 });
 
 Deno.test("discovery: after stop() the instance answers no more; others go on", async () => {
-  await withBus(async (bus, asker, askerBus) => {
-    const first = answerDiscovery(bus, fakeService("lab", "a1"));
-    const second = answerDiscovery(bus, fakeService("lab", "a2"));
+  await withBus(async (serve, asker, askerBus) => {
+    const first = await serve(fakeService("lab", "a1"));
+    const second = await serve(fakeService("lab", "a2"));
     try {
       await first.stop();
       await first.stop(); // twice is fine
@@ -381,9 +395,8 @@ Deno.test("discovery: after stop() the instance answers no more; others go on", 
 });
 
 Deno.test("discovery: an instance that cannot tell its stats leaves STATS unanswered, and still answers INFO", async () => {
-  await withBus(async (bus, asker, askerBus) => {
-    const answering = answerDiscovery(
-      bus,
+  await withBus(async (serve, asker, askerBus) => {
+    const answering = await serve(
       fakeService("lab", "a1", () => {
         throw new Error("closing");
       }),
@@ -404,8 +417,8 @@ Deno.test("discovery: an instance that cannot tell its stats leaves STATS unansw
 });
 
 Deno.test("listInstances: answers that are not micro documents are left out", async () => {
-  await withBus(async (bus, asker, askerBus) => {
-    const answering = answerDiscovery(bus, fakeService("lab", "a1"));
+  await withBus(async (serve, asker, askerBus) => {
+    const answering = await serve(fakeService("lab", "a1"));
     // A stranger on the same subjects, answering nonsense.
     const stranger = asker.subscribe("$SRV.*.lab", {
       callback: (_error, message) => {
@@ -429,15 +442,9 @@ Deno.test("listInstances: answers that are not micro documents are left out", as
 });
 
 Deno.test("discovery: names and options that are not subject tokens are refused", async () => {
-  await withBus(async (bus, _asker, askerBus) => {
-    assert.throws(
-      () => answerDiscovery(bus, fakeService("a.b", "x")),
-      TypeError,
-    );
-    assert.throws(
-      () => answerDiscovery(bus, fakeService("lab", "*")),
-      TypeError,
-    );
+  await withBus(async (serve, _asker, askerBus) => {
+    await assert.rejects(serve(fakeService("a.b", "x")), TypeError);
+    await assert.rejects(serve(fakeService("lab", "*")), TypeError);
     for (
       const options of [
         { service: "a b" },
