@@ -29,7 +29,9 @@ export type ClientErrorCode =
   | "PROTOCOL"
   | "FRAME_TOO_LARGE"
   | "NOT_RESENDABLE"
-  | "INVALID_METADATA";
+  | "INVALID_METADATA"
+  /** Over a bus (NATS): no server of the service is there to take the call; it did not run. */
+  | "UNAVAILABLE";
 
 /** Codes of {@linkcode RemoteError}: what the server reported. */
 export type RemoteErrorCode =

@@ -9,6 +9,7 @@ import type { Extension } from "../codec/extension.ts";
 import { MAX_TIMEOUT } from "../base/timers.ts";
 import { checkCertificate } from "../wire/tls_sockets.ts";
 import { CLIENT_PORT, type IntegerRule } from "./connection_options.ts";
+import type { ClientTransport } from "./client_transport.ts";
 
 /** Options of {@linkcode Client}. */
 export interface ClientOptions {
@@ -106,6 +107,12 @@ export interface ClientOptions {
   secret?: string | Uint8Array;
   /** What to send to the server's `authenticate` function: a token, say. */
   credentials?: unknown;
+  /**
+   * Reach the servers through this instead of a TCP connection: the bus
+   * `natsTransport()` from `@isock/isock/nats` returns. Takes no
+   * `hostname`, `port`, `path`, `tls` or `secret`.
+   */
+  transport?: ClientTransport;
   /**
    * How many of the server's calls to this client's actions (two-way
    * calls) may run at once; more are answered `OVERLOADED` without running,

@@ -1,0 +1,317 @@
+/**
+ * isock over NATS (`@isock/isock/nats`): one service name instead of
+ * addresses, calls spread over the servers of the service by a NATS queue
+ * group, no server → `UNAVAILABLE` at once, large payloads in pieces,
+ * streams with credit, and servers that die or freeze detected by
+ * heartbeats. The same `Server` and `Client`, actions, schemas, codec,
+ * middleware and errors as over TCP; PROTOCOL.md, "Over NATS", has the wire
+ * rules.
+ *
+ * This is the only module of isock that imports a NATS client
+ * (`@nats-io/transport-node`); importing `@isock/isock` does not load it.
+ *
+ * @example Serve and call over NATS
+ * ```ts ignore
+ * import { action, Client, Server } from "@isock/isock";
+ * import { natsTransport } from "@isock/isock/nats";
+ *
+ * const add = action("add", ([a, b]: [number, number]) => a + b);
+ * const bus = natsTransport({ servers: "127.0.0.1:4222", service: "lab" });
+ * await using server = new Server().addAction(add);
+ * await server.listen(bus);
+ * await using client = new Client({ transport: bus, timeout: 2000 });
+ * console.log(await client.runAction(add, [2, 3])); // 5
+ * await server.shutdown();
+ * await bus.close();
+ * ```
+ *
+ * @module
+ */
+
+import {
+  connect,
+  createInbox,
+  type NatsConnection,
+  type NodeConnectionOptions,
+} from "@nats-io/transport-node";
+import { ClientError } from "./src/base/errors.ts";
+import type { ClientTransport } from "./src/endpoint/client_transport.ts";
+import type { ServerTransport } from "./src/endpoint/server_transport.ts";
+import type { BusConnection, BusMessage } from "./src/nats/bus.ts";
+import { DEFAULT_HEARTBEAT } from "./src/nats/liveness.ts";
+import { NatsBus } from "./src/nats/nats_bus.ts";
+import {
+  DEFAULT_PREFIX,
+  isServiceName,
+  isSubjectPrefix,
+} from "./src/nats/subjects.ts";
+import { MAX_TIMEOUT } from "./src/base/timers.ts";
+
+export type {
+  ClientTransport,
+  NatsConnection,
+  NodeConnectionOptions,
+  ServerTransport,
+};
+export { actionSubject } from "./src/nats/subjects.ts";
+
+/** Options of {@linkcode natsTransport}. */
+export interface NatsTransportOptions {
+  /**
+   * The NATS servers to connect to: `"host:port"`, a `nats://` URL, or a
+   * list of them. Leave out when `connection` is given.
+   *
+   * @default {"127.0.0.1:4222"}
+   */
+  servers?: string | string[];
+  /**
+   * A NATS connection opened by the caller, to use instead of opening one.
+   * `bus.close()` leaves it open.
+   */
+  connection?: NatsConnection;
+  /** The service name, shared by its servers: letters, digits, `_` and `-`. */
+  service: string;
+  /**
+   * The queue group the service's servers share: each call goes to one of
+   * them.
+   *
+   * @default {the service name}
+   */
+  queue?: string;
+  /**
+   * The first tokens of isock's subjects (`<prefix>.<service>.<action>`).
+   *
+   * @default {"isock"}
+   */
+  prefix?: string;
+  /**
+   * Milliseconds between liveness messages: a call that runs longer gets a
+   * "still running" notice this often, and a side that hears nothing about
+   * a call for three heartbeats takes the other for dead (a server that died
+   * or froze fails its calls with `CONNECTION_CLOSED`). Use the same value
+   * on servers and clients.
+   *
+   * @default {1000}
+   */
+  heartbeat?: number;
+  /** The connection's name, as the NATS server shows it. */
+  name?: string;
+  /** User name, for user/password authentication. */
+  user?: string;
+  /** Password, for user/password authentication. */
+  pass?: string;
+  /** Token, for token authentication. */
+  token?: string;
+  /** Any authenticator of the NATS client (nkeys, JWT, credentials). */
+  authenticator?: NodeConnectionOptions["authenticator"];
+  /** TLS options of the NATS client (CA, certificate and key files). */
+  tls?: NodeConnectionOptions["tls"];
+  /**
+   * Any other option of the NATS client's `connect()`; the options above
+   * win over the same ones here.
+   */
+  connectOptions?: NodeConnectionOptions;
+  /**
+   * The service's version, as discovery shows it (semantic versioning).
+   *
+   * @default {"0.0.0"}
+   */
+  version?: string;
+  /**
+   * A line about the service, as discovery shows it.
+   *
+   * @default {""}
+   */
+  description?: string;
+  /** Strings about the service, as discovery shows them. */
+  metadata?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A service on NATS: give it to `server.listen(bus)` to serve the server's
+ * actions there, and to `new Client({ transport: bus })` to call them.
+ */
+export interface NatsTransport extends ClientTransport, ServerTransport {
+  /** The service name. */
+  readonly service: string;
+  /** The queue group. */
+  readonly queue: string;
+  /** The subjects' prefix. */
+  readonly prefix: string;
+  /**
+   * Closes the NATS connection if `natsTransport` opened it (servers still
+   * serving on it stop first). Call it after the clients and servers using
+   * it are closed.
+   *
+   * @returns Resolves once closed.
+   */
+  close(): Promise<void>;
+  /** Closes the bus; for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Opens (or takes) a NATS connection for a service. The connection opens
+ * in the background; calls and `server.listen(bus)` wait for it.
+ *
+ * @param options Where NATS is, the service, and the client's options.
+ * @returns The bus.
+ * @throws {ClientError} `INVALID_OPTIONS` for a bad service, queue, prefix
+ * or heartbeat.
+ *
+ * @example Service names are NATS tokens
+ * ```ts
+ * import { natsTransport } from "@isock/isock/nats";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(
+ *   () => natsTransport({ service: "my lab" }),
+ *   (error: Error & { code?: string }) => error.code === "INVALID_OPTIONS",
+ * );
+ * ```
+ */
+export function natsTransport(options: NatsTransportOptions): NatsTransport {
+  const settings = readOptions(options);
+  const given = options.connection;
+  let opened: Promise<NatsConnection>;
+  if (given !== undefined) {
+    opened = Promise.resolve(given);
+  } else {
+    opened = connect(connectOptions(options)).catch((error) => {
+      throw new ClientError(
+        "CONNECT_FAILED",
+        `Cannot connect to NATS at ${
+          [options.servers ?? "127.0.0.1:4222"].flat().join(", ")
+        }: ${(error as Error).message}. Is a nats-server running there?`,
+        { cause: error },
+      );
+    });
+  }
+  const bus = new NatsBus(opened.then(adapt), settings, async () => {
+    if (given !== undefined) return;
+    const connection = await opened.catch(() => undefined);
+    if (connection !== undefined && !connection.isClosed()) {
+      await connection.close();
+    }
+  });
+  return bus;
+}
+
+function readOptions(options: NatsTransportOptions) {
+  const fail = (message: string) => new ClientError("INVALID_OPTIONS", message);
+  if (typeof options !== "object" || options === null) {
+    throw fail("natsTransport() takes an options object with a service name.");
+  }
+  const { service, queue = service, prefix = DEFAULT_PREFIX } = options;
+  if (!isServiceName(service)) {
+    throw fail(
+      `Option service must be a name of letters, digits, "_" and "-"; got ${
+        JSON.stringify(service)
+      }.`,
+    );
+  }
+  if (!isServiceName(queue)) {
+    throw fail(
+      `Option queue must be a name of letters, digits, "_" and "-"; got ${
+        JSON.stringify(queue)
+      }.`,
+    );
+  }
+  if (!isSubjectPrefix(prefix)) {
+    throw fail(
+      `Option prefix must be subject tokens of letters, digits, "_" and "-" joined by dots; got ${
+        JSON.stringify(prefix)
+      }.`,
+    );
+  }
+  const heartbeat = options.heartbeat ?? DEFAULT_HEARTBEAT;
+  if (
+    !Number.isInteger(heartbeat) || heartbeat < 10 || heartbeat > MAX_TIMEOUT
+  ) {
+    throw fail(
+      `Option heartbeat must be a whole number of milliseconds from 10; got ${heartbeat}.`,
+    );
+  }
+  if (options.servers !== undefined && options.connection !== undefined) {
+    throw fail("Give natsTransport() servers or a connection, not both.");
+  }
+  return {
+    service,
+    queue,
+    prefix,
+    heartbeat,
+    version: options.version ?? "0.0.0",
+    description: options.description ?? "",
+    metadata: options.metadata ?? {},
+  };
+}
+
+/** The NATS client's options: reconnecting forever, quickly, by default. */
+function connectOptions(options: NatsTransportOptions): NodeConnectionOptions {
+  const given: NodeConnectionOptions = {
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    ...options.connectOptions,
+    servers: options.servers ?? options.connectOptions?.servers ??
+      "127.0.0.1:4222",
+  };
+  if (options.name !== undefined) given.name = options.name;
+  if (options.user !== undefined) given.user = options.user;
+  if (options.pass !== undefined) given.pass = options.pass;
+  if (options.token !== undefined) given.token = options.token;
+  if (options.authenticator !== undefined) {
+    given.authenticator = options.authenticator;
+  }
+  if (options.tls !== undefined) given.tls = options.tls;
+  return given;
+}
+
+/** A NATS connection as isock's narrow {@linkcode BusConnection}. */
+function adapt(connection: NatsConnection): BusConnection {
+  let isConnected = true;
+  (async () => {
+    for await (const status of connection.status()) {
+      if (status.type === "disconnect") isConnected = false;
+      else if (status.type === "reconnect") isConnected = true;
+    }
+  })().catch(() => {});
+  connection.closed().then(() => isConnected = false);
+  return {
+    get maxPayload() {
+      return connection.info?.max_payload ?? 1024 * 1024;
+    },
+    get isConnected() {
+      return isConnected && !connection.isClosed();
+    },
+    publish(subject, data, reply) {
+      connection.publish(
+        subject,
+        data,
+        reply === undefined ? undefined : { reply },
+      );
+    },
+    subscribe(subject, { queue, callback }) {
+      const subscription = connection.subscribe(subject, {
+        queue,
+        callback: (error, message) => {
+          if (error !== null) return;
+          const bus: BusMessage = {
+            subject: message.subject,
+            reply: message.reply || undefined,
+            data: message.data,
+            status: message.data.length === 0
+              ? message.headers?.code || undefined
+              : undefined,
+          };
+          callback(bus);
+        },
+      });
+      return {
+        unsubscribe: () => subscription.unsubscribe(),
+        drain: () => subscription.drain(),
+      };
+    },
+    newInbox: () => createInbox(),
+    flush: () => connection.flush(),
+  };
+}

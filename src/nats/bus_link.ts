@@ -1,0 +1,499 @@
+/**
+ * A client's way to a service over NATS: what `new Client({ transport: bus })`
+ * sends its calls through. Its calls are the session's
+ * {@linkcode OutgoingCalls} (ids, deadlines, aborts, metadata, streamed
+ * results and inputs with credit), sent here as NATS messages: a call's
+ * first message to the action's subject (the queue group picks an
+ * instance), with the reply subject `<inbox>.<id>`; everything after it to
+ * the instance that took the call, which the instance names in the reply
+ * subject of what it sends. No server → `UNAVAILABLE` at once (NATS's no
+ * responders); a server that goes silent → `CONNECTION_CLOSED` (PROTOCOL.md,
+ * "Over NATS").
+ *
+ * @module
+ */
+
+import { ClientError, type ProtocolError } from "../base/errors.ts";
+import { every } from "../base/ticker.ts";
+import type { CallOptions, StreamOptions } from "../dispatch/call_options.ts";
+import { type Message, MessageType } from "../protocol/messages.ts";
+import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
+import { wireError } from "../protocol/wire_error.ts";
+import type { StreamCall } from "../session/call.ts";
+import {
+  type CallSender,
+  type CallsHost,
+  OutgoingCalls,
+} from "../session/outgoing_calls.ts";
+import { Reassembly } from "../session/reassembly.ts";
+import { pause } from "../endpoint/backoff.ts";
+import { withinCall } from "../endpoint/call_deadline.ts";
+import type { ClientLink } from "../endpoint/client_link.ts";
+import type { LinkSetup } from "../endpoint/client_transport.ts";
+import type { StreamOpener } from "../endpoint/resend.ts";
+import type { BusConnection, BusMessage, BusSubscription } from "./bus.ts";
+import { BusOutbox } from "./bus_outbox.ts";
+import { SILENT_HEARTBEATS } from "./liveness.ts";
+import { actionSubject, cancelSubject } from "./subjects.ts";
+
+/** Where a link's calls go. */
+export interface LinkTarget {
+  /** The NATS connection, once open. */
+  readonly connection: Promise<BusConnection>;
+  /** The subjects' prefix. */
+  readonly prefix: string;
+  /** The service name. */
+  readonly service: string;
+  /** Milliseconds between liveness messages. */
+  readonly heartbeat: number;
+}
+
+/** A call on its way, as the bus sees it. */
+interface Route {
+  /** The action, for messages. */
+  readonly action: string;
+  /** The instance's control subject, once it said which took the call. */
+  instance: string | undefined;
+  /** What waits to go to the instance until it is known. */
+  waiting: ((instance: string) => void)[] | undefined;
+  /** When the instance (or NATS) was last heard for this call. */
+  lastHeard: number;
+  /** When this side last sent to the instance for this call. */
+  lastSent: number;
+  /** Whether the instance watches this side's news: a stream or an input. */
+  readonly isWatched: boolean;
+}
+
+/** The connected part of a link: its inbox and outbox. */
+interface Open {
+  readonly bus: BusConnection;
+  readonly outbox: BusOutbox;
+  readonly inbox: string;
+  readonly subscription: BusSubscription;
+}
+
+/** A client's link to a service over NATS. */
+export class BusLink
+  implements ClientLink, StreamOpener, CallSender, CallsHost {
+  /** How many tries a dropped idempotent call gets. */
+  readonly attempts: number;
+  readonly #target: LinkTarget;
+  readonly #setup: LinkSetup;
+  readonly #calls: OutgoingCalls;
+  readonly #routes = new Map<number, Route>();
+  readonly #reassembly: Reassembly;
+  readonly #closing = new AbortController();
+  #open: Open | undefined;
+  #opening: Promise<Open> | undefined;
+  #stopTicker: (() => void) | undefined;
+  /** The request being encoded, between `encodeChecked` and `sendData`. */
+  #request: { id: number; action: string; isWatched: boolean } | undefined;
+  /** The call whose message is being routed, for a protocol failure. */
+  #routing: number | undefined;
+  #isClosed = false;
+
+  /**
+   * @param target The service and the connection.
+   * @param setup The client's codec, limits, retries and events.
+   */
+  constructor(target: LinkTarget, setup: LinkSetup) {
+    this.#target = target;
+    this.#setup = setup;
+    this.attempts = setup.attempts;
+    this.#calls = new OutgoingCalls(this, this);
+    this.#reassembly = new Reassembly(
+      { maxFrameSize: setup.maxFrameSize },
+      { isCongested: false, failProtocol: (error) => this.failProtocol(error) },
+    );
+  }
+
+  /** Whether the link was closed. */
+  get isClosed(): boolean {
+    return this.#isClosed;
+  }
+
+  /** Whether the NATS connection is up. */
+  get isConnected(): boolean {
+    return this.#open?.bus.isConnected ?? false;
+  }
+
+  /** {@inheritDoc Redial.call} */
+  call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
+    if (this.#open !== undefined) return this.#calls.call(name, data, options);
+    return this.connected(options).then(() =>
+      this.#calls.call(name, data, options)
+    );
+  }
+
+  /** {@inheritDoc StreamOpener.openStream} */
+  openStream(
+    name: string,
+    data: unknown,
+    options?: StreamOptions,
+  ): StreamCall {
+    return this.#calls.openStream(name, data, options);
+  }
+
+  /** {@inheritDoc ClientLink.connected} */
+  connected(options?: CallOptions): Promise<StreamOpener> {
+    if (this.#open !== undefined) return Promise.resolve(this);
+    if (this.#isClosed) return Promise.reject(closedError(false));
+    this.#opening ??= this.#connect();
+    const opening = this.#opening.then(() => this as StreamOpener);
+    if (!options?.timeout && options?.signal === undefined) return opening;
+    return withinCall(opening, options);
+  }
+
+  /** {@inheritDoc Redial.pause} */
+  pause(attempt: number, limit?: number): Promise<void> {
+    const wait = this.#setup.backoff.delay(attempt);
+    return pause(
+      limit === undefined ? wait : Math.min(wait, limit),
+      this.#closing.signal,
+    );
+  }
+
+  /** {@inheritDoc ClientLink.close} */
+  close(): Promise<void> {
+    if (this.#isClosed) return Promise.resolve();
+    this.#isClosed = true;
+    this.#closing.abort();
+    this.#calls.failAll(closedError("maybe"));
+    this.#routes.clear();
+    this.#reassembly.clear();
+    this.#stopTicker?.();
+    const open = this.#open;
+    this.#open = undefined;
+    if (open === undefined) return Promise.resolve();
+    open.subscription.unsubscribe();
+    this.#setup.events.disconnect(undefined);
+    return open.bus.flush().catch(() => {});
+  }
+
+  async #connect(): Promise<Open> {
+    let bus: BusConnection;
+    try {
+      bus = await this.#target.connection;
+    } catch (error) {
+      this.#opening = undefined;
+      this.#setup.events.error(error as Error);
+      throw error;
+    }
+    if (this.#isClosed) throw closedError(false);
+    const inbox = bus.newInbox();
+    const subscription = bus.subscribe(`${inbox}.*`, {
+      callback: (message) => this.#onMessage(message),
+    });
+    const outbox = new BusOutbox(
+      bus,
+      this.#setup.codec,
+      this.#setup.maxFrameSize,
+    );
+    this.#open = { bus, outbox, inbox, subscription };
+    const heartbeat = this.#target.heartbeat;
+    this.#stopTicker = every(
+      Math.max(1, Math.floor(heartbeat / 2)),
+      () => this.#tick(),
+    );
+    // The inbox must be subscribed before the first answer can come.
+    await bus.flush().catch(() => {});
+    this.#setup.events.connect();
+    return this.#open;
+  }
+
+  // --- CallSender: how OutgoingCalls' messages go on the bus ---
+
+  /** {@inheritDoc CallSender.encodeChecked} */
+  encodeChecked(message: OutgoingMessage, what: string): Uint8Array[] {
+    const parts = this.#open!.outbox.encodeChecked(message, what);
+    if (message[0] === MessageType.REQUEST) {
+      const meta = message[4] as
+        | { stream?: number; input?: boolean }
+        | undefined;
+      this.#request = {
+        id: message[1] as number,
+        action: message[2] as string,
+        isWatched: meta?.stream !== undefined || meta?.input === true,
+      };
+    }
+    return parts;
+  }
+
+  /** Sends a request: its first payload to the action's subject, the rest once an instance took it. */
+  sendData(parts: Uint8Array[]): void {
+    const request = this.#request!;
+    this.#request = undefined;
+    const { id, action, isWatched } = request;
+    const open = this.#open!;
+    const now = Date.now();
+    const route: Route = {
+      action,
+      instance: undefined,
+      waiting: undefined,
+      lastHeard: now,
+      lastSent: now,
+      isWatched,
+    };
+    this.#routes.set(id, route);
+    const reply = `${open.inbox}.${id}`;
+    try {
+      const payloads = open.outbox.split(parts, id);
+      open.bus.publish(
+        actionSubject(this.#target.prefix, this.#target.service, action),
+        payloads[0],
+        reply,
+      );
+      for (let i = 1; i < payloads.length; i++) {
+        const payload = payloads[i];
+        this.#toInstance(
+          route,
+          (instance) => open.bus.publish(instance, payload, reply),
+        );
+      }
+    } catch (error) {
+      this.#routes.delete(id);
+      this.#calls.take(id)?.fail(
+        new ClientError(
+          "CONNECTION_CLOSED",
+          `The call to "${action}" could not be sent: ${
+            (error as Error).message
+          }`,
+          { cause: error, wasRun: false },
+        ),
+      );
+    }
+  }
+
+  /** {@inheritDoc CallSender.sendIfOpen} */
+  sendIfOpen(message: OutgoingMessage): void {
+    const open = this.#open;
+    if (open === undefined) return;
+    const id = message[1] as number;
+    const route = this.#routes.get(id);
+    if (route === undefined) return;
+    const reply = `${open.inbox}.${id}`;
+    if (message[0] === MessageType.CANCEL) {
+      this.#routes.delete(id);
+      // Before an instance said it took the call, every instance hears the cancel.
+      open.outbox.sendControl(
+        route.instance ??
+          cancelSubject(this.#target.prefix, this.#target.service),
+        message,
+        reply,
+      );
+      return;
+    }
+    this.#toInstance(route, (instance) => {
+      route.lastSent = Date.now();
+      open.outbox.sendControl(instance, message, reply);
+    });
+  }
+
+  /** {@inheritDoc CallSender.sendChecked} */
+  sendChecked(message: OutgoingMessage): void | Promise<void> {
+    const open = this.#open;
+    if (open === undefined) return;
+    const id = message[1] as number;
+    const route = this.#routes.get(id);
+    if (route === undefined) return;
+    const parts = open.outbox.encodeChecked(message, "A stream item");
+    const reply = `${open.inbox}.${id}`;
+    const send = (instance: string) => {
+      route.lastSent = Date.now();
+      try {
+        open.outbox.send(instance, parts, reply, id);
+      } catch {
+        // The connection is closed: the call's liveness check fails it.
+      }
+    };
+    if (route.instance !== undefined) return send(route.instance);
+    return new Promise<void>((resolve) =>
+      this.#toInstance(route, (instance) => {
+        send(instance);
+        resolve();
+      })
+    );
+  }
+
+  /** {@inheritDoc CallSender.wireError} */
+  wireError(
+    code: string,
+    thrown: unknown,
+  ): ReturnType<CallSender["wireError"]> {
+    return wireError(code, thrown, true);
+  }
+
+  // --- CallsHost ---
+
+  /** {@inheritDoc CallsHost.callError} */
+  callError(): ClientError {
+    return closedError(false);
+  }
+
+  /** Nothing to keep alive: the NATS connection is the bus's. */
+  busy(): void {}
+
+  /** Nothing to let go. */
+  quiet(): void {}
+
+  /** Nothing to do. */
+  settled(): void {}
+
+  /**
+   * The server broke the protocol for one call: it fails with `PROTOCOL`.
+   *
+   * @param error What went wrong.
+   */
+  failProtocol(error: ProtocolError): void {
+    const id = this.#routing;
+    if (id === undefined) return;
+    this.#calls.cancel(
+      id,
+      new ClientError("PROTOCOL", error.message, { cause: error }),
+    );
+  }
+
+  /** Never blocked: NATS takes what is published. */
+  blocked(): Promise<void> | undefined {
+    return undefined;
+  }
+
+  // --- Receiving ---
+
+  #onMessage(message: BusMessage): void {
+    const subject = message.subject;
+    const id = Number(subject.slice(subject.lastIndexOf(".") + 1));
+    const route = this.#routes.get(id);
+    if (route === undefined) return; // An answer nobody waits for now.
+    if (message.status === 503) {
+      this.#routes.delete(id);
+      this.#calls.take(id)?.fail(
+        new ClientError(
+          "UNAVAILABLE",
+          `No server of service "${this.#target.service}" is there to take "${route.action}": start one, or check the service name.`,
+        ),
+      );
+      return;
+    }
+    route.lastHeard = Date.now();
+    const instance = message.reply;
+    if (instance !== undefined && route.instance === undefined) {
+      route.instance = instance;
+      const waiting = route.waiting;
+      route.waiting = undefined;
+      if (waiting !== undefined) { for (const send of waiting) send(instance); }
+    }
+    if (message.data.length === 0) return;
+    let decoded: Message;
+    try {
+      decoded = this.#open!.outbox.codec.decode(message.data);
+    } catch (error) {
+      this.#routes.delete(id);
+      this.#calls.cancel(
+        id,
+        new ClientError("PROTOCOL", (error as Error).message, { cause: error }),
+      );
+      return;
+    }
+    this.#route(decoded, id);
+  }
+
+  #route(message: Message, id: number): void {
+    this.#routing = id;
+    try {
+      switch (message.type) {
+        case MessageType.RESULT:
+          this.#routes.delete(id);
+          return this.#calls.result(message);
+        case MessageType.ERROR:
+          this.#routes.delete(id);
+          return this.#calls.error(id, message.error, message);
+        case MessageType.ITEM:
+          return this.#calls.item(message);
+        case MessageType.END:
+          this.#routes.delete(id);
+          return this.#calls.end(message);
+        case MessageType.INPUT_CREDIT:
+          return this.#calls.grantInput(id, message.count);
+        case MessageType.INPUT_STOP:
+          return this.#calls.stopInput(id);
+        case MessageType.PING:
+          return; // Still running.
+        case MessageType.FRAGMENT: {
+          const whole = this.#reassembly.add(message);
+          if (whole === undefined) return;
+          return this.#route(this.#open!.outbox.codec.decode(whole), id);
+        }
+        default:
+          throw new ClientError(
+            "PROTOCOL",
+            `Message type ${message.type} is not sent to a caller over NATS.`,
+          );
+      }
+    } catch (error) {
+      this.#routes.delete(id);
+      this.#calls.cancel(
+        id,
+        error instanceof ClientError
+          ? error
+          : new ClientError("PROTOCOL", (error as Error).message, {
+            cause: error,
+          }),
+      );
+    } finally {
+      this.#routing = undefined;
+    }
+  }
+
+  /** Runs `send` with the instance's subject: now, or once it is known. */
+  #toInstance(route: Route, send: (instance: string) => void): void {
+    if (route.instance !== undefined) return send(route.instance);
+    (route.waiting ??= []).push(send);
+  }
+
+  /**
+   * Fails calls whose server went silent for {@linkcode SILENT_HEARTBEATS}
+   * heartbeats, and tells the instances of streams that this side is there.
+   */
+  #tick(): void {
+    const open = this.#open;
+    if (open === undefined) return;
+    const now = Date.now();
+    const heartbeat = this.#target.heartbeat;
+    const silence = SILENT_HEARTBEATS * heartbeat;
+    for (const [id, route] of this.#routes) {
+      if (now - route.lastHeard > silence) {
+        this.#calls.cancel(
+          id,
+          new ClientError(
+            "CONNECTION_CLOSED",
+            `The server that took "${route.action}" went silent: nothing for ${
+              now - route.lastHeard
+            } ms (heartbeat ${heartbeat} ms). It may have died or frozen; the call may or may not have run.`,
+            { wasRun: "maybe" },
+          ),
+        );
+        this.#routes.delete(id);
+        continue;
+      }
+      if (
+        route.isWatched && route.instance !== undefined &&
+        now - route.lastSent >= heartbeat
+      ) {
+        route.lastSent = now;
+        open.outbox.sendControl(
+          route.instance,
+          outgoing.ping(id),
+          `${open.inbox}.${id}`,
+        );
+      }
+    }
+  }
+}
+
+/** The error of calls cut by the link's own closing. */
+function closedError(wasRun: false | "maybe"): ClientError {
+  return new ClientError("CONNECTION_CLOSED", "The client was closed.", {
+    wasRun,
+  });
+}
