@@ -26,6 +26,7 @@ import type {
 import type { BusConnection, BusMessage, BusSubscription } from "./bus.ts";
 import { BusCaller, type CallerHost } from "./bus_caller.ts";
 import { BusOutbox } from "./bus_outbox.ts";
+import { answerDiscovery } from "./discovery.ts";
 import { IDLE_CALLER_HEARTBEATS } from "./liveness.ts";
 import {
   actionSubject,
@@ -351,12 +352,12 @@ function endpointMetadata(
   return metadata;
 }
 
-/** Until src/nats/discovery.ts lands: answers nothing. */
+/** Answers NATS micro discovery for this instance (src/nats/discovery.ts). */
 function startDiscovery(
-  _bus: BusConnection,
-  _instance: DiscoveredInstance,
+  bus: BusConnection,
+  instance: DiscoveredInstance,
 ): { stop(): Promise<void> } {
-  return { stop: () => Promise.resolve() };
+  return answerDiscovery(bus, instance);
 }
 
 /** Handlers cannot call back over a bus: there is no connection to the caller. */
