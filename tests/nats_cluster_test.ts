@@ -10,7 +10,9 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import assert from "node:assert/strict";
 import { action, Client, ClientError, IsockError } from "../mod.ts";
-import { listInstances, natsTransport } from "../nats.ts";
+import { natsTransport } from "../nats.ts";
+import { listInstances } from "../src/nats/list_instances.ts";
+import { discoveryBus } from "./fixtures/nats_discovery_bus.ts";
 import { type NatsServer, startNatsServer } from "./fixtures/nats_server.ts";
 import type { Counters, Done, Job } from "./fixtures/nats_worker.ts";
 import { root } from "./processes.ts";
@@ -423,7 +425,11 @@ Deno.test("nats cluster: three servers share 3,000 calls, and discovery lists al
       await nc.close();
     }
 
-    const instances = await listInstances(caller.bus, { service });
+    // listInstances over a connection of its own: the bus the client uses
+    // gives no access to its connection (nats.ts wraps it for users).
+    const lister = await connect({ servers: nats.hostPort });
+    const instances = await listInstances(discoveryBus(lister), { service })
+      .finally(() => lister.close());
     assert.deepEqual(
       instances.map(({ id }) => id).sort(),
       [...new Set(instances.map(({ id }) => id))].sort(),
@@ -456,7 +462,9 @@ Deno.test("nats cluster: kill -9 one server under load: idempotent calls all suc
       call: (index) => ({
         isIdempotent: index % 2 === 0,
         ms: 5 + (index % 4) * 5,
-        timeout: 4_000,
+        // Room for the silence to be noticed (3 heartbeats of 1 s) and the
+        // idempotent calls to run again elsewhere.
+        timeout: 8_000,
       }),
       onSettled: (settled) => {
         if (settled === 300) {

@@ -6,11 +6,7 @@
  * connection adapted here the way nats.ts adapts its own.
  */
 
-import {
-  connect,
-  createInbox,
-  type NatsConnection,
-} from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import assert from "node:assert/strict";
 import { ClientError } from "../../src/base/errors.ts";
 import type { ServerStats } from "../../src/dispatch/action_stats.ts";
@@ -24,33 +20,8 @@ import {
   RESPONSE_TYPES,
 } from "../../src/nats/discovery.ts";
 import { listInstances } from "../../src/nats/list_instances.ts";
+import { discoveryBus } from "../fixtures/nats_discovery_bus.ts";
 import { startNatsServer } from "../fixtures/nats_server.ts";
-
-/** A NATS connection as discovery sees it. */
-function discoveryBus(nc: NatsConnection): DiscoveryBus {
-  return {
-    subscribe(subject, { callback }) {
-      const subscription = nc.subscribe(subject, {
-        callback: (error, message) => {
-          if (error !== null) return;
-          // A status the NATS server made (503: no responders) comes as
-          // a header-only message.
-          callback({
-            subject: message.subject,
-            data: message.data,
-            reply: message.reply === "" ? undefined : message.reply,
-            status: message.headers?.code || undefined,
-          });
-        },
-      });
-      return { unsubscribe: () => subscription.unsubscribe() };
-    },
-    publish(subject, data, reply) {
-      nc.publish(subject, data, reply === undefined ? undefined : { reply });
-    },
-    newInbox: () => createInbox(),
-  };
-}
 
 const STARTED = new Date("2026-01-02T03:04:05.678Z");
 const FAILED_AT = new Date("2026-01-02T03:05:00.000Z");
