@@ -545,7 +545,7 @@ function footer(
     ],
     [
       "nats-floor",
-      "Over NATS: one nats-server (2.9, Debian's, max_payload 8 MiB so that W3 is one message each way; not pinned) started by the bench; NATS floor: a bare nats.js subscription answering each nc.request() with the payload decoded and encoded again by isock's codec; isock over NATS: server.listen(natsTransport(…)) and new Client({ transport }), the same echo action.",
+      "Over NATS: one nats-server (2.9, Debian's, max_payload 8 MiB so that W3 is one message each way; not pinned) started by the bench; NATS floor: bare nats.js, a subscription answering each request with the payload decoded and encoded again by isock's codec, the client publishing each request with a reply subject of its own under one inbox and one wildcard subscription taking the answers (what nc.request() does, less its per-request timer and async-trace error, which make nc.request() about half as fast in W1); isock over NATS: server.listen(natsTransport(…)) and new Client({ transport }), the same echo action.",
     ],
     [
       "grpc",

@@ -29,9 +29,6 @@ export const FLOOR_SUBJECT = "bench.floor.echo";
 /** The service name isock's bench server listens under. */
 export const BENCH_SERVICE = "bench";
 
-/** How long one bare request may wait for its reply, in milliseconds. */
-export const REQUEST_TIMEOUT_MS = 30_000;
-
 /**
  * The address of the bench's nats-server.
  *
