@@ -47,6 +47,7 @@ export {
   type ClientEventMap,
   type ClientOptions,
   type ClientTlsOptions,
+  type ClientTransport,
   type ConnectDetail,
   type StreamArgs,
   type StreamCallOptions,
@@ -94,6 +95,7 @@ export {
   type ServerOptions,
   type ServerStats,
   type ServerTlsOptions,
+  type ServerTransport,
   type ShutdownOptions,
   type StatsOptions,
 } from "./server.ts";

@@ -31,9 +31,72 @@
 import {
   connect,
   createInbox,
-  type NatsConnection,
   type NodeConnectionOptions,
 } from "@nats-io/transport-node";
+
+/**
+ * TLS to the NATS server, as the NATS client takes it: files or PEM text
+ * of the CA, and of this side's certificate and key for mutual TLS.
+ */
+export interface NatsTlsOptions {
+  /** A file with the CA certificates to trust. */
+  caFile?: string;
+  /** The CA certificates to trust, PEM. */
+  ca?: string;
+  /** A file with this side's certificate. */
+  certFile?: string;
+  /** This side's certificate, PEM. */
+  cert?: string;
+  /** A file with this side's private key. */
+  keyFile?: string;
+  /** This side's private key, PEM. */
+  key?: string;
+  /** Start TLS before the NATS INFO (servers configured with `handshake_first`). */
+  handshakeFirst?: boolean;
+}
+
+/** A message as a NATS.js subscription delivers it. */
+export interface NatsClientMessage {
+  /** The subject it was published to. */
+  readonly subject: string;
+  /** Its reply subject, if any. */
+  readonly reply?: string;
+  /** Its payload. */
+  readonly data: Uint8Array;
+  /** Its headers: a no-responders answer has `code` 503. */
+  readonly headers?: { readonly code: number };
+}
+
+/**
+ * A connection made by `connect()` of `@nats-io/transport-node` (or of
+ * another NATS.js transport), as `natsTransport({ connection })` takes it:
+ * the members isock uses.
+ */
+export interface NatsClientConnection {
+  /** What the NATS server said about itself: its `max_payload`. */
+  readonly info?: { readonly max_payload: number };
+  /** Publishes a payload. */
+  publish(
+    subject: string,
+    payload?: Uint8Array,
+    options?: { reply?: string },
+  ): void;
+  /** Subscribes, with a callback. */
+  subscribe(subject: string, options?: {
+    queue?: string;
+    callback?: (error: Error | null, message: NatsClientMessage) => void;
+  }): { unsubscribe(): void; drain(): Promise<void> };
+  /** Resolves once the server has seen everything published so far. */
+  flush(): Promise<void>;
+  /** The connection's events: disconnects and reconnects. */
+  status(): AsyncIterable<{ readonly type: string }>;
+  /** Resolves once the connection is closed. */
+  closed(): Promise<void | Error>;
+  /** Closes the connection. */
+  close(): Promise<void>;
+  /** Whether the connection is closed. */
+  isClosed(): boolean;
+}
 import { ClientError } from "./src/base/errors.ts";
 import type { ClientTransport } from "./src/endpoint/client_transport.ts";
 import type { ServerTransport } from "./src/endpoint/server_transport.ts";
@@ -47,12 +110,7 @@ import {
 } from "./src/nats/subjects.ts";
 import { MAX_TIMEOUT } from "./src/base/timers.ts";
 
-export type {
-  ClientTransport,
-  NatsConnection,
-  NodeConnectionOptions,
-  ServerTransport,
-};
+export type { ClientTransport, ServerTransport };
 export { actionSubject } from "./src/nats/subjects.ts";
 
 /** Options of {@linkcode natsTransport}. */
@@ -68,7 +126,7 @@ export interface NatsTransportOptions {
    * A NATS connection opened by the caller, to use instead of opening one.
    * `bus.close()` leaves it open.
    */
-  connection?: NatsConnection;
+  connection?: NatsClientConnection;
   /** The service name, shared by its servers: letters, digits, `_` and `-`. */
   service: string;
   /**
@@ -102,15 +160,19 @@ export interface NatsTransportOptions {
   pass?: string;
   /** Token, for token authentication. */
   token?: string;
-  /** Any authenticator of the NATS client (nkeys, JWT, credentials). */
-  authenticator?: NodeConnectionOptions["authenticator"];
-  /** TLS options of the NATS client (CA, certificate and key files). */
-  tls?: NodeConnectionOptions["tls"];
   /**
-   * Any other option of the NATS client's `connect()`; the options above
-   * win over the same ones here.
+   * An authenticator of the NATS client (`credsAuthenticator`,
+   * `nkeyAuthenticator`, `jwtAuthenticator` from `@nats-io/transport-node`).
    */
-  connectOptions?: NodeConnectionOptions;
+  authenticator?: unknown;
+  /** TLS to the NATS server. */
+  tls?: NatsTlsOptions;
+  /**
+   * Any other option of the NATS client's `connect()` (see
+   * `@nats-io/transport-node`); the options above win over the same ones
+   * here.
+   */
+  connectOptions?: Readonly<Record<string, unknown>>;
   /**
    * The service's version, as discovery shows it (semantic versioning).
    *
@@ -173,7 +235,7 @@ export interface NatsTransport extends ClientTransport, ServerTransport {
 export function natsTransport(options: NatsTransportOptions): NatsTransport {
   const settings = readOptions(options);
   const given = options.connection;
-  let opened: Promise<NatsConnection>;
+  let opened: Promise<NatsClientConnection>;
   if (given !== undefined) {
     opened = Promise.resolve(given);
   } else {
@@ -251,8 +313,9 @@ function connectOptions(options: NatsTransportOptions): NodeConnectionOptions {
   const given: NodeConnectionOptions = {
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
-    ...options.connectOptions,
-    servers: options.servers ?? options.connectOptions?.servers ??
+    ...options.connectOptions as NodeConnectionOptions,
+    servers: options.servers ??
+      (options.connectOptions?.servers as string | string[] | undefined) ??
       "127.0.0.1:4222",
   };
   if (options.name !== undefined) given.name = options.name;
@@ -260,14 +323,15 @@ function connectOptions(options: NatsTransportOptions): NodeConnectionOptions {
   if (options.pass !== undefined) given.pass = options.pass;
   if (options.token !== undefined) given.token = options.token;
   if (options.authenticator !== undefined) {
-    given.authenticator = options.authenticator;
+    given.authenticator = options
+      .authenticator as NodeConnectionOptions["authenticator"];
   }
   if (options.tls !== undefined) given.tls = options.tls;
   return given;
 }
 
 /** A NATS connection as isock's narrow {@linkcode BusConnection}. */
-function adapt(connection: NatsConnection): BusConnection {
+function adapt(connection: NatsClientConnection): BusConnection {
   let isConnected = true;
   (async () => {
     for await (const status of connection.status()) {
