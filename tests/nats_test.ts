@@ -12,6 +12,7 @@ import {
   defineExtension,
   RemoteError,
   Server,
+  tracked,
 } from "@isock/isock";
 import { connect } from "@nats-io/transport-node";
 import assert from "node:assert/strict";
@@ -450,4 +451,181 @@ Deno.test("nats: importing @isock/isock does not load NATS", async () => {
     specifier.endsWith("/nats.ts")
   );
   assert.deepEqual(nats, []);
+});
+
+Deno.test("nats: stacks go only where exposeStack allows", async () => {
+  await using setup = await natsSetup();
+  const fail = action("fail", (): never => {
+    throw new TypeError("nope");
+  });
+  await natsServer(setup, new Server({ exposeStack: false }).addAction(fail), {
+    service: "quiet",
+  });
+  await natsServer(setup, new Server({ exposeStack: true }).addAction(fail), {
+    service: "loud",
+  });
+  const quiet = natsClient(setup, {}, { service: "quiet" });
+  const loud = natsClient(setup, {}, { service: "loud" });
+  await assert.rejects(
+    quiet.runAction(fail),
+    (error) =>
+      error instanceof RemoteError && error.remoteName === "TypeError" &&
+      error.remoteStack === undefined,
+  );
+  await assert.rejects(
+    loud.runAction(fail),
+    (error) =>
+      error instanceof RemoteError && /nats_test/.test(error.remoteStack ?? ""),
+  );
+});
+
+Deno.test("nats: leaving a stream early ends the generator on the server", async () => {
+  await using setup = await natsSetup();
+  let cleanedUp = false;
+  const count = action("count", async function* () {
+    try {
+      for (let n = 1;; n++) yield n;
+    } finally {
+      cleanedUp = true;
+    }
+  });
+  await natsServer(setup, new Server().addAction(count));
+  const client = natsClient(setup);
+  for await (const n of client.stream(count)) if (n === 3) break;
+  const started = Date.now();
+  while (!cleanedUp && Date.now() - started < 5000) await wait(5);
+  assert.ok(cleanedUp);
+});
+
+Deno.test("nats: a stream whose server is lost fails by the heartbeats; a tracked one resumes on another server", async () => {
+  await using setup = await natsSetup();
+  let release = () => {};
+  const hold = new Promise<void>((resolve) => release = resolve);
+  setup.defer(() => Promise.resolve(release()));
+  const ticks = action("ticks", async function* (_: undefined, context) {
+    let n = Number(context.lastEventId ?? 0);
+    yield tracked(++n, n);
+    yield tracked(++n, n);
+    await hold; // then it freezes
+  });
+  const plain = action("plain", async function* () {
+    yield 1;
+    await hold;
+  });
+  const connection = await cuttableServer(
+    setup,
+    new Server().addAction(ticks).addAction(plain),
+  );
+  const client = natsClient(setup, { retry: 3 }, { heartbeat: 100 });
+  const seen: number[] = [];
+  const tracking = (async () => {
+    for await (const n of client.stream(ticks)) {
+      seen.push(n as number);
+      if (seen.length === 4) return;
+    }
+  })().catch((error) => error);
+  const plainItems: unknown[] = [];
+  const plainStream = (async () => {
+    for await (const n of client.stream(plain)) plainItems.push(n);
+  })().catch((error) => error);
+  for (let waited = 0; seen.length < 2 || plainItems.length < 1; waited++) {
+    assert.ok(waited < 1000, "the streams did not start");
+    await wait(5);
+  }
+  await natsServer(
+    setup,
+    new Server().addAction(
+      action("ticks", async function* (_: undefined, context) {
+        for (let n = Number(context.lastEventId ?? 0) + 1;; n++) {
+          yield tracked(n, n);
+        }
+      }),
+    ),
+    { heartbeat: 100 },
+  );
+  const cut = performance.now();
+  await connection.close();
+  const error = await plainStream;
+  assert.ok(
+    error instanceof ClientError && error.code === "CONNECTION_CLOSED",
+    String(error),
+  );
+  const trackingError = await tracking;
+  assert.equal(trackingError, undefined, String(trackingError?.stack));
+  assert.deepEqual(seen, [1, 2, 3, 4]);
+  assert.ok(performance.now() - cut < 5000);
+});
+
+Deno.test("nats: a caller that goes away mid-stream: the server stops the generator", async () => {
+  await using setup = await natsSetup();
+  let cleanedUp = false;
+  let produced = 0;
+  const count = action("count", async function* () {
+    try {
+      for (let n = 1;; n++) {
+        produced = n;
+        yield n;
+      }
+    } finally {
+      cleanedUp = true;
+    }
+  });
+  await natsServer(setup, new Server().addAction(count), { heartbeat: 100 });
+  const connection = await connect({ servers: setup.nats.hostPort });
+  const client = new Client({
+    transport: setup.bus({ connection, heartbeat: 100 }),
+  });
+  setup.defer(() => client.close());
+  const iterator = client.stream(count)[Symbol.asyncIterator]();
+  assert.deepEqual(await iterator.next(), { value: 1, done: false });
+  // The caller vanishes without a word: its NATS connection is gone.
+  await connection.close();
+  const started = Date.now();
+  while (!cleanedUp && Date.now() - started < 5000) await wait(10);
+  assert.ok(cleanedUp, `the generator still runs after ${produced} items`);
+});
+
+Deno.test("nats: a server that takes calls and goes quiet (frozen) fails them by the heartbeats, not the deadline", async () => {
+  await using setup = await natsSetup();
+  // A frozen server, as NATS sees it: a member of the queue group that never answers.
+  const frozen = await connect({ servers: setup.nats.hostPort });
+  setup.defer(() => frozen.close());
+  let taken = 0;
+  frozen.subscribe("isock.lab.>", {
+    queue: "lab",
+    callback: () => {
+      taken++;
+    },
+  });
+  await frozen.flush();
+  const client = natsClient(setup, {}, { heartbeat: 50 });
+  const timeout = 10_000;
+  const started = performance.now();
+  await assert.rejects(
+    client.runAction("work", 1, { timeout }),
+    (error) =>
+      error instanceof ClientError && error.code === "CONNECTION_CLOSED" &&
+      error.wasRun === "maybe",
+  );
+  await assert.rejects(
+    (async () => {
+      for await (const _ of client.stream("items", 1, { timeout })) {
+        // nothing comes
+      }
+    })(),
+    { code: "CONNECTION_CLOSED" },
+  );
+  assert.equal(taken, 2);
+  assert.ok(performance.now() - started < timeout / 4);
+});
+
+Deno.test("nats: a call that runs longer than the heartbeats is kept alive by the server's notices", async () => {
+  await using setup = await natsSetup();
+  const slow = action("slow", async () => {
+    await wait(600);
+    return "done";
+  });
+  await natsServer(setup, new Server().addAction(slow), { heartbeat: 50 });
+  const client = natsClient(setup, { timeout: 5000 }, { heartbeat: 50 });
+  assert.equal(await client.runAction(slow), "done");
 });

@@ -60,8 +60,6 @@ interface Route {
   lastHeard: number;
   /** When this side last sent to the instance for this call. */
   lastSent: number;
-  /** Whether the instance watches this side's news: a stream or an input. */
-  readonly isWatched: boolean;
 }
 
 /** The connected part of a link: its inbox and outbox. */
@@ -83,11 +81,13 @@ export class BusLink
   readonly #routes = new Map<number, Route>();
   readonly #reassembly: Reassembly;
   readonly #closing = new AbortController();
+  /** Each action's subject, made once. */
+  readonly #subjects = new Map<string, string>();
   #open: Open | undefined;
   #opening: Promise<Open> | undefined;
   #stopTicker: (() => void) | undefined;
   /** The request being encoded, between `encodeChecked` and `sendData`. */
-  #request: { id: number; action: string; isWatched: boolean } | undefined;
+  #request: { id: number; action: string } | undefined;
   /** The call whose message is being routed, for a protocol failure. */
   #routing: number | undefined;
   #isClosed = false;
@@ -207,13 +207,9 @@ export class BusLink
   encodeChecked(message: OutgoingMessage, what: string): Uint8Array[] {
     const parts = this.#open!.outbox.encodeChecked(message, what);
     if (message[0] === MessageType.REQUEST) {
-      const meta = message[4] as
-        | { stream?: number; input?: boolean }
-        | undefined;
       this.#request = {
         id: message[1] as number,
         action: message[2] as string,
-        isWatched: meta?.stream !== undefined || meta?.input === true,
       };
     }
     return parts;
@@ -223,7 +219,7 @@ export class BusLink
   sendData(parts: Uint8Array[]): void {
     const request = this.#request!;
     this.#request = undefined;
-    const { id, action, isWatched } = request;
+    const { id, action } = request;
     const open = this.#open!;
     const now = Date.now();
     const route: Route = {
@@ -232,17 +228,12 @@ export class BusLink
       waiting: undefined,
       lastHeard: now,
       lastSent: now,
-      isWatched,
     };
     this.#routes.set(id, route);
     const reply = `${open.inbox}.${id}`;
     try {
       const payloads = open.outbox.split(parts, id);
-      open.bus.publish(
-        actionSubject(this.#target.prefix, this.#target.service, action),
-        payloads[0],
-        reply,
-      );
+      open.bus.publish(this.#subject(action), payloads[0], reply);
       for (let i = 1; i < payloads.length; i++) {
         const payload = payloads[i];
         this.#toInstance(
@@ -368,10 +359,17 @@ export class BusLink
     if (message.status === 503) {
       this.#routes.delete(id);
       this.#calls.take(id)?.fail(
-        new ClientError(
-          "UNAVAILABLE",
-          `No server of service "${this.#target.service}" is there to take "${route.action}": start one, or check the service name.`,
-        ),
+        route.instance === undefined
+          ? new ClientError(
+            "UNAVAILABLE",
+            `No server of service "${this.#target.service}" is there to take "${route.action}": start one, or check the service name.`,
+          )
+          // A message to the instance that took the call found nobody there.
+          : new ClientError(
+            "CONNECTION_CLOSED",
+            `The server that took "${route.action}" is gone (its subject has no subscriber); the call may or may not have run.`,
+            { wasRun: "maybe" },
+          ),
       );
       return;
     }
@@ -445,6 +443,20 @@ export class BusLink
     }
   }
 
+  /** The subject of an action's calls. */
+  #subject(action: string): string {
+    let subject = this.#subjects.get(action);
+    if (subject === undefined) {
+      subject = actionSubject(
+        this.#target.prefix,
+        this.#target.service,
+        action,
+      );
+      if (this.#subjects.size < 1024) this.#subjects.set(action, subject);
+    }
+    return subject;
+  }
+
   /** Runs `send` with the instance's subject: now, or once it is known. */
   #toInstance(route: Route, send: (instance: string) => void): void {
     if (route.instance !== undefined) return send(route.instance);
@@ -476,10 +488,10 @@ export class BusLink
         this.#routes.delete(id);
         continue;
       }
-      if (
-        route.isWatched && route.instance !== undefined &&
-        now - route.lastSent >= heartbeat
-      ) {
+      // A call the instance said it runs: tell it this side is there (a
+      // stream's producer stops without it), and learn at once, from NATS's
+      // no-responders answer, when the instance is gone.
+      if (route.instance !== undefined && now - route.lastSent >= heartbeat) {
         route.lastSent = now;
         open.outbox.sendControl(
           route.instance,

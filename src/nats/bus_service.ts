@@ -257,6 +257,7 @@ export class BusService implements ServingTransport, CallerHost {
       const { endpoint } = this.#served;
       caller = new BusCaller(route.inbox, this, {
         actions: endpoint.actions.find,
+        maxInFlight: endpoint.limits.maxInFlight,
         exposeStack: this.exposeStack,
         stats: endpoint.stats,
         middleware: endpoint.middleware,
@@ -352,7 +353,10 @@ function endpointMetadata(
   return metadata;
 }
 
-/** Answers NATS micro discovery for this instance (src/nats/discovery.ts). */
+/**
+ * Answers NATS micro discovery for an instance: the bus connection is
+ * discovery's bus as it is (src/nats/discovery.ts declares a subset of it).
+ */
 function startDiscovery(
   bus: BusConnection,
   instance: DiscoveredInstance,
