@@ -3,7 +3,9 @@
  * hand-written RPC over the same framing and codec (the baseline), the
  * same with msgpackr as codec, raw loopback TCP (the limit), and the RPC
  * libraries users would pick instead on Node (gRPC, JSON-RPC, capnweb),
- * and, in a table of their own, isock's streams next to gRPC's (W5).
+ * isock over NATS next to a bare nats.js request/reply (W1–W3, through a
+ * nats-server the bench starts: bench/nats_bench.ts), and, in a table of
+ * their own, isock's streams next to gRPC's (W5).
  * Each system runs as a server process and a client process on 127.0.0.1,
  * in one run, so the numbers compare. Then isock's memory and startup
  * (bench/footprint.ts), and the targets isock is held to
@@ -254,7 +256,8 @@ const USAGE =
                     workload and the speed a restructuring must keep
                     (W1, W2 ≥ 0.95×, W3 ≥ 0.9×).
   --only W1,W2,…    Measures only these workloads, on isock, the earlier
-                    isock and the baseline, and skips memory and startup.
+                    isock, the baseline and (W1–W3) the NATS rows, and
+                    skips memory and startup.
                     With --against --quick and W1,W2,W3: about 1 min.
   --same-cpu        Pins every server and client to CPU 0 (taskset), so
                     each pair shares one CPU; the default pins servers to

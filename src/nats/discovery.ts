@@ -110,8 +110,11 @@ export interface MicroEndpointInfo {
 
 /** One endpoint as `$SRV.STATS` tells it; times in nanoseconds. */
 export interface MicroEndpointStats {
+  /** The action's name. */
   readonly name: string;
+  /** The subject its requests go to. */
   readonly subject: string;
+  /** The queue group the instances of the service share on that subject. */
   readonly queue_group?: string;
   /** Requests answered. */
   readonly num_requests: number;
@@ -142,16 +145,23 @@ export interface IsockEndpointData {
 
 /** What every answer starts with. */
 export interface MicroIdentity {
+  /** Which answer it is: one of {@linkcode RESPONSE_TYPES}. */
   readonly type: string;
+  /** The service's name. */
   readonly name: string;
+  /** The instance's id. */
   readonly id: string;
+  /** The service's version. */
   readonly version: string;
+  /** Strings about the service. */
   readonly metadata: Readonly<Record<string, string>>;
 }
 
 /** The answer to `$SRV.INFO`. */
 export interface MicroInfoResponse extends MicroIdentity {
+  /** A line about the service. */
   readonly description: string;
+  /** One per action offered now. */
   readonly endpoints: readonly MicroEndpointInfo[];
 }
 
@@ -159,6 +169,7 @@ export interface MicroInfoResponse extends MicroIdentity {
 export interface MicroStatsResponse extends MicroIdentity {
   /** Since when the numbers count, in RFC 3339. */
   readonly started: string;
+  /** One per endpoint of the INFO answer. */
   readonly endpoints: readonly MicroEndpointStats[];
 }
 

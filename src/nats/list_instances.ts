@@ -76,8 +76,11 @@ export interface ServiceInstance {
   readonly id: string;
   /** The service's name. */
   readonly name: string;
+  /** The service's version. */
   readonly version: string;
+  /** A line about the service; `""` if its INFO answer did not come in time. */
   readonly description: string;
+  /** Strings about the service. */
   readonly metadata: Readonly<Record<string, string>>;
   /** Its actions; empty if its INFO answer did not come in time. */
   readonly endpoints: readonly InstanceEndpoint[];
