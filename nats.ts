@@ -333,13 +333,19 @@ function connectOptions(options: NatsTransportOptions): NodeConnectionOptions {
 /** A NATS connection as isock's narrow {@linkcode BusConnection}. */
 function adapt(connection: NatsClientConnection): BusConnection {
   let isConnected = true;
+  const listeners = new Set<(isConnected: boolean) => void>();
+  const tell = (now: boolean) => {
+    if (now === isConnected) return;
+    isConnected = now;
+    for (const listener of listeners) listener(now);
+  };
   (async () => {
     for await (const status of connection.status()) {
-      if (status.type === "disconnect") isConnected = false;
-      else if (status.type === "reconnect") isConnected = true;
+      if (status.type === "disconnect") tell(false);
+      else if (status.type === "reconnect") tell(true);
     }
   })().catch(() => {});
-  connection.closed().then(() => isConnected = false);
+  connection.closed().then(() => tell(false));
   return {
     get maxPayload() {
       return connection.info?.max_payload ?? 1024 * 1024;
@@ -377,5 +383,9 @@ function adapt(connection: NatsClientConnection): BusConnection {
     },
     newInbox: () => createInbox(),
     flush: () => connection.flush(),
+    watch(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
   };
 }

@@ -419,6 +419,9 @@ Deno.test("nats: calls resume after the nats-server restarts", async () => {
     new Server().addAction(action("ping", () => "pong")),
   );
   const client = natsClient(setup, { timeout: 2000 });
+  const events: string[] = [];
+  client.addEventListener("connect", () => events.push("connect"));
+  client.addEventListener("disconnect", () => events.push("disconnect"));
   assert.equal(await client.runAction("ping"), "pong");
   await setup.nats.restart();
   const started = Date.now();
@@ -433,6 +436,7 @@ Deno.test("nats: calls resume after the nats-server restarts", async () => {
   for (let i = 0; i < 10; i++) {
     assert.equal(await client.runAction("ping"), "pong");
   }
+  assert.deepEqual(events, ["connect", "disconnect", "connect"]);
 });
 
 Deno.test("nats: importing @isock/isock does not load NATS", async () => {
@@ -615,8 +619,23 @@ Deno.test("nats: a server that takes calls and goes quiet (frozen) fails them by
     })(),
     { code: "CONNECTION_CLOSED" },
   );
-  assert.equal(taken, 2);
+  // An upload waits for the instance to say where to send it; it never does.
+  let closedSource = false;
+  async function* upload() {
+    try {
+      for (let n = 0;; n++) yield n;
+    } finally {
+      closedSource = true;
+    }
+  }
+  await assert.rejects(
+    client.runAction("sum", upload(), { timeout }),
+    { code: "CONNECTION_CLOSED" },
+  );
+  assert.equal(taken, 3);
   assert.ok(performance.now() - started < timeout / 4);
+  for (let waited = 0; !closedSource && waited < 100; waited++) await wait(10);
+  assert.ok(closedSource, "the upload's source was left open");
 });
 
 Deno.test("nats: a call that runs longer than the heartbeats is kept alive by the server's notices", async () => {
@@ -628,4 +647,42 @@ Deno.test("nats: a call that runs longer than the heartbeats is kept alive by th
   await natsServer(setup, new Server().addAction(slow), { heartbeat: 50 });
   const client = natsClient(setup, { timeout: 5000 }, { heartbeat: 50 });
   assert.equal(await client.runAction(slow), "done");
+});
+
+Deno.test("nats: no NATS server there: listen fails LISTEN_FAILED, calls fail CONNECT_FAILED", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  const bus = natsTransport({ servers: `127.0.0.1:${port}`, service: "lab" });
+  const server = new Server().addAction(action("x", () => 1));
+  await assert.rejects(server.listen(bus), { code: "LISTEN_FAILED" });
+  const client = new Client({ transport: bus });
+  await assert.rejects(
+    client.runAction("x"),
+    (error) =>
+      error instanceof ClientError && error.code === "CONNECT_FAILED" &&
+      error.wasRun === false,
+  );
+  await client.close();
+  await server.shutdown();
+  await bus.close();
+});
+
+Deno.test("nats: a request above the server's maxFrameSize fails that call with FRAME_TOO_LARGE", async () => {
+  await using setup = await natsSetup();
+  const echo = action("echo", (bytes: Uint8Array) => bytes.length);
+  await natsServer(
+    setup,
+    new Server({ maxFrameSize: 2 * 1024 * 1024 }).addAction(echo),
+  );
+  const client = natsClient(setup, { timeout: 10_000 });
+  await assert.rejects(
+    client.runAction(echo, new Uint8Array(4 * 1024 * 1024)),
+    (error) => error instanceof RemoteError && error.code === "FRAME_TOO_LARGE",
+  );
+  assert.equal(
+    await client.runAction(echo, new Uint8Array(1_500_000)),
+    1_500_000,
+  );
+  assert.equal(await client.runAction(echo, new Uint8Array(10)), 10);
 });

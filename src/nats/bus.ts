@@ -56,4 +56,11 @@ export interface BusConnection {
   newInbox(): string;
   /** Resolves once the NATS server has seen everything published so far. */
   flush(): Promise<void>;
+  /**
+   * Calls `listener` when the connection drops (`false`) and when it is back
+   * (`true`).
+   *
+   * @returns What stops the calls.
+   */
+  watch(listener: (isConnected: boolean) => void): () => void;
 }

@@ -34,7 +34,7 @@ import {
 } from "../session/incoming_requests.ts";
 import { Reassembly } from "../session/reassembly.ts";
 import type { BusOutbox } from "./bus_outbox.ts";
-import { SILENT_HEARTBEATS } from "./liveness.ts";
+import { OpenCalls, type OpenCallsPort } from "./open_calls.ts";
 
 /** What a caller needs of its service instance. */
 export interface CallerHost {
@@ -52,16 +52,6 @@ export interface CallerHost {
   readonly heartbeat: number;
 }
 
-/** An open call: its answer is not sent yet. */
-interface OpenCall {
-  /** When this side last sent something for it (`Date.now()`). */
-  lastSent: number;
-  /** When the caller was last heard for it. */
-  lastHeard: number;
-  /** Whether the call lives on the caller's news: a stream, or an input stream. */
-  readonly isWatched: boolean;
-}
-
 /** The calls of one client inbox, on one instance. */
 export class BusCaller implements AnswerSender, RequestsHost {
   /** The client inbox: every call's reply subject is `<inbox>.<id>`. */
@@ -72,7 +62,17 @@ export class BusCaller implements AnswerSender, RequestsHost {
   lastActive = Date.now();
   readonly #host: CallerHost;
   readonly #reassembly: Reassembly;
-  readonly #open = new Map<number, OpenCall>();
+  readonly #open = new OpenCalls();
+  /** Sends the "still running" pings, and stops calls whose caller left. */
+  readonly #liveness: OpenCallsPort = {
+    ping: (id) =>
+      this.#host.outbox.sendControl(
+        this.#reply(id),
+        outgoing.ping(id),
+        this.#host.instanceSubject,
+      ),
+    lost: (id) => this.#abandon(id),
+  };
   /** The call whose message is being handled, for a protocol failure. */
   #routing: number | undefined;
   #isClosed = false;
@@ -147,7 +147,7 @@ export class BusCaller implements AnswerSender, RequestsHost {
     const now = Date.now();
     this.lastActive = now;
     if (message.type === MessageType.FRAGMENT) {
-      this.#open.set(id, { lastSent: now, lastHeard: now, isWatched: true });
+      this.#open.open(id, true, now);
       this.#piece(message, id);
       if (this.#open.has(id)) {
         this.sendIfOpen(outgoing.ping(id));
@@ -172,12 +172,13 @@ export class BusCaller implements AnswerSender, RequestsHost {
    * @param id The call's id, from the reply subject.
    */
   later(message: Message, id: number): void {
-    const call = this.#open.get(id);
-    if (call !== undefined) call.lastHeard = Date.now();
+    this.#open.heard(id);
     this.#routing = id;
     try {
       switch (message.type) {
         case MessageType.CANCEL:
+          // The caller no longer listens: no more notices for this call.
+          this.#finish(id);
           return this.requests.cancel(id);
         case MessageType.CREDIT:
           return this.requests.grant(id, message.count);
@@ -204,29 +205,12 @@ export class BusCaller implements AnswerSender, RequestsHost {
 
   /**
    * Sends a PING for each open call that sent nothing for a heartbeat, and
-   * stops streams whose caller went silent for {@linkcode SILENT_HEARTBEATS}.
+   * stops streams whose caller went silent for three.
    *
    * @param now `Date.now()`.
    */
   tick(now: number): void {
-    const heartbeat = this.#host.heartbeat;
-    for (const [id, call] of this.#open) {
-      if (
-        call.isWatched && now - call.lastHeard > SILENT_HEARTBEATS * heartbeat
-      ) {
-        this.#open.delete(id);
-        this.#abandon(id);
-        continue;
-      }
-      if (now - call.lastSent >= heartbeat) {
-        call.lastSent = now;
-        this.#host.outbox.sendControl(
-          this.#reply(id),
-          outgoing.ping(id),
-          this.#host.instanceSubject,
-        );
-      }
-    }
+    this.#open.tick(now, this.#host.heartbeat, this.#liveness);
   }
 
   /**
@@ -351,7 +335,7 @@ export class BusCaller implements AnswerSender, RequestsHost {
 
   #request(request: RequestMessage, now: number): void {
     const isWatched = request.stream !== undefined || request.input === true;
-    this.#open.set(request.id, { lastSent: now, lastHeard: now, isWatched });
+    this.#open.open(request.id, isWatched, now);
     this.#routing = request.id;
     try {
       this.requests.receive(request);
@@ -372,12 +356,18 @@ export class BusCaller implements AnswerSender, RequestsHost {
       whole = this.#reassembly.add(fragment);
       if (whole === undefined) return;
       message = this.#host.outbox.codec.decode(whole);
+      // Fragments do not nest: a reassembled fragment breaks the protocol.
+      if (message.type === MessageType.FRAGMENT) {
+        this.#reassembly.add(message, true);
+      }
     } catch (error) {
-      this.#reassembly.clear();
       const code = error instanceof ProtocolError &&
           error.code === "FRAME_TOO_LARGE"
         ? "FRAME_TOO_LARGE"
         : "PROTOCOL";
+      // A message too large was never taken in; after anything else the
+      // caller's pieces cannot be trusted.
+      if (code === "PROTOCOL") this.#reassembly.clear();
       this.#abandon(id);
       return this.error(id, {
         code,
@@ -396,7 +386,7 @@ export class BusCaller implements AnswerSender, RequestsHost {
 
   /** Answers a call that broke the rules with `PROTOCOL`. */
   #refuse(id: number, why: string): void {
-    this.#open.set(id, { lastSent: 0, lastHeard: 0, isWatched: false });
+    this.#open.open(id, false, 0);
     this.error(id, {
       code: "PROTOCOL",
       name: "RemoteError",
@@ -433,12 +423,11 @@ export class BusCaller implements AnswerSender, RequestsHost {
   }
 
   #touch(id: number): void {
-    const call = this.#open.get(id);
-    if (call !== undefined) call.lastSent = Date.now();
+    this.#open.sent(id);
   }
 
   #finish(id: number): void {
-    this.#open.delete(id);
+    this.#open.close(id);
     this.lastActive = Date.now();
   }
 

@@ -33,6 +33,13 @@ import type { LinkSetup } from "../endpoint/client_transport.ts";
 import type { StreamOpener } from "../endpoint/resend.ts";
 import type { BusConnection, BusMessage, BusSubscription } from "./bus.ts";
 import { BusOutbox } from "./bus_outbox.ts";
+import {
+  CallRoute,
+  closedError,
+  noResponders,
+  wentSilent,
+} from "./call_route.ts";
+import { deliver } from "./caller_inbox.ts";
 import { SILENT_HEARTBEATS } from "./liveness.ts";
 import { actionSubject, cancelSubject } from "./subjects.ts";
 
@@ -48,26 +55,14 @@ export interface LinkTarget {
   readonly heartbeat: number;
 }
 
-/** A call on its way, as the bus sees it. */
-interface Route {
-  /** The action, for messages. */
-  readonly action: string;
-  /** The instance's control subject, once it said which took the call. */
-  instance: string | undefined;
-  /** What waits to go to the instance until it is known. */
-  waiting: ((instance: string) => void)[] | undefined;
-  /** When the instance (or NATS) was last heard for this call. */
-  lastHeard: number;
-  /** When this side last sent to the instance for this call. */
-  lastSent: number;
-}
-
 /** The connected part of a link: its inbox and outbox. */
 interface Open {
   readonly bus: BusConnection;
   readonly outbox: BusOutbox;
   readonly inbox: string;
   readonly subscription: BusSubscription;
+  /** Stops the connect and disconnect events. */
+  readonly unwatch: () => void;
 }
 
 /** A client's link to a service over NATS. */
@@ -78,7 +73,7 @@ export class BusLink
   readonly #target: LinkTarget;
   readonly #setup: LinkSetup;
   readonly #calls: OutgoingCalls;
-  readonly #routes = new Map<number, Route>();
+  readonly #routes = new Map<number, CallRoute>();
   readonly #reassembly: Reassembly;
   readonly #closing = new AbortController();
   /** Each action's subject, made once. */
@@ -159,13 +154,19 @@ export class BusLink
     this.#isClosed = true;
     this.#closing.abort();
     this.#calls.failAll(closedError("maybe"));
+    for (const route of this.#routes.values()) route.drop();
     this.#routes.clear();
     this.#reassembly.clear();
     this.#stopTicker?.();
     const open = this.#open;
     this.#open = undefined;
     if (open === undefined) return Promise.resolve();
-    open.subscription.unsubscribe();
+    open.unwatch();
+    try {
+      open.subscription.unsubscribe();
+    } catch {
+      // The connection is closed already.
+    }
     this.#setup.events.disconnect(undefined);
     return open.bus.flush().catch(() => {});
   }
@@ -189,7 +190,12 @@ export class BusLink
       this.#setup.codec,
       this.#setup.maxFrameSize,
     );
-    this.#open = { bus, outbox, inbox, subscription };
+    const { events } = this.#setup;
+    const unwatch = bus.watch((isConnected) => {
+      if (isConnected) events.connect();
+      else events.disconnect(undefined);
+    });
+    this.#open = { bus, outbox, inbox, subscription, unwatch };
     const heartbeat = this.#target.heartbeat;
     this.#stopTicker = every(
       Math.max(1, Math.floor(heartbeat / 2)),
@@ -221,14 +227,7 @@ export class BusLink
     this.#request = undefined;
     const { id, action } = request;
     const open = this.#open!;
-    const now = Date.now();
-    const route: Route = {
-      action,
-      instance: undefined,
-      waiting: undefined,
-      lastHeard: now,
-      lastSent: now,
-    };
+    const route = new CallRoute(action, Date.now());
     this.#routes.set(id, route);
     const reply = `${open.inbox}.${id}`;
     try {
@@ -236,13 +235,12 @@ export class BusLink
       open.bus.publish(this.#subject(action), payloads[0], reply);
       for (let i = 1; i < payloads.length; i++) {
         const payload = payloads[i];
-        this.#toInstance(
-          route,
-          (instance) => open.bus.publish(instance, payload, reply),
+        route.toInstance((instance) =>
+          open.bus.publish(instance, payload, reply)
         );
       }
     } catch (error) {
-      this.#routes.delete(id);
+      this.#forget(id);
       this.#calls.take(id)?.fail(
         new ClientError(
           "CONNECTION_CLOSED",
@@ -264,7 +262,7 @@ export class BusLink
     if (route === undefined) return;
     const reply = `${open.inbox}.${id}`;
     if (message[0] === MessageType.CANCEL) {
-      this.#routes.delete(id);
+      this.#forget(id);
       // Before an instance said it took the call, every instance hears the cancel.
       open.outbox.sendControl(
         route.instance ??
@@ -274,7 +272,7 @@ export class BusLink
       );
       return;
     }
-    this.#toInstance(route, (instance) => {
+    route.toInstance((instance) => {
       route.lastSent = Date.now();
       open.outbox.sendControl(instance, message, reply);
     });
@@ -298,12 +296,10 @@ export class BusLink
       }
     };
     if (route.instance !== undefined) return send(route.instance);
-    return new Promise<void>((resolve) =>
-      this.#toInstance(route, (instance) => {
-        send(instance);
-        resolve();
-      })
-    );
+    // The input waits for the instance; a call over before is sent nothing.
+    return route.instanceKnown().then((instance) => {
+      if (instance !== undefined) send(instance);
+    });
   }
 
   /** {@inheritDoc CallSender.wireError} */
@@ -357,36 +353,18 @@ export class BusLink
     const route = this.#routes.get(id);
     if (route === undefined) return; // An answer nobody waits for now.
     if (message.status === 503) {
-      this.#routes.delete(id);
-      this.#calls.take(id)?.fail(
-        route.instance === undefined
-          ? new ClientError(
-            "UNAVAILABLE",
-            `No server of service "${this.#target.service}" is there to take "${route.action}": start one, or check the service name.`,
-          )
-          // A message to the instance that took the call found nobody there.
-          : new ClientError(
-            "CONNECTION_CLOSED",
-            `The server that took "${route.action}" is gone (its subject has no subscriber); the call may or may not have run.`,
-            { wasRun: "maybe" },
-          ),
-      );
+      this.#forget(id);
+      this.#calls.take(id)?.fail(noResponders(route, this.#target.service));
       return;
     }
     route.lastHeard = Date.now();
-    const instance = message.reply;
-    if (instance !== undefined && route.instance === undefined) {
-      route.instance = instance;
-      const waiting = route.waiting;
-      route.waiting = undefined;
-      if (waiting !== undefined) { for (const send of waiting) send(instance); }
-    }
+    if (message.reply !== undefined) route.learn(message.reply);
     if (message.data.length === 0) return;
     let decoded: Message;
     try {
       decoded = this.#open!.outbox.codec.decode(message.data);
     } catch (error) {
-      this.#routes.delete(id);
+      this.#forget(id);
       this.#calls.cancel(
         id,
         new ClientError("PROTOCOL", (error as Error).message, { cause: error }),
@@ -396,40 +374,17 @@ export class BusLink
     this.#route(decoded, id);
   }
 
-  #route(message: Message, id: number): void {
+  #route(message: Message, id: number, isReassembled = false): void {
     this.#routing = id;
     try {
-      switch (message.type) {
-        case MessageType.RESULT:
-          this.#routes.delete(id);
-          return this.#calls.result(message);
-        case MessageType.ERROR:
-          this.#routes.delete(id);
-          return this.#calls.error(id, message.error, message);
-        case MessageType.ITEM:
-          return this.#calls.item(message);
-        case MessageType.END:
-          this.#routes.delete(id);
-          return this.#calls.end(message);
-        case MessageType.INPUT_CREDIT:
-          return this.#calls.grantInput(id, message.count);
-        case MessageType.INPUT_STOP:
-          return this.#calls.stopInput(id);
-        case MessageType.PING:
-          return; // Still running.
-        case MessageType.FRAGMENT: {
-          const whole = this.#reassembly.add(message);
-          if (whole === undefined) return;
-          return this.#route(this.#open!.outbox.codec.decode(whole), id);
-        }
-        default:
-          throw new ClientError(
-            "PROTOCOL",
-            `Message type ${message.type} is not sent to a caller over NATS.`,
-          );
+      if (message.type === MessageType.FRAGMENT) {
+        const whole = this.#reassembly.add(message, isReassembled);
+        if (whole === undefined) return;
+        return this.#route(this.#open!.outbox.codec.decode(whole), id, true);
       }
+      if (deliver(this.#calls, message, id)) this.#forget(id);
     } catch (error) {
-      this.#routes.delete(id);
+      this.#forget(id);
       this.#calls.cancel(
         id,
         error instanceof ClientError
@@ -441,6 +396,12 @@ export class BusLink
     } finally {
       this.#routing = undefined;
     }
+  }
+
+  /** A call is over: its route goes, and what waited for its instance. */
+  #forget(id: number): void {
+    this.#routes.get(id)?.drop();
+    this.#routes.delete(id);
   }
 
   /** The subject of an action's calls. */
@@ -457,12 +418,6 @@ export class BusLink
     return subject;
   }
 
-  /** Runs `send` with the instance's subject: now, or once it is known. */
-  #toInstance(route: Route, send: (instance: string) => void): void {
-    if (route.instance !== undefined) return send(route.instance);
-    (route.waiting ??= []).push(send);
-  }
-
   /**
    * Fails calls whose server went silent for {@linkcode SILENT_HEARTBEATS}
    * heartbeats, and tells the instances of streams that this side is there.
@@ -477,15 +432,9 @@ export class BusLink
       if (now - route.lastHeard > silence) {
         this.#calls.cancel(
           id,
-          new ClientError(
-            "CONNECTION_CLOSED",
-            `The server that took "${route.action}" went silent: nothing for ${
-              now - route.lastHeard
-            } ms (heartbeat ${heartbeat} ms). It may have died or frozen; the call may or may not have run.`,
-            { wasRun: "maybe" },
-          ),
+          wentSilent(route, now - route.lastHeard, heartbeat),
         );
-        this.#routes.delete(id);
+        this.#forget(id);
         continue;
       }
       // A call the instance said it runs: tell it this side is there (a
@@ -501,11 +450,4 @@ export class BusLink
       }
     }
   }
-}
-
-/** The error of calls cut by the link's own closing. */
-function closedError(wasRun: false | "maybe"): ClientError {
-  return new ClientError("CONNECTION_CLOSED", "The client was closed.", {
-    wasRun,
-  });
 }

@@ -12,10 +12,7 @@
 import { ClientError } from "../base/errors.ts";
 import { every } from "../base/ticker.ts";
 import { ignore } from "../base/timers.ts";
-import type { ServerStats } from "../dispatch/action_stats.ts";
 import { Peer, type PeerConnection } from "../dispatch/peer.ts";
-import { describeOne } from "../dispatch/reflection.ts";
-import type { ActionDescription } from "../dispatch/description.ts";
 import { isCount } from "../protocol/malformed.ts";
 import { type Message, MessageType } from "../protocol/messages.ts";
 import { outgoing } from "../protocol/outgoing.ts";
@@ -26,14 +23,13 @@ import type {
 import type { BusConnection, BusMessage, BusSubscription } from "./bus.ts";
 import { BusCaller, type CallerHost } from "./bus_caller.ts";
 import { BusOutbox } from "./bus_outbox.ts";
-import { answerDiscovery } from "./discovery.ts";
-import { IDLE_CALLER_HEARTBEATS } from "./liveness.ts";
 import {
-  actionSubject,
-  cancelSubject,
-  instanceSubject,
-  serviceSubject,
-} from "./subjects.ts";
+  describeInstance,
+  type DiscoveredInstance,
+  startDiscovery,
+} from "./instance_info.ts";
+import { IDLE_CALLER_HEARTBEATS } from "./liveness.ts";
+import { cancelSubject, instanceSubject, serviceSubject } from "./subjects.ts";
 
 /** Where and how an instance serves. */
 export interface ServiceSetup {
@@ -53,36 +49,6 @@ export interface ServiceSetup {
   readonly description: string;
   /** Strings about the service, for discovery. */
   readonly metadata: Readonly<Record<string, string>>;
-}
-
-/** One endpoint of the service, as NATS micro discovery lists it. */
-export interface ServiceEndpoint {
-  /** The action's name. */
-  readonly name: string;
-  /** The subject its calls are published to. */
-  readonly subject: string;
-  /** The queue group its instances share. */
-  readonly queue_group: string;
-  /** Whether it is idempotent, whether it streams, and its JSON Schemas. */
-  readonly metadata: Readonly<Record<string, string>>;
-}
-
-/** What discovery answers for an instance (src/nats/discovery.ts takes it). */
-export interface DiscoveredInstance {
-  /** The service name. */
-  readonly name: string;
-  /** The instance id. */
-  readonly id: string;
-  /** The service's version. */
-  readonly version: string;
-  /** A line about the service. */
-  readonly description: string;
-  /** Strings about the service. */
-  readonly metadata: Readonly<Record<string, string>>;
-  /** One endpoint per action, read at each question. */
-  endpoints(): readonly ServiceEndpoint[];
-  /** The server's stats now. */
-  stats(): ServerStats;
 }
 
 /** A service instance serving a server's actions on the bus. */
@@ -178,29 +144,11 @@ export class BusService implements ServingTransport, CallerHost {
    * @returns Its name, id, endpoints and stats.
    */
   discovered(): DiscoveredInstance {
-    const { prefix, service, queue, version, description, metadata } =
-      this.#setup;
-    const { actions } = this.#served.endpoint;
-    return {
-      name: service,
-      id: this.id,
-      version,
-      description,
-      metadata,
-      endpoints: () =>
-        actions.names.map((name) => {
-          const action = actions.find(name);
-          return {
-            name,
-            subject: actionSubject(prefix, service, name),
-            queue_group: queue,
-            metadata: action === undefined
-              ? {}
-              : endpointMetadata(describeOne(action)),
-          };
-        }),
-      stats: () => this.#served.stats(),
-    };
+    return describeInstance(
+      { ...this.#setup, id: this.id },
+      this.#served.endpoint.actions,
+      () => this.#served.stats(),
+    );
   }
 
   /** {@inheritDoc ServingTransport.close} */
@@ -230,7 +178,13 @@ export class BusService implements ServingTransport, CallerHost {
     for (const caller of this.#callers.values()) caller.close(reason);
     this.#callers.clear();
     this.#stopTicker?.();
-    for (const subscription of this.#subscriptions) subscription.unsubscribe();
+    for (const subscription of this.#subscriptions) {
+      try {
+        subscription.unsubscribe();
+      } catch {
+        // The connection is closed already: nothing is subscribed.
+      }
+    }
     await this.#setup.bus.flush().catch(ignore);
   }
 
@@ -331,37 +285,6 @@ function instanceId(): string {
   let id = "";
   for (const byte of bytes) id += (byte % 36).toString(36);
   return id;
-}
-
-/**
- * An endpoint's metadata in discovery: whether the action is idempotent,
- * whether it streams, and its JSON Schemas when it has them.
- */
-function endpointMetadata(
-  description: ActionDescription,
-): Record<string, string> {
-  const metadata: Record<string, string> = {
-    idempotent: String(description.idempotent),
-    streams: String(description.streams),
-  };
-  if (description.input !== undefined) {
-    metadata.input_schema = JSON.stringify(description.input);
-  }
-  if (description.output !== undefined) {
-    metadata.output_schema = JSON.stringify(description.output);
-  }
-  return metadata;
-}
-
-/**
- * Answers NATS micro discovery for an instance: the bus connection is
- * discovery's bus as it is (src/nats/discovery.ts declares a subset of it).
- */
-function startDiscovery(
-  bus: BusConnection,
-  instance: DiscoveredInstance,
-): { stop(): Promise<void> } {
-  return answerDiscovery(bus, instance);
 }
 
 /** Handlers cannot call back over a bus: there is no connection to the caller. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ServerError } from "../base/errors.ts";
 import { ignore } from "../base/timers.ts";
 import type { ClientLink } from "../endpoint/client_link.ts";
 import type { LinkFactory, LinkSetup } from "../endpoint/client_transport.ts";
@@ -96,7 +97,18 @@ export class NatsBus implements ServingFactory, LinkFactory {
 
   /** {@inheritDoc ServingFactory.serve} */
   async serve(served: ServedEndpoint): Promise<ServingTransport> {
-    const bus = await this.connection;
+    let bus: BusConnection;
+    try {
+      bus = await this.connection;
+    } catch (error) {
+      throw new ServerError(
+        "LISTEN_FAILED",
+        `Cannot serve "${this.settings.service}" over NATS: ${
+          (error as Error).message
+        }`,
+        { cause: error },
+      );
+    }
     const service = new BusService({ bus, ...this.settings }, served);
     await service.start();
     this.#serving.add(service);
