@@ -686,3 +686,20 @@ Deno.test("nats: a request above the server's maxFrameSize fails that call with 
   );
   assert.equal(await client.runAction(echo, new Uint8Array(10)), 10);
 });
+
+Deno.test("nats: reflection answers; a handler cannot call its caller back", async () => {
+  await using setup = await natsSetup();
+  const callBack = action("callBack", async (_: undefined, context) => {
+    try {
+      await context.peer.runAction("anything");
+      return "called";
+    } catch (error) {
+      return (error as ClientError).code;
+    }
+  });
+  await natsServer(setup, new Server().addAction(callBack));
+  const client = natsClient(setup, { timeout: 2000 });
+  const description = await client.describe();
+  assert.deepEqual(description.actions.map((item) => item.name), ["callBack"]);
+  assert.equal(await client.runAction(callBack), "CONNECTION_CLOSED");
+});
