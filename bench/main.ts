@@ -3,7 +3,9 @@
  * hand-written RPC over the same framing and codec (the baseline), the
  * same with msgpackr as codec, raw loopback TCP (the limit), and the RPC
  * libraries users would pick instead on Node (gRPC, JSON-RPC, capnweb),
- * and, in a table of their own, isock's streams next to gRPC's (W5).
+ * isock over NATS next to a bare nats.js request/reply (W1–W3, through a
+ * nats-server the bench starts: bench/nats_bench.ts), and, in a table of
+ * their own, isock's streams next to gRPC's (W5).
  * Each system runs as a server process and a client process on 127.0.0.1,
  * in one run, so the numbers compare. Then isock's memory and startup
  * (bench/footprint.ts), and the targets isock is held to
@@ -31,6 +33,7 @@ import {
   measureFootprint,
   renderFootprint,
 } from "./footprint.ts";
+import { startBenchNats } from "./nats_bench.ts";
 import { bundleNodeScripts } from "./node_scripts.ts";
 import { ensurePeers } from "./peers.ts";
 import { ensureRuntimeTools } from "../tests/runtimes/install.ts";
@@ -61,10 +64,14 @@ interface System {
   readonly codec?: CodecName;
   /** The workloads it runs; every one if absent. */
   readonly workloads?: readonly WorkloadId[];
+  /** Runs through the bench's nats-server (whose port its server gets). */
+  readonly isOverNats?: boolean;
 }
 
 /** The workloads isock runs on Node and on Bun: the targets compare W1 and W2. */
 const OTHER_RUNTIME_WORKLOADS: readonly WorkloadId[] = ["w1", "w2"];
+/** The workloads of the NATS rows (bench/nats_bench.ts). */
+const NATS_WORKLOADS: readonly WorkloadId[] = ["w1", "w2", "w3"];
 
 const SYSTEMS: readonly System[] = [
   {
@@ -110,6 +117,22 @@ const SYSTEMS: readonly System[] = [
     client: new URL("./raw_client.ts", import.meta.url),
   },
   {
+    id: "isock-nats",
+    label: "isock over NATS",
+    server: new URL("./isock_nats_server.ts", import.meta.url),
+    client: new URL("./isock_nats_client.ts", import.meta.url),
+    workloads: NATS_WORKLOADS,
+    isOverNats: true,
+  },
+  {
+    id: "nats-floor",
+    label: "NATS floor (nats.js)",
+    server: new URL("./nats_floor_server.ts", import.meta.url),
+    client: new URL("./nats_floor_client.ts", import.meta.url),
+    workloads: NATS_WORKLOADS,
+    isOverNats: true,
+  },
+  {
     id: "grpc",
     label: "gRPC (Node)",
     server: new URL("./grpc_server.ts", import.meta.url),
@@ -133,7 +156,12 @@ const SYSTEMS: readonly System[] = [
 ];
 
 /** The systems an `--only` run keeps, besides the earlier isock. */
-const ONLY_SYSTEMS: readonly string[] = ["isock", "baseline"];
+const ONLY_SYSTEMS: readonly string[] = [
+  "isock",
+  "baseline",
+  "isock-nats",
+  "nats-floor",
+];
 /** The id of the earlier commit's isock. */
 const EARLIER_ID = "isock-earlier";
 
@@ -159,6 +187,8 @@ const RATIOS: readonly RatioRow[] = [
   })),
   { over: "isock-node", under: "grpc", workloads: OTHER_RUNTIME_WORKLOADS },
   { over: "baseline", under: "loopback", workloads: ["w1", "w3", "w4"] },
+  { over: "isock-nats", under: "nats-floor", workloads: NATS_WORKLOADS },
+  { over: "isock-nats", under: "isock", workloads: NATS_WORKLOADS },
   // Of the peers, only gRPC has streams.
   { over: "isock", under: "grpc", workloads: WORKLOADS.map(({ id }) => id) },
   ...["jsonrpc", "capnweb"].map((peer) => ({
@@ -226,7 +256,8 @@ const USAGE =
                     workload and the speed a restructuring must keep
                     (W1, W2 ≥ 0.95×, W3 ≥ 0.9×).
   --only W1,W2,…    Measures only these workloads, on isock, the earlier
-                    isock and the baseline, and skips memory and startup.
+                    isock, the baseline and (W1–W3) the NATS rows, and
+                    skips memory and startup.
                     With --against --quick and W1,W2,W3: about 1 min.
   --same-cpu        Pins every server and client to CPU 0 (taskset), so
                     each pair shares one CPU; the default pins servers to
@@ -300,6 +331,7 @@ async function runSystem(
   timing: Timing,
   workloads: readonly WorkloadId[],
   pinning: Pinning,
+  natsPort: number | undefined,
 ): Promise<WorkloadResult[]> {
   const chosen = WORKLOADS.filter(({ id }) => workloads.includes(id));
   // W4's clients each hold a connection, on both sides.
@@ -308,7 +340,10 @@ async function runSystem(
     connections: Math.max(...chosen.map((workload) => workload.clients)),
   };
   const cpus = cpusOf(pinning);
-  const serverConfig: ServerConfig = { codec: system.codec };
+  const serverConfig: ServerConfig = {
+    codec: system.codec,
+    ...(system.isOverNats && { natsPort }),
+  };
   await using server = new BenchProcess(
     `${system.label} server`,
     system.server,
@@ -512,6 +547,10 @@ function footer(
       "baseline: hand-written length-prefixed frames with isock's codec, [id, value] requests, one connection; (msgpackr): the same with msgpackr.",
     ],
     [
+      "nats-floor",
+      "Over NATS: one nats-server (2.9, Debian's, max_payload 8 MiB so that W3 is one message each way; not pinned) started by the bench; NATS floor: bare nats.js, a subscription answering each request with the payload decoded and encoded again by isock's codec, the client publishing each request with a reply subject of its own under one inbox and one wildcard subscription taking the answers (what nc.request() does, less its per-request timer and async-trace error, which make nc.request() about half as fast in W1); isock over NATS: server.listen(natsTransport(…)) and new Client({ transport }), the same echo action.",
+    ],
+    [
       "grpc",
       "gRPC: @grpc/grpc-js unary calls, server and client on Node; the service is bench/peers/echo.proto loaded with @grpc/proto-loader (as most Node users define one), objects as a protobuf message, W3's bytes as a bytes field; each client its own connection (grpc.use_local_subchannel_pool). W5: a server-streaming method per item type, the server writing while the call's Node Writable takes more (16 messages queued) and then waiting for 'drain', the client reading the call with for await.",
     ],
@@ -688,6 +727,19 @@ async function main(): Promise<void> {
     systems.map((system) => [system.id, [] as WorkloadResult[][]]),
   );
   const failures = new Map<string, string>();
+  // One nats-server for the NATS rows, up for the whole run (not pinned).
+  const natsStart = systems.some(({ isOverNats }) => isOverNats)
+    ? await startBenchNats().then(
+      (server) => ({ server, error: undefined }),
+      (error: Error) => ({ server: undefined, error }),
+    )
+    : undefined;
+  await using nats = natsStart?.server;
+  for (const system of systems) {
+    if (system.isOverNats && natsStart?.error !== undefined) {
+      failures.set(system.id, natsStart.error.message);
+    }
+  }
   /** Runs a system on some workloads, adding to its results of this round. */
   const measureSystem = async (
     round: number,
@@ -700,7 +752,7 @@ async function main(): Promise<void> {
     if (results.length < round) results.push([]);
     try {
       results[round - 1].push(
-        ...await runSystem(system, mode.timing, ids, pinning),
+        ...await runSystem(system, mode.timing, ids, pinning, nats?.port),
       );
     } catch (error) {
       // One system failing leaves the others' results worth having.

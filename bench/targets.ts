@@ -96,6 +96,20 @@ const TARGETS: readonly Target[] = [
     measure: ratio("isock", "loopback", "w3", "payloadMBPerSecond"),
   },
   {
+    name: "W1 calls/s, isock over NATS ÷ NATS floor",
+    unit: "×",
+    comparison: "≥",
+    bound: 0.8,
+    measure: ratio("isock-nats", "nats-floor", "w1", "callsPerSecond"),
+  },
+  {
+    name: "W2 calls/s, isock over NATS ÷ NATS floor",
+    unit: "×",
+    comparison: "≥",
+    bound: 0.8,
+    measure: ratio("isock-nats", "nats-floor", "w2", "callsPerSecond"),
+  },
+  {
     name: "W1 calls/s, isock ÷ gRPC",
     unit: "×",
     comparison: "≥",

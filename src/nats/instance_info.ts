@@ -11,7 +11,8 @@ import type { ServerStats } from "../dispatch/action_stats.ts";
 import type { ActionDescription } from "../dispatch/description.ts";
 import type { ActionRegistry } from "../dispatch/registry.ts";
 import { describeOne } from "../dispatch/reflection.ts";
-import type { BusConnection, BusMessage } from "./bus.ts";
+import type { BusConnection } from "./bus.ts";
+import { answerDiscovery } from "./discovery.ts";
 import { actionSubject } from "./subjects.ts";
 
 /** One endpoint of the service, as NATS micro discovery lists it. */
@@ -120,31 +121,12 @@ function endpointMetadata(
 }
 
 /**
- * Answers NATS micro discovery for an instance. Until src/nats/discovery.ts
- * lands it answers nothing; then: `answerDiscovery(discoveryBus(bus), instance)`.
+ * Answers NATS micro discovery for an instance: the bus connection is
+ * discovery's bus as it is (src/nats/discovery.ts declares a subset of it).
  */
 export function startDiscovery(
   bus: BusConnection,
   instance: DiscoveredInstance,
 ): { stop(): Promise<void> } {
-  void discoveryBus(bus);
-  void instance;
-  return { stop: () => Promise.resolve() };
-}
-
-/** The bus as discovery sees it: plain subscriptions, publish, inboxes. */
-function discoveryBus(bus: BusConnection): {
-  subscribe(
-    subject: string,
-    onMessage: (message: BusMessage) => void,
-  ): { unsubscribe(): void };
-  publish(subject: string, data: Uint8Array, reply?: string): void;
-  inbox(): string;
-} {
-  return {
-    subscribe: (subject, onMessage) =>
-      bus.subscribe(subject, { callback: onMessage }),
-    publish: (subject, data, reply) => bus.publish(subject, data, reply),
-    inbox: () => bus.newInbox(),
-  };
+  return answerDiscovery(bus, instance);
 }
