@@ -109,6 +109,11 @@ import {
   isSubjectPrefix,
 } from "./src/nats/subjects.ts";
 import { MAX_TIMEOUT } from "./src/base/timers.ts";
+import {
+  listInstances as listInstancesOn,
+  type ListInstancesOptions,
+  type ServiceInstance,
+} from "./src/nats/list_instances.ts";
 
 export type { ClientTransport, ServerTransport };
 export { actionSubject } from "./src/nats/subjects.ts";
@@ -388,4 +393,61 @@ function adapt(connection: NatsClientConnection): BusConnection {
       return () => listeners.delete(listener);
     },
   };
+}
+
+export type {
+  InstanceEndpoint,
+  InstanceStats,
+  ListInstancesOptions,
+  ServiceInstance,
+} from "./src/nats/list_instances.ts";
+// Referenced by the types above: `deno doc --lint nats.ts` wants them
+// public from this entry point too (mod.ts exports the same types).
+export type {
+  ActionLastError,
+  ActionStats,
+} from "./src/dispatch/action_stats.ts";
+export type { JsonSchema } from "./src/dispatch/description.ts";
+
+/**
+ * Lists the running instances of a service with their actions and stats,
+ * through NATS micro discovery (`$SRV.INFO` and `$SRV.STATS`): one entry
+ * per `server.listen(bus)` that answered within the time.
+ *
+ * @example Where nothing answers
+ * ```ts
+ * import { listInstances, natsTransport } from "@isock/isock/nats";
+ * import assert from "node:assert/strict";
+ *
+ * // With a nats-server at 127.0.0.1:4222 and servers listening on the bus:
+ * // for (const { id, stats } of await listInstances(bus)) console.log(id, stats);
+ * await using bus = natsTransport({ servers: "127.0.0.1:1", service: "lab" });
+ * await assert.rejects(
+ *   listInstances(bus, { timeout: 500 }),
+ *   (error: Error & { code?: string }) => error.code === "CONNECT_FAILED",
+ * );
+ * ```
+ *
+ * @param bus A bus on the NATS connection to ask over.
+ * @param options Which service (the bus's own by default), how long to wait.
+ * @returns The instances, sorted by name, then id.
+ * @throws {ClientError} `INVALID_OPTIONS` on a bad service, id or time, or
+ * a bus `natsTransport()` did not make; `CONNECT_FAILED` when the bus cannot
+ * connect.
+ */
+export async function listInstances(
+  bus: NatsTransport,
+  options: ListInstancesOptions = {},
+): Promise<ServiceInstance[]> {
+  if (!(bus instanceof NatsBus)) {
+    throw new ClientError(
+      "INVALID_OPTIONS",
+      "listInstances() takes a bus made by natsTransport().",
+    );
+  }
+  const connection = await bus.connection;
+  return await listInstancesOn(connection, {
+    ...options,
+    service: options.service ?? bus.service,
+  });
 }

@@ -10,9 +10,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import assert from "node:assert/strict";
 import { action, Client, ClientError, IsockError } from "../mod.ts";
-import { natsTransport } from "../nats.ts";
-import { listInstances } from "../src/nats/list_instances.ts";
-import { discoveryBus } from "./fixtures/nats_discovery_bus.ts";
+import { listInstances, natsTransport } from "../nats.ts";
 import { type NatsServer, startNatsServer } from "./fixtures/nats_server.ts";
 import type { Counters, Done, Job } from "./fixtures/nats_worker.ts";
 import { root } from "./processes.ts";
@@ -425,11 +423,9 @@ Deno.test("nats cluster: three servers share 3,000 calls, and discovery lists al
       await nc.close();
     }
 
-    // listInstances over a connection of its own: the bus the client uses
-    // gives no access to its connection (nats.ts wraps it for users).
-    const lister = await connect({ servers: nats.hostPort });
-    const instances = await listInstances(discoveryBus(lister), { service })
-      .finally(() => lister.close());
+    // What a user asks: the public listInstances on a bus of its own.
+    const lister = natsTransport({ servers: nats.hostPort, service });
+    const instances = await listInstances(lister).finally(() => lister.close());
     assert.deepEqual(
       instances.map(({ id }) => id).sort(),
       [...new Set(instances.map(({ id }) => id))].sort(),
