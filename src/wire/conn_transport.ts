@@ -57,7 +57,7 @@ class ConnTransport implements Transport {
   readonly #decoder: FrameDecoder;
   #receiver: FrameReceiver | undefined;
   readonly #deliverBorrowed: FrameCallback = (body, isView) =>
-    this.#receiver!.frame(body, isView);
+    this.#receiver!.frame(body, isView) === true;
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
   #flushing: Promise<void> | undefined;

@@ -68,7 +68,7 @@ class SocketTransport implements Transport {
   readonly #decoder: FrameDecoder;
   #receiver: FrameReceiver | undefined;
   readonly #deliver: FrameCallback = (body, isView) =>
-    this.#receiver!.frame(body, isView);
+    this.#receiver!.frame(body, isView) === true;
   #queue: Uint8Array[] = [];
   #isFlushQueued = false;
   #isClosed = false;
