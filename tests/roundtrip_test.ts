@@ -91,7 +91,8 @@ Deno.test("round trip: an 8 MiB binary travels as bytes, not base64", async () =
 
 Deno.test("round trip: large messages in fragments arrive whole, and answers kept stay intact", async () => {
   await using served = await serve([echo]);
-  const client = served.client();
+  // Bytes landing in the wrong message may leave a call unanswered.
+  const client = served.client({ timeout: 10_000 });
   const MIB = 1024 * 1024;
   const random = seededRandom(7);
   // Fragmented (over 1.5 MiB), then one frame larger than a fragment's
