@@ -45,12 +45,9 @@ export interface FrameDecoderStreamOptions {
 /**
  * Receives a frame body; `isView` says whether it is a view of the chunk
  * pushed. A callee that is done with a body that is not a view may return
- * `true` (see {@linkcode FrameDecoder.recycle}).
+ * `true` (see {@linkcode FrameDecoder.recycle}); any other value keeps it.
  */
-export type FrameCallback = (
-  body: Uint8Array,
-  isView: boolean,
-) => boolean | void;
+export type FrameCallback = (body: Uint8Array, isView: boolean) => unknown;
 
 /**
  * The frame-cutting logic shared by {@linkcode FrameDecoderStream} and the
