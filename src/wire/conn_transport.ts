@@ -7,12 +7,7 @@
  * @module
  */
 
-import {
-  FRAME_HEADER_SIZE,
-  type FrameCallback,
-  FrameDecoder,
-  writeLength,
-} from "./framing.ts";
+import { type FrameCallback, FrameDecoder } from "./framing.ts";
 import { SocketError } from "./net_errors.ts";
 import {
   type FrameReceiver,
@@ -20,8 +15,8 @@ import {
   type PeerAddress,
   type Transport,
   type TransportOptions,
-  WRITE_ALONE_SIZE,
 } from "./transport.ts";
+import { WriteBatch } from "./write_batch.ts";
 
 /**
  * The read buffer of a connection starts small and grows while reads fill
@@ -32,12 +27,6 @@ const SMALL_READ_BUFFER = 1024;
 const LARGE_READ_BUFFER = 64 * 1024;
 /** Reads in a row using under an eighth of a large buffer before it shrinks. */
 const SHRINK_AFTER = 8;
-/**
- * The write batch's first size (small: an idle connection keeps it), and
- * the most it grows to, or is kept at once written.
- */
-const MIN_BATCH = 512;
-const MAX_BATCH = 256 * 1024;
 /** A frame still missing at least this much is read straight into its own buffer. */
 const DIRECT_READ_SIZE = 16 * 1024;
 
@@ -63,21 +52,8 @@ class ConnTransport implements Transport {
   #receiver: FrameReceiver | undefined;
   readonly #deliverBorrowed: FrameCallback = (body, isView) =>
     this.#receiver!.frame(body, isView) === true;
-  /** Chunks ready to write, in order; small frames are in `#batch` first. */
-  #queue: Uint8Array[] = [];
+  readonly #batch = new WriteBatch();
   #queuedBytes = 0;
-  /**
-   * Small frames, length prefix and parts, copied one after another as
-   * they are sent, so that a burst goes out in one write without a header
-   * allocated per frame or a join at the end. Append-only: written
-   * regions go out as views of it, and it is filled from the start again
-   * only once all of them are written.
-   */
-  #batch: Uint8Array = new Uint8Array(0);
-  /** Where the next frame goes in `#batch`. */
-  #batchEnd = 0;
-  /** Where the part of `#batch` not yet in `#queue` starts. */
-  #batchStart = 0;
   #flushing: Promise<void> | undefined;
   #isClosed = false;
 
@@ -144,46 +120,8 @@ class ConnTransport implements Transport {
 
   send(body: readonly Uint8Array[]): void {
     if (this.#isClosed) return;
-    let length = 0;
-    for (let i = 0; i < body.length; i++) length += body[i].byteLength;
-    this.#queuedBytes += FRAME_HEADER_SIZE + length;
-    const end = this.#batchEnd;
-    // The header goes in the batch, and every part smaller than
-    // WRITE_ALONE_SIZE; a large part is written as it is, uncopied.
-    let room = FRAME_HEADER_SIZE;
-    for (let i = 0; i < body.length; i++) {
-      if (body[i].byteLength < WRITE_ALONE_SIZE) room += body[i].byteLength;
-    }
-    if (end + room > this.#batch.byteLength) this.#growBatch(room);
-    const batch = this.#batch;
-    let at = this.#batchEnd;
-    writeLength(batch, at, length);
-    at += FRAME_HEADER_SIZE;
-    for (let i = 0; i < body.length; i++) {
-      const part = body[i];
-      if (part.byteLength < WRITE_ALONE_SIZE) {
-        batch.set(part, at);
-        at += part.byteLength;
-      } else {
-        this.#queue.push(batch.subarray(this.#batchStart, at), part);
-        this.#batchStart = at;
-      }
-    }
-    this.#batchEnd = at;
+    this.#queuedBytes += this.#batch.add(body);
     this.#flushing ??= this.#flush();
-  }
-
-  /** Makes room for `room` more bytes in a new batch; the old one's views stay queued. */
-  #growBatch(room: number): void {
-    if (this.#batchEnd > this.#batchStart) {
-      this.#queue.push(this.#batch.subarray(this.#batchStart, this.#batchEnd));
-    }
-    const size = Math.max(
-      room,
-      Math.min(MAX_BATCH, Math.max(MIN_BATCH, this.#batch.byteLength * 2)),
-    );
-    this.#batch = new Uint8Array(size);
-    this.#batchStart = this.#batchEnd = 0;
   }
 
   async drain(): Promise<void> {
@@ -205,10 +143,8 @@ class ConnTransport implements Transport {
   close(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    this.#queue = [];
+    this.#batch.clear();
     this.#queuedBytes = 0;
-    this.#batch = new Uint8Array(0);
-    this.#batchStart = this.#batchEnd = 0;
     try {
       this.#conn.close();
     } catch {
@@ -220,27 +156,15 @@ class ConnTransport implements Transport {
     // Let the rest of this burst queue its frames first: they go out together.
     await null;
     try {
-      for (;;) {
-        if (this.#batchEnd > this.#batchStart) {
-          this.#queue.push(
-            this.#batch.subarray(this.#batchStart, this.#batchEnd),
-          );
-          this.#batchStart = this.#batchEnd;
-        }
-        if (this.#queue.length === 0) break;
-        const chunks = this.#queue;
-        this.#queue = [];
-        for (const chunk of chunks) {
+      while (!this.#batch.isEmpty) {
+        for (const chunk of this.#batch.take()) {
           for (let written = 0; written < chunk.byteLength;) {
             written += await this.#conn.write(chunk.subarray(written));
           }
           this.#queuedBytes -= chunk.byteLength;
         }
       }
-      // Everything in the batch is written: fill it from the start again,
-      // unless it grew large for one burst.
-      if (this.#batch.byteLength > MAX_BATCH) this.#batch = new Uint8Array(0);
-      this.#batchStart = this.#batchEnd = 0;
+      this.#batch.written();
     } catch {
       // The read loop sees the connection fail and reports it.
       this.close();
