@@ -133,6 +133,13 @@ const SYSTEMS: readonly System[] = [
     isOverNats: true,
   },
   {
+    id: "store-and-forward",
+    label: "store-and-forward limit",
+    server: new URL("./raw_store_server.ts", import.meta.url),
+    client: new URL("./raw_store_client.ts", import.meta.url),
+    workloads: ["w3"],
+  },
+  {
     id: "grpc",
     label: "gRPC (Node)",
     server: new URL("./grpc_server.ts", import.meta.url),
@@ -161,6 +168,8 @@ const ONLY_SYSTEMS: readonly string[] = [
   "baseline",
   "isock-nats",
   "nats-floor",
+  "loopback",
+  "store-and-forward",
 ];
 /** The id of the earlier commit's isock. */
 const EARLIER_ID = "isock-earlier";
@@ -186,7 +195,13 @@ const RATIOS: readonly RatioRow[] = [
     workloads: OTHER_RUNTIME_WORKLOADS,
   })),
   { over: "isock-node", under: "grpc", workloads: OTHER_RUNTIME_WORKLOADS },
-  { over: "baseline", under: "loopback", workloads: ["w1", "w3", "w4"] },
+  {
+    over: "baseline",
+    under: "loopback",
+    workloads: ["w1", "w3", "w3x4", "w4"],
+  },
+  { over: "isock", under: "loopback", workloads: ["w3", "w3x4"] },
+  { over: "isock", under: "store-and-forward", workloads: ["w3"] },
   { over: "isock-nats", under: "nats-floor", workloads: NATS_WORKLOADS },
   { over: "isock-nats", under: "isock", workloads: NATS_WORKLOADS },
   // Of the peers, only gRPC has streams.
@@ -256,8 +271,8 @@ const USAGE =
                     workload and the speed a restructuring must keep
                     (W1, W2 ≥ 0.95×, W3 ≥ 0.9×).
   --only W1,W2,…    Measures only these workloads, on isock, the earlier
-                    isock, the baseline and (W1–W3) the NATS rows, and
-                    skips memory and startup.
+                    isock, the baseline, the raw limits and (W1–W3) the
+                    NATS rows, and skips memory and startup.
                     With --against --quick and W1,W2,W3: about 1 min.
   --same-cpu        Pins every server and client to CPU 0 (taskset), so
                     each pair shares one CPU; the default pins servers to
@@ -510,7 +525,11 @@ function footer(
     ],
     [
       "w3",
-      "  The raw echo streams each chunk back as it arrives; an RPC answers only once the whole request is in, so about 0.5× is its ceiling there.",
+      "  The raw echo streams each chunk back as it arrives; an RPC answers only once the whole request is in, so about 0.5× is its ceiling there. The store-and-forward limit is the ceiling of that shape: a 4-byte length, then the server reads the whole 1 MiB before it writes it back.",
+    ],
+    [
+      "w3x4",
+      "W3×4: W3's 1 MiB echo with 4 calls in flight on one connection, so that sending one overlaps receiving another; loopback limit: the raw echo, 4 payloads in flight, written one after another and read back in order.",
     ],
     [
       "w4",
@@ -806,6 +825,7 @@ async function main(): Promise<void> {
   const targets = judgeTargets({
     measures: new Map(rows.map((row) => [row.id, row.measures])),
     footprint,
+    isSameCpu: pinning === "same",
   });
   const ratios = RATIOS.filter((ratio) =>
     rows.some((row) => row.id === ratio.over) &&
