@@ -140,6 +140,13 @@ const SYSTEMS: readonly System[] = [
     workloads: ["w3"],
   },
   {
+    id: "store-and-forward-fresh",
+    label: "store-and-forward, new buffers",
+    server: new URL("./raw_store_fresh_server.ts", import.meta.url),
+    client: new URL("./raw_store_fresh_client.ts", import.meta.url),
+    workloads: ["w3"],
+  },
+  {
     id: "grpc",
     label: "gRPC (Node)",
     server: new URL("./grpc_server.ts", import.meta.url),
@@ -170,6 +177,7 @@ const ONLY_SYSTEMS: readonly string[] = [
   "nats-floor",
   "loopback",
   "store-and-forward",
+  "store-and-forward-fresh",
 ];
 /** The id of the earlier commit's isock. */
 const EARLIER_ID = "isock-earlier";
@@ -202,6 +210,7 @@ const RATIOS: readonly RatioRow[] = [
   },
   { over: "isock", under: "loopback", workloads: ["w3", "w3x4"] },
   { over: "isock", under: "store-and-forward", workloads: ["w3"] },
+  { over: "isock", under: "store-and-forward-fresh", workloads: ["w3"] },
   { over: "isock-nats", under: "nats-floor", workloads: NATS_WORKLOADS },
   { over: "isock-nats", under: "isock", workloads: NATS_WORKLOADS },
   // Of the peers, only gRPC has streams.
@@ -525,7 +534,7 @@ function footer(
     ],
     [
       "w3",
-      "  The raw echo streams each chunk back as it arrives; an RPC answers only once the whole request is in, so about 0.5× is its ceiling there. The store-and-forward limit is the ceiling of that shape: a 4-byte length, then the server reads the whole 1 MiB before it writes it back.",
+      "  The raw echo streams each chunk back as it arrives; an RPC answers only once the whole request is in, so about 0.5× is its ceiling there. The store-and-forward limit is the ceiling of that shape: a 4-byte length, then the server reads the whole 1 MiB before it writes it back; the same with new buffers gives each message a buffer of its own, as an RPC's handler and caller own what they receive.",
     ],
     [
       "w3x4",
