@@ -3,7 +3,10 @@
  * Deno server through a real nats-server (a round trip, an error with its
  * fields, a stream read to its end and one left early, `UNKNOWN_ACTION`,
  * `listInstances`), and a Deno client calls a server on each. Every
- * program must pass, see no unhandled rejection and exit by itself.
+ * program must pass, see no unhandled rejection and exit by itself. A
+ * wrong token is a CONNECT_FAILED that names the credentials (checked on
+ * Node and Bun only: on Deno, nats.js can crash the process with an
+ * uncaught ECONNRESET in that case, see the note in nats.ts).
  *
  * @module
  */
@@ -66,5 +69,17 @@ for (const runtime of ["node", "bun"] as const) {
       assert.equal(code, 0, `${child.name} exited with ${code}:\n${output}`);
       assert.match(output, /^stopped$/m, output);
     }
+  });
+
+  Deno.test(`runtimes over NATS: a wrong token on ${runtime} is a clear CONNECT_FAILED, and the program ends`, async () => {
+    await assertToolsInstalled();
+    await using nats = await startNatsServer({ token: "s3cret" });
+    const output = await runToEnd(
+      runtime,
+      PEER,
+      ["wrong-token", nats.hostPort, "lab"],
+      RUN_TIMEOUT_MS,
+    );
+    assert.match(output, new RegExp(`^nats ok: ${runtime}$`, "m"), output);
   });
 }
