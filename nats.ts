@@ -241,10 +241,11 @@ export interface NatsTransport extends ClientTransport, ServerTransport {
 export function natsTransport(options: NatsTransportOptions): NatsTransport {
   const settings = readOptions(options);
   const given = options.connection;
-  let opened: Promise<NatsClientConnection>;
-  if (given !== undefined) {
-    opened = Promise.resolve(given);
-  } else {
+  // The latest try at opening the connection: the bus tries again at its
+  // next use after a failed one (NatsBus.connection).
+  let opened: Promise<NatsClientConnection> | undefined;
+  const open = (): Promise<NatsClientConnection> => {
+    if (given !== undefined) return Promise.resolve(given);
     // Upstream caveat (nats.js 3.4.0 on Deno 2.9): when the NATS server
     // refuses the credentials and resets the socket, nats.js removes the
     // socket's listeners while Deno still has the reset's 'error' queued,
@@ -253,17 +254,24 @@ export function natsTransport(options: NatsTransportOptions): NatsTransport {
     // Bun are not affected. The race, without NATS: a read's reset calls
     // socket.destroy(err), whose 'error' waits for the next tick; a
     // microtask in between runs removeAllListeners().
-    opened = connect(connectOptions(options)).catch((error) => {
+    return connect(connectOptions(options)).catch((error) => {
       throw connectFailure([options.servers ?? "127.0.0.1:4222"].flat(), error);
     });
-  }
-  const bus = new NatsBus(opened.then(adapt), settings, async () => {
-    if (given !== undefined) return;
-    const connection = await opened.catch(() => undefined);
-    if (connection !== undefined && !connection.isClosed()) {
-      await connection.close();
-    }
-  });
+  };
+  const bus = new NatsBus(
+    () => {
+      opened = open();
+      return opened.then(adapt);
+    },
+    settings,
+    async () => {
+      if (given !== undefined) return;
+      const connection = await opened?.catch(() => undefined);
+      if (connection !== undefined && !connection.isClosed()) {
+        await connection.close();
+      }
+    },
+  );
   return bus;
 }
 
