@@ -60,3 +60,44 @@ Deno.test("nats users: a closed bus does not connect again", async () => {
     code: "CONNECT_FAILED",
   });
 });
+
+Deno.test("nats users: a call cut by the loss of the nats-server says NATS is down, not that its server died", async () => {
+  await using nats = await startNatsServer();
+  const slow = action(
+    "slow",
+    (ms: number, { signal }) =>
+      new Promise<number>((resolve) => {
+        const timer = setTimeout(() => resolve(ms), ms);
+        signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          resolve(0);
+        });
+      }),
+  );
+  const heartbeat = 100;
+  await using serving = natsTransport({
+    servers: nats.hostPort,
+    service: "cut",
+    heartbeat,
+  });
+  await using calling = natsTransport({
+    servers: nats.hostPort,
+    service: "cut",
+    heartbeat,
+  });
+  await using server = new Server().addAction(slow);
+  await server.listen(serving);
+  await using client = new Client({ transport: calling, timeout: 10_000 });
+  assert.equal(await client.runAction(slow, 1), 1);
+  const call = client.runAction(slow, 5_000);
+  await new Promise((resolve) => setTimeout(resolve, 2 * heartbeat));
+  await nats.down();
+  await assert.rejects(
+    call,
+    (error: Error & { code?: string; wasRun?: unknown }) =>
+      error.code === "CONNECTION_CLOSED" && error.wasRun === "maybe" &&
+      /connection to NATS is down/.test(error.message),
+  );
+  await client.close();
+  await server.shutdown({ timeout: 100 });
+});
