@@ -1,7 +1,7 @@
 /**
  * isock over NATS on Node and Bun, against Deno: a client on each calls a
  * Deno server through a real nats-server (a round trip, an error with its
- * fields, a stream read to its end and one left early, `UNKNOWN_ACTION`,
+ * fields, a stream read to its end and one left early, 16 MiB each way, `UNKNOWN_ACTION`,
  * `listInstances`), and a Deno client calls a server on each. Every
  * program must pass, see no unhandled rejection and exit by itself. A
  * wrong token is a CONNECT_FAILED that names the credentials (checked on
@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { Server } from "../mod.ts";
 import { natsTransport } from "../nats.ts";
 import { startNatsServer } from "./fixtures/nats_server.ts";
-import { add, count, refuse } from "./fixtures/nats_runtime_actions.ts";
+import { add, count, echo, refuse } from "./fixtures/nats_runtime_actions.ts";
 import {
   assertToolsInstalled,
   RuntimeProcess,
@@ -33,7 +33,7 @@ for (const runtime of ["node", "bun"] as const) {
     const service = `rt-${runtime}-client`;
     await using bus = natsTransport({ servers: nats.hostPort, service });
     await using server = new Server().addAction(add).addAction(refuse)
-      .addAction(count);
+      .addAction(count).addAction(echo);
     await server.listen(bus);
     const output = await runToEnd(
       runtime,
