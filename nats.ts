@@ -101,6 +101,7 @@ import { ClientError } from "./src/base/errors.ts";
 import type { ClientTransport } from "./src/endpoint/client_transport.ts";
 import type { ServerTransport } from "./src/endpoint/server_transport.ts";
 import type { BusConnection, BusMessage } from "./src/nats/bus.ts";
+import { connectFailure } from "./src/nats/connect_failure.ts";
 import { DEFAULT_HEARTBEAT } from "./src/nats/liveness.ts";
 import { NatsBus } from "./src/nats/nats_bus.ts";
 import {
@@ -240,27 +241,37 @@ export interface NatsTransport extends ClientTransport, ServerTransport {
 export function natsTransport(options: NatsTransportOptions): NatsTransport {
   const settings = readOptions(options);
   const given = options.connection;
-  let opened: Promise<NatsClientConnection>;
-  if (given !== undefined) {
-    opened = Promise.resolve(given);
-  } else {
-    opened = connect(connectOptions(options)).catch((error) => {
-      throw new ClientError(
-        "CONNECT_FAILED",
-        `Cannot connect to NATS at ${
-          [options.servers ?? "127.0.0.1:4222"].flat().join(", ")
-        }: ${(error as Error).message}. Is a nats-server running there?`,
-        { cause: error },
-      );
+  // The latest try at opening the connection: the bus tries again at its
+  // next use after a failed one (NatsBus.connection).
+  let opened: Promise<NatsClientConnection> | undefined;
+  const open = (): Promise<NatsClientConnection> => {
+    if (given !== undefined) return Promise.resolve(given);
+    // Upstream caveat (nats.js 3.4.0 on Deno 2.9): when the NATS server
+    // refuses the credentials and resets the socket, nats.js removes the
+    // socket's listeners while Deno still has the reset's 'error' queued,
+    // which then crashes the process as an uncaught ECONNRESET (about 1 run
+    // in 8). isock never holds that socket, so it cannot catch it; Node and
+    // Bun are not affected. The race, without NATS: a read's reset calls
+    // socket.destroy(err), whose 'error' waits for the next tick; a
+    // microtask in between runs removeAllListeners().
+    return connect(connectOptions(options)).catch((error) => {
+      throw connectFailure([options.servers ?? "127.0.0.1:4222"].flat(), error);
     });
-  }
-  const bus = new NatsBus(opened.then(adapt), settings, async () => {
-    if (given !== undefined) return;
-    const connection = await opened.catch(() => undefined);
-    if (connection !== undefined && !connection.isClosed()) {
-      await connection.close();
-    }
-  });
+  };
+  const bus = new NatsBus(
+    () => {
+      opened = open();
+      return opened.then(adapt);
+    },
+    settings,
+    async () => {
+      if (given !== undefined) return;
+      const connection = await opened?.catch(() => undefined);
+      if (connection !== undefined && !connection.isClosed()) {
+        await connection.close();
+      }
+    },
+  );
   return bus;
 }
 

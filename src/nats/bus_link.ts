@@ -448,7 +448,12 @@ export class BusLink
       if (now - route.lastHeard > silence) {
         this.#calls.cancel(
           id,
-          wentSilent(route, now - route.lastHeard, heartbeat),
+          wentSilent(
+            route,
+            now - route.lastHeard,
+            heartbeat,
+            !open.bus.isConnected,
+          ),
         );
         this.#forget(id);
         continue;

@@ -112,18 +112,21 @@ export function noResponders(route: CallRoute, service: string): ClientError {
  * @param route The call.
  * @param silence How long nothing came, in milliseconds.
  * @param heartbeat The heartbeat, in milliseconds.
+ * @param isNatsDown Whether this side's NATS connection is down.
  * @returns `CONNECTION_CLOSED`, which may have run.
  */
 export function wentSilent(
   route: CallRoute,
   silence: number,
   heartbeat: number,
+  isNatsDown = false,
 ): ClientError {
-  return new ClientError(
-    "CONNECTION_CLOSED",
-    `The server that took "${route.action}" went silent: nothing for ${silence} ms (heartbeat ${heartbeat} ms). It may have died or frozen; the call may or may not have run.`,
-    { wasRun: "maybe" },
-  );
+  // With this side's own NATS connection down, the server is not to blame:
+  // say so, or users go looking for a dead server that is fine.
+  const message = isNatsDown
+    ? `The connection to NATS is down (the NATS client keeps reconnecting): nothing about "${route.action}" for ${silence} ms (heartbeat ${heartbeat} ms); the call may or may not have run.`
+    : `The server that took "${route.action}" went silent: nothing for ${silence} ms (heartbeat ${heartbeat} ms). It may have died or frozen; the call may or may not have run.`;
+  return new ClientError("CONNECTION_CLOSED", message, { wasRun: "maybe" });
 }
 
 /**

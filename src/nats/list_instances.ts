@@ -8,6 +8,7 @@
  * @module
  */
 
+import { deferred } from "../base/deferred.ts";
 import { ClientError } from "../base/errors.ts";
 import type { ActionStats } from "../dispatch/action_stats.ts";
 import type { JsonSchema } from "../dispatch/description.ts";
@@ -188,7 +189,8 @@ async function gather(
   onAnswer: (message: DiscoveryMessage) => void,
   subjects: readonly string[],
 ): Promise<void> {
-  const done = Promise.withResolvers<void>();
+  // Not Promise.withResolvers(): Node 20 lacks it.
+  const done = deferred<void>();
   let stallTimer: ReturnType<typeof setTimeout> | undefined;
   const inbox = bus.newInbox();
   let unanswered = 0;

@@ -7,7 +7,6 @@
  */
 
 import { ServerError } from "../base/errors.ts";
-import { ignore } from "../base/timers.ts";
 import type { ClientLink } from "../endpoint/client_link.ts";
 import type { LinkFactory, LinkSetup } from "../endpoint/client_transport.ts";
 import type {
@@ -44,26 +43,49 @@ export class NatsBus implements ServingFactory, LinkFactory {
   readonly transportKind = "nats";
   /** The service's settings. */
   readonly settings: BusSettings;
-  /** The connection, once open (rejects when it cannot be opened). */
-  readonly connection: Promise<BusConnection>;
+  readonly #open: () => Promise<BusConnection>;
+  #connection: Promise<BusConnection>;
+  #hasFailed = false;
+  #isClosed = false;
   readonly #closeConnection: () => Promise<void>;
   readonly #serving = new Set<BusService>();
 
   /**
-   * @param connection The connection, opening.
+   * @param open Opens the connection (a first try starts at once).
    * @param settings The service's settings.
    * @param closeConnection Closes the connection, if this bus opened it.
    */
   constructor(
-    connection: Promise<BusConnection>,
+    open: () => Promise<BusConnection>,
     settings: BusSettings,
     closeConnection: () => Promise<void>,
   ) {
-    this.connection = connection;
-    // Whoever uses the bus sees the failure; an unused bus must not crash.
-    connection.catch(ignore);
+    this.#open = open;
+    this.#connection = this.#opening();
     this.settings = settings;
     this.#closeConnection = closeConnection;
+  }
+
+  /**
+   * The connection, once open (rejects when it cannot be opened). After a
+   * failed try the next use tries again, like a TCP client's next call: a
+   * client started before its nats-server is not stuck with the failure.
+   */
+  get connection(): Promise<BusConnection> {
+    if (this.#hasFailed && !this.#isClosed) {
+      this.#hasFailed = false;
+      this.#connection = this.#opening();
+    }
+    return this.#connection;
+  }
+
+  #opening(): Promise<BusConnection> {
+    const opening = this.#open();
+    // Whoever uses the bus sees the failure; an unused bus must not crash.
+    opening.catch(() => {
+      this.#hasFailed = true;
+    });
+    return opening;
   }
 
   /** The service name. */
@@ -89,10 +111,16 @@ export class NatsBus implements ServingFactory, LinkFactory {
   /** {@inheritDoc LinkFactory.openLink} */
   openLink(setup: LinkSetup): ClientLink {
     const { prefix, service, heartbeat } = this.settings;
-    return new BusLink(
-      { connection: this.connection, prefix, service, heartbeat },
-      setup,
-    );
+    // A getter: each time the link connects it takes the bus's latest try.
+    const latest = () => this.connection;
+    return new BusLink({
+      get connection() {
+        return latest();
+      },
+      prefix,
+      service,
+      heartbeat,
+    }, setup);
   }
 
   /** {@inheritDoc ServingFactory.serve} */
@@ -125,6 +153,7 @@ export class NatsBus implements ServingFactory, LinkFactory {
    * @returns Resolves once closed.
    */
   async close(): Promise<void> {
+    this.#isClosed = true;
     await Promise.all(
       [...this.#serving].map((service) => service.close(1_000)),
     );
