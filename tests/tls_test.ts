@@ -164,9 +164,10 @@ Deno.test({
         5_000,
         "the server to accept every connection",
       );
-      // Both ends of each connection are in this process.
+      // Both ends of each connection are in this process. A few files of
+      // earlier tests may still be closing meanwhile: hence the slack.
       const peak = openFiles();
-      assert.ok(peak >= before + 2 * count, `${peak - before} opened`);
+      assert.ok(peak >= before + 2 * count - 10, `${peak - before} opened`);
       await until(
         () => server.connectionCount === 0,
         handshakeTimeout + 5_000,
