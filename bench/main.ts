@@ -134,6 +134,14 @@ const SYSTEMS: readonly System[] = [
 
 /** The systems an `--only` run keeps, besides the earlier isock. */
 const ONLY_SYSTEMS: readonly string[] = ["isock", "baseline"];
+/**
+ * The systems an `--only` run keeps for some workloads: what their targets
+ * compare with (W5 with gRPC; W5b with the loopback limit, measured in W3).
+ */
+const ONLY_SYSTEMS_FOR: Readonly<Record<string, readonly WorkloadId[]>> = {
+  grpc: ["w5", "w5b"],
+  loopback: ["w3"],
+};
 /** The id of the earlier commit's isock. */
 const EARLIER_ID = "isock-earlier";
 
@@ -658,7 +666,7 @@ async function main(): Promise<void> {
   await using tree = against === undefined
     ? undefined
     : await checkOutRef(against, workloads);
-  const systems = chooseSystems(tree, only !== undefined);
+  const systems = chooseSystems(tree, only);
   const roundCount = tree === undefined ? mode.rounds : mode.againstRounds;
   // The Node peers and msgpackr live in bench/peers; a run without them
   // (--only) does not install them.
@@ -809,15 +817,17 @@ async function main(): Promise<void> {
 }
 
 /**
- * The systems of this run: all, or with `--only` isock and the baseline;
- * and the earlier isock, if any, right after the current one.
+ * The systems of this run: all, or with `--only` isock and the baseline
+ * (and gRPC for a stream workload, the loopback for W3); and the earlier
+ * isock, if any, right after the current one.
  */
 function chooseSystems(
   tree: RefTree | undefined,
-  isOnly: boolean,
+  only: readonly WorkloadId[] | undefined,
 ): System[] {
   const systems = SYSTEMS.filter((system) =>
-    !isOnly || ONLY_SYSTEMS.includes(system.id)
+    only === undefined || ONLY_SYSTEMS.includes(system.id) ||
+    (ONLY_SYSTEMS_FOR[system.id] ?? []).some((id) => only.includes(id))
   );
   if (tree !== undefined) {
     systems.splice(1, 0, {

@@ -52,6 +52,13 @@ export interface StreamSenderPort {
  */
 const READY_TURNS = 8;
 
+/**
+ * The most bytes a batch is sized for. Batching pays for small items; a
+ * large message would only make the receiver wait for all of it before its
+ * consumer gets the first item, and give its bytes back late.
+ */
+const BATCH_BYTES = 64 * 1024;
+
 /** What {@linkcode soon} gives back for an item the source does not have yet. */
 const NOT_READY: unique symbol = Symbol("not ready");
 
@@ -246,13 +253,18 @@ export class StreamSender {
     return batch;
   }
 
-  /** How many items the next batch may hold: within the item credit, and the byte credit by estimate. */
+  /**
+   * How many items the next batch may hold: within the item credit, and,
+   * by estimate, within the byte credit and {@linkcode BATCH_BYTES}.
+   */
   #batchLimit(): number {
     const byItems = this.#credit;
     if (this.#byteWindow === Infinity) return byItems;
     // Until one message went, its size is unknown: the first goes alone.
     if (this.#itemBytes === 0) return 1;
-    const byBytes = Math.floor(this.#byteCredit / this.#itemBytes);
+    const byBytes = Math.floor(
+      Math.min(this.#byteCredit, BATCH_BYTES) / this.#itemBytes,
+    );
     return Math.max(1, Math.min(byItems, byBytes));
   }
 
