@@ -81,7 +81,7 @@ const NOT_READY: unique symbol = Symbol("not ready");
  *   items: (values) => (sent.push(values), values.length),
  *   end() {},
  *   fail() {},
- * }, 16);
+ * }, 16, 1000);
  * await sender.run();
  * // The first item goes alone; the rest, ready at once, in one message.
  * assert.deepEqual(sent, [[1], [2, 3, 4, 5]]);
