@@ -213,12 +213,17 @@ Deno.test("batch: the sender tags a batch with its last tracked item's id", asyn
     yield tracked("c", 4);
     yield 5;
   }
-  await new StreamSender(source(), {
-    item: () => assert.fail("a batching port sends no single items"),
-    items: (values, eventId) => (sent.push([[...values], eventId]), 10),
-    end() {},
-    fail: (error) => assert.fail(String(error)),
-  }, 16, 1000).run();
+  await new StreamSender(
+    source(),
+    {
+      item: () => assert.fail("a batching port sends no single items"),
+      items: (values, eventId) => (sent.push([[...values], eventId]), 10),
+      end() {},
+      fail: (error) => assert.fail(String(error)),
+    },
+    16,
+    1000,
+  ).run();
   assert.deepStrictEqual(sent, [[[1], "a"], [[2, 3, 4, 5], "c"]]);
 });
 
@@ -356,7 +361,10 @@ Deno.test("batch: a peer that announces batch gets batches held by its byte wind
 
 Deno.test("batch: against a server that does not announce batch, the client asks for item credit and sends single inputs", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const client = new Client({ hostname: "127.0.0.1", port: listener.addr.port });
+  const client = new Client({
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+  });
   const sum = action("sum", async (_: AsyncIterable<number>) => 0);
   try {
     const accepted = listener.accept();

@@ -59,9 +59,6 @@ const READY_TURNS = 8;
  */
 const BATCH_BYTES = 64 * 1024;
 
-/** What {@linkcode soon} gives back for an item the source does not have yet. */
-const NOT_READY: unique symbol = Symbol("not ready");
-
 /**
  * Pulls items from a source and sends them while it has credit. Pausing
  * here is what pauses the producer: a generator is not resumed until the
@@ -229,21 +226,30 @@ export class StreamSender {
     const items = [first];
     const batch: Batch = { items };
     const limit = this.#batchLimit();
+    // One probe per batch: a probe left on an item that was not ready
+    // settles later, on its own object.
+    const probe = new Probe();
     while (items.length < limit) {
-      if (performance.now() - sliceStart >= TIME_SLICE) break;
+      // Reading the clock costs as much as a small item: every 32 items.
+      if (
+        (items.length & 31) === 0 &&
+        performance.now() - sliceStart >= TIME_SLICE
+      ) break;
       const pending = this.#iterator.next();
-      let next: IteratorResult<unknown> | typeof NOT_READY;
-      try {
-        next = await soon(pending);
-      } catch (error) {
-        batch.failure = { error };
-        break;
+      probe.watch(pending);
+      for (let turn = 0; turn < READY_TURNS && probe.state === 0; turn++) {
+        await undefined;
       }
       if (this.#isStopped) break;
-      if (next === NOT_READY) {
+      if (probe.state === PENDING) {
         batch.ahead = pending;
         break;
       }
+      if (probe.state === REJECTED) {
+        batch.failure = { error: probe.outcome };
+        break;
+      }
+      const next = probe.outcome as IteratorResult<unknown>;
       if (next.done) {
         batch.isDone = true;
         break;
@@ -314,27 +320,33 @@ interface Batch {
   failure?: { readonly error: unknown };
 }
 
+const PENDING = 0;
+const FULFILLED = 1;
+const REJECTED = 2;
+
 /**
- * The source's next item if it comes within a few microtask turns, else
- * {@linkcode NOT_READY} (the promise is then awaited later; its failure is
- * not lost, and not unhandled meanwhile).
+ * Watches the source's next item, to tell whether it came within a few
+ * microtask turns. An item that did not is awaited later; its failure is
+ * not lost, and not unhandled meanwhile.
  */
-async function soon<T>(promise: Promise<T>): Promise<T | typeof NOT_READY> {
-  let state = 0;
-  let outcome: unknown;
-  promise.then((value) => {
-    state = 1;
-    outcome = value;
-  }, (error) => {
-    state = 2;
-    outcome = error;
-  });
-  for (let turn = 0; turn < READY_TURNS && state === 0; turn++) {
-    await undefined;
+class Probe {
+  state: typeof PENDING | typeof FULFILLED | typeof REJECTED = PENDING;
+  outcome: unknown;
+  readonly #fulfilled = (value: unknown) => {
+    this.state = FULFILLED;
+    this.outcome = value;
+  };
+  readonly #rejected = (error: unknown) => {
+    this.state = REJECTED;
+    this.outcome = error;
+  };
+
+  /** Starts watching `promise`. */
+  watch(promise: Promise<unknown>): void {
+    this.state = PENDING;
+    this.outcome = undefined;
+    promise.then(this.#fulfilled, this.#rejected);
   }
-  if (state === 1) return outcome as T;
-  if (state === 2) throw outcome;
-  return NOT_READY;
 }
 
 /** Resolves in a later task of the event loop: timers and I/O of others run first. */
