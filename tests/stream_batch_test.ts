@@ -365,12 +365,12 @@ Deno.test("batch: against a server that does not announce batch, the client asks
     hostname: "127.0.0.1",
     port: listener.addr.port,
   });
-  const sum = action("sum", async (_: AsyncIterable<number>) => 0);
+  const sum = action("sum", (_: AsyncIterable<number>) => 0);
+  async function* source() {
+    for (let n = 1; n <= 100; n++) yield n;
+  }
   try {
     const accepted = listener.accept();
-    async function* source() {
-      for (let n = 1; n <= 100; n++) yield n;
-    }
     const calling = client.runAction(sum, source());
     const streaming = (async () => {
       const seen: number[] = [];
