@@ -37,11 +37,12 @@ export interface StreamReceiverPort {
  *   stop() {},
  * }, 100);
  * receiver.pushAll([1, 2, 3], 60); // one message of 60 bytes
- * receiver.end();
  * const taken: number[] = [];
- * for await (const n of receiver) taken.push(n);
+ * for (let i = 0; i < 3; i++) taken.push((await receiver.next()).value!);
  * assert.deepEqual(taken, [1, 2, 3]);
- * assert.deepEqual(grants, [[2, 0]]);
+ * // Half the item window back after two items; the message's bytes once
+ * // its last item was taken (half the byte window, too).
+ * assert.deepEqual(grants, [[2, 0], [1, 60]]);
  * ```
  */
 export class StreamReceiver<T = unknown> implements AsyncIterableIterator<T> {
