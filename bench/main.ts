@@ -505,7 +505,7 @@ function footer(
     ],
     [
       "w5b",
-      "  isock: client.stream() with its default window of 16 items; gRPC: server-streaming calls (below); the other systems have no streams (—).",
+      "  isock: client.stream() with its default window (between isock peers 1,024 items and 1 MiB, several items to a message when they are ready); gRPC: server-streaming calls (below); the other systems have no streams (—).",
     ],
     [
       undefined,
