@@ -180,6 +180,25 @@ Deno.test("batch: an error arrives after every item yielded before it, also from
   }
 });
 
+Deno.test("batch: an item that cannot be sent fails the stream after the items before it, even within a batch", async () => {
+  const partly = action("partly", async function* (to: number) {
+    for (let n = 1; n <= to; n++) yield n;
+    yield () => "a function is not data";
+  });
+  await using served = await serve([partly]);
+  const client = served.client();
+  for (const to of [0, 3, 2000]) {
+    const seen: unknown[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const n of client.stream(partly, to)) seen.push(n);
+      })(),
+      (error) => error instanceof RemoteError && error.code === "ACTION_FAILED",
+    );
+    assert.deepStrictEqual(seen, Array.from({ length: to }, (_, i) => i + 1));
+  }
+});
+
 Deno.test("batch: a batch of tracked items carries the last id: a resumed stream has no gap and no duplicate", async () => {
   const ticks = action("ticks", async function* (to: number, context) {
     for (let n = Number(context.lastEventId ?? 0) + 1; n <= to; n++) {

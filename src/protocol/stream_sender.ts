@@ -277,15 +277,27 @@ export class StreamSender {
   /** Sends a batch as one message, and counts it against both credits. */
   async #send(items: unknown[]): Promise<void> {
     let eventId: string | number | undefined;
+    let values = items;
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
       if (item instanceof Tracked) {
+        if (values === items) values = items.slice();
         eventId = item.id;
-        items[i] = item.value;
+        values[i] = item.value;
       }
     }
+    let sent: number | Promise<number>;
+    try {
+      sent = this.#port.items!(values, eventId);
+    } catch (error) {
+      // One item cannot go (it does not encode, or the batch is larger
+      // than the peer takes): those before it still go, then the error,
+      // as when items go one by one.
+      if (items.length === 1) throw error;
+      for (const item of items) await this.#send([item]);
+      return;
+    }
     this.#credit -= items.length;
-    const sent = this.#port.items!(items, eventId);
     const size = typeof sent === "number" ? sent : await sent;
     this.#byteCredit -= size;
     this.#itemBytes = size / items.length;
