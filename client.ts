@@ -29,14 +29,18 @@ import type { ClientCalls } from "./src/endpoint/client_calls.ts";
 import { setUpClient } from "./src/endpoint/client_setup.ts";
 import type { ClientLink } from "./src/endpoint/client_link.ts";
 import type { Middleware } from "./src/dispatch/middleware.ts";
+import { ClientEvent } from "./src/endpoint/client_event.ts";
 
 export type { CallOptions } from "./src/session/session.ts";
 export type {
+  BalanceName,
+  ClientEndpoint,
   ClientEventMap,
   ClientOptions,
   ClientTlsOptions,
   ConnectDetail,
 } from "./src/endpoint/client_options.ts";
+export { ClientEvent } from "./src/endpoint/client_event.ts";
 export type {
   ActionArgs,
   StreamArgs,
@@ -81,7 +85,8 @@ export class Client extends IsockEventTarget<ClientEventMap>
     super();
     const parts = setUpClient(
       options,
-      (type, detail) => this.emit(type, detail),
+      (type, detail, endpoint) =>
+        this.dispatchEvent(new ClientEvent(type, detail, endpoint)),
     );
     this.#link = parts.link;
     this.#actions = parts.actions;

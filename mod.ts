@@ -42,8 +42,11 @@ export type { Authenticate } from "./src/protocol/auth.ts";
 export type { SchemaIssue, StandardSchemaV1 } from "./src/base/schema.ts";
 export {
   type ActionArgs,
+  type BalanceName,
   type CallOptions,
   Client,
+  type ClientEndpoint,
+  ClientEvent,
   type ClientEventMap,
   type ClientOptions,
   type ClientTlsOptions,

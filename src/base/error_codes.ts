@@ -29,7 +29,8 @@ export type ClientErrorCode =
   | "PROTOCOL"
   | "FRAME_TOO_LARGE"
   | "NOT_RESENDABLE"
-  | "INVALID_METADATA";
+  | "INVALID_METADATA"
+  | "UNAVAILABLE";
 
 /** Codes of {@linkcode RemoteError}: what the server reported. */
 export type RemoteErrorCode =

@@ -98,6 +98,7 @@ const CONNECTION_CODES = new Set([
   "UNAUTHORIZED",
   "CONNECTION_CLOSED",
   "PROTOCOL",
+  "UNAVAILABLE",
 ]);
 
 /**

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { housekeeping } from "../base/timers.ts";
+
 /** The waits between tries: doubling from `retryDelay`, capped, with jitter. */
 export class Backoff {
   readonly #retryDelay: number;
@@ -62,11 +64,14 @@ export class Backoff {
  *
  * @param milliseconds How long.
  * @param signal Ends the wait early.
+ * @param isQuiet Whether the wait lets the process end meanwhile: for
+ * work in the background that no caller waits for.
  * @returns Resolves after the wait, or at the abort; never rejects.
  */
 export function pause(
   milliseconds: number,
   signal: AbortSignal,
+  isQuiet = false,
 ): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
@@ -75,6 +80,7 @@ export function pause(
       resolve();
     };
     const timer = setTimeout(done, milliseconds);
+    if (isQuiet) housekeeping(timer);
     signal.addEventListener("abort", done);
   });
 }

@@ -24,10 +24,11 @@ import {
   retryCall,
 } from "./resend.ts";
 import { watchedRedial } from "./watched_calls.ts";
+import type { ClientLink } from "./client_link.ts";
 
 /** Sends a client's calls and streams through its connector. */
 export class ClientCalls {
-  readonly #connector: Redial;
+  readonly #connector: Redial & Pick<ClientLink, "route">;
   readonly #timeout: number;
   readonly #server: PeerAddress;
   readonly #middleware: Middleware[] = [];
@@ -35,11 +36,17 @@ export class ClientCalls {
   /**
    * Creates the calls of one client.
    *
-   * @param connector Connects, sends and waits between tries.
+   * @param connector Connects, sends and waits between tries; with
+   * `route`, each call gets its own way to the servers.
    * @param timeout The client's default deadline of a call (0: none).
-   * @param server Where the calls go, as middleware sees it.
+   * @param server Where the calls go, as middleware sees it (unless the
+   * call's route says where each try went).
    */
-  constructor(connector: Redial, timeout: number, server: PeerAddress) {
+  constructor(
+    connector: Redial & Pick<ClientLink, "route">,
+    timeout: number,
+    server: PeerAddress,
+  ) {
     this.#connector = connector;
     this.#timeout = timeout;
     this.#server = server;
@@ -121,10 +128,14 @@ export class ClientCalls {
     this.#middleware.push(middleware);
   }
 
-  /** The connector, or for middleware a wrapper that runs it around each try. */
+  /**
+   * The connector (or the call's own route, for several servers), or for
+   * middleware a wrapper that runs it around each try.
+   */
   #redial(options: CallOptions | undefined, started: number): Redial {
-    return isIdle(this.#middleware) ? this.#connector : watchedRedial(
-      this.#connector,
+    const redial = this.#connector.route?.() ?? this.#connector;
+    return isIdle(this.#middleware) ? redial : watchedRedial(
+      redial,
       this.#middleware,
       this.#server,
       options,

@@ -23,4 +23,13 @@ export interface ClientLink extends Redial {
   connected(options?: CallOptions): ReturnType<Redial["connected"]>;
   /** Closes every connection; calls in flight fail with `CONNECTION_CLOSED`. */
   close(): Promise<void>;
+  /**
+   * For a link to several servers: the way of one call, made at its
+   * start. Each try it sends goes to a server this call has not tried yet
+   * while another is up, so a call sent again goes elsewhere. Without it,
+   * every try goes through the link itself.
+   *
+   * @returns The call's own way to the servers.
+   */
+  route?(): Redial;
 }

@@ -9,6 +9,11 @@ import type { Extension } from "../codec/extension.ts";
 import { MAX_TIMEOUT } from "../base/timers.ts";
 import { checkCertificate } from "../wire/tls_sockets.ts";
 import { CLIENT_PORT, type IntegerRule } from "./connection_options.ts";
+import type { BalanceName } from "./balance.ts";
+import type { ClientEvent, ConnectDetail } from "./client_event.ts";
+
+export type { BalanceName } from "./balance.ts";
+export type { ConnectDetail } from "./client_event.ts";
 
 /** Options of {@linkcode Client}. */
 export interface ClientOptions {
@@ -18,7 +23,7 @@ export interface ClientOptions {
    * @default {"127.0.0.1"}
    */
   hostname?: string;
-  /** The server's port: required, unless `path` is given. */
+  /** The server's port: required, unless `path` or `endpoints` is given. */
   port?: number;
   /**
    * Connect to the Unix socket at this path instead of TCP (not with
@@ -27,11 +32,67 @@ export interface ClientOptions {
    */
   path?: string;
   /**
+   * Several servers with the same actions, instead of `hostname`, `port`
+   * and `path`: the client keeps a connection to each, spreads calls over
+   * them (see `balance`), takes a server whose connection drops, fails its
+   * heartbeats or says goodbye (it is shutting down) out of rotation, and
+   * tries it again in the background with backoff until it answers. A call
+   * sent again (one never sent, one the server refused unrun, an
+   * `idempotent` one whose connection dropped) goes to another server; a
+   * stream stays on one server (a stream of `tracked` items resumes on
+   * another). With no server connected, calls fail at once with
+   * `UNAVAILABLE`. The other options (`tls`, `secret`, `retry`, `timeout`…)
+   * apply to every server. Events say which server in `event.endpoint`; a
+   * server that is down gets one `error` event (its first failed try), not
+   * one per background try.
+   *
+   * @example Three servers, calls spread over them
+   * ```ts
+   * import { action, Client, Server } from "@isock/isock";
+   * import assert from "node:assert/strict";
+   *
+   * const whoami = (name: string) => action("whoami", () => name);
+   * await using a = new Server().addAction(whoami("a"));
+   * await using b = new Server().addAction(whoami("b"));
+   * await using c = new Server().addAction(whoami("c"));
+   * await using client = new Client({
+   *   endpoints: [
+   *     { port: (await a.listen()).port },
+   *     { port: (await b.listen()).port },
+   *     { hostname: "127.0.0.1", port: (await c.listen()).port },
+   *   ],
+   * });
+   * let connected = 0;
+   * client.addEventListener("connect", () => connected++);
+   * await client.connect(); // Resolves at the first connection; the others follow.
+   * while (connected < 3) await new Promise((resolve) => setTimeout(resolve, 1));
+   * const seen = new Set();
+   * for (let i = 0; i < 3; i++) seen.add(await client.runAction("whoami"));
+   * assert.deepStrictEqual([...seen].sort(), ["a", "b", "c"]);
+   * ```
+   */
+  endpoints?: readonly ClientEndpoint[];
+  /**
+   * With `endpoints`: how calls are spread. `"round-robin"` sends each
+   * call to the next server in rotation, in turn; `"first-healthy"` sends
+   * every call to the first server in rotation, in the order given (the
+   * others stand by for when it is out).
+   *
+   * @default {"round-robin"}
+   */
+  balance?: BalanceName;
+  /**
    * How many times to try to connect before a call fails with
    * `CONNECT_FAILED` (a server certificate the client does not accept fails
    * at once, with `TLS_FAILED`). The waits between tries grow exponentially from
    * `retryDelay`, with jitter. Idempotent actions are also sent again up to
    * this many times when the connection drops under them.
+   *
+   * With `endpoints`, a server that does not answer leaves the rotation at
+   * its first failed try, and is tried again in the background, the waits
+   * growing from `retryDelay` to `maxRetryDelay`, for as long as the client
+   * is open; `retry` bounds the tries of a dropped idempotent call, each on
+   * another server.
    *
    * @default {3}
    */
@@ -123,6 +184,20 @@ export interface ClientOptions {
   reflection?: boolean;
 }
 
+/** One server of a client's `endpoints`. */
+export interface ClientEndpoint {
+  /**
+   * The server's host name or IP address.
+   *
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /** The server's port: required, unless `path` is given. */
+  port?: number;
+  /** The server's Unix socket path, instead of `hostname` and `port`. */
+  path?: string;
+}
+
 /** How a client trusts a TLS server, and the certificate it presents. */
 export interface ClientTlsOptions {
   /** Certificate authorities to trust (PEM), instead of the usual ones. */
@@ -173,24 +248,17 @@ export function checkClientTls(
   }
 }
 
-/** What a client's `connect` event carries. */
-export interface ConnectDetail {
-  /** The server's host name, as given (the socket path, for a Unix socket). */
-  hostname: string;
-  /** The server's port (0 for a Unix socket). */
-  port: number;
-  /** The Unix socket path, when the client connects to one. */
-  path?: string;
-}
-
-/** The events a {@linkcode Client} dispatches, as `CustomEvent`s. */
+/**
+ * The events a {@linkcode Client} dispatches; each says in `endpoint`
+ * which server it is about.
+ */
 export interface ClientEventMap {
-  /** A connection to the server is open and ready for calls. */
-  connect: CustomEvent<ConnectDetail>;
-  /** The connection closed; `detail` is why, when it was not a clean close. */
-  disconnect: CustomEvent<Error | undefined>;
+  /** A connection to a server is open and ready for calls. */
+  connect: ClientEvent<ConnectDetail>;
+  /** A connection closed; `detail` is why, when it was not a clean close. */
+  disconnect: ClientEvent<Error | undefined>;
   /** A connection could not be made or completed. */
-  error: CustomEvent<Error>;
+  error: ClientEvent<Error>;
 }
 
 /** The client's own options: where, how often to try, and the default deadline. */

@@ -27,11 +27,16 @@ import {
 import { ClientCalls } from "./client_calls.ts";
 import { Connector } from "./connector.ts";
 import type { ClientLink } from "./client_link.ts";
+import type { ConnectDetail } from "./client_event.ts";
+import { readEndpoints } from "./endpoints_option.ts";
+import { EndpointPool } from "./endpoint_pool.ts";
+import { balanceNamed } from "./balance.ts";
 
-/** Dispatches one of the client's events: the client's own `emit`. */
+/** Dispatches one of the client's events, about the server `endpoint`. */
 export type ClientEmit = <K extends keyof ClientEventMap & string>(
   type: K,
   detail: ClientEventMap[K]["detail"],
+  endpoint?: ConnectDetail,
 ) => void;
 
 /** The parts a `Client` runs with. */
@@ -57,13 +62,16 @@ export function setUpClient(
   options: ClientOptions,
   emit: ClientEmit,
 ): ClientParts {
+  const several = readEndpoints(options, invalidOption);
   const path = readPath(options, invalidOption);
   checkClientTls(options.tls, invalidOption);
   // A Unix socket has no port.
   const { port, retry, retryDelay, maxRetryDelay, timeout } =
     readIntegerOptions(
       CLIENT_OPTIONS,
-      path === undefined ? options : { ...options, port: 0 },
+      path === undefined && several === undefined
+        ? options
+        : { ...options, port: 0 },
       invalidOption,
     );
   const limits = readIntegerOptions(
@@ -79,30 +87,41 @@ export function setUpClient(
   );
   const codec = new MessageCodec(checkExtensions(options.extensions ?? []));
   const hostname = options.hostname ?? "127.0.0.1";
+  const shared = {
+    tls: options.tls,
+    secret: options.secret,
+    credentials: options.credentials,
+  };
+  const endpoint = { role: "client", codec, limits, actions } as const;
+  const backoff = new Backoff(retryDelay, maxRetryDelay);
+  if (several !== undefined) {
+    const pool = new EndpointPool(
+      several.endpoints.map((address) => ({ ...address, ...shared })),
+      endpoint,
+      Math.max(1, retry),
+      backoff,
+      balanceNamed(several.balance),
+      {
+        connect: (at) => emit("connect", at, at),
+        disconnect: (reason, at) => emit("disconnect", reason, at),
+        error: (error, at) => emit("error", error, at),
+      },
+    );
+    const calls = new ClientCalls(pool, timeout, pool.peers[0]);
+    return { link: pool, actions, calls };
+  }
+  const detail: ConnectDetail = path === undefined
+    ? { hostname, port }
+    : { hostname: path, port: 0, path };
   const connector = new Connector(
-    {
-      hostname,
-      port,
-      path,
-      tls: options.tls,
-      secret: options.secret,
-      credentials: options.credentials,
-    },
-    { role: "client", codec, limits, actions },
+    { hostname, port, path, ...shared },
+    endpoint,
     Math.max(1, retry),
-    new Backoff(retryDelay, maxRetryDelay),
+    backoff,
     {
-      connect: () =>
-        emit(
-          "connect",
-          path === undefined ? { hostname, port } : {
-            hostname: path,
-            port: 0,
-            path,
-          },
-        ),
-      disconnect: (reason) => emit("disconnect", reason),
-      error: (error) => emit("error", error),
+      connect: () => emit("connect", detail, detail),
+      disconnect: (reason) => emit("disconnect", reason, detail),
+      error: (error) => emit("error", error, detail),
     },
   );
   const calls = new ClientCalls(connector, timeout, {

@@ -14,6 +14,7 @@ import type { CallOptions, StreamOptions } from "../dispatch/call_options.ts";
 import { wasNotRun } from "../protocol/wire_error.ts";
 import { isStreamSource } from "../protocol/stream.ts";
 import type { SessionCallOptions } from "../session/call_errors.ts";
+import type { PeerAddress } from "../wire/transport.ts";
 
 /** What the resend rules need from the client that sends. */
 export interface Redial {
@@ -40,6 +41,16 @@ export interface Redial {
    * @param limit The longest wait, when a deadline is near.
    */
   pause(attempt: number, limit?: number): Promise<void>;
+  /**
+   * For a client with several servers: picks the server of the next try
+   * now, so that middleware sees where it goes; that try is sent there.
+   *
+   * @param options The deadline and signal of the wait for a server.
+   * @returns Where the next try goes.
+   */
+  choose?(options?: CallOptions): Promise<PeerAddress>;
+  /** For a client with several servers: where the latest try went. */
+  readonly peer?: PeerAddress;
 }
 
 /** A connection, as the resend rules see it: it opens streamed calls. */

@@ -15,7 +15,12 @@ import {
 } from "../dispatch/middleware.ts";
 import { Metadata } from "../protocol/metadata.ts";
 import type { PeerAddress } from "../wire/transport.ts";
-import type { OpenStream, Redial, StreamOpener } from "./resend.ts";
+import {
+  type OpenStream,
+  type Redial,
+  remainingTime,
+  type StreamOpener,
+} from "./resend.ts";
 
 /** One try of a call, as the client's middleware sees it. */
 class ClientCall implements CallInfo {
@@ -78,6 +83,24 @@ export function watchedRedial(
   const deadline = options?.timeout ? started + options.timeout : undefined;
   let attempt = 0;
   const call = (name: string, data: unknown, tryOptions?: CallOptions) => {
+    if (redial.choose === undefined) {
+      return tryOn(peer, name, data, tryOptions);
+    }
+    // Several servers: the try's server is picked first, for middleware to
+    // see. When none can be, the try itself fails the same way, inside it.
+    const choosing = Date.now();
+    return redial.choose(tryOptions).then(
+      (chosen) =>
+        tryOn(chosen, name, data, remainingTime(tryOptions, choosing)),
+      () => tryOn(peer, name, data, tryOptions),
+    );
+  };
+  const tryOn = (
+    server: PeerAddress,
+    name: string,
+    data: unknown,
+    tryOptions?: CallOptions,
+  ) => {
     let info: ClientCall;
     try {
       info = new ClientCall(
@@ -85,7 +108,7 @@ export function watchedRedial(
         name,
         data,
         tryOptions,
-        peer,
+        server,
         deadline,
         ++attempt,
       );
@@ -106,13 +129,14 @@ export function watchedRedial(
   ): OpenStream => {
     let inner: OpenStream | undefined;
     const number = ++attempt;
+    const server = redial.peer ?? peer; // Where `opener` leads.
     async function* items(): AsyncGenerator<unknown, void, undefined> {
       const info = new ClientCall(
         "stream",
         name,
         data,
         tryOptions,
-        peer,
+        server,
         deadline,
         number,
       );

@@ -31,6 +31,7 @@ Deno.test("retry safety: a ClientError's code says whether the call may have run
     PROTOCOL: "maybe",
     NOT_RESENDABLE: "maybe",
     INVALID_METADATA: false,
+    UNAVAILABLE: false,
   };
   for (const [code, wasRun] of Object.entries(expected)) {
     const error = new ClientError(code as ClientErrorCode, "m");

@@ -1,0 +1,343 @@
+/**
+ * A client's way to several servers with the same actions (its
+ * `endpoints` option): a connection to each, calls spread over those in
+ * rotation by the `balance` policy, and each call's tries kept apart: a
+ * call sent again (never sent, refused unrun, or idempotent after a drop)
+ * goes to another server. With none in rotation, a call fails at once with
+ * `UNAVAILABLE` rather than waiting for its deadline.
+ *
+ * @module
+ */
+
+import { formatAddress } from "../base/address.ts";
+import { type Deferred, deferred } from "../base/deferred.ts";
+import { ClientError } from "../base/errors.ts";
+import type { CallOptions } from "../dispatch/call_options.ts";
+import type { Session } from "../session/session.ts";
+import type { PeerAddress } from "../wire/transport.ts";
+import { type Backoff, pause } from "./backoff.ts";
+import type { Balance } from "./balance.ts";
+import { withinCall } from "./call_deadline.ts";
+import type { ConnectDetail } from "./client_event.ts";
+import type { ClientLink } from "./client_link.ts";
+import type { ServerLocation } from "./connector.ts";
+import type { Endpoint } from "./open_session.ts";
+import { type MemberHost, PoolMember } from "./pool_member.ts";
+import { type Redial, remainingTime } from "./resend.ts";
+
+/** What the pool tells its client, naming the server each event is about. */
+export interface PoolEvents {
+  /** A connection to `endpoint` is open. */
+  connect(endpoint: ConnectDetail): void;
+  /** The connection to `endpoint` closed; `reason` unless cleanly. */
+  disconnect(reason: Error | undefined, endpoint: ConnectDetail): void;
+  /** A connection to `endpoint` could not be made. */
+  error(error: Error, endpoint: ConnectDetail): void;
+}
+
+/** Connections to several servers, and the choice of one for each try. */
+export class EndpointPool implements ClientLink {
+  /** How many tries a dropped idempotent call gets, over all the servers. */
+  readonly attempts: number;
+  readonly #members: readonly PoolMember[];
+  readonly #balance: Balance;
+  readonly #backoff: Backoff;
+  readonly #closing = new AbortController();
+  #isStarted = false;
+  #isClosed = false;
+  /** Settles at the next change of the rotation: what waiting calls wait for. */
+  #change: Deferred<void> | undefined;
+
+  /**
+   * Creates a pool; it connects to every server at the first call.
+   *
+   * @param locations The servers, with the TLS and authentication of all.
+   * @param endpoint The codec, limits and actions of the client.
+   * @param attempts How many tries a dropped idempotent call gets.
+   * @param backoff The waits between tries.
+   * @param balance Picks the server of each call.
+   * @param events Where to report connections, drops and failures.
+   */
+  constructor(
+    locations: readonly ServerLocation[],
+    endpoint: Endpoint,
+    attempts: number,
+    backoff: Backoff,
+    balance: Balance,
+    events: PoolEvents,
+  ) {
+    this.attempts = attempts;
+    this.#balance = balance;
+    this.#backoff = backoff;
+    const host: MemberHost = {
+      changed: () => {
+        const change = this.#change;
+        this.#change = undefined;
+        change?.resolve();
+      },
+      connect: (member) => events.connect(member.detail),
+      disconnect: (member, reason) => events.disconnect(reason, member.detail),
+      error: (member, error) => events.error(error, member.detail),
+    };
+    // One try per connection: a server that does not answer leaves the
+    // rotation at once (calls go to the others, or fail UNAVAILABLE
+    // promptly), and its own backoff tries it again in the background.
+    this.#members = locations.map((location) =>
+      new PoolMember(location, endpoint, 1, backoff, host)
+    );
+  }
+
+  /** Whether {@linkcode EndpointPool.close} was called. */
+  get isClosed(): boolean {
+    return this.#isClosed;
+  }
+
+  /** Whether a connection to any of the servers is open now. */
+  get isConnected(): boolean {
+    return this.#members.some((member) => member.isHealthy);
+  }
+
+  /** Where the servers are, in the order given. */
+  get peers(): readonly PeerAddress[] {
+    return this.#members.map((member) => member.peer);
+  }
+
+  /**
+   * The way of one call: its tries go to servers it has not tried yet.
+   *
+   * @returns A route for one call.
+   */
+  route(): Redial {
+    return new PoolRoute(this);
+  }
+
+  /**
+   * Sends a call to the server the policy picks.
+   *
+   * @param name The action's name.
+   * @param data Its input.
+   * @param options Deadline and signal.
+   * @returns What the action returned.
+   */
+  call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
+    return this.route().call(name, data, options);
+  }
+
+  /**
+   * Connects to every server, and resolves once one of them is connected.
+   *
+   * @param options The deadline and signal of the wait.
+   * @returns The connection to a server in rotation.
+   */
+  connected(options?: CallOptions): Promise<Session> {
+    return new PoolRoute(this).connected(options);
+  }
+
+  /**
+   * Waits before the next try: not at all while a server the call has not
+   * tried is in rotation, else the backoff after try number `attempt`.
+   *
+   * @param attempt How many tries failed so far.
+   * @param limit The longest wait, in milliseconds.
+   * @param tried The servers the call was sent to.
+   * @returns Resolves when the wait is over, or at the close.
+   */
+  pause(
+    attempt: number,
+    limit?: number,
+    tried?: Tried,
+  ): Promise<void> {
+    if (this.#healthy(tried ?? NONE) !== undefined) return Promise.resolve();
+    const wait = this.#backoff.delay(attempt);
+    return pause(
+      limit === undefined ? wait : Math.min(wait, limit),
+      this.#closing.signal,
+    );
+  }
+
+  /**
+   * Closes every connection and stops trying the servers; calls still
+   * waiting reject with `CONNECTION_CLOSED`, and so do later ones.
+   *
+   * @returns Resolves once every connection is closed.
+   */
+  close(): Promise<void> {
+    if (!this.#isClosed) {
+      this.#isClosed = true;
+      this.#closing.abort();
+    }
+    const closing = Promise.all(this.#members.map((member) => member.close()));
+    const change = this.#change;
+    this.#change = undefined;
+    change?.resolve();
+    return closing.then(() => {});
+  }
+
+  /**
+   * The server for a try, now if one is in rotation: one `tried` does not
+   * hold, or else one it does (a single server left is tried again).
+   *
+   * @param tried The servers the call was sent to.
+   * @returns The server, or `undefined` when none is in rotation now.
+   */
+  pickNow(tried: Tried): PoolMember | undefined {
+    this.#start();
+    return this.#healthy(tried) ?? this.#healthy(NONE);
+  }
+
+  /**
+   * The server for a try: one in rotation now, or the first to connect
+   * while some are still making their first connection.
+   *
+   * @param tried The servers the call was sent to.
+   * @param options The call's deadline and signal, which bound the wait.
+   * @returns The server.
+   * @throws {ClientError} `UNAVAILABLE` when no server is in rotation and
+   * none is still connecting; `CONNECTION_CLOSED` after the close;
+   * `TIMEOUT` or `ABORTED` while waiting.
+   */
+  async serverFor(
+    tried: Tried,
+    options: CallOptions | undefined,
+  ): Promise<PoolMember> {
+    const started = Date.now();
+    for (;;) {
+      if (this.#isClosed) throw closedError();
+      const member = this.pickNow(tried);
+      if (member !== undefined) return member;
+      if (!this.#members.some((member) => member.isPending)) {
+        throw this.#unavailable();
+      }
+      this.#change ??= deferred();
+      const change = this.#change.promise;
+      const left = remainingTime(options, started);
+      await (left?.timeout || left?.signal !== undefined
+        ? withinCall(change, left)
+        : change);
+    }
+  }
+
+  /** Connects to every server, once: at the first call. */
+  #start(): void {
+    if (this.#isStarted || this.#isClosed) return;
+    this.#isStarted = true;
+    for (const member of this.#members) member.start();
+  }
+
+  #healthy(tried: Tried): PoolMember | undefined {
+    const members = this.#members;
+    const index = this.#balance.pick(
+      members.length,
+      (index) => members[index].isHealthy && !tried.has(members[index]),
+    );
+    return index < 0 ? undefined : members[index];
+  }
+
+  #unavailable(): ClientError {
+    const members = this.#members;
+    const causes = members.map((member) => member.lastError)
+      .filter((error) => error !== undefined);
+    return new ClientError(
+      "UNAVAILABLE",
+      `None of the ${members.length} servers (${
+        members.map((member) => formatAddress(member.peer)).join(", ")
+      }) is connected now; the client tries them again in the background.${
+        causes.length > 0 ? ` Last failure: ${causes.at(-1)!.message}` : ""
+      }`,
+      { cause: causes.at(-1), wasRun: false },
+    );
+  }
+}
+
+/** One call's way to the servers: where its tries went, and where the next goes. */
+class PoolRoute implements Redial, Tried {
+  readonly #pool: EndpointPool;
+  /** The first server this call was sent to. */
+  #first: PoolMember | undefined;
+  /** The others, once there are (most calls go once). */
+  #others: Set<PoolMember> | undefined;
+  /** The server picked ahead of the next try (for middleware). */
+  #chosen: PoolMember | undefined;
+  peer: PeerAddress | undefined;
+
+  constructor(pool: EndpointPool) {
+    this.#pool = pool;
+  }
+
+  get attempts(): number {
+    return this.#pool.attempts;
+  }
+
+  get isClosed(): boolean {
+    return this.#pool.isClosed;
+  }
+
+  /** Whether this call was sent to `member`. */
+  has(member: PoolMember): boolean {
+    return member === this.#first || this.#others?.has(member) === true;
+  }
+
+  async choose(options?: CallOptions): Promise<PeerAddress> {
+    this.#chosen = await this.#pool.serverFor(this, options);
+    return this.#chosen.peer;
+  }
+
+  call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
+    const member = this.#take();
+    if (member !== undefined) return this.#send(member, name, data, options);
+    const started = Date.now();
+    return this.#pool.serverFor(this, options).then((member) =>
+      this.#send(member, name, data, remainingTime(options, started))
+    );
+  }
+
+  async connected(options?: CallOptions): Promise<Session> {
+    const started = Date.now();
+    const member = this.#take() ??
+      await this.#pool.serverFor(this, options);
+    this.#sentTo(member);
+    return member.connector.connected(remainingTime(options, started));
+  }
+
+  pause(attempt: number, limit?: number): Promise<void> {
+    return this.#pool.pause(attempt, limit, this);
+  }
+
+  /** The server picked ahead if it is still in rotation, else one in rotation now. */
+  #take(): PoolMember | undefined {
+    const chosen = this.#chosen;
+    this.#chosen = undefined;
+    if (chosen !== undefined && chosen.isHealthy) return chosen;
+    return this.#pool.pickNow(this);
+  }
+
+  #sentTo(member: PoolMember): void {
+    if (this.#first === undefined) this.#first = member;
+    else if (member !== this.#first) (this.#others ??= new Set()).add(member);
+    this.peer = member.peer;
+  }
+
+  #send(
+    member: PoolMember,
+    name: string,
+    data: unknown,
+    options: CallOptions | undefined,
+  ): Promise<unknown> {
+    this.#sentTo(member);
+    return member.connector.call(name, data, options);
+  }
+}
+
+/** The servers a call was sent to. */
+export interface Tried {
+  /** Whether the call was sent to `member`. */
+  has(member: PoolMember): boolean;
+}
+
+const NONE: Tried = new Set();
+
+function closedError(): ClientError {
+  return new ClientError("CONNECTION_CLOSED", "The client was closed.", {
+    wasRun: false,
+  });
+}
