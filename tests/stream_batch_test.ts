@@ -129,6 +129,28 @@ Deno.test("batch: a stream of ready items goes in batches, and for await still s
   assert.ok(batches < 2500, `${batches} messages for 5,000 ready items`);
 });
 
+Deno.test("batch: an item the source does not have yet holds back none it has", async () => {
+  // Each item is made only once the consumer has the one before: a sender
+  // that waited to fill a batch would wait forever (the timeout says so).
+  let received = () => {};
+  const lockstep = action("lockstep", async function* () {
+    for (let n = 1; n <= 20; n++) {
+      const taken = new Promise<void>((resolve) => received = resolve);
+      yield n;
+      await taken;
+    }
+  });
+  await using served = await serve([lockstep]);
+  const seen: number[] = [];
+  for await (
+    const n of served.client().stream(lockstep, undefined, { timeout: 5000 })
+  ) {
+    seen.push(n);
+    received();
+  }
+  assert.deepStrictEqual(seen, Array.from({ length: 20 }, (_, i) => i + 1));
+});
+
 Deno.test("batch: a break stops the producer at once: its finally runs, it ran at most a window ahead", async () => {
   let produced = 0;
   let finished: () => void;

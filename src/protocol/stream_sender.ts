@@ -237,7 +237,11 @@ export class StreamSender {
       ) break;
       const pending = this.#iterator.next();
       probe.watch(pending);
-      for (let turn = 0; turn < READY_TURNS && probe.state === 0; turn++) {
+      for (
+        let turn = 0;
+        turn < READY_TURNS && probe.state === PENDING;
+        turn++
+      ) {
         await undefined;
       }
       if (this.#isStopped) break;
