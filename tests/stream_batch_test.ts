@@ -21,8 +21,10 @@ import {
   BATCH_WINDOW,
   BYTE_WINDOW,
   DEFAULT_WINDOW,
+  StreamReceiver,
   StreamSender,
 } from "../src/protocol/stream.ts";
+import { ProtocolError } from "../src/base/errors.ts";
 import { INPUT_WINDOW } from "../src/session/session.ts";
 import { FrameDecoderStream } from "../src/wire/framing.ts";
 import { delay, serve, tcpProxy, wire } from "./helpers.ts";
@@ -266,6 +268,24 @@ Deno.test("batch: the sender tags a batch with its last tracked item's id", asyn
     1000,
   ).run();
   assert.deepStrictEqual(sent, [[[1], "a"], [[2, 3, 4, 5], "c"]]);
+});
+
+Deno.test("batch: a receiver refuses a batch beyond its item credit, or a message once its byte window is full", () => {
+  const port = { grant() {}, stop() {} };
+  const items = new StreamReceiver<number>(4, port, 100);
+  assert.throws(
+    () => items.pushAll([1, 2, 3, 4, 5], 10),
+    (error) => error instanceof ProtocolError && error.code === "PROTOCOL",
+  );
+  const bytes = new StreamReceiver<number>(1024, port, 100);
+  bytes.pushAll([1, 2], 60);
+  // 60 of 100 bytes: one more message may start, larger than what is left.
+  bytes.push(3, 500);
+  assert.equal(bytes.bufferedBytes, 560);
+  assert.throws(
+    () => bytes.push(4, 1),
+    (error) => error instanceof ProtocolError && error.code === "PROTOCOL",
+  );
 });
 
 Deno.test("batch: a slow reader holds the producer by items (small items) and by bytes (large ones)", async () => {
