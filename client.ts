@@ -46,6 +46,7 @@ export type {
   StreamArgs,
   StreamCallOptions,
 } from "./src/dispatch/peer.ts";
+export type { ClientTransport } from "./src/endpoint/client_transport.ts";
 
 /**
  * Runs actions on a server. The connection opens on the first call and

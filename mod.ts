@@ -50,6 +50,7 @@ export {
   type ClientEventMap,
   type ClientOptions,
   type ClientTlsOptions,
+  type ClientTransport,
   type ConnectDetail,
   type StreamArgs,
   type StreamCallOptions,
@@ -97,6 +98,7 @@ export {
   type ServerOptions,
   type ServerStats,
   type ServerTlsOptions,
+  type ServerTransport,
   type ShutdownOptions,
   type StatsOptions,
 } from "./server.ts";

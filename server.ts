@@ -32,6 +32,12 @@ import {
 } from "./src/endpoint/server_options.ts";
 import { invalidOption, setUpServer } from "./src/endpoint/server_setup.ts";
 import { retireAll } from "./src/endpoint/shutdown.ts";
+import type { Endpoint } from "./src/endpoint/open_session.ts";
+import {
+  type ServerTransport,
+  type ServingTransport,
+  startServing,
+} from "./src/endpoint/server_transport.ts";
 
 export type {
   DisconnectDetail,
@@ -42,6 +48,7 @@ export type {
   ServerTlsOptions,
   ShutdownOptions,
 } from "./src/endpoint/server_options.ts";
+export type { ServerTransport } from "./src/endpoint/server_transport.ts";
 export type {
   ActionLastError,
   ActionStats,
@@ -85,6 +92,9 @@ export class Server extends IsockEventTarget<ServerEventMap>
   #auth: Authenticator = {};
   #state: ServerState = "new";
   #listener: Listener | undefined;
+  readonly #endpoint: Endpoint;
+  /** The transports serving beside the listener (`listen(transport)`). */
+  readonly #transports: ServingTransport[] = [];
   #shuttingDown: Promise<void> | undefined;
   readonly #finished = deferred<void>();
 
@@ -105,6 +115,7 @@ export class Server extends IsockEventTarget<ServerEventMap>
     this.#frames = parts.frames;
     this.#actions = parts.actions;
     this.#admission = parts.admission;
+    this.#endpoint = parts.endpoint;
   }
 
   /**
@@ -273,7 +284,20 @@ export class Server extends IsockEventTarget<ServerEventMap>
    * `LISTEN_FAILED` for other bind failures, `ALREADY_LISTENING` when
    * called twice or after a shutdown.
    */
-  async listen(): Promise<ServerAddress> {
+  async listen(): Promise<ServerAddress>;
+  /**
+   * Serves the actions through a transport too, beside any TCP listener:
+   * `server.listen(natsTransport({ … }))` serves them over NATS. The same
+   * actions, middleware, stats and options apply; `shutdown()` drains it.
+   *
+   * @param transport What `natsTransport()` (`@isock/isock/nats`) returns.
+   * @returns Resolves once calls can arrive through it.
+   * @throws {ServerError} `ALREADY_LISTENING` after a shutdown,
+   * `INVALID_OPTIONS` for something that is not a transport.
+   */
+  async listen(transport: ServerTransport): Promise<void>;
+  async listen(transport?: ServerTransport): Promise<ServerAddress | void> {
+    if (transport !== undefined) return await this.#listenOn(transport);
     if (this.#state !== "new") {
       throw new ServerError(
         "ALREADY_LISTENING",
@@ -310,6 +334,16 @@ export class Server extends IsockEventTarget<ServerEventMap>
       throw error;
     }
     return this.addr!;
+  }
+
+  async #listenOn(transport: ServerTransport): Promise<void> {
+    this.#transports.push(
+      await startServing(
+        transport,
+        { endpoint: this.#endpoint, stats: () => this.stats() },
+        () => this.#state === "closing" || this.#state === "closed",
+      ),
+    );
   }
 
   /** Serves a new connection, or refuses it over `maxConnections`. */
@@ -360,8 +394,12 @@ export class Server extends IsockEventTarget<ServerEventMap>
 
   async #shutdown(timeout: number): Promise<void> {
     this.#state = "closing";
+    const transports = this.#transports.map((serving) =>
+      serving.close(timeout)
+    );
     await this.#listener?.close();
     await retireAll([...this.#admission.sessions], timeout);
+    await Promise.all(transports);
     this.#state = "closed";
     this.#finished.resolve();
   }

@@ -226,6 +226,7 @@ const COMPARED: Readonly<
   w1: { metric: "callsPerSecond", unit: "calls/s", bound: 0.95 },
   w2: { metric: "callsPerSecond", unit: "calls/s", bound: 0.95 },
   w3: { metric: "payloadMBPerSecond", unit: "MB/s", bound: 0.9 },
+  w3x4: { metric: "payloadMBPerSecond", unit: "MB/s" },
   w4: { metric: "callsPerSecond", unit: "calls/s" },
   w5: { metric: "itemsPerSecond", unit: "items/s" },
   w5b: { metric: "payloadMBPerSecond", unit: "MB/s" },

@@ -53,6 +53,8 @@ export interface ServerConfig {
   readonly codec?: CodecName;
   /** The largest frame accepted, for the isock server; its default if absent. */
   readonly maxFrameSize?: number;
+  /** For the NATS systems: the nats-server's port on 127.0.0.1, which the server prints as its own. */
+  readonly natsPort?: number;
 }
 
 /** The argument of a client process. */

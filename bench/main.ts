@@ -3,7 +3,9 @@
  * hand-written RPC over the same framing and codec (the baseline), the
  * same with msgpackr as codec, raw loopback TCP (the limit), and the RPC
  * libraries users would pick instead on Node (gRPC, JSON-RPC, capnweb),
- * and, in a table of their own, isock's streams next to gRPC's (W5).
+ * isock over NATS next to a bare nats.js request/reply (W1–W3, through a
+ * nats-server the bench starts: bench/nats_bench.ts), and, in a table of
+ * their own, isock's streams next to gRPC's (W5).
  * Each system runs as a server process and a client process on 127.0.0.1,
  * in one run, so the numbers compare. Then isock's memory and startup
  * (bench/footprint.ts), and the targets isock is held to
@@ -31,6 +33,7 @@ import {
   measureFootprint,
   renderFootprint,
 } from "./footprint.ts";
+import { startBenchNats } from "./nats_bench.ts";
 import { bundleNodeScripts } from "./node_scripts.ts";
 import { ensurePeers } from "./peers.ts";
 import { ensureRuntimeTools } from "../tests/runtimes/install.ts";
@@ -61,10 +64,14 @@ interface System {
   readonly codec?: CodecName;
   /** The workloads it runs; every one if absent. */
   readonly workloads?: readonly WorkloadId[];
+  /** Runs through the bench's nats-server (whose port its server gets). */
+  readonly isOverNats?: boolean;
 }
 
 /** The workloads isock runs on Node and on Bun: the targets compare W1 and W2. */
 const OTHER_RUNTIME_WORKLOADS: readonly WorkloadId[] = ["w1", "w2"];
+/** The workloads of the NATS rows (bench/nats_bench.ts). */
+const NATS_WORKLOADS: readonly WorkloadId[] = ["w1", "w2", "w3"];
 
 const SYSTEMS: readonly System[] = [
   {
@@ -110,6 +117,36 @@ const SYSTEMS: readonly System[] = [
     client: new URL("./raw_client.ts", import.meta.url),
   },
   {
+    id: "isock-nats",
+    label: "isock over NATS",
+    server: new URL("./isock_nats_server.ts", import.meta.url),
+    client: new URL("./isock_nats_client.ts", import.meta.url),
+    workloads: NATS_WORKLOADS,
+    isOverNats: true,
+  },
+  {
+    id: "nats-floor",
+    label: "NATS floor (nats.js)",
+    server: new URL("./nats_floor_server.ts", import.meta.url),
+    client: new URL("./nats_floor_client.ts", import.meta.url),
+    workloads: NATS_WORKLOADS,
+    isOverNats: true,
+  },
+  {
+    id: "store-and-forward",
+    label: "store-and-forward limit",
+    server: new URL("./raw_store_server.ts", import.meta.url),
+    client: new URL("./raw_store_client.ts", import.meta.url),
+    workloads: ["w3"],
+  },
+  {
+    id: "store-and-forward-fresh",
+    label: "store-and-forward, new buffers",
+    server: new URL("./raw_store_fresh_server.ts", import.meta.url),
+    client: new URL("./raw_store_fresh_client.ts", import.meta.url),
+    workloads: ["w3"],
+  },
+  {
     id: "grpc",
     label: "gRPC (Node)",
     server: new URL("./grpc_server.ts", import.meta.url),
@@ -133,14 +170,21 @@ const SYSTEMS: readonly System[] = [
 ];
 
 /** The systems an `--only` run keeps, besides the earlier isock. */
-const ONLY_SYSTEMS: readonly string[] = ["isock", "baseline"];
+const ONLY_SYSTEMS: readonly string[] = [
+  "isock",
+  "baseline",
+  "isock-nats",
+  "nats-floor",
+  "loopback",
+  "store-and-forward",
+  "store-and-forward-fresh",
+];
 /**
  * The systems an `--only` run keeps for some workloads: what their targets
- * compare with (W5 with gRPC; W5b with the loopback limit, measured in W3).
+ * compare with (W5 and W5b with gRPC).
  */
 const ONLY_SYSTEMS_FOR: Readonly<Record<string, readonly WorkloadId[]>> = {
   grpc: ["w5", "w5b"],
-  loopback: ["w3"],
 };
 /** The id of the earlier commit's isock. */
 const EARLIER_ID = "isock-earlier";
@@ -166,7 +210,16 @@ const RATIOS: readonly RatioRow[] = [
     workloads: OTHER_RUNTIME_WORKLOADS,
   })),
   { over: "isock-node", under: "grpc", workloads: OTHER_RUNTIME_WORKLOADS },
-  { over: "baseline", under: "loopback", workloads: ["w1", "w3", "w4"] },
+  {
+    over: "baseline",
+    under: "loopback",
+    workloads: ["w1", "w3", "w3x4", "w4"],
+  },
+  { over: "isock", under: "loopback", workloads: ["w3", "w3x4"] },
+  { over: "isock", under: "store-and-forward", workloads: ["w3"] },
+  { over: "isock", under: "store-and-forward-fresh", workloads: ["w3"] },
+  { over: "isock-nats", under: "nats-floor", workloads: NATS_WORKLOADS },
+  { over: "isock-nats", under: "isock", workloads: NATS_WORKLOADS },
   // Of the peers, only gRPC has streams.
   { over: "isock", under: "grpc", workloads: WORKLOADS.map(({ id }) => id) },
   ...["jsonrpc", "capnweb"].map((peer) => ({
@@ -234,7 +287,8 @@ const USAGE =
                     workload and the speed a restructuring must keep
                     (W1, W2 ≥ 0.95×, W3 ≥ 0.9×).
   --only W1,W2,…    Measures only these workloads, on isock, the earlier
-                    isock and the baseline, and skips memory and startup.
+                    isock, the baseline, the raw limits and (W1–W3) the
+                    NATS rows, and skips memory and startup.
                     With --against --quick and W1,W2,W3: about 1 min.
   --same-cpu        Pins every server and client to CPU 0 (taskset), so
                     each pair shares one CPU; the default pins servers to
@@ -308,6 +362,7 @@ async function runSystem(
   timing: Timing,
   workloads: readonly WorkloadId[],
   pinning: Pinning,
+  natsPort: number | undefined,
 ): Promise<WorkloadResult[]> {
   const chosen = WORKLOADS.filter(({ id }) => workloads.includes(id));
   // W4's clients each hold a connection, on both sides.
@@ -316,7 +371,10 @@ async function runSystem(
     connections: Math.max(...chosen.map((workload) => workload.clients)),
   };
   const cpus = cpusOf(pinning);
-  const serverConfig: ServerConfig = { codec: system.codec };
+  const serverConfig: ServerConfig = {
+    codec: system.codec,
+    ...(system.isOverNats && { natsPort }),
+  };
   await using server = new BenchProcess(
     `${system.label} server`,
     system.server,
@@ -483,7 +541,11 @@ function footer(
     ],
     [
       "w3",
-      "  The raw echo streams each chunk back as it arrives; an RPC answers only once the whole request is in, so about 0.5× is its ceiling there.",
+      "  The raw echo streams each chunk back as it arrives; an RPC answers only once the whole request is in, so about 0.5× is its ceiling there. The store-and-forward limit is the ceiling of that shape: a 4-byte length, then the server reads the whole 1 MiB before it writes it back; the same with new buffers gives each message a buffer of its own, as an RPC's handler and caller own what they receive.",
+    ],
+    [
+      "w3x4",
+      "W3×4: W3's 1 MiB echo with 4 calls in flight on one connection, so that sending one overlaps receiving another; loopback limit: the raw echo, 4 payloads in flight, written one after another and read back in order.",
     ],
     [
       "w4",
@@ -518,6 +580,10 @@ function footer(
     [
       "baseline",
       "baseline: hand-written length-prefixed frames with isock's codec, [id, value] requests, one connection; (msgpackr): the same with msgpackr.",
+    ],
+    [
+      "nats-floor",
+      "Over NATS: one nats-server (2.9, Debian's, max_payload 8 MiB so that W3 is one message each way; not pinned) started by the bench; NATS floor: bare nats.js, a subscription answering each request with the payload decoded and encoded again by isock's codec, the client publishing each request with a reply subject of its own under one inbox and one wildcard subscription taking the answers (what nc.request() does, less its per-request timer and async-trace error, which make nc.request() about half as fast in W1); isock over NATS: server.listen(natsTransport(…)) and new Client({ transport }), the same echo action.",
     ],
     [
       "grpc",
@@ -696,6 +762,19 @@ async function main(): Promise<void> {
     systems.map((system) => [system.id, [] as WorkloadResult[][]]),
   );
   const failures = new Map<string, string>();
+  // One nats-server for the NATS rows, up for the whole run (not pinned).
+  const natsStart = systems.some(({ isOverNats }) => isOverNats)
+    ? await startBenchNats().then(
+      (server) => ({ server, error: undefined }),
+      (error: Error) => ({ server: undefined, error }),
+    )
+    : undefined;
+  await using nats = natsStart?.server;
+  for (const system of systems) {
+    if (system.isOverNats && natsStart?.error !== undefined) {
+      failures.set(system.id, natsStart.error.message);
+    }
+  }
   /** Runs a system on some workloads, adding to its results of this round. */
   const measureSystem = async (
     round: number,
@@ -708,7 +787,7 @@ async function main(): Promise<void> {
     if (results.length < round) results.push([]);
     try {
       results[round - 1].push(
-        ...await runSystem(system, mode.timing, ids, pinning),
+        ...await runSystem(system, mode.timing, ids, pinning, nats?.port),
       );
     } catch (error) {
       // One system failing leaves the others' results worth having.
@@ -762,6 +841,7 @@ async function main(): Promise<void> {
   const targets = judgeTargets({
     measures: new Map(rows.map((row) => [row.id, row.measures])),
     footprint,
+    isSameCpu: pinning === "same",
   });
   const ratios = RATIOS.filter((ratio) =>
     rows.some((row) => row.id === ratio.over) &&
@@ -817,9 +897,9 @@ async function main(): Promise<void> {
 }
 
 /**
- * The systems of this run: all, or with `--only` isock and the baseline
- * (and gRPC for a stream workload, the loopback for W3); and the earlier
- * isock, if any, right after the current one.
+ * The systems of this run: all, or with `--only` those of
+ * {@linkcode ONLY_SYSTEMS} (and gRPC for a stream workload); and the
+ * earlier isock, if any, right after the current one.
  */
 function chooseSystems(
   tree: RefTree | undefined,

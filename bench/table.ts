@@ -56,6 +56,12 @@ const COLUMNS: readonly Column[] = [
     fractionDigits: 0,
   },
   {
+    title: "W3×4 MB/s",
+    workload: "w3x4",
+    metric: "payloadMBPerSecond",
+    fractionDigits: 0,
+  },
+  {
     title: "W4 calls/s",
     workload: "w4",
     metric: "callsPerSecond",

@@ -15,6 +15,11 @@ export interface TargetInputs {
   /** Each system's measures, by system id. */
   readonly measures: ReadonlyMap<string, Measures>;
   readonly footprint: Footprint;
+  /**
+   * Whether every server and its client shared one CPU (`--same-cpu`):
+   * the same-CPU targets are judged only then.
+   */
+  readonly isSameCpu?: boolean;
 }
 
 /** One target's verdict. */
@@ -58,6 +63,23 @@ function ratio(
   };
 }
 
+/** A ratio judged only in a `--same-cpu` run. */
+function sameCpu(measure: Target["measure"]): Target["measure"] {
+  return (inputs) => inputs.isSameCpu === true ? measure(inputs) : undefined;
+}
+
+/**
+ * How much the client's RSS grew in the 64 MiB echo, from connected to
+ * its peak, in payloads: the payload it made and the answer it got are 2.
+ */
+function largeEchoClientGrowth(): Target["measure"] {
+  return ({ footprint: { largeEcho } }) =>
+    largeEcho?.payloadBytes === 64 * MIB
+      ? (largeEcho.client.peakBytes - largeEcho.client.rssBeforeBytes) /
+        largeEcho.payloadBytes
+      : undefined;
+}
+
 /** One side's peak RSS in the 64 MiB echo, in payloads. */
 function largeEchoPeak(side: "server" | "client"): Target["measure"] {
   return ({ footprint: { largeEcho } }) =>
@@ -94,6 +116,48 @@ const TARGETS: readonly Target[] = [
     comparison: "≥",
     bound: 0.5,
     measure: ratio("isock", "loopback", "w3", "payloadMBPerSecond"),
+  },
+  {
+    name: "W1 calls/s, isock over NATS ÷ NATS floor",
+    unit: "×",
+    comparison: "≥",
+    bound: 0.8,
+    measure: ratio("isock-nats", "nats-floor", "w1", "callsPerSecond"),
+  },
+  {
+    name: "W2 calls/s, isock over NATS ÷ NATS floor",
+    unit: "×",
+    comparison: "≥",
+    bound: 0.8,
+    measure: ratio("isock-nats", "nats-floor", "w2", "callsPerSecond"),
+  },
+  {
+    name: "W3 MB/s, isock ÷ store-and-forward limit",
+    unit: "×",
+    comparison: "≥",
+    bound: 0.85,
+    measure: ratio("isock", "store-and-forward", "w3", "payloadMBPerSecond"),
+  },
+  {
+    name: "W3×4 MB/s, isock ÷ loopback limit",
+    unit: "×",
+    comparison: "≥",
+    bound: 0.75,
+    measure: ratio("isock", "loopback", "w3x4", "payloadMBPerSecond"),
+  },
+  {
+    name: "W1 calls/s on one CPU, isock ÷ baseline",
+    unit: "×",
+    comparison: "≥",
+    bound: 0.9,
+    measure: sameCpu(ratio("isock", "baseline", "w1", "callsPerSecond")),
+  },
+  {
+    name: "W2 calls/s on one CPU, isock ÷ baseline",
+    unit: "×",
+    comparison: "≥",
+    bound: 0.9,
+    measure: sameCpu(ratio("isock", "baseline", "w2", "callsPerSecond")),
   },
   {
     name: "W1 calls/s, isock ÷ gRPC",
@@ -178,6 +242,13 @@ const TARGETS: readonly Target[] = [
     comparison: "<",
     bound: 4,
     measure: largeEchoPeak("client"),
+  },
+  {
+    name: "client peak RSS − connected RSS, 64 MiB echo ÷ payload",
+    unit: "×",
+    comparison: "≤",
+    bound: 2.5,
+    measure: largeEchoClientGrowth(),
   },
   {
     name: "startup to listen, isock − bare Deno",

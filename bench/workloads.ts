@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 
 /** The workloads, in table order. */
-export type WorkloadId = "w1" | "w2" | "w3" | "w4" | "w5" | "w5b";
+export type WorkloadId = "w1" | "w2" | "w3" | "w3x4" | "w4" | "w5" | "w5b";
 
 /**
  * What a system echoes: a structured `value` (the RPC systems) or raw
@@ -161,6 +161,18 @@ export const WORKLOADS: readonly Workload[] = [
     name: "W3 large",
     clients: 1,
     concurrency: 1,
+    maxCalls: 50_000,
+    payloads: {
+      value: () => patternedBytes(MIB),
+      bytes: () => patternedBytes(MIB),
+    },
+    payloadBytes: MIB,
+  },
+  {
+    id: "w3x4",
+    name: "W3×4 large, 4 in flight",
+    clients: 1,
+    concurrency: 4,
     maxCalls: 50_000,
     payloads: {
       value: () => patternedBytes(MIB),

@@ -471,7 +471,9 @@ Deno.test("endpoints: bad endpoints options fail INVALID_OPTIONS", () => {
   invalid({ endpoints: [{ port: 1 }], port: 2 });
   invalid({ endpoints: [{ port: 1 }], hostname: "127.0.0.1" });
   invalid({ endpoints: [{ port: 1 }], path: "/tmp/x.sock" });
-  invalid({ endpoints: [{ port: 1 }], transport: {} } as ClientOptions);
+  invalid(
+    { endpoints: [{ port: 1 }], transport: {} } as unknown as ClientOptions,
+  );
   invalid({ endpoints: [{ hostname: "127.0.0.1" }] });
   invalid({ endpoints: [{ port: 70_000 }] });
   invalid({ endpoints: [{ port: 1 }], balance: "random" as "round-robin" });

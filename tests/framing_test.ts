@@ -5,6 +5,7 @@ import {
   ProtocolError,
 } from "../mod.ts";
 import { concat } from "../src/base/bytes.ts";
+import { FRAME_HEADER_SIZE, FrameDecoder } from "../src/wire/framing.ts";
 import { randomBytes, seededRandom } from "./helpers.ts";
 
 /** Runs chunks through a FrameDecoderStream and collects the frames. */
@@ -186,4 +187,70 @@ Deno.test("frames: invalid limits are refused", () => {
     () => new FrameDecoderStream({ maxFrameSize: 2 ** 32 }),
     RangeError,
   );
+});
+
+Deno.test("frames: a gathered frame given back is reused for the next one, whole and at its exact size", () => {
+  const decoder = new FrameDecoder();
+  const frames: Uint8Array[] = [];
+  // The receiver is done with every gathered frame once it has a copy.
+  const take = (body: Uint8Array, isView: boolean) => {
+    frames.push(body.slice());
+    return !isView;
+  };
+  const first = randomBytes(seededRandom(1), 5000);
+  const second = randomBytes(seededRandom(2), 3000);
+  const bytes = encodeAll([first, second]);
+  // Each frame split in two, so that each is gathered.
+  const cut = FRAME_HEADER_SIZE + first.length;
+  for (const chunk of split(bytes, [100, cut, cut + 100])) {
+    decoder.push(chunk, take);
+  }
+  assert.deepStrictEqual(frames, [first, second]);
+  // The second went into the first's memory: nothing new was allocated.
+  const seen: Uint8Array[] = [];
+  const keep = (body: Uint8Array) => void seen.push(body);
+  const third = randomBytes(seededRandom(3), 4000);
+  decoder.push(encodeAll([third]).subarray(0, 10), take);
+  decoder.push(encodeAll([third]).subarray(10), (body, isView) => {
+    keep(body);
+    return take(body, isView);
+  });
+  assert.equal(seen[0].byteLength, 4000);
+  assert.equal(seen[0].buffer.byteLength, 5000);
+  assert.deepStrictEqual(frames[2], third);
+});
+
+Deno.test("frames: a gathered frame kept by its receiver is never reused", () => {
+  const decoder = new FrameDecoder();
+  const kept: Uint8Array[] = [];
+  const bodies = [4000, 3000, 2000].map((length, i) =>
+    randomBytes(seededRandom(10 + i), length)
+  );
+  for (const body of bodies) {
+    const bytes = encodeAll([body]);
+    for (const chunk of split(bytes, [50])) {
+      decoder.push(chunk, (frame) => void kept.push(frame));
+    }
+  }
+  assert.deepStrictEqual(kept, bodies);
+  assert.equal(new Set(kept.map((frame) => frame.buffer)).size, 3);
+});
+
+Deno.test("frames: the spare memory is let go once a frame fits in a read", () => {
+  const decoder = new FrameDecoder();
+  const gathered: Uint8Array[] = [];
+  const push = (body: Uint8Array, isWhole: boolean) => {
+    const bytes = encodeAll([body]);
+    const chunks = isWhole ? [bytes] : split(bytes, [50]);
+    for (const chunk of chunks) {
+      decoder.push(chunk, (frame, isView) => {
+        if (!isView) gathered.push(frame);
+        return !isView;
+      });
+    }
+  };
+  push(new Uint8Array(4000), false);
+  push(new Uint8Array(10), true);
+  push(new Uint8Array(3000), false);
+  assert.notEqual(gathered[1].buffer, gathered[0].buffer);
 });

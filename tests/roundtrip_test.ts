@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { action, defineExtension, RemoteError } from "../mod.ts";
-import { serve } from "./helpers.ts";
+import { randomBytes, seededRandom, serve } from "./helpers.ts";
 
 const echo = action("echo", (data: unknown) => data);
 const describe = action("describe", (data: unknown) => ({
@@ -87,6 +87,28 @@ Deno.test("round trip: an 8 MiB binary travels as bytes, not base64", async () =
   assert.equal(receivedLength, payload.length);
   assert.ok(back instanceof Uint8Array);
   assert.deepStrictEqual(back, payload);
+});
+
+Deno.test("round trip: large messages in fragments arrive whole, and answers kept stay intact", async () => {
+  await using served = await serve([echo]);
+  // Bytes landing in the wrong message may leave a call unanswered.
+  const client = served.client({ timeout: 10_000 });
+  const MIB = 1024 * 1024;
+  const random = seededRandom(7);
+  // Fragmented (over 1.5 MiB), then one frame larger than a fragment's
+  // that the caller keeps, then fragmented again: the fragments' frame
+  // memory is reused, never that of an answer someone holds.
+  const first = randomBytes(random, 5 * MIB + 3);
+  const kept = randomBytes(random, 1.25 * MIB);
+  const second = randomBytes(random, 3 * MIB + 17);
+  assert.deepStrictEqual(await client.runAction(echo, first), first);
+  const keptAnswer = await client.runAction(echo, kept);
+  const answers = await Promise.all([
+    client.runAction(echo, second),
+    client.runAction(echo, first),
+  ]);
+  assert.deepStrictEqual(answers, [second, first]);
+  assert.deepStrictEqual(keptAnswer, kept);
 });
 
 Deno.test("round trip: base64 would not fit where raw bytes do", async () => {

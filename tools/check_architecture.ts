@@ -15,6 +15,7 @@ const LAYERS: readonly { readonly name: string; readonly prefix: string }[] = [
   { name: "dispatch", prefix: "src/dispatch/" },
   { name: "session", prefix: "src/session/" },
   { name: "endpoint", prefix: "src/endpoint/" },
+  { name: "nats", prefix: "src/nats/" },
   { name: "otel", prefix: "src/otel/" },
   { name: "cli", prefix: "src/cli/" },
   { name: "entry points", prefix: "" },

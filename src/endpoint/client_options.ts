@@ -11,6 +11,7 @@ import { checkCertificate } from "../wire/tls_sockets.ts";
 import { CLIENT_PORT, type IntegerRule } from "./connection_options.ts";
 import type { BalanceName } from "./balance.ts";
 import type { ClientEvent, ConnectDetail } from "./client_event.ts";
+import type { ClientTransport } from "./client_transport.ts";
 
 export type { BalanceName } from "./balance.ts";
 export type { ConnectDetail } from "./client_event.ts";
@@ -167,6 +168,12 @@ export interface ClientOptions {
   secret?: string | Uint8Array;
   /** What to send to the server's `authenticate` function: a token, say. */
   credentials?: unknown;
+  /**
+   * Reach the servers through this instead of a TCP connection: the bus
+   * `natsTransport()` from `@isock/isock/nats` returns. Takes no
+   * `hostname`, `port`, `path`, `tls` or `secret`.
+   */
+  transport?: ClientTransport;
   /**
    * How many of the server's calls to this client's actions (two-way
    * calls) may run at once; more are answered `OVERLOADED` without running,

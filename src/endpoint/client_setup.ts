@@ -31,6 +31,7 @@ import type { ConnectDetail } from "./client_event.ts";
 import { readEndpoints } from "./endpoints_option.ts";
 import { EndpointPool } from "./endpoint_pool.ts";
 import { balanceNamed } from "./balance.ts";
+import { asLinkFactory } from "./client_transport.ts";
 
 /** Dispatches one of the client's events, about the server `endpoint`. */
 export type ClientEmit = <K extends keyof ClientEventMap & string>(
@@ -62,6 +63,9 @@ export function setUpClient(
   options: ClientOptions,
   emit: ClientEmit,
 ): ClientParts {
+  if (options?.transport !== undefined) {
+    return setUpTransportClient(options, emit);
+  }
   const several = readEndpoints(options, invalidOption);
   const path = readPath(options, invalidOption);
   checkClientTls(options.tls, invalidOption);
@@ -131,6 +135,69 @@ export function setUpClient(
   });
   return { link: connector, actions, calls };
 }
+
+/** A client whose calls go through a transport (a bus) instead of TCP. */
+function setUpTransportClient(
+  options: ClientOptions,
+  emit: ClientEmit,
+): ClientParts {
+  const transport = asLinkFactory(options.transport);
+  if (transport === undefined) {
+    throw invalidOption(
+      "Option transport takes what natsTransport() (from @isock/isock/nats) returns.",
+    );
+  }
+  for (const name of TCP_ONLY) {
+    if ((options as Record<string, unknown>)[name] !== undefined) {
+      throw invalidOption(
+        `Option ${name} is for TCP; a client with a transport takes neither ${
+          TCP_ONLY.join(", ")
+        }.`,
+      );
+    }
+  }
+  const { retry, retryDelay, maxRetryDelay, timeout } = readIntegerOptions(
+    CLIENT_OPTIONS,
+    { ...options, port: 0 },
+    invalidOption,
+  );
+  const { maxFrameSize } = readIntegerOptions(
+    CONNECTION_LIMITS,
+    options,
+    invalidOption,
+  );
+  checkReflection(options.reflection, invalidOption);
+  const actions = new ActionRegistry(
+    (code, message) => new ClientError(code, message),
+    { reflection: options.reflection },
+  );
+  // The service, as the events' detail says where the calls go.
+  const at: ConnectDetail = { hostname: transport.address.hostname, port: 0 };
+  const link = transport.openLink({
+    codec: new MessageCodec(checkExtensions(options.extensions ?? [])),
+    maxFrameSize,
+    attempts: Math.max(1, retry),
+    backoff: new Backoff(retryDelay, maxRetryDelay),
+    events: {
+      connect: () => emit("connect", at, at),
+      disconnect: (reason) => emit("disconnect", reason, at),
+      error: (error) => emit("error", error, at),
+    },
+  });
+  const calls = new ClientCalls(link, timeout, transport.address);
+  return { link, actions, calls };
+}
+
+/** Options that say where a TCP server is: a client with a transport has none. */
+const TCP_ONLY = [
+  "hostname",
+  "port",
+  "path",
+  "tls",
+  "secret",
+  "credentials",
+  "endpoints",
+] as const;
 
 function invalidOption(message: string): ClientError {
   return new ClientError("INVALID_OPTIONS", message);

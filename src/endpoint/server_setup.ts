@@ -15,6 +15,7 @@ import type { Middleware } from "../dispatch/middleware.ts";
 import { ActionRegistry } from "../dispatch/registry.ts";
 import type { TransportOptions } from "../wire/transport.ts";
 import { Admission } from "./admission.ts";
+import type { Endpoint } from "./open_session.ts";
 import {
   checkReflection,
   checkSecret,
@@ -42,6 +43,8 @@ export interface ServerParts {
   readonly actions: ActionRegistry;
   /** Opens a session for each connection, up to `maxConnections`. */
   readonly admission: Admission;
+  /** What every connection (and every transport) serves with. */
+  readonly endpoint: Endpoint;
 }
 
 /**
@@ -87,7 +90,7 @@ export function setUpServer(
   const codec = new MessageCodec(checkExtensions(options.extensions ?? []), {
     stacks: exposeStack,
   });
-  const admission = new Admission({
+  const endpoint: Endpoint = {
     role: "server",
     codec,
     limits,
@@ -96,8 +99,9 @@ export function setUpServer(
     exposeStack,
     stats,
     middleware,
-  }, maxConnections);
-  return { hostname, port, path, frames, actions, admission };
+  };
+  const admission = new Admission(endpoint, maxConnections);
+  return { hostname, port, path, frames, actions, admission, endpoint };
 }
 
 /**

@@ -216,19 +216,23 @@ export class Session implements PeerConnection {
     }
   }
 
-  #onFrame(body: Uint8Array, isBorrowed: boolean): void {
+  /** @returns Whether nothing refers to `body` any more: a fragment's bytes were copied into its message. */
+  #onFrame(body: Uint8Array, isBorrowed: boolean): boolean {
     // Once closing, what still arrives is dropped unread.
-    if (this.#pieces.life.isDropping) return;
+    if (this.#pieces.life.isDropping) return false;
     if (!this.#pieces.handshake.isDone) {
-      return this.#pieces.handshake.receive(body, isBorrowed);
+      this.#pieces.handshake.receive(body, isBorrowed);
+      return false;
     }
     let message: Message;
     try {
       message = this.#codec.decode(body, isBorrowed);
     } catch (error) {
-      return this.#pieces.life.breach(error as ProtocolError);
+      this.#pieces.life.breach(error as ProtocolError);
+      return false;
     }
     this.#route(message, false, body.length);
+    return message.type === MessageType.FRAGMENT;
   }
 
   /**

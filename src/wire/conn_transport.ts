@@ -7,13 +7,7 @@
  * @module
  */
 
-import { joinSmallParts } from "../base/bytes.ts";
-import {
-  FRAME_HEADER_SIZE,
-  type FrameCallback,
-  FrameDecoder,
-  writeLength,
-} from "./framing.ts";
+import { type FrameCallback, FrameDecoder } from "./framing.ts";
 import { SocketError } from "./net_errors.ts";
 import {
   type FrameReceiver,
@@ -21,8 +15,8 @@ import {
   type PeerAddress,
   type Transport,
   type TransportOptions,
-  WRITE_ALONE_SIZE,
 } from "./transport.ts";
+import { WriteBatch } from "./write_batch.ts";
 
 /**
  * The read buffer of a connection starts small and grows while reads fill
@@ -57,8 +51,8 @@ class ConnTransport implements Transport {
   readonly #decoder: FrameDecoder;
   #receiver: FrameReceiver | undefined;
   readonly #deliverBorrowed: FrameCallback = (body, isView) =>
-    this.#receiver!.frame(body, isView);
-  #queue: Uint8Array[] = [];
+    this.#receiver!.frame(body, isView) === true;
+  readonly #batch = new WriteBatch();
   #queuedBytes = 0;
   #flushing: Promise<void> | undefined;
   #isClosed = false;
@@ -126,12 +120,7 @@ class ConnTransport implements Transport {
 
   send(body: readonly Uint8Array[]): void {
     if (this.#isClosed) return;
-    const header = new Uint8Array(FRAME_HEADER_SIZE);
-    let length = 0;
-    for (const part of body) length += part.byteLength;
-    writeLength(header, 0, length);
-    this.#queue.push(header, ...body);
-    this.#queuedBytes += FRAME_HEADER_SIZE + length;
+    this.#queuedBytes += this.#batch.add(body);
     this.#flushing ??= this.#flush();
   }
 
@@ -154,7 +143,7 @@ class ConnTransport implements Transport {
   close(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    this.#queue = [];
+    this.#batch.clear();
     this.#queuedBytes = 0;
     try {
       this.#conn.close();
@@ -167,16 +156,15 @@ class ConnTransport implements Transport {
     // Let the rest of this burst queue its frames first: they go out together.
     await null;
     try {
-      while (this.#queue.length > 0) {
-        const parts = this.#queue;
-        this.#queue = [];
-        for (const chunk of joinSmallParts(parts, WRITE_ALONE_SIZE)) {
+      while (!this.#batch.isEmpty) {
+        for (const chunk of this.#batch.take()) {
           for (let written = 0; written < chunk.byteLength;) {
             written += await this.#conn.write(chunk.subarray(written));
           }
           this.#queuedBytes -= chunk.byteLength;
         }
       }
+      this.#batch.written();
     } catch {
       // The read loop sees the connection fail and reports it.
       this.close();

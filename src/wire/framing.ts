@@ -42,8 +42,12 @@ export interface FrameDecoderStreamOptions {
   maxFirstFrameSize?: number;
 }
 
-/** Receives a frame body; `isView` says whether it is a view of the chunk pushed. */
-export type FrameCallback = (body: Uint8Array, isView: boolean) => void;
+/**
+ * Receives a frame body; `isView` says whether it is a view of the chunk
+ * pushed. A callee that is done with a body that is not a view may return
+ * `true` (see {@linkcode FrameDecoder.recycle}); any other value keeps it.
+ */
+export type FrameCallback = (body: Uint8Array, isView: boolean) => unknown;
 
 /**
  * The frame-cutting logic shared by {@linkcode FrameDecoderStream} and the
@@ -62,6 +66,8 @@ export class FrameDecoder {
   /** The frame being gathered across chunks, or `undefined` between frames. */
   #frame: Uint8Array | undefined;
   #frameFilled = 0;
+  /** Memory of a gathered frame its receiver was done with, for the next one. */
+  #spare: ArrayBuffer | undefined;
 
   /** @param options The frame size limits. */
   constructor(options: FrameDecoderStreamOptions = {}) {
@@ -98,11 +104,13 @@ export class FrameDecoder {
         }
         this.#checkLength(length);
         if (chunk.length - offset >= length) {
+          // Large frames have stopped coming in a row: give their memory back.
+          this.#spare = undefined;
           onFrame(chunk.subarray(offset, offset + length), true);
           offset += length;
           continue;
         }
-        this.#frame = new Uint8Array(length);
+        this.#frame = this.#allocate(length);
         this.#frameFilled = 0;
       }
       const count = Math.min(
@@ -133,8 +141,33 @@ export class FrameDecoder {
     this.#frameFilled += count;
     if (this.#frameFilled === frame.length) {
       this.#frame = undefined;
-      onFrame(frame, false);
+      if (onFrame(frame, false) === true) this.recycle(frame);
     }
+  }
+
+  /**
+   * Takes back the memory of a gathered frame (one delivered with
+   * `isView` false) that nothing refers to any more, for the next frame
+   * gathered: the pieces of a fragmented message, each copied into the
+   * whole at once, then arrive in one buffer instead of a new one each,
+   * which would stay allocated until the garbage collector ran. Kept until
+   * a frame comes that fits in a read.
+   *
+   * @param body The frame body, no longer used by anyone.
+   */
+  recycle(body: Uint8Array): void {
+    if (body.byteOffset === 0 && body.buffer instanceof ArrayBuffer) {
+      this.#spare = body.buffer;
+    }
+  }
+
+  /** A buffer of exactly `length` bytes for a frame, in the spare memory if it fits. */
+  #allocate(length: number): Uint8Array {
+    const spare = this.#spare;
+    this.#spare = undefined;
+    return spare !== undefined && spare.byteLength >= length
+      ? new Uint8Array(spare, 0, length)
+      : new Uint8Array(length);
   }
 
   /** Whether no part of a frame (not even of its header) is waiting for more bytes. */

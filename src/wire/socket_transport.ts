@@ -9,15 +9,9 @@
  */
 
 import type { Socket } from "node:net";
-import { joinSmallParts } from "../base/bytes.ts";
 import { type Deferred, deferred } from "../base/deferred.ts";
 import { ignore } from "../base/timers.ts";
-import {
-  FRAME_HEADER_SIZE,
-  type FrameCallback,
-  FrameDecoder,
-  writeLength,
-} from "./framing.ts";
+import { type FrameCallback, FrameDecoder } from "./framing.ts";
 import { SocketError } from "./net_errors.ts";
 import {
   type FrameReceiver,
@@ -25,8 +19,8 @@ import {
   type PeerAddress,
   type Transport,
   type TransportOptions,
-  WRITE_ALONE_SIZE,
 } from "./transport.ts";
+import { WriteBatch } from "./write_batch.ts";
 
 /**
  * Adapts a `node:net` or `node:tls` socket. Closing it destroys the socket,
@@ -68,8 +62,8 @@ class SocketTransport implements Transport {
   readonly #decoder: FrameDecoder;
   #receiver: FrameReceiver | undefined;
   readonly #deliver: FrameCallback = (body, isView) =>
-    this.#receiver!.frame(body, isView);
-  #queue: Uint8Array[] = [];
+    this.#receiver!.frame(body, isView) === true;
+  readonly #batch = new WriteBatch();
   #isFlushQueued = false;
   #isClosed = false;
   #hasEnded = false;
@@ -181,11 +175,7 @@ class SocketTransport implements Transport {
 
   send(body: readonly Uint8Array[]): void {
     if (this.#isClosed) return;
-    const header = new Uint8Array(FRAME_HEADER_SIZE);
-    let length = 0;
-    for (const part of body) length += part.byteLength;
-    writeLength(header, 0, length);
-    this.#queue.push(header, ...body);
+    this.#batch.add(body);
     if (!this.#isFlushQueued) {
       this.#isFlushQueued = true;
       this.#pendingWrites++;
@@ -198,10 +188,8 @@ class SocketTransport implements Transport {
     // Still queued: the handshake's end flushes it.
     if (this.#isHeld) return;
     this.#isFlushQueued = false;
-    const parts = this.#queue;
-    this.#queue = [];
     if (!this.#isClosed) {
-      for (const chunk of joinSmallParts(parts, WRITE_ALONE_SIZE)) {
+      for (const chunk of this.#batch.take()) {
         this.#pendingWrites++;
         // The callback runs once the chunk is written, or with an error
         // when the socket is destroyed first.
@@ -213,6 +201,8 @@ class SocketTransport implements Transport {
 
   readonly #written = (): void => {
     if (this.#pendingWrites > 0 && --this.#pendingWrites > 0) return;
+    // Nothing handed to the socket is still being written.
+    this.#batch.written();
     this.#drained?.resolve();
     this.#drained = undefined;
   };
@@ -242,7 +232,7 @@ class SocketTransport implements Transport {
   close(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    this.#queue = [];
+    this.#batch.clear();
     this.#socket.destroy();
     this.#beneath?.destroy();
   }

@@ -37,9 +37,12 @@ export interface FrameReceiver {
   /**
    * A frame body arrived. When `isBorrowed`, the bytes are valid only
    * during this call (the transport reuses its buffer): decode them now and
-   * keep nothing that points into them.
+   * keep nothing that points into them. A receiver that kept nothing
+   * pointing into a body that is not borrowed may return `true`: the
+   * transport may then reuse its memory (the pieces of a fragmented
+   * message, copied into the whole as they arrive).
    */
-  frame(body: Uint8Array, isBorrowed: boolean): void;
+  frame(body: Uint8Array, isBorrowed: boolean): boolean | void;
   /**
    * Reading ended: the peer closed (no `error`), the connection failed, or
    * the peer's bytes broke the framing (a `ProtocolError`; the

@@ -1,0 +1,67 @@
+/**
+ * What `new Client({ transport })` takes: a way to reach servers other than
+ * one TCP connection, such as a message bus (`natsTransport` from
+ * `@isock/isock/nats`). It builds the {@linkcode ClientLink} the client
+ * sends its calls through, so that the client's resend rules, middleware
+ * and default deadline apply unchanged. Declared here so that `client.ts`
+ * never imports a transport.
+ *
+ * @module
+ */
+
+import type { MessageCodec } from "../protocol/message_codec.ts";
+import type { PeerAddress } from "../wire/transport.ts";
+import type { Backoff } from "./backoff.ts";
+import type { ClientLink } from "./client_link.ts";
+import type { ConnectorEvents } from "./connector.ts";
+
+/** What a client's link is built from. */
+export interface LinkSetup {
+  /** The codec, with the client's extensions. */
+  readonly codec: MessageCodec;
+  /** The largest message sent or taken, in bytes (`maxFrameSize`). */
+  readonly maxFrameSize: number;
+  /** How many tries a dropped idempotent call gets (`retry`, at least 1). */
+  readonly attempts: number;
+  /** The waits between tries. */
+  readonly backoff: Backoff;
+  /** Where to report connections, drops and failures. */
+  readonly events: ConnectorEvents;
+}
+
+/**
+ * A way for a client to reach servers other than one TCP connection, such
+ * as the bus `natsTransport()` (from `@isock/isock/nats`) returns: what
+ * `new Client({ transport })` takes. Made by isock's transports; what the
+ * client does with it is internal.
+ */
+export interface ClientTransport {
+  /** The kind of transport, such as `"nats"`. */
+  readonly transportKind: string;
+}
+
+/** What a {@linkcode ClientTransport} is inside: it builds a client's link. */
+export interface LinkFactory extends ClientTransport {
+  /** Where the calls go, as the client's middleware sees it. */
+  readonly address: PeerAddress;
+  /**
+   * Builds the link a client sends its calls through.
+   *
+   * @param setup The client's codec, limits, retries and events.
+   * @returns The link.
+   */
+  openLink(setup: LinkSetup): ClientLink;
+}
+
+/**
+ * The link factory inside a client transport.
+ *
+ * @param transport The `transport` option.
+ * @returns It, when it builds links; `undefined` otherwise.
+ */
+export function asLinkFactory(transport: unknown): LinkFactory | undefined {
+  return typeof transport === "object" && transport !== null &&
+      typeof (transport as Partial<LinkFactory>).openLink === "function"
+    ? transport as LinkFactory
+    : undefined;
+}

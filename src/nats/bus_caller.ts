@@ -1,0 +1,437 @@
+/**
+ * One caller of a service instance over NATS: the calls that came from one
+ * client inbox (the reply subjects `<inbox>.<id>`). It plays for them the
+ * part a session plays for a connection: its {@linkcode IncomingRequests}
+ * runs them (request ids, streams with credit, streamed inputs, cancels,
+ * stats, middleware) and it sends the answers to each call's reply subject,
+ * in pieces when large. It also keeps each open call's liveness: a call
+ * that sent nothing for a heartbeat gets a PING ("still running"), and a
+ * stream or input whose caller went silent is stopped (PROTOCOL.md,
+ * "Over NATS").
+ *
+ * @module
+ */
+
+import { ClientError, CodecError, ProtocolError } from "../base/errors.ts";
+import type { Peer } from "../dispatch/peer.ts";
+import {
+  type EndMessage,
+  type FragmentMessage,
+  type Message,
+  MessageType,
+  type RequestMessage,
+  type WireError,
+} from "../protocol/messages.ts";
+import type { AnswerMeta } from "../protocol/message_table.ts";
+import type { Metadata } from "../protocol/metadata.ts";
+import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
+import { safeString, wireError } from "../protocol/wire_error.ts";
+import {
+  type AnswerSender,
+  IncomingRequests,
+  type RequestsHost,
+  type RequestsOptions,
+} from "../session/incoming_requests.ts";
+import { Reassembly } from "../session/reassembly.ts";
+import type { BusOutbox } from "./bus_outbox.ts";
+import { OpenCalls, type OpenCallsPort } from "./open_calls.ts";
+
+/** What a caller needs of its service instance. */
+export interface CallerHost {
+  /** Sends on the bus. */
+  readonly outbox: BusOutbox;
+  /** This instance's control subject: the reply subject of what it sends mid-call. */
+  readonly instanceSubject: string;
+  /** Whether the instance refuses new calls (it is shutting down). */
+  readonly isRefusing: boolean;
+  /** The peer handlers see: no connection to call back over. */
+  readonly peer: Peer;
+  /** Whether error stacks go to callers. */
+  readonly exposeStack: boolean;
+  /** Milliseconds between liveness messages. */
+  readonly heartbeat: number;
+}
+
+/** The calls of one client inbox, on one instance. */
+export class BusCaller implements AnswerSender, RequestsHost {
+  /** The client inbox: every call's reply subject is `<inbox>.<id>`. */
+  readonly inbox: string;
+  /** Runs the calls. */
+  readonly requests: IncomingRequests;
+  /** When a call last came or ended (`Date.now()`). */
+  lastActive = Date.now();
+  readonly #host: CallerHost;
+  readonly #reassembly: Reassembly;
+  readonly #open = new OpenCalls();
+  /** Sends the "still running" pings, and stops calls whose caller left. */
+  readonly #liveness: OpenCallsPort = {
+    ping: (id) =>
+      this.#host.outbox.sendControl(
+        this.#reply(id),
+        outgoing.ping(id),
+        this.#host.instanceSubject,
+      ),
+    lost: (id) => this.#abandon(id),
+  };
+  /** The call whose message is being handled, for a protocol failure. */
+  #routing: number | undefined;
+  #isClosed = false;
+
+  /**
+   * @param inbox The client inbox.
+   * @param host The instance.
+   * @param options The actions, stats and middleware.
+   * @param maxFrameSize The largest message taken, in pieces or not.
+   */
+  constructor(
+    inbox: string,
+    host: CallerHost,
+    options: RequestsOptions,
+    maxFrameSize: number,
+  ) {
+    this.inbox = inbox;
+    this.#host = host;
+    this.requests = new IncomingRequests(this, this, options);
+    this.#reassembly = new Reassembly({ maxFrameSize }, this);
+  }
+
+  /** The peer handlers see. */
+  get peer(): Peer {
+    return this.#host.peer;
+  }
+
+  /** Nobody authenticated over NATS: the connection to NATS did. */
+  get identity(): unknown {
+    return undefined;
+  }
+
+  /** Whether the instance refuses new calls. */
+  get isRefusing(): boolean {
+    return this.#host.isRefusing;
+  }
+
+  /** Whether the caller was dropped. */
+  get isClosed(): boolean {
+    return this.#isClosed;
+  }
+
+  /** NATS buffers what is published: never congested here. */
+  get isCongested(): boolean {
+    return false;
+  }
+
+  /** Whether no call is open. */
+  get isIdle(): boolean {
+    return this.#open.size === 0 && this.requests.active === 0;
+  }
+
+  /** Resolves at once: nothing is queued here. */
+  drain(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Never blocked: NATS takes what is published. */
+  blocked(): Promise<void> | undefined {
+    return undefined;
+  }
+
+  /**
+   * The first message of a call arrived on the service subject: a REQUEST,
+   * or the first piece of a large one (answered with a PING, so the caller
+   * sends the rest to this instance).
+   *
+   * @param message The message.
+   * @param id The call's id, from its reply subject.
+   */
+  first(message: Message, id: number): void {
+    const now = Date.now();
+    this.lastActive = now;
+    if (message.type === MessageType.FRAGMENT) {
+      this.#open.open(id, true, now);
+      this.#piece(message, id);
+      if (this.#open.has(id)) {
+        this.sendIfOpen(outgoing.ping(id));
+      }
+      return;
+    }
+    if (message.type !== MessageType.REQUEST || message.id !== id) {
+      return this.#refuse(
+        id,
+        message.type === MessageType.REQUEST
+          ? `a request's reply subject must end with its id (${message.id})`
+          : "the first message of a call must be a REQUEST or a FRAGMENT",
+      );
+    }
+    this.#request(message, now);
+  }
+
+  /**
+   * A later message of a call arrived on the instance's control subject.
+   *
+   * @param message The message.
+   * @param id The call's id, from the reply subject.
+   */
+  later(message: Message, id: number): void {
+    this.#open.heard(id);
+    this.#routing = id;
+    try {
+      switch (message.type) {
+        case MessageType.CANCEL:
+          // The caller no longer listens: no more notices for this call.
+          this.#finish(id);
+          return this.requests.cancel(id);
+        case MessageType.CREDIT:
+          return this.requests.grant(id, message.count);
+        case MessageType.INPUT:
+          return this.requests.input(message);
+        case MessageType.INPUT_END:
+          return this.requests.inputEnd(message);
+        case MessageType.FRAGMENT:
+          return this.#piece(message, id);
+        case MessageType.PING:
+          return; // The caller is there.
+        default:
+          return this.failProtocol(
+            new ProtocolError(
+              "PROTOCOL",
+              `Message type ${message.type} is not taken on an instance's control subject.`,
+            ),
+          );
+      }
+    } finally {
+      this.#routing = undefined;
+    }
+  }
+
+  /**
+   * Sends a PING for each open call that sent nothing for a heartbeat, and
+   * stops streams whose caller went silent for three.
+   *
+   * @param now `Date.now()`.
+   */
+  tick(now: number): void {
+    this.#open.tick(now, this.#host.heartbeat, this.#liveness);
+  }
+
+  /**
+   * Drops the caller: its handlers' signals abort, its streams stop.
+   *
+   * @param reason Why.
+   */
+  close(reason: unknown): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.requests.closeAll(reason);
+    this.requests.releaseWaiters();
+    this.#reassembly.clear();
+    this.#open.clear();
+  }
+
+  /** {@inheritDoc AnswerSender.result} */
+  result(id: number, value: unknown, metadata?: Metadata): void {
+    if (this.#isClosed) return;
+    let parts: Uint8Array[];
+    try {
+      parts = this.#host.outbox.encodeChecked(
+        outgoing.result(id, value, this.answerMeta(metadata)),
+        "The result",
+      );
+    } catch (error) {
+      const isTooLarge = error instanceof ClientError &&
+        error.code === "FRAME_TOO_LARGE";
+      return this.error(
+        id,
+        isTooLarge
+          ? {
+            code: "FRAME_TOO_LARGE",
+            name: "RemoteError",
+            message: (error as Error).message,
+          }
+          : this.wireError(
+            "ACTION_FAILED",
+            new CodecError(
+              "ENCODE_FAILED",
+              `The action's result cannot be sent: ${(error as Error).message}`,
+            ),
+          ),
+      );
+    }
+    this.#finish(id);
+    this.#send(id, parts, undefined);
+  }
+
+  /** {@inheritDoc AnswerSender.error} */
+  error(id: number, error: WireError, metadata?: Metadata): void {
+    if (this.#isClosed) return;
+    this.#finish(id);
+    const meta = this.answerMeta(metadata);
+    let parts: Uint8Array[];
+    try {
+      parts = this.#host.outbox.codec.encode(outgoing.error(id, error, meta));
+    } catch {
+      const { cause: _cause, fields: _fields, ...plain } = error;
+      parts = this.#host.outbox.codec.encode(
+        outgoing.error(
+          id,
+          { ...plain, message: safeString(plain.message) },
+          meta,
+        ),
+      );
+    }
+    this.#send(id, parts, undefined);
+  }
+
+  /** {@inheritDoc AnswerSender.answerMeta} */
+  answerMeta(metadata: Metadata | undefined): AnswerMeta | undefined {
+    return metadata === undefined || metadata.size === 0
+      ? undefined
+      : { metadata: metadata.toJSON() };
+  }
+
+  /** {@inheritDoc AnswerSender.sendIfOpen} */
+  sendIfOpen(message: OutgoingMessage): void {
+    if (this.#isClosed) return;
+    const id = message[1] as number;
+    if (message[0] === MessageType.END) this.#finish(id);
+    else this.#touch(id);
+    this.#host.outbox.sendControl(
+      this.#reply(id),
+      message,
+      this.#host.instanceSubject,
+    );
+  }
+
+  /** {@inheritDoc AnswerSender.sendChecked} */
+  sendChecked(message: OutgoingMessage): void {
+    if (this.#isClosed) return;
+    const id = message[1] as number;
+    const parts = this.#host.outbox.encodeChecked(message, "A stream item");
+    this.#touch(id);
+    this.#send(id, parts, this.#host.instanceSubject);
+  }
+
+  /** {@inheritDoc AnswerSender.wireError} */
+  wireError(code: string, thrown: unknown): WireError {
+    return wireError(code, thrown, this.#host.exposeStack);
+  }
+
+  /**
+   * A call broke the protocol: it fails with `PROTOCOL` (and stops), the
+   * caller's other calls go on. Outside any call (a large message that got
+   * no piece in time), the caller is dropped.
+   *
+   * @param error What went wrong.
+   */
+  failProtocol(error: ProtocolError): void {
+    const id = this.#routing;
+    if (id === undefined) return this.close(error);
+    this.#abandon(id);
+    this.error(id, {
+      code: error.code,
+      name: "RemoteError",
+      message: error.message,
+    });
+  }
+
+  #request(request: RequestMessage, now: number): void {
+    const isWatched = request.stream !== undefined || request.input === true;
+    this.#open.open(request.id, isWatched, now);
+    this.#routing = request.id;
+    try {
+      this.requests.receive(request);
+    } finally {
+      this.#routing = undefined;
+    }
+    if (request.input === true && this.#open.has(request.id)) {
+      // The caller sends its input here: tell it where "here" is.
+      this.sendIfOpen(outgoing.ping(request.id));
+    }
+  }
+
+  /** A piece of a large message; the whole message is handled once it is here. */
+  #piece(fragment: FragmentMessage, id: number): void {
+    let whole: Uint8Array | undefined;
+    let message: Message;
+    try {
+      whole = this.#reassembly.add(fragment);
+      if (whole === undefined) return;
+      message = this.#host.outbox.codec.decode(whole);
+      // Fragments do not nest: a reassembled fragment breaks the protocol.
+      if (message.type === MessageType.FRAGMENT) {
+        this.#reassembly.add(message, true);
+      }
+    } catch (error) {
+      const code = error instanceof ProtocolError &&
+          error.code === "FRAME_TOO_LARGE"
+        ? "FRAME_TOO_LARGE"
+        : "PROTOCOL";
+      // A message too large was never taken in; after anything else the
+      // caller's pieces cannot be trusted.
+      if (code === "PROTOCOL") this.#reassembly.clear();
+      this.#abandon(id);
+      return this.error(id, {
+        code,
+        name: "RemoteError",
+        message: (error as Error).message,
+      });
+    }
+    if (message.type === MessageType.REQUEST) {
+      if (message.id !== id) {
+        return this.#refuse(id, "a request's pieces must carry its id");
+      }
+      return this.#request(message, Date.now());
+    }
+    this.later(message, id);
+  }
+
+  /** Answers a call that broke the rules with `PROTOCOL`. */
+  #refuse(id: number, why: string): void {
+    this.#open.open(id, false, 0);
+    this.error(id, {
+      code: "PROTOCOL",
+      name: "RemoteError",
+      message: `The message broke the protocol: ${why}.`,
+    });
+  }
+
+  /** Stops a call whose caller is gone: its signal aborts, its input ends. */
+  #abandon(id: number): void {
+    const reason = new ClientError(
+      "CONNECTION_CLOSED",
+      "The caller went silent.",
+    );
+    this.requests.cancel(id);
+    this.requests.inputEnd(
+      {
+        type: MessageType.INPUT_END,
+        id,
+        error: {
+          code: reason.code,
+          name: reason.name,
+          message: reason.message,
+        },
+      } as EndMessage,
+    );
+  }
+
+  #send(id: number, parts: Uint8Array[], reply: string | undefined): void {
+    try {
+      this.#host.outbox.send(this.#reply(id), parts, reply, id);
+    } catch {
+      // The connection is closed: the caller's liveness check sees the silence.
+    }
+  }
+
+  #touch(id: number): void {
+    this.#open.sent(id);
+  }
+
+  #finish(id: number): void {
+    this.#open.close(id);
+    this.lastActive = Date.now();
+  }
+
+  #reply(id: number): string {
+    return `${this.inbox}.${id}`;
+  }
+}

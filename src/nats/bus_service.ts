@@ -1,0 +1,314 @@
+/**
+ * One server instance of a service over NATS: it takes calls from the
+ * service's queue group, hears the later messages of its calls on its own
+ * control subject (and cancels on the service's cancel subject), runs them
+ * through one {@linkcode BusCaller} per client inbox, keeps them alive with
+ * heartbeats, answers discovery, and drains at shutdown (PROTOCOL.md,
+ * "Over NATS").
+ *
+ * @module
+ */
+
+import { ClientError } from "../base/errors.ts";
+import { every } from "../base/ticker.ts";
+import { ignore } from "../base/timers.ts";
+import { Peer, type PeerConnection } from "../dispatch/peer.ts";
+import { isCount } from "../protocol/malformed.ts";
+import { type Message, MessageType } from "../protocol/messages.ts";
+import { outgoing } from "../protocol/outgoing.ts";
+import type {
+  ServedEndpoint,
+  ServingTransport,
+} from "../endpoint/server_transport.ts";
+import type { BusConnection, BusMessage, BusSubscription } from "./bus.ts";
+import { BusCaller, type CallerHost } from "./bus_caller.ts";
+import { BusOutbox } from "./bus_outbox.ts";
+import {
+  describeInstance,
+  type DiscoveredInstance,
+  startDiscovery,
+} from "./instance_info.ts";
+import { IDLE_CALLER_HEARTBEATS } from "./liveness.ts";
+import { cancelSubject, instanceSubject, serviceSubject } from "./subjects.ts";
+
+/** Where and how an instance serves. */
+export interface ServiceSetup {
+  /** The NATS connection. */
+  readonly bus: BusConnection;
+  /** The subjects' prefix. */
+  readonly prefix: string;
+  /** The service name. */
+  readonly service: string;
+  /** The queue group. */
+  readonly queue: string;
+  /** Milliseconds between liveness messages. */
+  readonly heartbeat: number;
+  /** The service's version, for discovery. */
+  readonly version: string;
+  /** A line about the service, for discovery. */
+  readonly description: string;
+  /** Strings about the service, for discovery. */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** A service instance serving a server's actions on the bus. */
+export class BusService implements ServingTransport, CallerHost {
+  /** This instance's id: random, one per `server.listen(bus)`. */
+  readonly id: string = instanceId();
+  /** Sends on the bus. */
+  readonly outbox: BusOutbox;
+  /** This instance's control subject. */
+  readonly instanceSubject: string;
+  /** The peer handlers see: a bus has no connection to call back over. */
+  readonly peer: Peer;
+  /** Whether error stacks go to callers. */
+  readonly exposeStack: boolean;
+  /** Milliseconds between liveness messages. */
+  readonly heartbeat: number;
+  readonly #setup: ServiceSetup;
+  readonly #served: ServedEndpoint;
+  readonly #callers = new Map<string, BusCaller>();
+  readonly #subscriptions: BusSubscription[] = [];
+  #calls: BusSubscription | undefined;
+  #stopTicker: (() => void) | undefined;
+  #discovery: { stop(): Promise<void> } | undefined;
+  #isRefusing = false;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * Serves `served` on the bus; call {@linkcode BusService.start} next.
+   *
+   * @param setup Where and how.
+   * @param served What the server serves with.
+   */
+  constructor(setup: ServiceSetup, served: ServedEndpoint) {
+    this.#setup = setup;
+    this.#served = served;
+    const { endpoint } = served;
+    this.outbox = new BusOutbox(
+      setup.bus,
+      endpoint.codec,
+      endpoint.limits.maxFrameSize,
+    );
+    this.instanceSubject = instanceSubject(
+      setup.prefix,
+      setup.service,
+      this.id,
+    );
+    this.exposeStack = endpoint.exposeStack ?? false;
+    this.heartbeat = setup.heartbeat;
+    this.peer = new Peer(NO_CALLBACKS, {
+      hostname: setup.service,
+      port: 0,
+      transport: "tcp",
+    });
+  }
+
+  /** Whether the instance refuses new calls (it is shutting down). */
+  get isRefusing(): boolean {
+    return this.#isRefusing;
+  }
+
+  /**
+   * Subscribes and starts the heartbeats; resolves once the NATS server
+   * has the subscriptions, so calls can arrive.
+   *
+   * @returns Resolves when serving.
+   */
+  async start(): Promise<void> {
+    const { bus, prefix, service, queue, heartbeat } = this.#setup;
+    this.#subscriptions.push(
+      bus.subscribe(this.instanceSubject, {
+        callback: (message) => this.#onControl(message, false),
+      }),
+      bus.subscribe(cancelSubject(prefix, service), {
+        callback: (message) => this.#onControl(message, true),
+      }),
+    );
+    this.#calls = bus.subscribe(serviceSubject(prefix, service), {
+      queue,
+      callback: (message) => this.#onCall(message),
+    });
+    this.#stopTicker = every(
+      Math.max(1, Math.floor(heartbeat / 2)),
+      () => this.#tick(),
+    );
+    // Wired to answerDiscovery (src/nats/discovery.ts) when it lands.
+    this.#discovery = startDiscovery(bus, this.discovered());
+    await bus.flush();
+  }
+
+  /**
+   * What discovery tells of this instance.
+   *
+   * @returns Its name, id, endpoints and stats.
+   */
+  discovered(): DiscoveredInstance {
+    return describeInstance(
+      { ...this.#setup, id: this.id },
+      this.#served.endpoint.actions,
+      () => this.#served.stats(),
+    );
+  }
+
+  /** {@inheritDoc ServingTransport.close} */
+  close(timeout: number): Promise<void> {
+    this.#closing ??= this.#close(timeout);
+    return this.#closing;
+  }
+
+  async #close(timeout: number): Promise<void> {
+    this.#isRefusing = true;
+    // Calls already delivered are refused unrun; their callers send them again.
+    await this.#calls?.drain().catch(ignore);
+    await this.#discovery?.stop().catch(ignore);
+    const running = Promise.all(
+      [...this.#callers.values()].map((caller) => caller.requests.whenIdle()),
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      running,
+      new Promise<void>((resolve) => timer = setTimeout(resolve, timeout)),
+    ]);
+    clearTimeout(timer);
+    const reason = new ClientError(
+      "CONNECTION_CLOSED",
+      "The server shut down while the call ran.",
+    );
+    for (const caller of this.#callers.values()) caller.close(reason);
+    this.#callers.clear();
+    this.#stopTicker?.();
+    for (const subscription of this.#subscriptions) {
+      try {
+        subscription.unsubscribe();
+      } catch {
+        // The connection is closed already: nothing is subscribed.
+      }
+    }
+    await this.#setup.bus.flush().catch(ignore);
+  }
+
+  /** The first message of a call, from the queue group. */
+  #onCall(message: BusMessage): void {
+    const reply = message.reply;
+    if (reply === undefined) return; // Nowhere to answer.
+    const route = parseReply(reply);
+    if (route === undefined) return;
+    const decoded = this.#decode(message, reply, route.id);
+    if (decoded === undefined) return;
+    if (this.#isRefusing && decoded.type === MessageType.FRAGMENT) {
+      return this.outbox.sendControl(
+        reply,
+        outgoing.error(route.id, {
+          code: "CONNECTION_CLOSED",
+          name: "ClientError",
+          message: "The server is shutting down; the action did not run.",
+        }),
+      );
+    }
+    let caller = this.#callers.get(route.inbox);
+    if (caller === undefined) {
+      const { endpoint } = this.#served;
+      caller = new BusCaller(route.inbox, this, {
+        actions: endpoint.actions.find,
+        maxInFlight: endpoint.limits.maxInFlight,
+        exposeStack: this.exposeStack,
+        stats: endpoint.stats,
+        middleware: endpoint.middleware,
+      }, endpoint.limits.maxFrameSize);
+      this.#callers.set(route.inbox, caller);
+    }
+    caller.first(decoded, route.id);
+  }
+
+  /** A later message of a call (or a cancel sent to every instance). */
+  #onControl(message: BusMessage, isBroadcast: boolean): void {
+    const reply = message.reply;
+    if (reply === undefined) return;
+    const route = parseReply(reply);
+    if (route === undefined) return;
+    const caller = this.#callers.get(route.inbox);
+    if (caller === undefined) return; // Not a call of this instance.
+    const decoded = this.#decode(message, reply, route.id);
+    if (decoded === undefined) return;
+    if (isBroadcast && decoded.type !== MessageType.CANCEL) return;
+    caller.later(decoded, route.id);
+  }
+
+  /** Decodes a message; one that breaks the protocol fails its call. */
+  #decode(
+    message: BusMessage,
+    reply: string,
+    id: number,
+  ): Message | undefined {
+    try {
+      return this.outbox.codec.decode(message.data);
+    } catch (error) {
+      this.outbox.sendControl(
+        reply,
+        outgoing.error(id, {
+          code: "PROTOCOL",
+          name: "RemoteError",
+          message: (error as Error).message,
+        }),
+      );
+      return undefined;
+    }
+  }
+
+  #tick(): void {
+    const now = Date.now();
+    const idle = IDLE_CALLER_HEARTBEATS * this.heartbeat;
+    for (const [inbox, caller] of this.#callers) {
+      caller.tick(now);
+      if (caller.isIdle && now - caller.lastActive > idle) {
+        this.#callers.delete(inbox);
+      }
+    }
+  }
+}
+
+/** A call's reply subject, `<inbox>.<id>`, taken apart. */
+function parseReply(
+  reply: string,
+): { inbox: string; id: number } | undefined {
+  const dot = reply.lastIndexOf(".");
+  if (dot <= 0) return undefined;
+  const id = Number(reply.slice(dot + 1));
+  if (!isCount(id)) return undefined;
+  return { inbox: reply.slice(0, dot), id };
+}
+
+/** A random instance id: 22 characters of [0-9a-z]. */
+function instanceId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(22));
+  let id = "";
+  for (const byte of bytes) id += (byte % 36).toString(36);
+  return id;
+}
+
+/** Handlers cannot call back over a bus: there is no connection to the caller. */
+const NO_CALLBACKS: PeerConnection = {
+  identity: undefined,
+  isOpen: false,
+  call: () => Promise.reject(noCallbacks()),
+  openStream: () => {
+    const error = noCallbacks();
+    return {
+      receiver: {
+        next: () => Promise.reject(error),
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+      },
+    };
+  },
+};
+
+function noCallbacks(): ClientError {
+  return new ClientError(
+    "CONNECTION_CLOSED",
+    "A call that came over NATS cannot call its caller back: there is no connection to it.",
+    { wasRun: false },
+  );
+}
