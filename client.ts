@@ -157,7 +157,8 @@ export class Client extends IsockEventTarget<ClientEventMap>
    * Runs an action whose result is a stream (a handler that returns an
    * async iterable, such as an async generator), and iterates its items as
    * they arrive. The server produces only as fast as the loop consumes:
-   * at most `window` items are on their way. Leaving the loop early
+   * at most `window` items (by default 1,024, and 1 MiB) are on their way,
+   * several to a message when the generator has them ready. Leaving the loop early
    * (`break`, `return`, an aborted signal) ends the generator on the server,
    * whose `finally` runs. An error thrown by the generator arrives as a
    * `RemoteError` after the items sent before it.

@@ -179,6 +179,13 @@ const ONLY_SYSTEMS: readonly string[] = [
   "store-and-forward",
   "store-and-forward-fresh",
 ];
+/**
+ * The systems an `--only` run keeps for some workloads: what their targets
+ * compare with (W5 and W5b with gRPC).
+ */
+const ONLY_SYSTEMS_FOR: Readonly<Record<string, readonly WorkloadId[]>> = {
+  grpc: ["w5", "w5b"],
+};
 /** The id of the earlier commit's isock. */
 const EARLIER_ID = "isock-earlier";
 
@@ -560,7 +567,7 @@ function footer(
     ],
     [
       "w5b",
-      "  isock: client.stream() with its default window of 16 items; gRPC: server-streaming calls (below); the other systems have no streams (—).",
+      "  isock: client.stream() with its default window (between isock peers 1,024 items and 1 MiB, several items to a message when they are ready); gRPC: server-streaming calls (below); the other systems have no streams (—).",
     ],
     [
       undefined,
@@ -725,7 +732,7 @@ async function main(): Promise<void> {
   await using tree = against === undefined
     ? undefined
     : await checkOutRef(against, workloads);
-  const systems = chooseSystems(tree, only !== undefined);
+  const systems = chooseSystems(tree, only);
   const roundCount = tree === undefined ? mode.rounds : mode.againstRounds;
   // The Node peers and msgpackr live in bench/peers; a run without them
   // (--only) does not install them.
@@ -890,15 +897,17 @@ async function main(): Promise<void> {
 }
 
 /**
- * The systems of this run: all, or with `--only` isock and the baseline;
- * and the earlier isock, if any, right after the current one.
+ * The systems of this run: all, or with `--only` those of
+ * {@linkcode ONLY_SYSTEMS} (and gRPC for a stream workload); and the
+ * earlier isock, if any, right after the current one.
  */
 function chooseSystems(
   tree: RefTree | undefined,
-  isOnly: boolean,
+  only: readonly WorkloadId[] | undefined,
 ): System[] {
   const systems = SYSTEMS.filter((system) =>
-    !isOnly || ONLY_SYSTEMS.includes(system.id)
+    only === undefined || ONLY_SYSTEMS.includes(system.id) ||
+    (ONLY_SYSTEMS_FOR[system.id] ?? []).some((id) => only.includes(id))
   );
   if (tree !== undefined) {
     systems.splice(1, 0, {

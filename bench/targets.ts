@@ -174,6 +174,26 @@ const TARGETS: readonly Target[] = [
     measure: ratio("isock", "grpc", "w2", "callsPerSecond"),
   },
   {
+    name: "W5 items/s, isock ÷ gRPC",
+    unit: "×",
+    comparison: "≥",
+    bound: 5,
+    measure: ratio("isock", "grpc", "w5", "itemsPerSecond"),
+  },
+  {
+    name: "W5b MB/s, isock ÷ loopback limit (W3's)",
+    unit: "×",
+    comparison: "≥",
+    bound: 0.6,
+    measure: ({ measures }) => {
+      const stream = measures.get("isock")?.w5b?.payloadMBPerSecond;
+      const limit = measures.get("loopback")?.w3?.payloadMBPerSecond;
+      return stream === undefined || limit === undefined || !(limit > 0)
+        ? undefined
+        : stream / limit;
+    },
+  },
+  {
     name: "W1 calls/s, isock on Node ÷ gRPC",
     unit: "×",
     comparison: "≥",

@@ -30,7 +30,10 @@ export interface CallOptions {
 
 /** Options of a call whose result is a stream, as the session sees them. */
 export interface StreamOptions extends CallOptions {
-  /** How many items may be in flight before the caller grants more. */
+  /**
+   * How many items may be in flight before the caller grants more (1,024
+   * and 1 MiB from a peer that takes batches, else 16, when omitted).
+   */
   window?: number;
   /** Resume after this item (the handler sees it as `context.lastEventId`). */
   lastEventId?: string | number;

@@ -51,9 +51,12 @@ export type StreamArgs<I> = undefined extends I
 export interface StreamCallOptions extends CallOptions {
   /**
    * How many items may be on their way before the consumer takes some: the
-   * most either side holds. The producer waits when it is reached.
+   * most either side holds. The producer waits when it is reached. Between
+   * isock peers 1 MiB of items is the most too, whatever the count (a
+   * larger item still comes, alone); a peer that does not take batches
+   * (PROTOCOL.md, "Batches") is asked for 16 items by default.
    *
-   * @default {16}
+   * @default {1024}
    */
   window?: number;
 }

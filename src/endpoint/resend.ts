@@ -179,42 +179,138 @@ async function retryIdempotent(
  * @param options The call's options: deadline, signal and window.
  * @returns The items, without gap or duplicate across reconnections.
  */
-export async function* resumableStream(
+export function resumableStream(
   redial: Redial,
   name: string,
   data: unknown,
   options: StreamOptions | undefined,
-): AsyncGenerator<unknown, void, undefined> {
-  let lastEventId: string | number | undefined;
-  const started = Date.now();
-  const input = resendable(data);
-  for (let attempt = 1;; attempt++) {
-    // Every try, connecting included, gets only what is left of the deadline.
-    const left = attempt === 1
-      ? options
-      : resend(name, input, options, started, undefined);
-    if (left instanceof ClientError) throw left;
-    const session = await redial.connected(left);
-    const call = session.openStream(name, input.data, {
-      ...remainingTime(options, started),
-      lastEventId,
-    });
-    try {
-      for await (const item of call.receiver) {
-        attempt = 1; // Each drop gets the full retry budget.
-        yield item;
-      }
-      return;
-    } catch (error) {
-      // An attempt that brought no item leaves the resume point where it was.
-      const resumeFrom = call.lastEventId ?? lastEventId;
-      const canResume = !redial.isClosed &&
-        ((isDropped(error) && resumeFrom !== undefined) || wasNotRun(error));
-      if (!canResume || attempt >= redial.attempts + 1) throw error;
-      if (input.isUsed()) throw notResendable(name, error);
-      lastEventId = resumeFrom;
-      if (!wasNotRun(error)) await redial.pause(attempt);
+): AsyncIterableIterator<unknown> {
+  return new ResumableStream(redial, name, data, options);
+}
+
+/**
+ * {@linkcode resumableStream}'s iterator. A class rather than an async
+ * generator: each item passes straight from the call's receiver, without
+ * the generator's own turns, which cost as much as a small item itself.
+ */
+class ResumableStream implements AsyncIterableIterator<unknown> {
+  readonly #redial: Redial;
+  readonly #name: string;
+  readonly #options: StreamOptions | undefined;
+  #input: Resendable | undefined;
+  #data: unknown;
+  /** When the first try was made (the first `next()`). */
+  #started = 0;
+  /** The try under way: 1 after each item, so each drop gets the full budget. */
+  #attempt = 1;
+  #lastEventId: string | number | undefined;
+  #call: OpenStream | undefined;
+  #items: AsyncIterator<unknown> | undefined;
+  /** Whether the try under way brought an item. */
+  #hasItem = false;
+  #isDone = false;
+
+  constructor(
+    redial: Redial,
+    name: string,
+    data: unknown,
+    options: StreamOptions | undefined,
+  ) {
+    this.#redial = redial;
+    this.#name = name;
+    this.#data = data;
+    this.#options = options;
+  }
+
+  next(): Promise<IteratorResult<unknown>> {
+    if (this.#isDone) return Promise.resolve({ value: undefined, done: true });
+    const items = this.#items;
+    if (items === undefined) return this.#open();
+    return items.next().then(this.#onItem, this.#onError);
+  }
+
+  return(): Promise<IteratorResult<unknown>> {
+    this.#isDone = true;
+    const items = this.#items;
+    this.#items = undefined;
+    if (items?.return === undefined) {
+      return Promise.resolve({ value: undefined, done: true });
     }
+    return items.return().then(() => ({ value: undefined, done: true }));
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  readonly #onItem = (
+    result: IteratorResult<unknown>,
+  ): IteratorResult<unknown> => {
+    if (result.done) this.#isDone = true;
+    else this.#hasItem = true;
+    return result;
+  };
+
+  readonly #onError = (error: unknown): Promise<IteratorResult<unknown>> =>
+    this.#recover(error);
+
+  /** Opens the next try, and gives its first item. */
+  async #open(): Promise<IteratorResult<unknown>> {
+    const options = this.#options;
+    let input = this.#input;
+    if (input === undefined) {
+      this.#started = Date.now();
+      input = this.#input = resendable(this.#data);
+      this.#data = undefined;
+    }
+    // Every try, connecting included, gets only what is left of the deadline.
+    const left = this.#call === undefined
+      ? options
+      : resend(this.#name, input, options, this.#started, undefined);
+    if (left instanceof ClientError) return this.#fail(left);
+    let session: StreamOpener;
+    try {
+      session = await this.#redial.connected(left);
+    } catch (error) {
+      return this.#fail(error);
+    }
+    if (this.#isDone) return { value: undefined, done: true };
+    const call = session.openStream(this.#name, input.data, {
+      ...remainingTime(options, this.#started),
+      lastEventId: this.#lastEventId,
+    });
+    this.#call = call;
+    this.#hasItem = false;
+    this.#items = call.receiver[Symbol.asyncIterator]();
+    return this.next();
+  }
+
+  /** The try failed: resume when it may, else the consumer's loop throws. */
+  async #recover(error: unknown): Promise<IteratorResult<unknown>> {
+    const redial = this.#redial;
+    if (this.#hasItem) this.#attempt = 1;
+    // A try that brought no item leaves the resume point where it was.
+    const resumeFrom = this.#call!.lastEventId ?? this.#lastEventId;
+    const canResume = !redial.isClosed &&
+      ((isDropped(error) && resumeFrom !== undefined) || wasNotRun(error));
+    if (!canResume || this.#attempt >= redial.attempts + 1) {
+      return this.#fail(error);
+    }
+    if (this.#input!.isUsed()) {
+      return this.#fail(notResendable(this.#name, error));
+    }
+    this.#lastEventId = resumeFrom;
+    this.#items = undefined;
+    if (!wasNotRun(error)) await redial.pause(this.#attempt);
+    this.#attempt++;
+    if (this.#isDone) return { value: undefined, done: true };
+    return this.#open();
+  }
+
+  #fail(error: unknown): never {
+    this.#isDone = true;
+    this.#items = undefined;
+    throw error;
   }
 }
 

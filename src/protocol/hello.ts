@@ -45,6 +45,13 @@ export interface Hello {
    * older peer never sees the item it does not know.
    */
   metadata?: boolean;
+  /**
+   * Whether this side takes several stream items in one message and counts
+   * stream credit in bytes as well as items (PROTOCOL.md, "Batches"): a
+   * peer sends batches and byte credit only when both sides say so, so an
+   * older peer sees single items and item credit.
+   */
+  batch?: boolean;
 }
 
 /**
@@ -61,6 +68,7 @@ export function encodeHello(encoder: Encoder, hello: Hello): Uint8Array {
     ...(hello.authRequired ? { authRequired: true } : {}),
     ...(hello.serves ? { serves: true } : {}),
     ...(hello.metadata ? { metadata: true } : {}),
+    ...(hello.batch ? { batch: true } : {}),
   })[0];
   const body = new Uint8Array(HELLO_MAGIC.length + 1 + fields.length);
   body.set(HELLO_MAGIC);
@@ -106,7 +114,7 @@ export function decodeHello(decoder: Decoder, frame: Uint8Array): Hello {
   if (!isRecord(fields)) {
     throw new ProtocolError("PROTOCOL", "The peer's hello has no fields.");
   }
-  const { maxFrameSize, nonce, authRequired, serves, metadata } = fields;
+  const { maxFrameSize, nonce, authRequired, serves, metadata, batch } = fields;
   if (!isCount(maxFrameSize) || maxFrameSize < MAX_HELLO_SIZE) {
     throw new ProtocolError(
       "PROTOCOL",
@@ -120,5 +128,6 @@ export function decodeHello(decoder: Decoder, frame: Uint8Array): Hello {
     authRequired: authRequired === true,
     serves: serves === true,
     metadata: metadata === true,
+    batch: batch === true,
   };
 }

@@ -87,3 +87,18 @@ export function asCodecError(error: unknown): CodecError {
     ? error
     : new CodecError("DECODE_FAILED", String(error), { cause: error });
 }
+
+/**
+ * The items of a batch message (PROTOCOL.md, "Batches"): an array of at
+ * least one.
+ *
+ * @param items The `items` item as decoded.
+ * @returns The items.
+ * @throws {ProtocolError} `PROTOCOL` when it is not a non-empty array.
+ */
+export function batchItems(items: unknown): unknown[] {
+  if (!Array.isArray(items) || items.length === 0) {
+    throw malformed("a batch's items must be an array of at least one");
+  }
+  return items;
+}

@@ -21,6 +21,12 @@ export interface RequestMeta {
   timeout?: number;
   /** For a streamed result: how many items the caller takes before granting more. */
   stream?: number;
+  /**
+   * For a streamed result between peers that send batches: how many bytes
+   * of item messages the caller takes before granting more (PROTOCOL.md,
+   * "Batches").
+   */
+  streamBytes?: number;
   /** Whether the data comes as a stream of INPUT messages. */
   input?: boolean;
   /** For a resumed stream: the id of the last item the caller received. */
@@ -82,7 +88,7 @@ export function readAnswerMeta(meta: unknown, answer: Draft): void {
 export function readMeta(meta: unknown, request: Draft): void {
   if (meta === undefined || meta === null) return;
   if (!isRecord(meta)) throw malformed("a request's meta must be a map");
-  const { timeout, stream, input, lastEventId, metadata } = meta;
+  const { timeout, stream, streamBytes, input, lastEventId, metadata } = meta;
   if (timeout !== undefined) {
     if (typeof timeout !== "number" || !(timeout >= 0)) {
       throw malformed("a request's timeout must be a number of milliseconds");
@@ -96,6 +102,14 @@ export function readMeta(meta: unknown, request: Draft): void {
       );
     }
     request.stream = stream;
+  }
+  if (streamBytes !== undefined) {
+    if (!isCount(streamBytes) || streamBytes === 0) {
+      throw malformed(
+        "a request's stream byte window must be a positive whole number",
+      );
+    }
+    request.streamBytes = streamBytes;
   }
   if (input === true) request.input = true;
   if (lastEventId !== undefined) request.lastEventId = readEventId(lastEventId);

@@ -139,6 +139,13 @@ const COUNT = check("count", (count) => {
   }
   return count;
 });
+/** A credit's bytes (PROTOCOL.md, "Batches"): zero when only items were taken. */
+const BYTE_COUNT = check("byteCount", (count) => {
+  if (!isCount(count)) {
+    throw malformed("a byte credit must be a whole number");
+  }
+  return count;
+});
 const PROOF = check("proof", readProof) as Field<
   "proof",
   Uint8Array | null | undefined,
@@ -256,7 +263,7 @@ export const MESSAGE_TABLE = [
     type: MessageType.CREDIT,
     name: "credit",
     what: "a credit",
-    fields: [ID, COUNT],
+    fields: [ID, COUNT, optional(BYTE_COUNT)],
   },
   {
     type: MessageType.INPUT,
@@ -274,7 +281,7 @@ export const MESSAGE_TABLE = [
     type: MessageType.INPUT_CREDIT,
     name: "inputCredit",
     what: "an input credit",
-    fields: [ID, COUNT],
+    fields: [ID, COUNT, optional(BYTE_COUNT)],
   },
   {
     type: MessageType.INPUT_STOP,
@@ -297,6 +304,18 @@ export const MESSAGE_TABLE = [
         return bytes;
       }),
     ],
+  },
+  {
+    type: MessageType.ITEMS,
+    name: "items",
+    what: "a batch of items",
+    fields: [ID, data("items"), optional(check("eventId", readEventId))],
+  },
+  {
+    type: MessageType.INPUTS,
+    name: "inputs",
+    what: "a batch of input items",
+    fields: [ID, data("items")],
   },
 ] as const;
 

@@ -49,6 +49,8 @@ export const MessageType = {
   INPUT_CREDIT: 14,
   INPUT_STOP: 15,
   FRAGMENT: 16,
+  ITEMS: 17,
+  INPUTS: 18,
 } as const;
 
 /** One message type tag, such as `MessageType.CREDIT`. */

@@ -43,6 +43,10 @@ export type ErrorMessage = MessageOf<typeof MessageType.ERROR>;
 export type ItemMessage =
   | MessageOf<typeof MessageType.ITEM>
   | (MessageOf<typeof MessageType.INPUT> & { eventId?: undefined });
+/** Several items in one message (PROTOCOL.md, "Batches"): `ITEMS` for a result stream (with the last tracked item's id), `INPUTS` for an input stream. */
+export type ItemsMessage =
+  | MessageOf<typeof MessageType.ITEMS>
+  | (MessageOf<typeof MessageType.INPUTS> & { eventId?: undefined });
 /** A stream ended: `END` for a result stream, `INPUT_END` for an input stream (with `error` when its source failed). */
 export type EndMessage = MessageOf<
   typeof MessageType.END | typeof MessageType.INPUT_END

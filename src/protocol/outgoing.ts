@@ -91,14 +91,25 @@ export const outgoing: MessageBuilders = {
       : error === undefined || error === null
       ? seal([MessageType.END, id])
       : seal([MessageType.END, id, error]),
-  credit: (id, count) => seal([MessageType.CREDIT, id, count]),
+  credit: (id, count, byteCount) =>
+    byteCount === undefined
+      ? seal([MessageType.CREDIT, id, count])
+      : seal([MessageType.CREDIT, id, count, byteCount]),
   input: (id, item) => seal([MessageType.INPUT, id, item]),
   inputEnd: (id, error) =>
     error === undefined
       ? seal([MessageType.INPUT_END, id])
       : seal([MessageType.INPUT_END, id, error]),
-  inputCredit: (id, count) => seal([MessageType.INPUT_CREDIT, id, count]),
+  inputCredit: (id, count, byteCount) =>
+    byteCount === undefined
+      ? seal([MessageType.INPUT_CREDIT, id, count])
+      : seal([MessageType.INPUT_CREDIT, id, count, byteCount]),
   inputStop: (id) => seal([MessageType.INPUT_STOP, id]),
   fragment: (id, total, bytes) =>
     seal([MessageType.FRAGMENT, id, total, bytes]),
+  items: (id, items, eventId) =>
+    eventId === undefined
+      ? seal([MessageType.ITEMS, id, items])
+      : seal([MessageType.ITEMS, id, items, eventId]),
+  inputs: (id, items) => seal([MessageType.INPUTS, id, items]),
 };

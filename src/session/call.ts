@@ -47,7 +47,20 @@ export class PendingCall {
   }
 
   /** A streamed item arrived; false when this call streams nothing. */
-  item(_value: unknown, _eventId: string | number | undefined): boolean {
+  item(
+    _value: unknown,
+    _eventId: string | number | undefined,
+    _size?: number,
+  ): boolean {
+    return false;
+  }
+
+  /** Several streamed items arrived in one message; false when this call streams nothing. */
+  items(
+    _values: readonly unknown[],
+    _eventId: string | number | undefined,
+    _size: number,
+  ): boolean {
     return false;
   }
 
@@ -98,9 +111,28 @@ export class StreamCall extends PendingCall {
   }
 
   /** An item arrived: the consumer gets it; its event id is where a resume goes on. */
-  override item(value: unknown, eventId: string | number | undefined): boolean {
-    this.receiver.push(value);
+  override item(
+    value: unknown,
+    eventId: string | number | undefined,
+    size = 0,
+  ): boolean {
+    this.receiver.push(value, size);
     this.itemCount++;
+    if (eventId !== undefined) this.lastEventId = eventId;
+    return true;
+  }
+
+  /**
+   * Several items arrived in one message: the consumer gets them one by
+   * one; the id of the last tracked one among them is where a resume goes on.
+   */
+  override items(
+    values: readonly unknown[],
+    eventId: string | number | undefined,
+    size: number,
+  ): boolean {
+    this.receiver.pushAll(values, size);
+    this.itemCount += values.length;
     if (eventId !== undefined) this.lastEventId = eventId;
     return true;
   }

@@ -8,10 +8,15 @@
 
 import type { WireError } from "../protocol/messages.ts";
 import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
-import { StreamSender } from "../protocol/stream.ts";
+import { BATCH_WINDOW, BYTE_WINDOW, StreamSender } from "../protocol/stream.ts";
 import type { PendingCall } from "./call.ts";
 
-/** The input items a caller may send before the handler grants more (PROTOCOL.md, "Streams"). */
+/**
+ * The input items a caller may send before the handler grants more
+ * (PROTOCOL.md, "Input streams"), to a peer that counts items only;
+ * between peers that send batches it is `BATCH_WINDOW` items and
+ * `BYTE_WINDOW` bytes.
+ */
 export const INPUT_WINDOW = 16;
 
 /** How a call's input goes out; the outbox implements it. */
@@ -22,6 +27,10 @@ export interface InputSender {
   sendIfOpen(message: OutgoingMessage): void;
   /** The error object sent for a thrown value. */
   wireError(code: string, thrown: unknown): WireError;
+  /** Whether the peer takes batches of items and byte credit (PROTOCOL.md, "Batches"). */
+  readonly peerTakesBatches?: boolean;
+  /** Sends a batch of items unless the connection is gone, and gives back its size. */
+  sendMeasured?(message: OutgoingMessage): number | Promise<number>;
 }
 
 /**
@@ -41,14 +50,24 @@ export function sendInput(
   source: AsyncIterable<unknown>,
   blocked: () => Promise<void> | undefined,
 ): void {
-  call.input = new StreamSender(source, {
-    item: (value) => sender.sendChecked(outgoing.input(id, value)),
-    end: () => sender.sendIfOpen(outgoing.inputEnd(id)),
-    fail: (error) =>
-      sender.sendIfOpen(
-        outgoing.inputEnd(id, sender.wireError("ACTION_FAILED", error)),
-      ),
-    blocked,
-  }, INPUT_WINDOW);
+  const batches = sender.peerTakesBatches === true &&
+    sender.sendMeasured !== undefined;
+  call.input = new StreamSender(
+    source,
+    {
+      item: (value) => sender.sendChecked(outgoing.input(id, value)),
+      items: batches
+        ? (values) => sender.sendMeasured!(outgoing.inputs(id, values))
+        : undefined,
+      end: () => sender.sendIfOpen(outgoing.inputEnd(id)),
+      fail: (error) =>
+        sender.sendIfOpen(
+          outgoing.inputEnd(id, sender.wireError("ACTION_FAILED", error)),
+        ),
+      blocked,
+    },
+    batches ? BATCH_WINDOW : INPUT_WINDOW,
+    batches ? BYTE_WINDOW : undefined,
+  );
   call.input.run();
 }

@@ -163,6 +163,7 @@ export class Handshake {
       authRequired: isServer && this.isAuthRequired,
       serves: !isServer && serves,
       metadata: true,
+      batch: true,
     };
   }
 

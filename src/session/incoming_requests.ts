@@ -23,6 +23,7 @@ import {
 import type {
   EndMessage,
   ItemMessage,
+  ItemsMessage,
   RequestMessage,
   WireError,
 } from "../protocol/messages.ts";
@@ -49,6 +50,10 @@ export interface AnswerSender {
   sendChecked(message: OutgoingMessage): void | Promise<void>;
   /** The error object sent for a thrown value. */
   wireError(code: string, thrown: unknown): WireError;
+  /** Whether the peer takes batches of items and byte credit (PROTOCOL.md, "Batches"). */
+  readonly peerTakesBatches?: boolean;
+  /** Sends a batch of items unless the connection is gone, and gives back its size. */
+  sendMeasured?(message: OutgoingMessage): number | Promise<number>;
 }
 
 /** What {@linkcode IncomingRequests} needs of its connection. */
@@ -179,18 +184,30 @@ export class IncomingRequests implements Responder {
    *
    * @param id The request id.
    * @param count How many more items may go.
+   * @param bytes How many more bytes may go, when the stream counts them.
    */
-  grant(id: number, count: number): void {
-    this.#results.grant(id, count);
+  grant(id: number, count: number, bytes?: number): void {
+    this.#results.grant(id, count, bytes);
   }
 
   /**
    * An item of a request's streamed data arrived.
    *
    * @param message The item.
+   * @param size The size of the message, which the byte credit counts.
    */
-  input(message: ItemMessage): void {
-    this.#inputs.item(message);
+  input(message: ItemMessage, size = 0): void {
+    this.#inputs.item(message, size);
+  }
+
+  /**
+   * Several items of a request's streamed data arrived in one message.
+   *
+   * @param message The items.
+   * @param size The size of the message, which the byte credit counts.
+   */
+  inputs(message: ItemsMessage, size: number): void {
+    this.#inputs.items(message, size);
   }
 
   /**
@@ -308,7 +325,7 @@ export class IncomingRequests implements Responder {
       context.startedAt = counters.start();
     }
     if (request.stream !== undefined) {
-      this.#results.expect(id, request.stream);
+      this.#results.expect(id, request.stream, request.streamBytes);
     }
     const middleware = this.#middleware;
     if (middleware === undefined || isIdle(middleware)) {

@@ -63,6 +63,11 @@ export class Outbox {
   #peerLimit = Infinity;
   /** Whether the peer's hello said it reads answers' metadata: else none is sent. */
   peerTakesMetadata = false;
+  /**
+   * Whether the peer's hello said it takes batches of stream items and
+   * byte credit (PROTOCOL.md, "Batches"): else items go one by one.
+   */
+  peerTakesBatches = false;
   #isClosed = false;
   #nextFragment = 1;
   /** Fragmented messages on their way, and their total size: kept within the peer's budget. */
@@ -159,6 +164,24 @@ export class Outbox {
   sendChecked(message: OutgoingMessage): void | Promise<void> {
     if (this.#isClosed) return;
     return this.sendData(this.encodeChecked(message, "A stream item"));
+  }
+
+  /**
+   * Encodes and sends a batch of stream items (or inputs), unless the
+   * connection is gone, and says how large it was: the byte credit counts
+   * it (PROTOCOL.md, "Batches").
+   *
+   * @param message The message.
+   * @returns Its size in bytes; a promise of it while a large one goes out in fragments.
+   * @throws {CodecError} When it cannot be encoded.
+   * @throws {ClientError} `FRAME_TOO_LARGE` when the peer would refuse it.
+   */
+  sendMeasured(message: OutgoingMessage): number | Promise<number> {
+    if (this.#isClosed) return 0;
+    const parts = this.encodeChecked(message, "A batch of stream items");
+    const size = byteLength(parts);
+    const sending = this.sendData(parts);
+    return sending === undefined ? size : sending.then(() => size);
   }
 
   /**

@@ -14,6 +14,7 @@ import {
 import { deferred } from "../base/deferred.ts";
 import type {
   ItemMessage,
+  ItemsMessage,
   RequestMeta,
   ResultMessage,
   WireError,
@@ -22,10 +23,13 @@ import type { ReadAnswerMeta } from "../protocol/message_table.ts";
 import { metadataToWire } from "../protocol/metadata.ts";
 import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
 import {
+  BATCH_WINDOW,
+  BYTE_WINDOW,
   DEFAULT_WINDOW,
   isStreamSource,
   StreamReceiver,
 } from "../protocol/stream.ts";
+import { batchItems } from "../protocol/malformed.ts";
 import { errorFromWire } from "../protocol/wire_error.ts";
 import {
   abortedError,
@@ -52,6 +56,10 @@ export interface CallSender {
   sendChecked(message: OutgoingMessage): void | Promise<void>;
   /** The error object sent for a thrown value. */
   wireError(code: string, thrown: unknown): WireError;
+  /** Whether the peer takes batches of items and byte credit (PROTOCOL.md, "Batches"). */
+  readonly peerTakesBatches?: boolean;
+  /** Sends a batch of items unless the connection is gone, and gives back its size. */
+  sendMeasured?(message: OutgoingMessage): number | Promise<number>;
 }
 
 /** What {@linkcode OutgoingCalls} needs of its connection. */
@@ -148,18 +156,23 @@ export class OutgoingCalls {
     data: unknown,
     options: StreamOptions = {},
   ): StreamCall {
-    const window = options.window ?? DEFAULT_WINDOW;
-    let id = 0;
     const sender = this.#sender;
+    // A peer that takes batches counts bytes too: the item window can be
+    // wide, as the bytes bound what a slow consumer lets pile up.
+    const byteWindow = sender.peerTakesBatches ? BYTE_WINDOW : undefined;
+    const window = options.window ??
+      (byteWindow === undefined ? DEFAULT_WINDOW : BATCH_WINDOW);
+    let id = 0;
     const call = new StreamCall(
       new StreamReceiver(window, {
-        grant: (count) => sender.sendIfOpen(outgoing.credit(id, count)),
+        grant: (count, bytes) =>
+          sender.sendIfOpen(outgoing.credit(id, count, bytes)),
         stop: () => {
           if (this.take(id) !== undefined) {
             sender.sendIfOpen(outgoing.cancel(id));
           }
         },
-      }),
+      }, byteWindow),
     );
     const invalid = invalidWindow(window);
     if (invalid !== undefined) {
@@ -167,6 +180,7 @@ export class OutgoingCalls {
       return call;
     }
     const meta: RequestMeta = { stream: window };
+    if (byteWindow !== undefined) meta.streamBytes = byteWindow;
     if (options.lastEventId !== undefined) {
       meta.lastEventId = options.lastEventId;
     }
@@ -319,18 +333,16 @@ export class OutgoingCalls {
    * A stream item arrived for a call.
    *
    * @param message The item.
+   * @param size The size of the message, which the byte credit counts.
    */
-  item(message: ItemMessage): void {
+  item(message: ItemMessage, size = 0): void {
     const call = this.#pending.get(message.id);
     if (call === undefined) return; // A stream the caller already left.
     if (message.itemError) {
-      this.take(message.id);
-      call.fail(message.itemError);
-      this.#sender.sendIfOpen(outgoing.cancel(message.id));
-      return;
+      return this.#failItem(message.id, call, message.itemError);
     }
     try {
-      if (!call.item(message.item, message.eventId)) {
+      if (!call.item(message.item, message.eventId, size)) {
         throw new ProtocolError(
           "PROTOCOL",
           "A stream item arrived for a call that streams nothing.",
@@ -339,6 +351,38 @@ export class OutgoingCalls {
     } catch (error) {
       this.#host.failProtocol(error as ProtocolError);
     }
+  }
+
+  /**
+   * Several stream items arrived for a call in one message (PROTOCOL.md,
+   * "Batches").
+   *
+   * @param message The items, and the id of the last tracked one.
+   * @param size The size of the message, which the byte credit counts.
+   */
+  items(message: ItemsMessage, size: number): void {
+    const call = this.#pending.get(message.id);
+    if (call === undefined) return; // A stream the caller already left.
+    if (message.itemsError) {
+      return this.#failItem(message.id, call, message.itemsError);
+    }
+    try {
+      if (!call.items(batchItems(message.items), message.eventId, size)) {
+        throw new ProtocolError(
+          "PROTOCOL",
+          "Stream items arrived for a call that streams nothing.",
+        );
+      }
+    } catch (error) {
+      this.#host.failProtocol(error as ProtocolError);
+    }
+  }
+
+  /** An item cannot be decoded: the call fails, and the peer is told to stop. */
+  #failItem(id: number, call: PendingCall, error: unknown): void {
+    this.take(id);
+    call.fail(error);
+    this.#sender.sendIfOpen(outgoing.cancel(id));
   }
 
   /**
@@ -359,10 +403,11 @@ export class OutgoingCalls {
    *
    * @param id The request id.
    * @param count How many more items may go.
+   * @param bytes How many more bytes may go, when the input counts them.
    */
-  grantInput(id: number, count: number): void {
+  grantInput(id: number, count: number, bytes?: number): void {
     try {
-      this.#pending.get(id)?.input?.grant(count);
+      this.#pending.get(id)?.input?.grant(count, bytes);
     } catch (error) {
       this.#host.failProtocol(error as ProtocolError);
     }

@@ -8,9 +8,18 @@
  */
 
 import type { ProtocolError } from "../base/errors.ts";
-import type { EndMessage, ItemMessage } from "../protocol/messages.ts";
+import type {
+  EndMessage,
+  ItemMessage,
+  ItemsMessage,
+} from "../protocol/messages.ts";
 import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
-import { StreamReceiver } from "../protocol/stream.ts";
+import {
+  BATCH_WINDOW,
+  BYTE_WINDOW,
+  StreamReceiver,
+} from "../protocol/stream.ts";
+import { batchItems } from "../protocol/malformed.ts";
 import { errorFromWire } from "../protocol/wire_error.ts";
 import { INPUT_WINDOW } from "./call_input.ts";
 
@@ -18,6 +27,11 @@ import { INPUT_WINDOW } from "./call_input.ts";
 export interface InputControl {
   /** Sends a control message unless the connection is gone. */
   sendIfOpen(message: OutgoingMessage): void;
+  /**
+   * Whether the peer takes batches and byte credit (PROTOCOL.md,
+   * "Batches"): its inputs then have the larger window, in items and bytes.
+   */
+  readonly peerTakesBatches?: boolean;
 }
 
 /** What {@linkcode RequestInputs} needs of its connection. */
@@ -51,14 +65,19 @@ export class RequestInputs {
    * @returns The items, as they arrive.
    */
   open(id: number): StreamReceiver {
-    const input = new StreamReceiver(INPUT_WINDOW, {
-      grant: (count) =>
-        this.#control.sendIfOpen(outgoing.inputCredit(id, count)),
-      stop: () => {
-        this.#streams?.delete(id);
-        this.#control.sendIfOpen(outgoing.inputStop(id));
+    const batches = this.#control.peerTakesBatches === true;
+    const input = new StreamReceiver(
+      batches ? BATCH_WINDOW : INPUT_WINDOW,
+      {
+        grant: (count, bytes) =>
+          this.#control.sendIfOpen(outgoing.inputCredit(id, count, bytes)),
+        stop: () => {
+          this.#streams?.delete(id);
+          this.#control.sendIfOpen(outgoing.inputStop(id));
+        },
       },
-    });
+      batches ? BYTE_WINDOW : undefined,
+    );
     (this.#streams ??= new Map()).set(id, input);
     return input;
   }
@@ -67,21 +86,45 @@ export class RequestInputs {
    * An item of a request's streamed data arrived.
    *
    * @param message The item.
+   * @param size The size of the message, which the byte credit counts.
    */
-  item(message: ItemMessage): void {
+  item(message: ItemMessage, size = 0): void {
     const input = this.#streams?.get(message.id);
     if (input === undefined) return; // The handler stopped reading.
     if (message.itemError) {
-      this.#streams?.delete(message.id);
-      input.fail(message.itemError);
-      this.#control.sendIfOpen(outgoing.inputStop(message.id));
-      return;
+      return this.#failItem(message.id, input, message.itemError);
     }
     try {
-      input.push(message.item);
+      input.push(message.item, size);
     } catch (error) {
       this.#host.failProtocol(error as ProtocolError);
     }
+  }
+
+  /**
+   * Several items of a request's streamed data arrived in one message.
+   *
+   * @param message The items.
+   * @param size The size of the message, which the byte credit counts.
+   */
+  items(message: ItemsMessage, size: number): void {
+    const input = this.#streams?.get(message.id);
+    if (input === undefined) return; // The handler stopped reading.
+    if (message.itemsError) {
+      return this.#failItem(message.id, input, message.itemsError);
+    }
+    try {
+      input.pushAll(batchItems(message.items), size);
+    } catch (error) {
+      this.#host.failProtocol(error as ProtocolError);
+    }
+  }
+
+  /** An item cannot be decoded: the handler's loop throws, the caller stops. */
+  #failItem(id: number, input: StreamReceiver, error: unknown): void {
+    this.#streams?.delete(id);
+    input.fail(error);
+    this.#control.sendIfOpen(outgoing.inputStop(id));
   }
 
   /**

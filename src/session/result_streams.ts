@@ -27,6 +27,10 @@ export interface ResultSender {
   sendChecked(message: OutgoingMessage): void | Promise<void>;
   /** The error object sent for a thrown value. */
   wireError(code: string, thrown: unknown): WireError;
+  /** Whether the peer takes batches of items (PROTOCOL.md, "Batches"). */
+  readonly peerTakesBatches?: boolean;
+  /** Sends a batch of items unless the connection is gone, and gives back its size. */
+  sendMeasured?(message: OutgoingMessage): number | Promise<number>;
 }
 
 /** What {@linkcode ResultStreams} needs of its connection. */
@@ -50,6 +54,8 @@ export class ResultStreams {
   readonly #done: StreamDone;
   /** The windows of requests that take a streamed result, until the result comes. */
   #windows: Map<number, number> | undefined;
+  /** Their byte windows, for requests that set one. */
+  #byteWindows: Map<number, number> | undefined;
   /** Requests whose results are being streamed. */
   #streams: Map<number, StreamSender> | undefined;
 
@@ -71,9 +77,14 @@ export class ResultStreams {
    *
    * @param id The request id.
    * @param window How many items may go before the caller grants more.
+   * @param byteWindow How many bytes of item messages may go before the
+   * caller grants more, when it counts bytes (PROTOCOL.md, "Batches").
    */
-  expect(id: number, window: number): void {
+  expect(id: number, window: number, byteWindow?: number): void {
     (this.#windows ??= new Map()).set(id, window);
+    if (byteWindow !== undefined) {
+      (this.#byteWindows ??= new Map()).set(id, byteWindow);
+    }
   }
 
   /**
@@ -90,28 +101,37 @@ export class ResultStreams {
     const sender = this.#sender;
     /** Why the stream failed part way, for the stats. */
     let failure: WireError | undefined;
-    const stream = new StreamSender(source, {
-      item: (value, eventId) =>
-        sender.sendChecked(outgoing.item(id, value, eventId)),
-      end: () =>
-        sender.sendIfOpen(
-          outgoing.end(
-            id,
-            undefined,
-            sender.answerMeta?.(context.answerMetadata),
+    const stream = new StreamSender(
+      source,
+      {
+        item: (value, eventId) =>
+          sender.sendChecked(outgoing.item(id, value, eventId)),
+        items: sender.peerTakesBatches && sender.sendMeasured !== undefined
+          ? (values, eventId) =>
+            sender.sendMeasured!(outgoing.items(id, values, eventId))
+          : undefined,
+        end: () =>
+          sender.sendIfOpen(
+            outgoing.end(
+              id,
+              undefined,
+              sender.answerMeta?.(context.answerMetadata),
+            ),
           ),
-        ),
-      fail: (error) => {
-        failure = sender.wireError(
-          error instanceof ClientError && error.code === "FRAME_TOO_LARGE"
-            ? "FRAME_TOO_LARGE"
-            : "ACTION_FAILED",
-          error,
-        );
-        sender.error(id, failure, context.answerMetadata);
+        fail: (error) => {
+          failure = sender.wireError(
+            error instanceof ClientError && error.code === "FRAME_TOO_LARGE"
+              ? "FRAME_TOO_LARGE"
+              : "ACTION_FAILED",
+            error,
+          );
+          sender.error(id, failure, context.answerMetadata);
+        },
+        blocked: this.#host.blocked,
       },
-      blocked: this.#host.blocked,
-    }, window);
+      window,
+      this.#byteWindows?.get(id),
+    );
     (this.#streams ??= new Map()).set(id, stream);
     stream.run().then(() => {
       this.#streams?.delete(id);
@@ -125,10 +145,11 @@ export class ResultStreams {
    *
    * @param id The request id.
    * @param count How many more items may go.
+   * @param bytes How many more bytes may go, when the stream counts them.
    */
-  grant(id: number, count: number): void {
+  grant(id: number, count: number, bytes?: number): void {
     try {
-      this.#streams?.get(id)?.grant(count);
+      this.#streams?.get(id)?.grant(count, bytes);
     } catch (error) {
       this.#host.failProtocol(error as ProtocolError);
     }
@@ -150,6 +171,7 @@ export class ResultStreams {
    */
   finish(id: number): void {
     this.#windows?.delete(id);
+    this.#byteWindows?.delete(id);
   }
 
   /** The connection is gone: every stream stops. */

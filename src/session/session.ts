@@ -231,12 +231,15 @@ export class Session implements PeerConnection {
       this.#pieces.life.breach(error as ProtocolError);
       return false;
     }
-    this.#route(message, false);
+    this.#route(message, false, body.length);
     return message.type === MessageType.FRAGMENT;
   }
 
-  /** Hands a message to its piece; `isReassembled` when it came in fragments. */
-  #route(message: Message, isReassembled: boolean): void {
+  /**
+   * Hands a message to its piece; `isReassembled` when it came in
+   * fragments; `size` is its encoded length, which byte credit counts.
+   */
+  #route(message: Message, isReassembled: boolean, size: number): void {
     switch (message.type) {
       case MessageType.REQUEST:
         this.#pieces.keepalive.noteRequest();
@@ -248,17 +251,29 @@ export class Session implements PeerConnection {
       case MessageType.CANCEL:
         return this.#pieces.requests.cancel(message.id);
       case MessageType.ITEM:
-        return this.#pieces.calls.item(message);
+        return this.#pieces.calls.item(message, size);
+      case MessageType.ITEMS:
+        return this.#pieces.calls.items(message, size);
       case MessageType.END:
         return this.#pieces.calls.end(message);
       case MessageType.CREDIT:
-        return this.#pieces.requests.grant(message.id, message.count);
+        return this.#pieces.requests.grant(
+          message.id,
+          message.count,
+          message.byteCount,
+        );
       case MessageType.INPUT:
-        return this.#pieces.requests.input(message);
+        return this.#pieces.requests.input(message, size);
+      case MessageType.INPUTS:
+        return this.#pieces.requests.inputs(message, size);
       case MessageType.INPUT_END:
         return this.#pieces.requests.inputEnd(message);
       case MessageType.INPUT_CREDIT:
-        return this.#pieces.calls.grantInput(message.id, message.count);
+        return this.#pieces.calls.grantInput(
+          message.id,
+          message.count,
+          message.byteCount,
+        );
       case MessageType.INPUT_STOP:
         return this.#pieces.calls.stopInput(message.id);
       case MessageType.FRAGMENT:
@@ -283,14 +298,16 @@ export class Session implements PeerConnection {
   /** Gathers a large message's fragments; handles the message once whole. */
   #reassemble(fragment: FragmentMessage, isReassembled: boolean): void {
     let message: Message;
+    let size: number;
     try {
       const whole = this.#pieces.reassembly.add(fragment, isReassembled);
       if (whole === undefined) return;
+      size = whole.length;
       message = this.#codec.decode(whole, false);
     } catch (error) {
       return this.#pieces.life.breach(error as ProtocolError);
     }
-    this.#route(message, true);
+    this.#route(message, true, size);
   }
 
   #peerGoodbye(message: GoodbyeMessage): void {

@@ -114,6 +114,7 @@ export function buildPieces(
     hello: (hello) => {
       outbox.setPeerLimit(hello.maxFrameSize);
       outbox.peerTakesMetadata = hello.metadata === true;
+      outbox.peerTakesBatches = hello.batch === true;
     },
     opened: (hello) => events.opened(hello),
     failed: (error) => void pieces.life.failWith(error),

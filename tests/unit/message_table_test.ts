@@ -43,7 +43,13 @@ const GOOD: Record<string, unknown> = {
   id: 7,
   action: "echo",
   data: { a: [1, "two"] },
-  meta: { timeout: 500, stream: 4, input: true, lastEventId: "e-1" },
+  meta: {
+    timeout: 500,
+    stream: 4,
+    streamBytes: 8192,
+    input: true,
+    lastEventId: "e-1",
+  },
   // Metadata decodes to a Metadata object: metadata_test.ts covers it.
   answerMeta: {},
   value: [1, 2, 3],
@@ -53,6 +59,8 @@ const GOOD: Record<string, unknown> = {
   item: "an item",
   eventId: 3,
   count: 16,
+  byteCount: 65_536,
+  items: ["an item", { n: 2 }],
   total: 2048,
   bytes: new Uint8Array([9, 8]),
 };
@@ -69,6 +77,9 @@ const BAD: Record<string, unknown[]> = {
     { stream: 0 },
     { stream: 65_537 },
     { stream: 1.5 },
+    { streamBytes: 0 },
+    { streamBytes: -1 },
+    { streamBytes: "64k" },
     { lastEventId: true },
   ],
   answerMeta: ["fast", [1]],
@@ -85,6 +96,7 @@ const BAD: Record<string, unknown[]> = {
   proof: ["secret", 1, {}],
   eventId: [true, {}, null],
   count: [0, -1, 1.5, "16"],
+  byteCount: [-1, 1.5, "16", null],
   total: [-1, "2048", 0.5],
   bytes: ["bytes", [1, 2], null],
 };
@@ -236,7 +248,7 @@ Deno.test("message table: a wrong number of items, an unknown type, or trailing 
     }
     assertProtocol([row.type, ...goodItems(row), 1], what);
   }
-  assertProtocol([17], /unknown message type 17/);
+  assertProtocol([19], /unknown message type 19/);
   assertProtocol([-1, 1], /unknown message type -1/);
   assertProtocol(["request", 1], /unknown message type string/);
   assertProtocol([], /unknown message type undefined/);
