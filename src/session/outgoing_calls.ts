@@ -61,7 +61,8 @@ export interface CallsHost extends PendingCallsHost {
 }
 
 /**
- * The calls of one connection, by request id.
+ * The calls of one connection, by request id: made here, answered through
+ * the {@linkcode PendingCalls} it builds on.
  *
  * @example
  * ```ts
