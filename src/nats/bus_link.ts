@@ -92,7 +92,11 @@ export class BusLink
       ),
     ping: (id, instance) => {
       const open = this.#open!;
-      open.outbox.sendControl(instance, outgoing.ping(id), `${open.inbox}.${id}`);
+      open.outbox.sendControl(
+        instance,
+        outgoing.ping(id),
+        `${open.inbox}.${id}`,
+      );
     },
   };
   #isClosed = false;

@@ -47,7 +47,11 @@ Deno.test("call routes: a silent call is failed while its route is there (its ca
   assert.deepEqual(done, ["silent 1 slow 3001 still there"]);
   assert.equal(routes.get(1), undefined);
   assert.equal(routes.size, 1);
-  assert.equal(await instance, undefined, "what waited for the instance is dropped");
+  assert.equal(
+    await instance,
+    undefined,
+    "what waited for the instance is dropped",
+  );
 });
 
 Deno.test("call routes: forget drops the route and what waited for its instance", async () => {
