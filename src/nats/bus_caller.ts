@@ -3,8 +3,8 @@
  * client inbox (the reply subjects `<inbox>.<id>`). It plays for them the
  * part a session plays for a connection: its {@linkcode IncomingRequests}
  * runs them (request ids, streams with credit, streamed inputs, cancels,
- * stats, middleware) and it sends the answers to each call's reply subject,
- * in pieces when large. It also keeps each open call's liveness: a call
+ * stats, middleware) and its {@linkcode CallerAnswers} sends the answers to
+ * each call's reply subject. It also keeps each open call's liveness: a call
  * that sent nothing for a heartbeat gets a PING ("still running"), and a
  * stream or input whose caller went silent is stopped (PROTOCOL.md,
  * "Over NATS").
@@ -12,7 +12,7 @@
  * @module
  */
 
-import { ClientError, CodecError, ProtocolError } from "../base/errors.ts";
+import { ClientError, ProtocolError } from "../base/errors.ts";
 import type { Peer } from "../dispatch/peer.ts";
 import {
   type EndMessage,
@@ -20,40 +20,33 @@ import {
   type Message,
   MessageType,
   type RequestMessage,
-  type WireError,
 } from "../protocol/messages.ts";
-import type { AnswerMeta } from "../protocol/message_table.ts";
-import type { Metadata } from "../protocol/metadata.ts";
-import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
-import { safeString, wireError } from "../protocol/wire_error.ts";
+import { outgoing } from "../protocol/outgoing.ts";
 import {
-  type AnswerSender,
   IncomingRequests,
   type RequestsHost,
   type RequestsOptions,
 } from "../session/incoming_requests.ts";
 import { Reassembly } from "../session/reassembly.ts";
-import type { BusOutbox } from "./bus_outbox.ts";
+import {
+  type AnsweredCaller,
+  type AnswersHost,
+  CallerAnswers,
+} from "./caller_answers.ts";
 import { OpenCalls, type OpenCallsPort } from "./open_calls.ts";
 
 /** What a caller needs of its service instance. */
-export interface CallerHost {
-  /** Sends on the bus. */
-  readonly outbox: BusOutbox;
-  /** This instance's control subject: the reply subject of what it sends mid-call. */
-  readonly instanceSubject: string;
+export interface CallerHost extends AnswersHost {
   /** Whether the instance refuses new calls (it is shutting down). */
   readonly isRefusing: boolean;
   /** The peer handlers see: no connection to call back over. */
   readonly peer: Peer;
-  /** Whether error stacks go to callers. */
-  readonly exposeStack: boolean;
   /** Milliseconds between liveness messages. */
   readonly heartbeat: number;
 }
 
 /** The calls of one client inbox, on one instance. */
-export class BusCaller implements AnswerSender, RequestsHost {
+export class BusCaller implements RequestsHost, AnsweredCaller {
   /** The client inbox: every call's reply subject is `<inbox>.<id>`. */
   readonly inbox: string;
   /** Runs the calls. */
@@ -63,14 +56,10 @@ export class BusCaller implements AnswerSender, RequestsHost {
   readonly #host: CallerHost;
   readonly #reassembly: Reassembly;
   readonly #open = new OpenCalls();
+  readonly #answers: CallerAnswers;
   /** Sends the "still running" pings, and stops calls whose caller left. */
   readonly #liveness: OpenCallsPort = {
-    ping: (id) =>
-      this.#host.outbox.sendControl(
-        this.#reply(id),
-        outgoing.ping(id),
-        this.#host.instanceSubject,
-      ),
+    ping: (id) => this.#answers.ping(id),
     lost: (id) => this.#abandon(id),
   };
   /** The call whose message is being handled, for a protocol failure. */
@@ -91,7 +80,8 @@ export class BusCaller implements AnswerSender, RequestsHost {
   ) {
     this.inbox = inbox;
     this.#host = host;
-    this.requests = new IncomingRequests(this, this, options);
+    this.#answers = new CallerAnswers(inbox, host, this.#open, this);
+    this.requests = new IncomingRequests(this.#answers, this, options);
     this.#reassembly = new Reassembly({ maxFrameSize }, this);
   }
 
@@ -150,7 +140,7 @@ export class BusCaller implements AnswerSender, RequestsHost {
       this.#open.open(id, true, now);
       this.#piece(message, id);
       if (this.#open.has(id)) {
-        this.sendIfOpen(outgoing.ping(id));
+        this.#answers.sendIfOpen(outgoing.ping(id));
       }
       return;
     }
@@ -178,7 +168,7 @@ export class BusCaller implements AnswerSender, RequestsHost {
       switch (message.type) {
         case MessageType.CANCEL:
           // The caller no longer listens: no more notices for this call.
-          this.#finish(id);
+          this.#answers.finish(id);
           return this.requests.cancel(id);
         case MessageType.CREDIT:
           return this.requests.grant(id, message.count);
@@ -227,94 +217,6 @@ export class BusCaller implements AnswerSender, RequestsHost {
     this.#open.clear();
   }
 
-  /** {@inheritDoc AnswerSender.result} */
-  result(id: number, value: unknown, metadata?: Metadata): void {
-    if (this.#isClosed) return;
-    let parts: Uint8Array[];
-    try {
-      parts = this.#host.outbox.encodeChecked(
-        outgoing.result(id, value, this.answerMeta(metadata)),
-        "The result",
-      );
-    } catch (error) {
-      const isTooLarge = error instanceof ClientError &&
-        error.code === "FRAME_TOO_LARGE";
-      return this.error(
-        id,
-        isTooLarge
-          ? {
-            code: "FRAME_TOO_LARGE",
-            name: "RemoteError",
-            message: (error as Error).message,
-          }
-          : this.wireError(
-            "ACTION_FAILED",
-            new CodecError(
-              "ENCODE_FAILED",
-              `The action's result cannot be sent: ${(error as Error).message}`,
-            ),
-          ),
-      );
-    }
-    this.#finish(id);
-    this.#send(id, parts, undefined);
-  }
-
-  /** {@inheritDoc AnswerSender.error} */
-  error(id: number, error: WireError, metadata?: Metadata): void {
-    if (this.#isClosed) return;
-    this.#finish(id);
-    const meta = this.answerMeta(metadata);
-    let parts: Uint8Array[];
-    try {
-      parts = this.#host.outbox.codec.encode(outgoing.error(id, error, meta));
-    } catch {
-      const { cause: _cause, fields: _fields, ...plain } = error;
-      parts = this.#host.outbox.codec.encode(
-        outgoing.error(
-          id,
-          { ...plain, message: safeString(plain.message) },
-          meta,
-        ),
-      );
-    }
-    this.#send(id, parts, undefined);
-  }
-
-  /** {@inheritDoc AnswerSender.answerMeta} */
-  answerMeta(metadata: Metadata | undefined): AnswerMeta | undefined {
-    return metadata === undefined || metadata.size === 0
-      ? undefined
-      : { metadata: metadata.toJSON() };
-  }
-
-  /** {@inheritDoc AnswerSender.sendIfOpen} */
-  sendIfOpen(message: OutgoingMessage): void {
-    if (this.#isClosed) return;
-    const id = message[1] as number;
-    if (message[0] === MessageType.END) this.#finish(id);
-    else this.#touch(id);
-    this.#host.outbox.sendControl(
-      this.#reply(id),
-      message,
-      this.#host.instanceSubject,
-    );
-  }
-
-  /** {@inheritDoc AnswerSender.sendChecked} */
-  sendChecked(message: OutgoingMessage): void {
-    if (this.#isClosed) return;
-    const id = message[1] as number;
-    const parts = this.#host.outbox.encodeChecked(message, "A stream item");
-    this.#touch(id);
-    this.#send(id, parts, this.#host.instanceSubject);
-  }
-
-  /** {@inheritDoc AnswerSender.wireError} */
-  wireError(code: string, thrown: unknown): WireError {
-    return wireError(code, thrown, this.#host.exposeStack);
-  }
-
   /**
    * A call broke the protocol: it fails with `PROTOCOL` (and stops), the
    * caller's other calls go on. Outside any call (a large message that got
@@ -326,7 +228,7 @@ export class BusCaller implements AnswerSender, RequestsHost {
     const id = this.#routing;
     if (id === undefined) return this.close(error);
     this.#abandon(id);
-    this.error(id, {
+    this.#answers.error(id, {
       code: error.code,
       name: "RemoteError",
       message: error.message,
@@ -344,7 +246,7 @@ export class BusCaller implements AnswerSender, RequestsHost {
     }
     if (request.input === true && this.#open.has(request.id)) {
       // The caller sends its input here: tell it where "here" is.
-      this.sendIfOpen(outgoing.ping(request.id));
+      this.#answers.sendIfOpen(outgoing.ping(request.id));
     }
   }
 
@@ -369,7 +271,7 @@ export class BusCaller implements AnswerSender, RequestsHost {
       // caller's pieces cannot be trusted.
       if (code === "PROTOCOL") this.#reassembly.clear();
       this.#abandon(id);
-      return this.error(id, {
+      return this.#answers.error(id, {
         code,
         name: "RemoteError",
         message: (error as Error).message,
@@ -387,7 +289,7 @@ export class BusCaller implements AnswerSender, RequestsHost {
   /** Answers a call that broke the rules with `PROTOCOL`. */
   #refuse(id: number, why: string): void {
     this.#open.open(id, false, 0);
-    this.error(id, {
+    this.#answers.error(id, {
       code: "PROTOCOL",
       name: "RemoteError",
       message: `The message broke the protocol: ${why}.`,
@@ -412,26 +314,5 @@ export class BusCaller implements AnswerSender, RequestsHost {
         },
       } as EndMessage,
     );
-  }
-
-  #send(id: number, parts: Uint8Array[], reply: string | undefined): void {
-    try {
-      this.#host.outbox.send(this.#reply(id), parts, reply, id);
-    } catch {
-      // The connection is closed: the caller's liveness check sees the silence.
-    }
-  }
-
-  #touch(id: number): void {
-    this.#open.sent(id);
-  }
-
-  #finish(id: number): void {
-    this.#open.close(id);
-    this.lastActive = Date.now();
-  }
-
-  #reply(id: number): string {
-    return `${this.inbox}.${id}`;
   }
 }

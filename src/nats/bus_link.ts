@@ -8,7 +8,8 @@
  * the instance that took the call, which the instance names in the reply
  * subject of what it sends. No server → `UNAVAILABLE` at once (NATS's no
  * responders); a server that goes silent → `CONNECTION_CLOSED` (PROTOCOL.md,
- * "Over NATS").
+ * "Over NATS"). What comes back is caller_inbox.ts's to take in; each
+ * call's route and liveness are call_routes.ts's.
  *
  * @module
  */
@@ -16,7 +17,7 @@
 import { ClientError, type ProtocolError } from "../base/errors.ts";
 import { every } from "../base/ticker.ts";
 import type { CallOptions, StreamOptions } from "../dispatch/call_options.ts";
-import { type Message, MessageType } from "../protocol/messages.ts";
+import { MessageType } from "../protocol/messages.ts";
 import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
 import { wireError } from "../protocol/wire_error.ts";
 import type { StreamCall } from "../session/call.ts";
@@ -25,22 +26,16 @@ import {
   type CallsHost,
   OutgoingCalls,
 } from "../session/outgoing_calls.ts";
-import { Reassembly } from "../session/reassembly.ts";
 import { pause } from "../endpoint/backoff.ts";
 import { withinCall } from "../endpoint/call_deadline.ts";
 import type { ClientLink } from "../endpoint/client_link.ts";
 import type { LinkSetup } from "../endpoint/client_transport.ts";
 import { remainingTime, type StreamOpener } from "../endpoint/resend.ts";
-import type { BusConnection, BusMessage, BusSubscription } from "./bus.ts";
+import type { BusConnection, BusSubscription } from "./bus.ts";
 import { BusOutbox } from "./bus_outbox.ts";
-import {
-  CallRoute,
-  closedError,
-  noResponders,
-  wentSilent,
-} from "./call_route.ts";
-import { deliver } from "./caller_inbox.ts";
-import { SILENT_HEARTBEATS } from "./liveness.ts";
+import { closedError, wentSilent } from "./call_route.ts";
+import { CallRoutes, type CallRoutesPort } from "./call_routes.ts";
+import { CallerInbox } from "./caller_inbox.ts";
 import { actionSubject, cancelSubject } from "./subjects.ts";
 
 /** Where a link's calls go. */
@@ -73,8 +68,8 @@ export class BusLink
   readonly #target: LinkTarget;
   readonly #setup: LinkSetup;
   readonly #calls: OutgoingCalls;
-  readonly #routes = new Map<number, CallRoute>();
-  readonly #reassembly: Reassembly;
+  readonly #routes = new CallRoutes();
+  readonly #inbox: CallerInbox;
   readonly #closing = new AbortController();
   /** Each action's subject, made once. */
   readonly #subjects = new Map<string, string>();
@@ -83,8 +78,27 @@ export class BusLink
   #stopTicker: (() => void) | undefined;
   /** The request being encoded, between `encodeChecked` and `sendData`. */
   #request: { id: number; action: string } | undefined;
-  /** The call whose message is being routed, for a protocol failure. */
-  #routing: number | undefined;
+  /** Fails the calls whose instance went silent, pings the others'. */
+  readonly #liveness: CallRoutesPort = {
+    silent: (id, route, silence) =>
+      this.#calls.cancel(
+        id,
+        wentSilent(
+          route,
+          silence,
+          this.#target.heartbeat,
+          !this.#open!.bus.isConnected,
+        ),
+      ),
+    ping: (id, instance) => {
+      const open = this.#open!;
+      open.outbox.sendControl(
+        instance,
+        outgoing.ping(id),
+        `${open.inbox}.${id}`,
+      );
+    },
+  };
   #isClosed = false;
 
   /**
@@ -96,9 +110,12 @@ export class BusLink
     this.#setup = setup;
     this.attempts = setup.attempts;
     this.#calls = new OutgoingCalls(this, this);
-    this.#reassembly = new Reassembly(
-      { maxFrameSize: setup.maxFrameSize },
-      { isCongested: false, failProtocol: (error) => this.failProtocol(error) },
+    this.#inbox = new CallerInbox(
+      this.#calls,
+      this.#routes,
+      setup.codec,
+      target.service,
+      setup.maxFrameSize,
     );
   }
 
@@ -157,7 +174,7 @@ export class BusLink
     this.#closing.abort();
     this.#calls.failAll(closedError("maybe"));
     const open = this.#open;
-    for (const [id, route] of this.#routes) {
+    for (const [id, route] of this.#routes.entries()) {
       route.drop();
       // The instances running our calls stop them now, not at the silence.
       if (open !== undefined && route.instance !== undefined) {
@@ -169,7 +186,7 @@ export class BusLink
       }
     }
     this.#routes.clear();
-    this.#reassembly.clear();
+    this.#inbox.clear();
     this.#stopTicker?.();
     this.#open = undefined;
     if (open === undefined) return Promise.resolve();
@@ -195,7 +212,7 @@ export class BusLink
     if (this.#isClosed) throw closedError(false);
     const inbox = bus.newInbox();
     const subscription = bus.subscribe(`${inbox}.*`, {
-      callback: (message) => this.#onMessage(message),
+      callback: (message) => this.#inbox.receive(message),
     });
     const outbox = new BusOutbox(
       bus,
@@ -239,8 +256,7 @@ export class BusLink
     this.#request = undefined;
     const { id, action } = request;
     const open = this.#open!;
-    const route = new CallRoute(action, Date.now());
-    this.#routes.set(id, route);
+    const route = this.#routes.open(id, action, Date.now());
     const reply = `${open.inbox}.${id}`;
     try {
       const payloads = open.outbox.split(parts, id);
@@ -256,7 +272,7 @@ export class BusLink
         });
       }
     } catch (error) {
-      this.#forget(id);
+      this.#routes.forget(id);
       this.#calls.take(id)?.fail(
         error instanceof ClientError ? error : new ClientError(
           "CONNECTION_CLOSED",
@@ -278,7 +294,7 @@ export class BusLink
     if (route === undefined) return;
     const reply = `${open.inbox}.${id}`;
     if (message[0] === MessageType.CANCEL) {
-      this.#forget(id);
+      this.#routes.forget(id);
       // Before an instance said it took the call, every instance hears the cancel.
       open.outbox.sendControl(
         route.instance ??
@@ -348,76 +364,12 @@ export class BusLink
    * @param error What went wrong.
    */
   failProtocol(error: ProtocolError): void {
-    const id = this.#routing;
-    if (id === undefined) return;
-    this.#calls.cancel(
-      id,
-      new ClientError("PROTOCOL", error.message, { cause: error }),
-    );
+    this.#inbox.failProtocol(error);
   }
 
   /** Never blocked: NATS takes what is published. */
   blocked(): Promise<void> | undefined {
     return undefined;
-  }
-
-  // --- Receiving ---
-
-  #onMessage(message: BusMessage): void {
-    const subject = message.subject;
-    const id = Number(subject.slice(subject.lastIndexOf(".") + 1));
-    const route = this.#routes.get(id);
-    if (route === undefined) return; // An answer nobody waits for now.
-    if (message.status === 503) {
-      this.#forget(id);
-      this.#calls.take(id)?.fail(noResponders(route, this.#target.service));
-      return;
-    }
-    route.lastHeard = Date.now();
-    if (message.reply !== undefined) route.learn(message.reply);
-    if (message.data.length === 0) return;
-    let decoded: Message;
-    try {
-      decoded = this.#open!.outbox.codec.decode(message.data);
-    } catch (error) {
-      this.#forget(id);
-      this.#calls.cancel(
-        id,
-        new ClientError("PROTOCOL", (error as Error).message, { cause: error }),
-      );
-      return;
-    }
-    this.#route(decoded, id);
-  }
-
-  #route(message: Message, id: number, isReassembled = false): void {
-    this.#routing = id;
-    try {
-      if (message.type === MessageType.FRAGMENT) {
-        const whole = this.#reassembly.add(message, isReassembled);
-        if (whole === undefined) return;
-        return this.#route(this.#open!.outbox.codec.decode(whole), id, true);
-      }
-      if (deliver(this.#calls, message, id)) this.#forget(id);
-    } catch (error) {
-      this.#forget(id);
-      this.#calls.cancel(
-        id,
-        error instanceof ClientError
-          ? error
-          : new ClientError("PROTOCOL", (error as Error).message, {
-            cause: error,
-          }),
-      );
-    } finally {
-      this.#routing = undefined;
-    }
-  }
-
-  /** A call is over: its route goes, and what waited for its instance. */
-  #forget(id: number): void {
-    this.#routes.get(id)?.drop();
-    this.#routes.delete(id);
   }
 
   /** The subject of an action's calls. */
@@ -435,40 +387,11 @@ export class BusLink
   }
 
   /**
-   * Fails calls whose server went silent for {@linkcode SILENT_HEARTBEATS}
-   * heartbeats, and tells the instances of streams that this side is there.
+   * Fails calls whose server went silent, and tells the instances of the
+   * others that this side is there (call_routes.ts).
    */
   #tick(): void {
-    const open = this.#open;
-    if (open === undefined) return;
-    const now = Date.now();
-    const heartbeat = this.#target.heartbeat;
-    const silence = SILENT_HEARTBEATS * heartbeat;
-    for (const [id, route] of this.#routes) {
-      if (now - route.lastHeard > silence) {
-        this.#calls.cancel(
-          id,
-          wentSilent(
-            route,
-            now - route.lastHeard,
-            heartbeat,
-            !open.bus.isConnected,
-          ),
-        );
-        this.#forget(id);
-        continue;
-      }
-      // A call the instance said it runs: tell it this side is there (a
-      // stream's producer stops without it), and learn at once, from NATS's
-      // no-responders answer, when the instance is gone.
-      if (route.instance !== undefined && now - route.lastSent >= heartbeat) {
-        route.lastSent = now;
-        open.outbox.sendControl(
-          route.instance,
-          outgoing.ping(id),
-          `${open.inbox}.${id}`,
-        );
-      }
-    }
+    if (this.#open === undefined) return;
+    this.#routes.tick(Date.now(), this.#target.heartbeat, this.#liveness);
   }
 }

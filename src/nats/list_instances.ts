@@ -16,14 +16,16 @@ import {
   type DiscoveryBus,
   type DiscoveryMessage,
   discoverySubject,
+  isSubjectToken,
+} from "./discovery.ts";
+import {
   ENDPOINT_METADATA,
   type IsockEndpointData,
-  isSubjectToken,
   type MicroEndpointStats,
   type MicroInfoResponse,
   type MicroStatsResponse,
   RESPONSE_TYPES,
-} from "./discovery.ts";
+} from "./micro_responses.ts";
 
 /** Options of {@linkcode listInstances}. */
 export interface ListInstancesOptions {

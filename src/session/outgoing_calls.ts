@@ -1,25 +1,15 @@
 /**
- * The calls this side makes to its peer: their ids, the calls waiting for
- * answers, deadlines and aborts, the data streamed with a call, and the
- * answers routed back to the right call.
+ * The calls this side makes to its peer: their ids, deadlines and aborts,
+ * the request's metadata, and the data streamed with a call. The calls
+ * waiting for answers, and the answers routed back to them, are
+ * pending_calls.ts's, which {@linkcode OutgoingCalls} builds on.
  *
  * @module
  */
 
-import {
-  type ClientError,
-  ProtocolError,
-  type RemoteError,
-} from "../base/errors.ts";
+import type { ClientError, RemoteError } from "../base/errors.ts";
 import { deferred } from "../base/deferred.ts";
-import type {
-  ItemMessage,
-  ItemsMessage,
-  RequestMeta,
-  ResultMessage,
-  WireError,
-} from "../protocol/messages.ts";
-import type { ReadAnswerMeta } from "../protocol/message_table.ts";
+import type { RequestMeta, WireError } from "../protocol/messages.ts";
 import { metadataToWire } from "../protocol/metadata.ts";
 import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
 import {
@@ -29,8 +19,6 @@ import {
   isStreamSource,
   StreamReceiver,
 } from "../protocol/stream.ts";
-import { batchItems } from "../protocol/malformed.ts";
-import { errorFromWire } from "../protocol/wire_error.ts";
 import {
   abortedError,
   type CallOptions,
@@ -39,19 +27,21 @@ import {
   type StreamOptions,
 } from "./call.ts";
 import { invalidTimeout, invalidWindow, timedOut } from "./call_errors.ts";
-import { answerMetadata } from "./answer_metadata.ts";
 import { sendInput } from "./call_input.ts";
+import {
+  type CancelSender,
+  PendingCalls,
+  type PendingCallsHost,
+} from "./pending_calls.ts";
 
 /** How {@linkcode OutgoingCalls} sends; the outbox implements it. */
-export interface CallSender {
+export interface CallSender extends CancelSender {
   /** Whether the connection is gone. */
   readonly isClosed: boolean;
   /** Encodes a message carrying user data; throws when it cannot go. */
   encodeChecked(message: OutgoingMessage, what: string): Uint8Array[];
   /** Sends an encoded message that may be large. */
   sendData(parts: Uint8Array[]): void | Promise<void>;
-  /** Sends a control message unless the connection is gone. */
-  sendIfOpen(message: OutgoingMessage): void;
   /** Sends a stream item unless the connection is gone; throws when it cannot go. */
   sendChecked(message: OutgoingMessage): void | Promise<void>;
   /** The error object sent for a thrown value. */
@@ -63,23 +53,16 @@ export interface CallSender {
 }
 
 /** What {@linkcode OutgoingCalls} needs of its connection. */
-export interface CallsHost {
+export interface CallsHost extends PendingCallsHost {
   /** The error a call fails with once the connection is gone. */
   callError(): ClientError | RemoteError;
-  /** The first call is on its way: the connection keeps the process alive. */
-  busy(): void;
-  /** The last call was answered. */
-  quiet(): void;
-  /** A call was answered (or given up). */
-  settled(): void;
-  /** The peer broke the protocol. */
-  failProtocol(error: ProtocolError): void;
   /** A promise while the peer does not read what is queued. */
   blocked(): Promise<void> | undefined;
 }
 
 /**
- * The calls of one connection, by request id.
+ * The calls of one connection, by request id: made here, answered through
+ * the {@linkcode PendingCalls} it builds on.
  *
  * @example
  * ```ts
@@ -103,8 +86,7 @@ export interface CallsHost {
  * assert.deepEqual(sent, [[0, 1, "add", [1, 2]]]);
  * ```
  */
-export class OutgoingCalls {
-  readonly #pending = new Map<number, PendingCall>();
+export class OutgoingCalls extends PendingCalls {
   readonly #sender: CallSender;
   readonly #host: CallsHost;
   #nextId = 1;
@@ -116,13 +98,9 @@ export class OutgoingCalls {
    * @param host The connection.
    */
   constructor(sender: CallSender, host: CallsHost) {
+    super(sender, host);
     this.#sender = sender;
     this.#host = host;
-  }
-
-  /** How many calls are waiting for their answers. */
-  get size(): number {
-    return this.#pending.size;
   }
 
   /**
@@ -249,8 +227,7 @@ export class OutgoingCalls {
       call.fail(error);
       return id;
     }
-    this.#pending.set(id, call);
-    if (this.#pending.size === 1) this.#host.busy();
+    this.waitFor(id, call);
     call.onMetadata = options?.onResponseMetadata;
     if (timeout > 0) {
       call.timer = setTimeout(() => {
@@ -268,170 +245,5 @@ export class OutgoingCalls {
       sendInput(this.#sender, id, call, data, this.#host.blocked);
     }
     return id;
-  }
-
-  /**
-   * Gives up on a call: fails it, and tells the peer so its handler can stop.
-   *
-   * @param id The request id.
-   * @param reason Why.
-   */
-  cancel(id: number, reason: ClientError): void {
-    const call = this.take(id);
-    if (call === undefined) return;
-    call.fail(reason);
-    this.#sender.sendIfOpen(outgoing.cancel(id));
-  }
-
-  /**
-   * Takes a call out of the waiting ones: its answer came or it was given
-   * up. An answer for an id no call waits for (a late or a duplicate one)
-   * finds nothing.
-   *
-   * @param id The request id.
-   * @returns The call, if it was waiting.
-   */
-  take(id: number): PendingCall | undefined {
-    const call = this.#pending.get(id);
-    if (call !== undefined) {
-      this.#pending.delete(id);
-      call.settle();
-      if (this.#pending.size === 0) this.#host.quiet();
-      this.#host.settled();
-    }
-    return call;
-  }
-
-  /**
-   * A RESULT arrived.
-   *
-   * @param message Its id and value.
-   */
-  result(message: ResultMessage): void {
-    const call = this.take(message.id);
-    if (call === undefined) return;
-    const failure = message.valueError ?? answerMetadata(call, message);
-    if (failure) call.fail(failure);
-    else call.result(message.value);
-  }
-
-  /**
-   * An ERROR arrived.
-   *
-   * @param id The request id.
-   * @param error The error object.
-   * @param answer The answer's metadata, if any.
-   */
-  error(id: number, error: WireError, answer?: ReadAnswerMeta): void {
-    const call = this.take(id);
-    if (call === undefined) return;
-    const failure = answer && answerMetadata(call, answer);
-    call.fail(failure ?? errorFromWire(error));
-  }
-
-  /**
-   * A stream item arrived for a call.
-   *
-   * @param message The item.
-   * @param size The size of the message, which the byte credit counts.
-   */
-  item(message: ItemMessage, size = 0): void {
-    const call = this.#pending.get(message.id);
-    if (call === undefined) return; // A stream the caller already left.
-    if (message.itemError) {
-      return this.#failItem(message.id, call, message.itemError);
-    }
-    try {
-      if (!call.item(message.item, message.eventId, size)) {
-        throw new ProtocolError(
-          "PROTOCOL",
-          "A stream item arrived for a call that streams nothing.",
-        );
-      }
-    } catch (error) {
-      this.#host.failProtocol(error as ProtocolError);
-    }
-  }
-
-  /**
-   * Several stream items arrived for a call in one message (PROTOCOL.md,
-   * "Batches").
-   *
-   * @param message The items, and the id of the last tracked one.
-   * @param size The size of the message, which the byte credit counts.
-   */
-  items(message: ItemsMessage, size: number): void {
-    const call = this.#pending.get(message.id);
-    if (call === undefined) return; // A stream the caller already left.
-    if (message.itemsError) {
-      return this.#failItem(message.id, call, message.itemsError);
-    }
-    try {
-      if (!call.items(batchItems(message.items), message.eventId, size)) {
-        throw new ProtocolError(
-          "PROTOCOL",
-          "Stream items arrived for a call that streams nothing.",
-        );
-      }
-    } catch (error) {
-      this.#host.failProtocol(error as ProtocolError);
-    }
-  }
-
-  /** An item cannot be decoded: the call fails, and the peer is told to stop. */
-  #failItem(id: number, call: PendingCall, error: unknown): void {
-    this.take(id);
-    call.fail(error);
-    this.#sender.sendIfOpen(outgoing.cancel(id));
-  }
-
-  /**
-   * A streamed result ended.
-   *
-   * @param message The request id and the answer's metadata.
-   */
-  end(message: { readonly id: number } & ReadAnswerMeta): void {
-    const call = this.take(message.id);
-    if (call === undefined) return;
-    const failure = answerMetadata(call, message);
-    if (failure) call.fail(failure);
-    else call.end();
-  }
-
-  /**
-   * The peer grants credit for a call's streamed data.
-   *
-   * @param id The request id.
-   * @param count How many more items may go.
-   * @param bytes How many more bytes may go, when the input counts them.
-   */
-  grantInput(id: number, count: number, bytes?: number): void {
-    try {
-      this.#pending.get(id)?.input?.grant(count, bytes);
-    } catch (error) {
-      this.#host.failProtocol(error as ProtocolError);
-    }
-  }
-
-  /**
-   * The peer's handler stopped reading a call's streamed data.
-   *
-   * @param id The request id.
-   */
-  stopInput(id: number): void {
-    this.#pending.get(id)?.input?.stop();
-  }
-
-  /**
-   * The connection is gone: every call still waiting fails.
-   *
-   * @param reason Why.
-   */
-  failAll(reason: unknown): void {
-    for (const call of this.#pending.values()) {
-      call.settle();
-      call.fail(reason);
-    }
-    this.#pending.clear();
   }
 }

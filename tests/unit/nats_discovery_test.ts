@@ -12,13 +12,15 @@ import { ClientError } from "../../src/base/errors.ts";
 import type { ServerStats } from "../../src/dispatch/action_stats.ts";
 import {
   answerDiscovery,
-  type DiscoverableService,
   type DiscoveryAnswerer,
   type DiscoveryBus,
+} from "../../src/nats/discovery.ts";
+import {
+  type DiscoverableService,
   endpointMetadata,
   type MicroEndpointInfo,
   RESPONSE_TYPES,
-} from "../../src/nats/discovery.ts";
+} from "../../src/nats/micro_responses.ts";
 import { listInstances } from "../../src/nats/list_instances.ts";
 import { discoveryBus } from "../fixtures/nats_discovery_bus.ts";
 import { startNatsServer } from "../fixtures/nats_server.ts";
