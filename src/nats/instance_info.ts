@@ -7,8 +7,8 @@
  * @module
  */
 
+import { endpointMetadata } from "./micro_responses.ts";
 import type { ServerStats } from "../dispatch/action_stats.ts";
-import type { ActionDescription } from "../dispatch/description.ts";
 import type { ActionRegistry } from "../dispatch/registry.ts";
 import { describeOne } from "../dispatch/reflection.ts";
 import type { BusConnection } from "./bus.ts";
@@ -98,26 +98,6 @@ export function describeInstance(
       }),
     stats,
   };
-}
-
-/**
- * An endpoint's metadata in discovery: whether the action is idempotent,
- * whether it streams, and its JSON Schemas when it has them.
- */
-function endpointMetadata(
-  description: ActionDescription,
-): Record<string, string> {
-  const metadata: Record<string, string> = {
-    idempotent: String(description.idempotent),
-    streams: String(description.streams),
-  };
-  if (description.input !== undefined) {
-    metadata.input_schema = JSON.stringify(description.input);
-  }
-  if (description.output !== undefined) {
-    metadata.output_schema = JSON.stringify(description.output);
-  }
-  return metadata;
 }
 
 /**
