@@ -11,6 +11,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import assert from "node:assert/strict";
 import { action, Client, ClientError, IsockError } from "../mod.ts";
 import { listInstances, natsTransport } from "../nats.ts";
+import { gatherRaw } from "./fixtures/nats_discovery_bus.ts";
 import { type NatsServer, startNatsServer } from "./fixtures/nats_server.ts";
 import type { Counters, Done, Job } from "./fixtures/nats_worker.ts";
 import { root } from "./processes.ts";
@@ -291,25 +292,6 @@ function ranTwice(workers: readonly Worker[]): string[] {
   return [...twice];
 }
 
-const decoder = new TextDecoder();
-
-/** Every answer to a raw NATS request within `ms`, parsed. */
-async function gatherRaw(
-  nc: NatsConnection,
-  subject: string,
-  ms = 1_000,
-): Promise<Record<string, unknown>[]> {
-  const answers: Record<string, unknown>[] = [];
-  const replies = await nc.requestMany(subject, undefined, {
-    strategy: "timer",
-    maxWait: ms,
-  });
-  for await (const reply of replies) {
-    answers.push(JSON.parse(decoder.decode(reply.data)));
-  }
-  return answers;
-}
-
 const NAMES = ["w1", "w2", "w3"] as const;
 
 Deno.test("nats cluster: three servers share 3,000 calls, and discovery lists all three", async () => {
@@ -345,7 +327,7 @@ Deno.test("nats cluster: three servers share 3,000 calls, and discovery lists al
     // Standard NATS tooling's view: a raw nats.js connection.
     const nc = await connect({ servers: nats.hostPort });
     try {
-      const pings = (await gatherRaw(nc, "$SRV.PING"))
+      const pings = (await gatherRaw(nc, "$SRV.PING", 1_000))
         .filter(({ name }) => name === service);
       assert.equal(pings.length, 3);
       assert.equal(new Set(pings.map(({ id }) => id)).size, 3);
@@ -355,7 +337,7 @@ Deno.test("nats cluster: three servers share 3,000 calls, and discovery lists al
         assert.equal(typeof ping.version, "string");
       }
 
-      const infos = await gatherRaw(nc, `$SRV.INFO.${service}`);
+      const infos = await gatherRaw(nc, `$SRV.INFO.${service}`, 1_000);
       assert.equal(infos.length, 3);
       for (const info of infos) {
         assert.equal(info.type, "io.nats.micro.v1.info_response");

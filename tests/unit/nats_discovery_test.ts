@@ -22,7 +22,7 @@ import {
   RESPONSE_TYPES,
 } from "../../src/nats/micro_responses.ts";
 import { listInstances } from "../../src/nats/list_instances.ts";
-import { discoveryBus } from "../fixtures/nats_discovery_bus.ts";
+import { discoveryBus, gatherRaw } from "../fixtures/nats_discovery_bus.ts";
 import { startNatsServer } from "../fixtures/nats_server.ts";
 
 const STARTED = new Date("2026-01-02T03:04:05.678Z");
@@ -116,25 +116,6 @@ function fakeService(
     endpoints: () => endpoints(name),
     stats,
   };
-}
-
-const decoder = new TextDecoder();
-
-/** Every answer to a raw request within `ms`, parsed, sorted by id. */
-async function gatherRaw(
-  nc: NatsConnection,
-  subject: string,
-  ms = 400,
-): Promise<Record<string, unknown>[]> {
-  const answers: Record<string, unknown>[] = [];
-  const replies = await nc.requestMany(subject, undefined, {
-    strategy: "timer",
-    maxWait: ms,
-  });
-  for await (const reply of replies) {
-    answers.push(JSON.parse(decoder.decode(reply.data)));
-  }
-  return answers.sort((a, b) => String(a.id).localeCompare(String(b.id)));
 }
 
 /**
