@@ -7,7 +7,7 @@
  * starts, it stops; every load loop is bounded in calls and in time.
  */
 
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect } from "@nats-io/transport-node";
 import assert from "node:assert/strict";
 import { action, Client, ClientError, IsockError } from "../mod.ts";
 import { listInstances, natsTransport } from "../nats.ts";
