@@ -131,9 +131,12 @@ export class Connector implements Redial {
     if (session !== undefined && session.isOpen) {
       return Promise.resolve(session);
     }
+    // The deadline starts before the connecting does: an attempt timed out
+    // after as long as the call may wait was cut by the call's deadline.
+    const started = performance.now();
     const connecting = this.#connect();
     if (!options?.timeout && options?.signal === undefined) return connecting;
-    return withinCall(connecting, options);
+    return withinCall(connecting, options, started);
   }
 
   /**

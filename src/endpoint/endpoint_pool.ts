@@ -17,7 +17,7 @@ import type { Session } from "../session/session.ts";
 import type { PeerAddress } from "../wire/transport.ts";
 import { type Backoff, pause } from "./backoff.ts";
 import type { Balance } from "./balance.ts";
-import { withinCall } from "./call_deadline.ts";
+import { isPastDeadline, setupTimeout, withinCall } from "./call_deadline.ts";
 import type { ConnectDetail } from "./client_event.ts";
 import type { ClientLink } from "./client_link.ts";
 import type { ServerLocation } from "./connector.ts";
@@ -200,19 +200,23 @@ export class EndpointPool implements ClientLink {
     tried: Tried,
     options: CallOptions | undefined,
   ): Promise<PoolMember> {
-    const started = Date.now();
+    const started = performance.now();
     for (;;) {
       if (this.#isClosed) throw closedError();
       const member = this.pickNow(tried);
       if (member !== undefined) return member;
       if (!this.#members.some((member) => member.isPending)) {
-        throw this.#unavailable();
+        // The last first connection failed as the deadline passed: the
+        // deadline ended the wait.
+        const unavailable = this.#unavailable();
+        throw isPastDeadline(options, started)
+          ? setupTimeout(options!, unavailable)
+          : unavailable;
       }
       this.#change ??= deferred();
       const change = this.#change.promise;
-      const left = remainingTime(options, started);
-      await (left?.timeout || left?.signal !== undefined
-        ? withinCall(change, left)
+      await (options?.timeout || options?.signal !== undefined
+        ? withinCall(change, options, started)
         : change);
     }
   }
