@@ -40,7 +40,7 @@ export type {
   ClientTlsOptions,
   ConnectDetail,
 } from "./src/endpoint/client_options.ts";
-export { ClientEvent } from "./src/endpoint/client_event.ts";
+export { ClientEvent, type LeaveReason } from "./src/endpoint/client_event.ts";
 export type {
   ActionArgs,
   StreamArgs,
@@ -86,8 +86,8 @@ export class Client extends IsockEventTarget<ClientEventMap>
     super();
     const parts = setUpClient(
       options,
-      (type, detail, endpoint) =>
-        this.dispatchEvent(new ClientEvent(type, detail, endpoint)),
+      (type, detail, endpoint, reason) =>
+        this.dispatchEvent(new ClientEvent(type, detail, endpoint, reason)),
     );
     this.#link = parts.link;
     this.#actions = parts.actions;

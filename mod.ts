@@ -52,6 +52,7 @@ export {
   type ClientTlsOptions,
   type ClientTransport,
   type ConnectDetail,
+  type LeaveReason,
   type StreamArgs,
   type StreamCallOptions,
 } from "./client.ts";

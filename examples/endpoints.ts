@@ -1,7 +1,8 @@
 /**
  * One client, three servers with the same actions: calls are spread over
  * them; one server shuts down mid-way and no call is lost; it comes back
- * on its port and takes calls again.
+ * on its port, on probation (idempotent calls only) until it has stayed up
+ * for three heartbeat intervals, and then takes every call again.
  *
  *     deno run --allow-net examples/endpoints.ts
  *
@@ -43,6 +44,7 @@ const client = new Client({
   endpoints: ports.map((port) => ({ hostname: "127.0.0.1", port })),
   timeout: 5_000,
   retryDelay: 50, // A server out of rotation is tried again after ~50 ms, then less often.
+  heartbeatInterval: 100, // A server back is stable once up 3 intervals: 300 ms.
 });
 const connected = new Set<number>();
 const allConnected = new Promise<void>((resolve) =>
@@ -74,6 +76,8 @@ const back = new Promise<void>((resolve) =>
 servers[1] = labServer("rig-2", ports[1]);
 await servers[1].listen();
 await back;
+console.log("sensor:", await client.runAction(readSensor)); // rig-2 may take it
+await new Promise((resolve) => setTimeout(resolve, 400)); // Its probation ends.
 console.log(await spread(client, 30));
 
 await client.close();

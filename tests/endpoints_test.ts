@@ -16,6 +16,7 @@ import {
   tracked,
 } from "../mod.ts";
 import { delay, freePort, tcpProxy } from "./helpers.ts";
+import { FaultProxy, NO_FAULTS } from "./chaos/fault_proxy.ts";
 import { deno, start } from "./processes.ts";
 import { socketPath } from "./conformance/sockets.ts";
 
@@ -324,7 +325,8 @@ Deno.test("endpoints: a frozen server fails its heartbeats, leaves the rotation,
     const back = connectedToAll(client, [frozenPort]);
     child.child.kill("SIGCONT");
     await back;
-    await load(20, 2, (id) => client.runAction(work, 100 + id));
+    // Back on probation: idempotent calls go to it at once.
+    await load(20, 2, (id) => client.runAction(read, 100 + id));
     assert.ok(a.total < 40, `the server back took ${40 - a.total} of 20`);
   } finally {
     child.child.kill("SIGCONT");
@@ -388,11 +390,12 @@ Deno.test("endpoints: a server that says goodbye leaves the rotation at once, wh
   assert.equal(slow.total, 1);
 });
 
-Deno.test("endpoints: a server back on its port takes calls again", async () => {
+Deno.test("endpoints: a server back on its port takes idempotent calls at once, every call once it stayed up", async () => {
   await using a = await new CountingServer("a").listen();
   const b = await new CountingServer("b").listen();
   const ports = [a.port, b.port];
-  await using client = clientOf(ports);
+  // Stable after three heartbeat intervals: 1.5 s.
+  await using client = clientOf(ports, { heartbeatInterval: 500 });
   const ready = connectedToAll(client, ports);
   await client.connect();
   await ready;
@@ -401,10 +404,78 @@ Deno.test("endpoints: a server back on its port takes calls again", async () => 
   assert.equal(a.total, 20);
   await using again = new CountingServer("b again");
   const back = connectedToAll(client, [b.port]);
+  const since = performance.now();
   await again.listen(b.port);
   await back;
   await load(40, 2, (id) => client.runAction(work, 100 + id));
+  const onProbation = performance.now() - since < 1_500;
+  await load(40, 2, (id) => client.runAction(read, 200 + id));
   assert.ok(again.total >= 10, `the server back took ${again.total} of 40`);
+  if (onProbation) {
+    assert.ok(
+      ![...again.runs.keys()].some((id) => id < 200),
+      "a call that is not idempotent went to a server on probation",
+    );
+  }
+  await delay(1_600 - (performance.now() - since));
+  const before = again.total;
+  await load(40, 2, (id) => client.runAction(work, 300 + id));
+  assert.ok(
+    again.total - before >= 10,
+    `the server, stable, took ${again.total - before} of 40`,
+  );
+});
+
+Deno.test("endpoints: a server that drops every connection soon after its hello is kept out longer each time", async () => {
+  await using good = await new CountingServer("good").listen();
+  await using bad = await new CountingServer("bad").listen();
+  // Crash-looping: each connection is cut 5 ms after the server's hello.
+  await using crashing = new FaultProxy({
+    target: bad.port,
+    seed: 1,
+    weights: NO_FAULTS,
+    hasLifetimes: false,
+    lifetimeAfterHello: 5,
+  });
+  await using client = clientOf([good.port, crashing.port], {
+    maxRetryDelay: 2_000,
+  });
+  let admissions = 0;
+  const reasons: (string | undefined)[] = [];
+  client.addEventListener("connect", (event) => {
+    if (event.endpoint?.port === crashing.port) admissions++;
+  });
+  client.addEventListener("disconnect", (event) => {
+    if (event.endpoint?.port === crashing.port) reasons.push(event.reason);
+  });
+  await client.connect();
+  const started = performance.now();
+  const results = await load(
+    300,
+    3,
+    (id) => client.runAction(work, id),
+    () => delay(10), // About a second in all.
+  );
+  const elapsed = Math.round(performance.now() - started);
+  const failed = results.filter((result) => result.status === "rejected");
+  assert.ok(
+    failed.length <= 3,
+    `${failed.length} of 300 failed: ${
+      failed.map((result) => (result as PromiseRejectedResult).reason)[0]
+    }`,
+  );
+  // Today's every-retryDelay comeback would be some hundred in a second.
+  assert.ok(
+    admissions < 15,
+    `re-admitted ${admissions} times in ${elapsed} ms`,
+  );
+  assert.ok(reasons.length >= 2, `left the rotation ${reasons.length} times`);
+  assert.equal(reasons[0], "dropped");
+  assert.deepStrictEqual(
+    new Set(reasons.slice(1)),
+    new Set(["flapping"]),
+    reasons.join(", "),
+  );
 });
 
 Deno.test("endpoints: with no server connected, calls fail UNAVAILABLE long before their deadline", async () => {

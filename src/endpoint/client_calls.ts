@@ -68,12 +68,11 @@ export class ClientCalls {
     const name = actionName(action);
     if (name === undefined) return Promise.reject(invalidAction());
     const callOptions = this.#withDefaultTimeout(options);
-    const isIdempotent = typeof action === "object" &&
-      action.idempotent === true;
+    const isIdempotent = isIdempotentAction(action);
     const input = resendable(data);
     // The deadline is fixed now: a call sent again gets what is left of it.
     const started = Date.now();
-    const connector = this.#redial(callOptions, started);
+    const connector = this.#redial(callOptions, started, isIdempotent);
     return connector.call(name, input.data, callOptions).catch((error) =>
       retryCall(
         connector,
@@ -107,7 +106,7 @@ export class ClientCalls {
     return {
       [Symbol.asyncIterator]: () =>
         name === undefined ? failing(invalidAction()) : resumableStream(
-          this.#redial(callOptions, Date.now()),
+          this.#redial(callOptions, Date.now(), isIdempotentAction(action)),
           name,
           data,
           callOptions,
@@ -132,8 +131,12 @@ export class ClientCalls {
    * The connector (or the call's own route, for several servers), or for
    * middleware a wrapper that runs it around each try.
    */
-  #redial(options: CallOptions | undefined, started: number): Redial {
-    const redial = this.#connector.route?.() ?? this.#connector;
+  #redial(
+    options: CallOptions | undefined,
+    started: number,
+    isIdempotent: boolean,
+  ): Redial {
+    const redial = this.#connector.route?.(isIdempotent) ?? this.#connector;
     return isIdle(this.#middleware) ? redial : watchedRedial(
       redial,
       this.#middleware,
@@ -150,4 +153,9 @@ export class ClientCalls {
       ? { ...options, timeout: this.#timeout } as T
       : options;
   }
+}
+
+/** Whether the action is marked idempotent: it may run twice. */
+function isIdempotentAction(action: ActionRef | string): boolean {
+  return typeof action === "object" && action.idempotent === true;
 }

@@ -1,7 +1,7 @@
 /**
  * The event a client dispatches about one of its connections: its
- * `detail` as before, and which server it concerns, for a client with
- * several (`endpoints`).
+ * `detail` as before, which server it concerns, and, for a client with
+ * several (`endpoints`), why a server left the rotation.
  *
  * @module
  */
@@ -15,6 +15,16 @@ export interface ConnectDetail {
   /** The Unix socket path, when the client connects to one. */
   path?: string;
 }
+
+/**
+ * Why a server of a client with several (`endpoints`) left the rotation,
+ * as its `disconnect` event says: `"flapping"` when it was back on
+ * probation after a drop and dropped again before it had stayed up for
+ * the stable period (it is tried again later each time), `"goodbye"` when
+ * it said it was shutting down, `"dropped"` for any other close (the
+ * connection cut, heartbeats unanswered).
+ */
+export type LeaveReason = "flapping" | "goodbye" | "dropped";
 
 /**
  * A client's `connect`, `disconnect` or `error` event.
@@ -35,10 +45,38 @@ export interface ConnectDetail {
  * await client.connect();
  * assert.equal(await connected, port);
  * ```
+ *
+ * @example Why a server left the rotation
+ * ```ts
+ * import { Client, Server } from "@isock/isock";
+ * import assert from "node:assert/strict";
+ *
+ * await using a = new Server();
+ * await using b = new Server();
+ * await using client = new Client({
+ *   endpoints: [{ port: (await a.listen()).port }, { port: (await b.listen()).port }],
+ * });
+ * let connected = 0;
+ * const both = new Promise<void>((resolve) =>
+ *   client.addEventListener("connect", () => ++connected === 2 && resolve())
+ * );
+ * const left = new Promise<string | undefined>((resolve) =>
+ *   client.addEventListener("disconnect", (event) => resolve(event.reason))
+ * );
+ * await client.connect();
+ * await both;
+ * await b.shutdown();
+ * assert.equal(await left, "goodbye");
+ * ```
  */
 export class ClientEvent<T> extends CustomEvent<T> {
   /** The server the event is about, when the client knows it. */
   readonly endpoint: ConnectDetail | undefined;
+  /**
+   * On a `disconnect` of a client with several servers: why the server
+   * left the rotation (see {@linkcode LeaveReason}); `undefined` otherwise.
+   */
+  readonly reason: LeaveReason | undefined;
 
   /**
    * Creates a `ClientEvent`.
@@ -46,9 +84,16 @@ export class ClientEvent<T> extends CustomEvent<T> {
    * @param type The event's name.
    * @param detail What it carries.
    * @param endpoint The server it is about.
+   * @param reason Why the server left the rotation, for a `disconnect`.
    */
-  constructor(type: string, detail: T, endpoint?: ConnectDetail) {
+  constructor(
+    type: string,
+    detail: T,
+    endpoint?: ConnectDetail,
+    reason?: LeaveReason,
+  ) {
     super(type, { detail });
     this.endpoint = endpoint;
+    this.reason = reason;
   }
 }

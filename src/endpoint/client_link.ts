@@ -29,7 +29,9 @@ export interface ClientLink extends Redial {
    * while another is up, so a call sent again goes elsewhere. Without it,
    * every try goes through the link itself.
    *
+   * @param isIdempotent Whether the action may run twice: only then may
+   * it go to a server not yet proven stable while another can take it.
    * @returns The call's own way to the servers.
    */
-  route?(): Redial;
+  route?(isIdempotent?: boolean): Redial;
 }

@@ -27,17 +27,21 @@ import {
 import { ClientCalls } from "./client_calls.ts";
 import { Connector } from "./connector.ts";
 import type { ClientLink } from "./client_link.ts";
-import type { ConnectDetail } from "./client_event.ts";
+import type { ConnectDetail, LeaveReason } from "./client_event.ts";
 import { readEndpoints } from "./endpoints_option.ts";
 import { EndpointPool } from "./endpoint_pool.ts";
 import { balanceNamed } from "./balance.ts";
 import { asLinkFactory } from "./client_transport.ts";
 
-/** Dispatches one of the client's events, about the server `endpoint`. */
+/**
+ * Dispatches one of the client's events, about the server `endpoint`;
+ * for a `disconnect` of one of several, why it left the rotation.
+ */
 export type ClientEmit = <K extends keyof ClientEventMap & string>(
   type: K,
   detail: ClientEventMap[K]["detail"],
   endpoint?: ConnectDetail,
+  reason?: LeaveReason,
 ) => void;
 
 /** The parts a `Client` runs with. */
@@ -107,7 +111,8 @@ export function setUpClient(
       balanceNamed(several.balance),
       {
         connect: (at) => emit("connect", at, at),
-        disconnect: (reason, at) => emit("disconnect", reason, at),
+        disconnect: (reason, at, leaving) =>
+          emit("disconnect", reason, at, leaving),
         error: (error, at) => emit("error", error, at),
       },
     );

@@ -41,8 +41,11 @@ export interface ServerLocation {
 export interface ConnectorEvents {
   /** A connection is open and ready for calls. */
   connect(): void;
-  /** The connection closed; `reason` when it was not a clean close. */
-  disconnect(reason: Error | undefined): void;
+  /**
+   * The connection closed; `reason` when it was not a clean close, and
+   * whether the server said goodbye first.
+   */
+  disconnect(reason: Error | undefined, isServerLeaving?: boolean): void;
   /** A connection could not be made or completed. */
   error(error: Error): void;
 }
@@ -273,7 +276,9 @@ export class Connector implements Redial {
     }
     this.#session = session;
     this.#events.connect();
-    session.closed.then(() => this.#events.disconnect(session.endReason));
+    session.closed.then(() =>
+      this.#events.disconnect(session.endReason, session.isPeerLeaving)
+    );
     return session;
   }
 

@@ -18,19 +18,27 @@ import type { PeerAddress } from "../wire/transport.ts";
 import { type Backoff, pause } from "./backoff.ts";
 import type { Balance } from "./balance.ts";
 import { isPastDeadline, setupTimeout, withinCall } from "./call_deadline.ts";
-import type { ConnectDetail } from "./client_event.ts";
+import type { ConnectDetail, LeaveReason } from "./client_event.ts";
 import type { ClientLink } from "./client_link.ts";
 import type { ServerLocation } from "./connector.ts";
 import type { Endpoint } from "./open_session.ts";
 import { type MemberHost, PoolMember } from "./pool_member.ts";
 import { type Redial, remainingTime } from "./resend.ts";
+import { stablePeriod } from "./stability.ts";
 
 /** What the pool tells its client, naming the server each event is about. */
 export interface PoolEvents {
   /** A connection to `endpoint` is open. */
   connect(endpoint: ConnectDetail): void;
-  /** The connection to `endpoint` closed; `reason` unless cleanly. */
-  disconnect(reason: Error | undefined, endpoint: ConnectDetail): void;
+  /**
+   * The connection to `endpoint` closed; `reason` unless cleanly, and why
+   * the server left the rotation.
+   */
+  disconnect(
+    reason: Error | undefined,
+    endpoint: ConnectDetail,
+    leaving: LeaveReason,
+  ): void;
   /** A connection to `endpoint` could not be made. */
   error(error: Error, endpoint: ConnectDetail): void;
 }
@@ -76,14 +84,16 @@ export class EndpointPool implements ClientLink {
         change?.resolve();
       },
       connect: (member) => events.connect(member.detail),
-      disconnect: (member, reason) => events.disconnect(reason, member.detail),
+      disconnect: (member, reason, leaving) =>
+        events.disconnect(reason, member.detail, leaving),
       error: (member, error) => events.error(error, member.detail),
     };
     // One try per connection: a server that does not answer leaves the
     // rotation at once (calls go to the others, or fail UNAVAILABLE
     // promptly), and its own backoff tries it again in the background.
+    const stable = stablePeriod(endpoint.limits.heartbeatInterval);
     this.#members = locations.map((location) =>
-      new PoolMember(location, endpoint, 1, backoff, host)
+      new PoolMember(location, endpoint, 1, backoff, host, stable)
     );
   }
 
@@ -103,12 +113,15 @@ export class EndpointPool implements ClientLink {
   }
 
   /**
-   * The way of one call: its tries go to servers it has not tried yet.
+   * The way of one call: its tries go to servers it has not tried yet,
+   * and only an idempotent call goes to a server on probation while
+   * another can take it.
    *
+   * @param isIdempotent Whether the action may run twice.
    * @returns A route for one call.
    */
-  route(): Redial {
-    return new PoolRoute(this);
+  route(isIdempotent = false): Redial {
+    return new PoolRoute(this, isIdempotent);
   }
 
   /**
@@ -130,7 +143,7 @@ export class EndpointPool implements ClientLink {
    * @returns The connection to a server in rotation.
    */
   connected(options?: CallOptions): Promise<Session> {
-    return new PoolRoute(this).connected(options);
+    return new PoolRoute(this, true).connected(options);
   }
 
   /**
@@ -147,7 +160,9 @@ export class EndpointPool implements ClientLink {
     limit?: number,
     tried?: Tried,
   ): Promise<void> {
-    if (this.#healthy(tried ?? NONE) !== undefined) return Promise.resolve();
+    if (this.#healthy(tried ?? NONE, true) !== undefined) {
+      return Promise.resolve();
+    }
     const wait = this.#backoff.delay(attempt);
     return pause(
       limit === undefined ? wait : Math.min(wait, limit),
@@ -175,14 +190,22 @@ export class EndpointPool implements ClientLink {
 
   /**
    * The server for a try, now if one is in rotation: one `tried` does not
-   * hold, or else one it does (a single server left is tried again).
+   * hold, or else one it does (a single server left is tried again). A
+   * call that may not run twice goes to a server on probation (back after
+   * a drop, not yet up for the stable period) only when no other is in
+   * rotation: then as to any other.
    *
-   * @param tried The servers the call was sent to.
+   * @param tried The servers the call was sent to, and whether it is idempotent.
    * @returns The server, or `undefined` when none is in rotation now.
    */
   pickNow(tried: Tried): PoolMember | undefined {
     this.#start();
-    return this.#healthy(tried) ?? this.#healthy(NONE);
+    const { isIdempotent } = tried;
+    return this.#healthy(tried, isIdempotent) ??
+      this.#healthy(NONE, isIdempotent) ??
+      (isIdempotent
+        ? undefined
+        : this.#healthy(tried, true) ?? this.#healthy(NONE, true));
   }
 
   /**
@@ -228,12 +251,14 @@ export class EndpointPool implements ClientLink {
     for (const member of this.#members) member.start();
   }
 
-  #healthy(tried: Tried): PoolMember | undefined {
+  /** A server in rotation `tried` does not hold; one on probation only if `mayProbe`. */
+  #healthy(tried: Tried, mayProbe: boolean): PoolMember | undefined {
     const members = this.#members;
-    const index = this.#balance.pick(
-      members.length,
-      (index) => members[index].isHealthy && !tried.has(members[index]),
-    );
+    const index = this.#balance.pick(members.length, (index) => {
+      const member = members[index];
+      return member.isHealthy && !tried.has(member) &&
+        (mayProbe || !member.isOnProbation);
+    });
     return index < 0 ? undefined : members[index];
   }
 
@@ -263,9 +288,11 @@ class PoolRoute implements Redial, Tried {
   /** The server picked ahead of the next try (for middleware). */
   #chosen: PoolMember | undefined;
   peer: PeerAddress | undefined;
+  readonly isIdempotent: boolean;
 
-  constructor(pool: EndpointPool) {
+  constructor(pool: EndpointPool, isIdempotent: boolean) {
     this.#pool = pool;
+    this.isIdempotent = isIdempotent;
   }
 
   get attempts(): number {
@@ -332,13 +359,16 @@ class PoolRoute implements Redial, Tried {
   }
 }
 
-/** The servers a call was sent to. */
+/** The servers a call was sent to, and whether it may run twice. */
 export interface Tried {
   /** Whether the call was sent to `member`. */
   has(member: PoolMember): boolean;
+  /** Whether the action is idempotent: it may go to a server on probation. */
+  readonly isIdempotent: boolean;
 }
 
-const NONE: Tried = new Set();
+/** No server tried: for the second pick, among all of them. */
+const NONE: Tried = { has: () => false, isIdempotent: true };
 
 function closedError(): ClientError {
   return new ClientError("CONNECTION_CLOSED", "The client was closed.", {

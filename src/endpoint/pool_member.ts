@@ -2,16 +2,20 @@
  * One server of a client with several: its `Connector`, and whether it is
  * in rotation. A server whose connection drops, fails its heartbeats or
  * says goodbye leaves the rotation at once; it is then tried again in the
- * background with backoff, and comes back as soon as it answers.
+ * background with backoff, and comes back as soon as it answers, on
+ * probation until it has stayed up for the stable period (its
+ * {@linkcode Stability}). A server that keeps dropping on probation is
+ * tried again later each time.
  *
  * @module
  */
 
 import type { PeerAddress } from "../wire/transport.ts";
 import { type Backoff, pause } from "./backoff.ts";
-import type { ConnectDetail } from "./client_event.ts";
+import type { ConnectDetail, LeaveReason } from "./client_event.ts";
 import { Connector, type ServerLocation } from "./connector.ts";
 import type { Endpoint } from "./open_session.ts";
+import { Stability } from "./stability.ts";
 
 /** What a member tells the client it belongs to. */
 export interface MemberHost {
@@ -19,8 +23,15 @@ export interface MemberHost {
   changed(): void;
   /** A connection to `member` is open. */
   connect(member: PoolMember): void;
-  /** The connection to `member` closed; `reason` unless cleanly. */
-  disconnect(member: PoolMember, reason: Error | undefined): void;
+  /**
+   * The connection to `member` closed; `reason` unless cleanly, and why
+   * the member left the rotation.
+   */
+  disconnect(
+    member: PoolMember,
+    reason: Error | undefined,
+    leaving: LeaveReason,
+  ): void;
   /** A connection to `member` could not be made. */
   error(member: PoolMember, error: Error): void;
 }
@@ -44,7 +55,10 @@ export class PoolMember {
   readonly #host: MemberHost;
   readonly #backoff: Backoff;
   readonly #closing = new AbortController();
+  readonly #stability: Stability;
   #state: MemberState = "idle";
+  /** The backoff attempt the next background try waits after. */
+  #resumeAt = 1;
   #isProbing = false;
   /** Whether this outage was reported: one `error` event per outage, not one per try. */
   #isFailureReported = false;
@@ -57,6 +71,8 @@ export class PoolMember {
    * @param attempts How many tries each connection gets.
    * @param backoff The waits between tries.
    * @param host Where to report changes and connection events.
+   * @param stablePeriod How long a connection back after a drop stays on
+   * probation, in milliseconds.
    */
   constructor(
     location: ServerLocation,
@@ -64,6 +80,7 @@ export class PoolMember {
     attempts: number,
     backoff: Backoff,
     host: MemberHost,
+    stablePeriod: number,
   ) {
     const { path } = location;
     this.peer = path === undefined
@@ -74,16 +91,24 @@ export class PoolMember {
       : { hostname: path, port: 0, path };
     this.#host = host;
     this.#backoff = backoff;
+    this.#stability = new Stability(stablePeriod);
     this.connector = new Connector(location, endpoint, attempts, backoff, {
       connect: () => {
+        this.#stability.opened();
         this.#state = "up";
         this.#isFailureReported = false;
         host.connect(this);
         host.changed();
       },
-      disconnect: (reason) => {
+      disconnect: (reason, isServerLeaving) => {
         if (reason !== undefined) this.lastError = reason;
-        host.disconnect(this, reason);
+        const { isFlapping, attempt } = this.#stability.closed();
+        this.#resumeAt = attempt;
+        host.disconnect(
+          this,
+          reason,
+          isFlapping ? "flapping" : isServerLeaving ? "goodbye" : "dropped",
+        );
         this.#down();
       },
       error: (error) => {
@@ -98,6 +123,15 @@ export class PoolMember {
   /** Whether the server takes calls now: connected, and not shutting down. */
   get isHealthy(): boolean {
     return this.connector.isConnected;
+  }
+
+  /**
+   * Whether the server is back after a drop and has not stayed up for the
+   * stable period yet: it takes only idempotent calls while others can
+   * take the rest.
+   */
+  get isOnProbation(): boolean {
+    return this.#stability.isOnProbation;
   }
 
   /** Whether the first connection is still being made: worth waiting for. */
@@ -133,13 +167,18 @@ export class PoolMember {
 
   /**
    * Tries the server again, waiting longer after each failure (up to
-   * `maxRetryDelay`), until it answers or the client closes. A server that
-   * answers is connected, and back in rotation by the `connect` event.
+   * `maxRetryDelay`), until it answers or the client closes; after a flap
+   * the first wait is already longer. A server that answers is connected,
+   * and back in rotation by the `connect` event.
    * The waits let the process end: no call waits for them, and a script
    * that forgets to close its client must still end, as with one server.
    */
   async #probe(): Promise<void> {
-    for (let attempt = 1; !this.connector.isClosed; attempt++) {
+    for (
+      let attempt = this.#resumeAt;
+      !this.connector.isClosed;
+      attempt++
+    ) {
       await pause(this.#backoff.delay(attempt), this.#closing.signal, true);
       if (this.connector.isClosed || this.isHealthy) return;
       try {

@@ -134,6 +134,12 @@ export interface FaultProxyOptions {
    * @default {true}
    */
   hasLifetimes?: boolean;
+  /**
+   * Cuts every connection this many milliseconds after the server's first
+   * bytes reached the client (its hello), whatever the seeded lifetimes: a
+   * server that crashes soon after each handshake.
+   */
+  lifetimeAfterHello?: number;
 }
 
 /** The two sockets of one proxied connection. */
@@ -142,6 +148,8 @@ interface Link {
   inbound: Deno.Conn;
   outbound?: Deno.Conn;
   isClosed: boolean;
+  /** Whether the server's first bytes were forwarded to the client. */
+  hasServerSpoken: boolean;
 }
 
 /**
@@ -160,6 +168,7 @@ export class FaultProxy implements AsyncDisposable {
   readonly #seed: number;
   readonly #weights: FaultWeights;
   readonly #hasLifetimes: boolean;
+  readonly #lifetimeAfterHello: number | undefined;
   readonly #links = new Set<Link>();
   readonly #handlers = new Set<Promise<void>>();
   readonly #pauses = new Set<() => void>();
@@ -175,6 +184,7 @@ export class FaultProxy implements AsyncDisposable {
     this.#target = options.target;
     this.#weights = options.weights ?? DEFAULT_FAULT_WEIGHTS;
     this.#hasLifetimes = options.hasLifetimes ?? true;
+    this.#lifetimeAfterHello = options.lifetimeAfterHello;
     this.#accepting = this.#accept();
   }
 
@@ -228,7 +238,12 @@ export class FaultProxy implements AsyncDisposable {
   async #handle(inbound: Deno.Conn, index: number): Promise<void> {
     const fault = this.faultOf(index);
     this.#counts.set(fault.kind, (this.#counts.get(fault.kind) ?? 0) + 1);
-    const link: Link = { fault, inbound, isClosed: false };
+    const link: Link = {
+      fault,
+      inbound,
+      isClosed: false,
+      hasServerSpoken: false,
+    };
     this.#links.add(link);
     try {
       link.outbound = await Deno.connect({
@@ -302,6 +317,7 @@ export class FaultProxy implements AsyncDisposable {
         if (link.isClosed) break;
         await writeAll(to, chunk);
         forwarded += chunk.length;
+        if (to === link.inbound) this.#serverSpoke(link);
       }
     } catch {
       // Either side closed, or the proxy closed them.
@@ -345,6 +361,16 @@ export class FaultProxy implements AsyncDisposable {
     }
     await flushing;
     this.#close(link);
+  }
+
+  /** The server's first bytes reached the client: its lifetime after the hello starts. */
+  #serverSpoke(link: Link): void {
+    if (link.hasServerSpoken) return;
+    link.hasServerSpoken = true;
+    const lifetime = this.#lifetimeAfterHello;
+    if (lifetime !== undefined) {
+      this.#pause(lifetime).then(() => this.#close(link));
+    }
   }
 
   /** Waits, or stops waiting as soon as the proxy is disposed. */
