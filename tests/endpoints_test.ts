@@ -426,6 +426,21 @@ Deno.test("endpoints: a server back on its port takes idempotent calls at once, 
   );
 });
 
+Deno.test("endpoints: a server on probation takes every call while no stable one is in rotation", async () => {
+  const a = await new CountingServer("a").listen();
+  const ports = [a.port, freePort()];
+  await using client = clientOf(ports, { heartbeatInterval: 10_000 });
+  await client.connect();
+  await a.server.shutdown();
+  await using again = new CountingServer("a again");
+  const back = connectedToAll(client, [a.port]);
+  await again.listen(a.port);
+  await back; // On probation for 30 s, and the only server up.
+  const results = await load(20, 2, (id) => client.runAction(work, id));
+  assert.ok(results.every((result) => result.status === "fulfilled"));
+  assert.equal(again.total, 20);
+});
+
 Deno.test("endpoints: a server that drops every connection soon after its hello is kept out longer each time", async () => {
   await using good = await new CountingServer("good").listen();
   await using bad = await new CountingServer("bad").listen();

@@ -93,7 +93,12 @@ export interface ClientOptions {
    * its first failed try, and is tried again in the background, the waits
    * growing from `retryDelay` to `maxRetryDelay`, for as long as the client
    * is open; `retry` bounds the tries of a dropped idempotent call, each on
-   * another server.
+   * another server. A server back after a drop is on probation until its
+   * connection has stayed up for three `heartbeatInterval`s (30 s by
+   * default, and without heartbeats): it takes only idempotent calls while
+   * another server can take the others. One that drops again on probation
+   * (a crash loop) is tried again one backoff step later each time, and
+   * from `retryDelay` again once a connection has stayed up.
    *
    * @default {3}
    */
@@ -125,7 +130,9 @@ export interface ClientOptions {
    * Milliseconds between heartbeat pings. A server silent for three
    * intervals (a machine that vanished without closing the connection) is
    * taken for dead: calls in flight reject with `CONNECTION_CLOSED`, and the
-   * next call reconnects. 0 turns heartbeats off.
+   * next call reconnects. 0 turns heartbeats off. With `endpoints`, three
+   * intervals are also how long a server back after a drop stays on
+   * probation (30 s when heartbeats are off).
    *
    * @default {10000}
    */
