@@ -94,11 +94,12 @@ export interface ClientOptions {
    * growing from `retryDelay` to `maxRetryDelay`, for as long as the client
    * is open; `retry` bounds the tries of a dropped idempotent call, each on
    * another server. A server back after a drop is on probation until its
-   * connection has stayed up for three `heartbeatInterval`s (30 s by
-   * default, and without heartbeats): it takes only idempotent calls while
-   * another server can take the others. One that drops again on probation
-   * (a crash loop) is tried again one backoff step later each time, and
-   * from `retryDelay` again once a connection has stayed up.
+   * connection has stayed up for three `heartbeatInterval`s (30 s with the
+   * default interval; 30 s also with heartbeats off): it takes only
+   * idempotent calls while another server can take the others. One that
+   * drops again on probation (a crash loop) is tried again one backoff
+   * step later each time, and from `retryDelay` again once a connection
+   * has stayed up.
    *
    * @default {3}
    */
@@ -269,7 +270,11 @@ export function checkClientTls(
 export interface ClientEventMap {
   /** A connection to a server is open and ready for calls. */
   connect: ClientEvent<ConnectDetail>;
-  /** A connection closed; `detail` is why, when it was not a clean close. */
+  /**
+   * A connection closed; `detail` is why, when it was not a clean close.
+   * With `endpoints`, `reason` says why the server left the rotation
+   * (`"flapping"`, `"goodbye"` or `"dropped"`).
+   */
   disconnect: ClientEvent<Error | undefined>;
   /** A connection could not be made or completed. */
   error: ClientEvent<Error>;
