@@ -663,7 +663,13 @@ Deno.test("cli: ls and describe summarise an exploding schema at once, in little
 });
 
 Deno.test("cli: ls of 200,000 actions lists the first 1,000 and says how many", async () => {
-  await using server = await hostileServer(manyActions(200_000));
+  // The first one's name is 100,000 characters: shown, but no other row is
+  // padded to its width.
+  const long = "n".repeat(100_000);
+  await using server = await hostileServer([
+    action(long, () => null),
+    ...manyActions(200_000 - 1),
+  ] as never);
   const [ls, json] = await Promise.all([
     isock(["ls", server.target]),
     isock(["ls", server.target, "--json"]),
@@ -671,7 +677,9 @@ Deno.test("cli: ls of 200,000 actions lists the first 1,000 and says how many", 
   assert.equal(ls.code, 0, ls.stderr);
   const rows = lines(ls.stdout);
   assert.equal(rows.length, 1001);
-  assert.match(rows[999], /^a999\s+call\s+-\s+any → any$/);
+  assert.ok(rows[0].startsWith(`${long}  call`));
+  assert.match(rows[999], /^a998\s+call\s+-\s+any → any$/);
+  assert.ok(ls.stdout.length < 200_000, `${ls.stdout.length} characters`);
   assert.match(rows[1000], /^200000 actions; showing the first 1000 /);
   assert.equal(json.code, 0, json.stderr);
   assert.equal(JSON.parse(json.stdout).actions.length, 200_000);

@@ -165,13 +165,16 @@ class SummaryWalk {
   }
 }
 
-/** A `const` or `enum` value, briefly: a container is `[…]` or `{…}`. */
+/** A `const` or `enum` value, briefly: a container that is not empty is `[…]` or `{…}`. */
 function valueText(value: unknown, room: number): string {
   if (typeof value === "string") {
     return printable(JSON.stringify(value.slice(0, room + 1)));
   }
   if (Array.isArray(value)) return value.length === 0 ? "[]" : "[…]";
-  if (typeof value === "object" && value !== null) return "{…}";
+  if (typeof value === "object" && value !== null) {
+    for (const _key in value) return "{…}";
+    return "{}";
+  }
   return printable(String(value));
 }
 
