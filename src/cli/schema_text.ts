@@ -48,9 +48,12 @@ export function summarize(schema: JsonSchema | undefined): string {
     ? "any"
     : new SummaryWalk().shape(schema, 0, 0, SUMMARY_LENGTH);
   return text.length > SUMMARY_LENGTH
-    ? `${text.slice(0, SUMMARY_LENGTH - 1)}…`
+    ? `${text.slice(0, SUMMARY_LENGTH - 1).replace(CUT_SHORT, "")}…`
     : text;
 }
+
+/** What a cut may leave half written: an escape, half a surrogate pair. */
+const CUT_SHORT = /(?:\\(?:x[0-9a-f]?|u[0-9a-f]{0,3})?|[\ud800-\udbff])$/;
 
 /**
  * One summary's walk. Each step gets `room`, the characters left; a text

@@ -82,6 +82,13 @@ Deno.test("summarize: a schema from a hostile server costs a bounded walk and 60
       /^0 \| 1 \| 2 .*…$/,
     ],
   ];
+  // A cut never leaves half an escape or half a surrogate pair.
+  const cut = (name: string) =>
+    summarize({ type: "object", properties: { [name]: {} } });
+  assert.equal(cut(`${"n".repeat(55)}\x1b`), `{${"n".repeat(55)}…`);
+  assert.equal(cut(`${"n".repeat(54)}\u009b`), `{${"n".repeat(54)}…`);
+  assert.equal(cut(`${"n".repeat(57)}😀`), `{${"n".repeat(57)}…`);
+  assert.equal(cut(`${"n".repeat(56)}😀`), `{${"n".repeat(56)}😀…`);
   const started = performance.now();
   // Each many times: a walk of the whole schema would take seconds each.
   for (const [what, schema, summary] of cases) {
