@@ -18,6 +18,7 @@ import {
   hostileActions,
   hostileServer,
   manyActions,
+  rawDescribeServer,
   rawErrorServer,
 } from "./hostile_server.ts";
 
@@ -642,6 +643,59 @@ Deno.test("cli: an error whose every field is hostile is printed escaped, by cal
   );
   assert.equal(ping.stderr, call.stderr);
   assert.equal(JSON.parse(pingJson.stderr).error.code, `CODE${ESCAPES}`);
+});
+
+Deno.test("cli: a description holding what JSON cannot (bigints, dates, bytes) is still printed", async () => {
+  const input = {
+    type: "object",
+    properties: { n: { const: 10n }, big: { default: 2n ** 70n } },
+  };
+  const output = {
+    enum: [10n, new Date(0), new Uint8Array([1, 2]), new Map([[1, 2]])],
+  };
+  await using server = rawDescribeServer({
+    version: 1,
+    actions: [
+      {
+        name: `odd${ESCAPES}`,
+        idempotent: false,
+        streams: false,
+        input,
+        output,
+      },
+      {
+        name: "odder",
+        idempotent: 1,
+        streams: "yes",
+        input: "no",
+        output: [1],
+      },
+    ],
+  });
+  const name = `odd${ESCAPES}`;
+  const [ls, lsJson, describe, describeJson] = await Promise.all([
+    isock(["ls", server.target]),
+    isock(["ls", server.target, "--json"]),
+    isock(["describe", server.target, name]),
+    isock(["describe", server.target, name, "--json"]),
+  ]);
+  for (const outcome of [ls, lsJson, describe, describeJson]) {
+    assert.equal(outcome.code, 0, outcome.stderr);
+    assertNoControls(outcome, outcome.stdout);
+  }
+  assert.equal(
+    ls.stdout,
+    `odd${SHOWN}  call    -           {n?: 10, big?: any} → 10 | {} | {…} | {}\n` +
+      // Padded to 40 characters, not to the long name's width.
+      `${"odder".padEnd(40)}  stream  idempotent  any → any\n`,
+  );
+  const [first] = JSON.parse(lsJson.stdout).actions;
+  assert.deepEqual(first.input.properties.n, { const: { $bigint: "10" } });
+  assert.match(describe.stdout, /"\$bigint": "1180591620717411303424"/);
+  assert.deepEqual(JSON.parse(describeJson.stdout).template, {
+    n: { $bigint: "10" },
+    big: { $bigint: "1180591620717411303424" },
+  });
 });
 
 Deno.test("cli: ls and describe summarise an exploding schema at once, in little memory", async () => {

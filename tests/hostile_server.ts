@@ -2,8 +2,9 @@
  * Servers that attack the program talking to them, for the command line's
  * tests and `deno task attacks`: a real isock `Server` whose action names,
  * schemas and errors carry terminal escapes, one with a schema whose
- * summary would explode, one with 200,000 actions, and a raw peer that
- * answers every request with an error whose every field is hostile.
+ * summary would explode, one with 200,000 actions, and raw peers that
+ * answer with an error whose every field is hostile, or with a
+ * description no isock server would send.
  *
  * @module
  */
@@ -122,9 +123,6 @@ export function explodingAction(): Action<never, unknown> {
  * {@linkcode ESCAPES}: what no isock server sends, but any server may.
  */
 export function rawErrorServer(): AsyncDisposable & { target: string } {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns = new Set<Deno.Conn>();
-  const serving: Promise<void>[] = [];
   const error = {
     code: `CODE${ESCAPES}`,
     name: `Name${ESCAPES}`,
@@ -132,6 +130,35 @@ export function rawErrorServer(): AsyncDisposable & { target: string } {
     issues: [{ message: `issue${ESCAPES}`, path: [`path${ESCAPES}`] }],
     fields: { [`field${ESCAPES}`]: ESCAPES },
   };
+  return rawServer((id) => [MessageType.ERROR, id, error]);
+}
+
+/**
+ * A raw peer on 127.0.0.1 that answers a describe request with
+ * `description`, which no isock server would send (values JSON cannot
+ * hold, say), and any other request with UNKNOWN_ACTION.
+ */
+export function rawDescribeServer(
+  description: unknown,
+): AsyncDisposable & { target: string } {
+  return rawServer((id, action) =>
+    action === "$isock.describe"
+      ? [MessageType.RESULT, id, description]
+      : [MessageType.ERROR, id, {
+        code: "UNKNOWN_ACTION",
+        name: "RemoteError",
+        message: `No action named "${action}" here.`,
+      }]
+  );
+}
+
+/** A raw peer that says hello and answers each request with the message `answer` gives. */
+function rawServer(
+  answer: (id: number, action: string) => readonly unknown[],
+): AsyncDisposable & { target: string } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  const serving: Promise<void>[] = [];
   const serve = async (conn: Deno.Conn) => {
     conns.add(conn);
     const decoder = new FrameDecoder({ maxFrameSize: 1 << 20 });
@@ -148,9 +175,7 @@ export function rawErrorServer(): AsyncDisposable & { target: string } {
           }
           const message: Message = wire.codec.decode(body.slice());
           if (message.type === MessageType.REQUEST) {
-            answers.push(
-              wire.message([MessageType.ERROR, message.id, error]),
-            );
+            answers.push(wire.message(answer(message.id, message.action)));
           }
         });
         for (const answer of answers) await writeAll(conn, answer);
