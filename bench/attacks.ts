@@ -26,6 +26,7 @@ import { FrameDecoder } from "../src/wire/framing.ts";
 import { type Message, MessageType } from "../src/protocol/messages.ts";
 import { wire } from "../tests/helpers.ts";
 import type { AttackServerReady, AttackServerStats } from "./attack_server.ts";
+import { cliTable, runCliAttacks } from "./attacks_cli.ts";
 
 const MiB = 1 << 20;
 const echo = action("echo", (data: unknown) => data);
@@ -1162,6 +1163,8 @@ if (import.meta.main) {
       );
     }
   }
+  const cliRows = await runCliAttacks(Deno.args);
+  if (cliRows.length > 0) console.log(`\n${cliTable(cliRows)}`);
   const report = {
     date: new Date().toISOString(),
     deno: Deno.version.deno,
@@ -1175,6 +1178,7 @@ if (import.meta.main) {
     ).trim(),
     seconds: Math.round((performance.now() - started) / 1000),
     rows,
+    cli: cliRows,
   };
   const directory = new URL("./results/", import.meta.url);
   await Deno.mkdir(directory, { recursive: true });

@@ -2,12 +2,25 @@
  * The `isock` command line, run as a subprocess against real servers
  * started here: ls, describe, call (every input form, streams both ways),
  * ping, TLS and secret flags, reflection off, and every exit code, with
- * one line on stderr and never a stack trace.
+ * one line on stderr and never a stack trace; and against hostile servers
+ * (terminal escapes in every string, a schema that explodes, 200,000
+ * actions).
  */
 
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { action, Client, Server, type ServerOptions } from "../mod.ts";
+import {
+  CONTROL_BYTES,
+  ESCAPES,
+  explodingAction,
+  HOSTILE_NAME,
+  hostileActions,
+  hostileServer,
+  manyActions,
+  rawDescribeServer,
+  rawErrorServer,
+} from "./hostile_server.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const TLS_DIR = new URL("./fixtures/tls/", import.meta.url);
@@ -91,11 +104,20 @@ interface Outcome {
   code: number;
   stdout: string;
   stderr: string;
+  /** Milliseconds from start to exit. */
+  ms: number;
+}
+
+/** What a run of the CLI may take: V8's heap, and time before it is killed. */
+interface Limits {
+  heapMiB?: number;
+  deadlineMs?: number;
 }
 
 function spawn(
   args: string[],
   env: Record<string, string> = {},
+  limits: Limits = {},
 ): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: [
@@ -103,6 +125,9 @@ function spawn(
       "--allow-net",
       "--allow-read",
       "--allow-env=ISOCK_SECRET",
+      ...(limits.heapMiB === undefined
+        ? []
+        : [`--v8-flags=--max-old-space-size=${limits.heapMiB}`]),
       CLI,
       ...args,
     ],
@@ -118,17 +143,30 @@ async function isock(
   args: string[],
   stdin = "",
   env: Record<string, string> = {},
+  limits: Limits = {},
 ): Promise<Outcome> {
-  const child = spawn(args, env);
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(stdin));
-  await writer.close();
-  const output = await child.output();
+  const started = performance.now();
+  const child = spawn(args, env, limits);
+  // Past its deadline the run is killed, and fails as a crash would.
+  const timer = setTimeout(
+    () => child.kill("SIGKILL"),
+    limits.deadlineMs ?? 120_000,
+  );
+  let output: Deno.CommandOutput;
+  try {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+    output = await child.output();
+  } finally {
+    clearTimeout(timer);
+  }
   const decoder = new TextDecoder();
   const outcome = {
     code: output.code,
     stdout: decoder.decode(output.stdout),
     stderr: decoder.decode(output.stderr),
+    ms: performance.now() - started,
   };
   assertCleanStderr(outcome);
   return outcome;
@@ -513,4 +551,190 @@ Deno.test("cli: --metadata (repeatable, -m) sends call metadata; a malformed pai
   ]);
   assert.equal(badKey.code, 2, badKey.stderr);
   assert.match(badKey.stderr, /^isock: INVALID_METADATA: /);
+});
+
+/** ESCAPES as the CLI shows it: every control as a visible escape. */
+const SHOWN =
+  "\\x1b]0;pwned\\x07\\x1b]52;c;cm0gLXJmIH4=\\x07\\x1b[2J\\x07\\r\\u009b31m\\x7f";
+
+function assertNoControls(outcome: Outcome, what: string): void {
+  for (const [stream, text] of Object.entries(outcome)) {
+    if (typeof text !== "string") continue;
+    assert.doesNotMatch(text, CONTROL_BYTES, `${what}: ${stream}: ${text}`);
+  }
+}
+
+Deno.test("cli: a hostile server's names, schemas and errors are printed escaped", async () => {
+  await using server = await hostileServer(hostileActions());
+  const { target } = server;
+  const runs = {
+    ls: ["ls", target],
+    lsJson: ["ls", target, "--json"],
+    describe: ["describe", target, HOSTILE_NAME],
+    describeJson: ["describe", target, HOSTILE_NAME, "--json"],
+    fails: ["call", target, HOSTILE_NAME, "{}"],
+    failsJson: ["call", target, HOSTILE_NAME, "{}", "--json"],
+    refused: ["call", target, "refuses", '"x"', "--json"],
+    result: ["call", target, "says"],
+  };
+  const outcomes = Object.fromEntries(
+    await Promise.all(
+      Object.entries(runs).map(async ([name, args]) =>
+        [name, await isock(args)] as const
+      ),
+    ),
+  );
+  for (const [name, outcome] of Object.entries(outcomes)) {
+    assertNoControls(outcome, name);
+  }
+  const { ls, lsJson, describe, describeJson, fails, failsJson } = outcomes;
+  assert.equal(ls.code, 0);
+  assert.ok(ls.stdout.startsWith(`evil${SHOWN}name  call`), ls.stdout);
+  assert.match(ls.stdout, /\{key\\x1b\]0;pwned/);
+  // JSON escapes stand for the same strings.
+  assert.equal(JSON.parse(lsJson.stdout).actions[0].name, HOSTILE_NAME);
+  assert.equal(describe.code, 0);
+  assert.ok(describe.stdout.startsWith(`evil${SHOWN}name: call`));
+  assert.ok(describe.stdout.includes(`isock call TARGET evil${SHOWN}name`));
+  const described = JSON.parse(describeJson.stdout);
+  assert.equal(described.input.description, `multi\nline ${ESCAPES}`);
+  assert.deepEqual(Object.keys(described.template), [
+    `key${ESCAPES}`,
+    `tag${ESCAPES}`,
+  ]);
+  assert.equal(fails.code, 1);
+  assert.equal(
+    fails.stderr,
+    `isock: ACTION_FAILED: Name${SHOWN}: message line two ${SHOWN}\n`,
+  );
+  assert.deepEqual(JSON.parse(failsJson.stderr).error, {
+    code: "ACTION_FAILED",
+    message: `Name${ESCAPES}: message line two ${ESCAPES}`,
+    exitCode: 1,
+    remoteName: `Name${ESCAPES}`,
+  });
+  assert.equal(outcomes.refused.code, 3);
+  assert.deepEqual(
+    JSON.parse(outcomes.refused.stderr).error.issues[0].message,
+    `issue${ESCAPES}`,
+  );
+  assert.deepEqual(JSON.parse(outcomes.result.stdout), {
+    [`key${ESCAPES}`]: `value${ESCAPES}`,
+  });
+});
+
+Deno.test("cli: an error whose every field is hostile is printed escaped, by call and ping", async () => {
+  await using server = rawErrorServer();
+  const outcomes = await Promise.all([
+    isock(["call", server.target, "x"]),
+    isock(["call", server.target, "x", "--json"]),
+    isock(["ping", server.target, "-c", "1"]),
+    isock(["ping", server.target, "-c", "1", "--json"]),
+  ]);
+  outcomes.forEach((outcome, index) => assertNoControls(outcome, `${index}`));
+  const [call, callJson, ping, pingJson] = outcomes;
+  assert.equal(call.stderr, `isock: CODE${SHOWN}: message${SHOWN}\n`);
+  assert.deepEqual(JSON.parse(callJson.stderr).error.issues, [
+    { message: `issue${ESCAPES}`, path: [`path${ESCAPES}`] },
+  ]);
+  assert.ok(
+    ping.stdout.includes(`seq=1 message${SHOWN}\n`),
+    ping.stdout,
+  );
+  assert.equal(ping.stderr, call.stderr);
+  assert.equal(JSON.parse(pingJson.stderr).error.code, `CODE${ESCAPES}`);
+});
+
+Deno.test("cli: a description holding what JSON cannot (bigints, dates, bytes) is still printed", async () => {
+  const input = {
+    type: "object",
+    properties: { n: { const: 10n }, big: { default: 2n ** 70n } },
+  };
+  const output = {
+    enum: [10n, new Date(0), new Uint8Array([1, 2]), new Map([[1, 2]])],
+  };
+  await using server = rawDescribeServer({
+    version: 1,
+    actions: [
+      {
+        name: `odd${ESCAPES}`,
+        idempotent: false,
+        streams: false,
+        input,
+        output,
+      },
+      {
+        name: "odder",
+        idempotent: 1,
+        streams: "yes",
+        input: "no",
+        output: [1],
+      },
+    ],
+  });
+  const name = `odd${ESCAPES}`;
+  const [ls, lsJson, describe, describeJson] = await Promise.all([
+    isock(["ls", server.target]),
+    isock(["ls", server.target, "--json"]),
+    isock(["describe", server.target, name]),
+    isock(["describe", server.target, name, "--json"]),
+  ]);
+  for (const outcome of [ls, lsJson, describe, describeJson]) {
+    assert.equal(outcome.code, 0, outcome.stderr);
+    assertNoControls(outcome, outcome.stdout);
+  }
+  assert.equal(
+    ls.stdout,
+    `odd${SHOWN}  call    -           {n?: 10, big?: any} → 10 | {} | {…} | {}\n` +
+      // Padded to 40 characters, not to the long name's width.
+      `${"odder".padEnd(40)}  stream  idempotent  any → any\n`,
+  );
+  const [first] = JSON.parse(lsJson.stdout).actions;
+  assert.deepEqual(first.input.properties.n, { const: { $bigint: "10" } });
+  assert.match(describe.stdout, /"\$bigint": "1180591620717411303424"/);
+  assert.deepEqual(JSON.parse(describeJson.stdout).template, {
+    n: { $bigint: "10" },
+    big: { $bigint: "1180591620717411303424" },
+  });
+});
+
+Deno.test("cli: ls and describe summarise an exploding schema at once, in little memory", async () => {
+  await using server = await hostileServer([explodingAction()]);
+  // 256 MiB of heap and 30 s, where walking the schema whole took 4.5 GB
+  // and a minute.
+  const limits = { heapMiB: 256, deadlineMs: 30_000 };
+  const [ls, describe] = await Promise.all([
+    isock(["ls", server.target], "", {}, limits),
+    isock(["describe", server.target, "exploding"], "", {}, limits),
+  ]);
+  assert.equal(ls.code, 0, ls.stderr);
+  // Twelve times "array" is one array: each level is shown once.
+  const shape = "string[][][][][][][][]";
+  assert.equal(ls.stdout, `exploding  call  -  ${shape} → ${shape}\n`);
+  assert.equal(describe.code, 0, describe.stderr);
+  assert.ok(describe.stdout.includes(`\n  input:  ${shape}\n`));
+  assert.ok(describe.stdout.length < 64 * 1024);
+});
+
+Deno.test("cli: ls of 200,000 actions lists the first 1,000 and says how many", async () => {
+  // The first one's name is 100,000 characters: shown, but no other row is
+  // padded to its width.
+  const long = "n".repeat(100_000);
+  await using server = await hostileServer([
+    action(long, () => null),
+    ...manyActions(200_000 - 1),
+  ] as never);
+  const [ls, json] = await Promise.all([
+    isock(["ls", server.target]),
+    isock(["ls", server.target, "--json"]),
+  ]);
+  assert.equal(ls.code, 0, ls.stderr);
+  const rows = lines(ls.stdout);
+  assert.equal(rows.length, 1001);
+  assert.ok(rows[0].startsWith(`${long}  call`));
+  assert.match(rows[999], /^a998\s+call\s+-\s+any → any$/);
+  assert.ok(ls.stdout.length < 200_000, `${ls.stdout.length} characters`);
+  assert.match(rows[1000], /^200000 actions; showing the first 1000 /);
+  assert.equal(json.code, 0, json.stderr);
+  assert.equal(JSON.parse(json.stdout).actions.length, 200_000);
 });

@@ -18,6 +18,7 @@ import type { StreamCallOptions } from "../dispatch/peer.ts";
 import type { CommandLine } from "./args.ts";
 import { CliError, EXIT } from "./exit_codes.ts";
 import { ndjson, readData } from "./input.ts";
+import { printable, printableJson } from "./printable.ts";
 import type { CliIo } from "./io.ts";
 import { summarize, template } from "./schema_text.ts";
 import type { Target } from "./target.ts";
@@ -59,30 +60,47 @@ export interface CommandContext {
 /** The name `isock ping` sends: reserved, so every server answers it unknown at once. */
 export const PING_ACTION = "$isock.ping";
 
+/** How many actions `isock ls` lists before saying how many it left out. */
+export const LS_ACTIONS = 1000;
+
+/** The widest a column of `isock ls` is padded to: a longer name is not. */
+const LS_COLUMN_WIDTH = 40;
+
 /**
- * `isock ls`: the actions, one a line, or the whole description.
+ * `isock ls`: the actions, one a line (the first {@linkcode LS_ACTIONS},
+ * then how many were left out), or the whole description.
  *
  * @param context The connection, command line and output.
  */
 export async function ls(context: CommandContext): Promise<void> {
   const description = await describe(context);
   if (context.line.json) {
-    return context.io.write(`${JSON.stringify(description, null, 2)}\n`);
+    return context.io.write(`${printableJson(description, 2)}\n`);
   }
-  const rows = description.actions.map((item) => [
-    item.name,
+  const { actions } = description;
+  const rows = actions.slice(0, LS_ACTIONS).map((item) => [
+    printable(item.name),
     item.streams ? "stream" : "call",
     item.idempotent ? "idempotent" : "-",
     `${summarize(item.input)} → ${summarize(item.output)}`,
   ]);
-  const widths = [0, 1, 2].map((column) =>
-    Math.max(...rows.map((row) => row[column].length))
-  );
-  const text = rows.map((row) =>
+  const widths = [0, 0, 0];
+  for (const row of rows) {
+    for (let column = 0; column < widths.length; column++) {
+      const width = Math.min(row[column].length, LS_COLUMN_WIDTH);
+      if (width > widths[column]) widths[column] = width;
+    }
+  }
+  const lines = rows.map((row) =>
     row.map((cell, column) => column < 3 ? cell.padEnd(widths[column]) : cell)
       .join("  ")
-  ).join("\n");
-  await context.io.write(rows.length > 0 ? `${text}\n` : "");
+  );
+  if (actions.length > rows.length) {
+    lines.push(
+      `${actions.length} actions; showing the first ${rows.length} (isock ls --json lists them all, isock describe TARGET ACTION shows one)`,
+    );
+  }
+  await context.io.write(lines.length > 0 ? `${lines.join("\n")}\n` : "");
 }
 
 /**
@@ -109,7 +127,7 @@ export async function describeCommand(
   const data = template(item.input);
   if (context.line.json) {
     return context.io.write(
-      `${JSON.stringify({ ...item, template: data }, null, 2)}\n`,
+      `${printableJson({ ...item, template: data }, 2)}\n`,
     );
   }
   await context.io.write(describeText(item, data));
@@ -117,7 +135,7 @@ export async function describeCommand(
 
 function describeText(item: ActionDescription, data: unknown): string {
   const lines = [
-    `${item.name}: ${item.streams ? "streams its result" : "call"}${
+    `${printable(item.name)}: ${item.streams ? "streams its result" : "call"}${
       item.idempotent ? ", idempotent" : ""
     }`,
     `  input:  ${summarize(item.input)}${
@@ -131,13 +149,15 @@ function describeText(item: ActionDescription, data: unknown): string {
     lines.push(
       schema === undefined
         ? "  (none: the action declares no schema, or its library writes no JSON Schema)"
-        : JSON.stringify(schema, null, 2),
+        : printableJson(schema, 2),
     );
   }
   lines.push(
     "",
-    `data template (edit it, then: isock call TARGET ${item.name} @file):`,
-    JSON.stringify(data, null, 2),
+    `data template (edit it, then: isock call TARGET ${
+      printable(item.name)
+    } @file):`,
+    printableJson(data, 2),
     "",
   );
   return lines.join("\n");
@@ -200,7 +220,7 @@ export async function call(
         callOptions(context),
       )
     ) {
-      await io.write(`${JSON.stringify(valueToJson(item))}\n`);
+      await io.write(`${printableJson(valueToJson(item))}\n`);
     }
   } catch (error) {
     throw inputError ?? error;
@@ -244,7 +264,9 @@ export async function ping(
         lastError = error;
         if (!line.json) {
           const reason = error instanceof Error ? error.message : String(error);
-          await io.write(`no reply from ${address}: seq=${seq} ${reason}\n`);
+          await io.write(
+            `no reply from ${address}: seq=${seq} ${printable(reason)}\n`,
+          );
         }
         continue;
       }
@@ -255,12 +277,13 @@ export async function ping(
       await io.write(`reply from ${address}: seq=${seq} time=${ms(time)} ms\n`);
     }
   }
-  const min = Math.min(...times);
-  const max = Math.max(...times);
+  // Folded, not spread: -c may ask for more pings than a call takes arguments.
+  const min = times.reduce((least, time) => Math.min(least, time), Infinity);
+  const max = times.reduce((most, time) => Math.max(most, time), -Infinity);
   const avg = times.reduce((sum, time) => sum + time, 0) / times.length;
   if (line.json) {
     await io.write(`${
-      JSON.stringify({
+      printableJson({
         target: address,
         connectMs: round(connectMs),
         sent: count,

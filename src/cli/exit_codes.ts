@@ -12,6 +12,7 @@ import {
   IsockError,
   RemoteError,
 } from "../base/errors.ts";
+import { printable, printableJson } from "./printable.ts";
 
 /** The exit codes of `isock`, one per kind of failure. */
 export const EXIT = {
@@ -165,7 +166,8 @@ export function classify(error: unknown): Failure {
 
 /**
  * The line printed on stderr: `isock: CODE: message`, or a JSON object
- * with `--json`.
+ * with `--json`. A remote error's code, name, message and issues are the
+ * server's words: they are {@linkcode printable} here.
  *
  * @param failure The failure.
  * @param json Whether to write JSON.
@@ -173,8 +175,8 @@ export function classify(error: unknown): Failure {
  */
 export function failureLine(failure: Failure, json: boolean): string {
   return json
-    ? JSON.stringify({ error: failure })
-    : `isock: ${failure.code}: ${failure.message}`;
+    ? printableJson({ error: failure })
+    : `isock: ${printable(failure.code)}: ${printable(failure.message)}`;
 }
 
 function oneLine(text: string): string {

@@ -6,6 +6,7 @@
  */
 
 import type { CommandName } from "./args.ts";
+import { LS_ACTIONS } from "./commands.ts";
 import { EXIT_TABLE } from "./exit_codes.ts";
 
 const CONNECTION_FLAGS = `Connection flags (every command):
@@ -52,6 +53,8 @@ ${EXIT_TABLE}`,
   NAME  KIND  IDEMPOTENT  INPUT → OUTPUT
 KIND is "stream" for an action whose handler is an async generator, "call"
 otherwise; INPUT and OUTPUT summarize its schemas ("any" without one). The
+first ${LS_ACTIONS} actions are listed, then how many there are. What the server
+wrote is printed with control characters escaped (\\x1b, \\r, \\u009b). The
 server must answer describe requests (reflection, on by default).
 
 Flags:
