@@ -22,6 +22,13 @@ export class RequestContext implements ActionContext {
   counters: ActionCounters | undefined = undefined;
   /** When the call started (`Date.now()`), for its processing time. */
   startedAt = 0;
+  /** Its place among the deadlines its connection watches; `-1` when not watched. */
+  queueIndex = -1;
+  /**
+   * Whether its deadline passed while it ran, and the call was answered
+   * `TIMEOUT` for it: what the handler answers later is dropped.
+   */
+  isExpired = false;
   #metadata: Metadata | undefined;
   #responseMetadata: Metadata | undefined;
 

@@ -184,6 +184,16 @@ export class Session implements PeerConnection {
   }
 
   /**
+   * Aborts the signals of the peer's requests still running, stops their
+   * streams and fails their inputs; what their handlers answer still goes.
+   *
+   * @param reason The signals' reason.
+   */
+  abortHandlers(reason: IsockError): void {
+    this.#pieces.requests.abortHandlers(reason);
+  }
+
+  /**
    * Closes gracefully: writes what is queued (for a short while at most),
    * then closes the connection. Calls still waiting reject, and running
    * handlers' signals abort.
