@@ -31,7 +31,6 @@ import type {
   WireError,
 } from "../protocol/messages.ts";
 import type { OutgoingMessage } from "../protocol/outgoing.ts";
-import type { StreamReceiver } from "../protocol/stream.ts";
 import { isIdle, type Middleware } from "../dispatch/middleware.ts";
 import { runWatched } from "../dispatch/run_watched.ts";
 import type { AnswerMeta } from "../protocol/message_table.ts";
