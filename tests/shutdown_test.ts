@@ -64,14 +64,18 @@ Deno.test("shutdown: past its timeout, over a Unix socket and NATS, it resolves 
     for (const name of started) {
       const reason = reasons.get(name);
       assert.ok(
-        reason instanceof ClientError && reason.code === "CONNECTION_CLOSED",
+        reason instanceof ClientError && reason.code === "CONNECTION_CLOSED" &&
+          /shutdown timeout/.test(reason.message),
         `${name}: its signal when shutdown resolved: ${reason}`,
       );
     }
     assert.equal(server.connectionCount, 0);
     assert.ok(took >= timeout && took < timeout + 2_000, `${took} ms`);
-    // The Unix connection closed under the stubborn call.
+    // The Unix connection closed under the stubborn call; the honouring
+    // handlers' answers went first, over both.
     await assert.rejects(calls[1], { code: "CONNECTION_CLOSED" });
+    await assert.rejects(calls[0], /outlived the shutdown timeout/);
+    await assert.rejects(calls[2], /outlived the shutdown timeout/);
     // Nothing of the server is subscribed any more: no one takes calls.
     await assert.rejects(
       overNats.runAction(honouring, "again", { timeout: 5_000 }),
