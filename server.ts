@@ -380,15 +380,16 @@ export class Server extends IsockEventTarget<ServerEventMap>
    * NATS bus), tells each client the server is going away (their later
    * calls fail with `CONNECTION_CLOSED` or go to a new connection), and
    * lets running calls finish, for `timeout` ms at most from this call.
-   * Once that is up, the signals of the handlers still running abort (a
-   * `ClientError` `CONNECTION_CLOSED`), their streams stop and their
-   * inputs fail; they get 250 ms more to return (their `finally` blocks
-   * run, their answers still go). Then every connection closes: one with
-   * no call left running once its client closed it (clients do, once
-   * answered), or after 500 ms; one whose handler ignored its signal at
-   * once (the client's call fails `CONNECTION_CLOSED`; what the handler
-   * answers later is dropped). Closing writes what is queued first, for
-   * 2 s at most (a client that does not read).
+   * Once that is up, it gives up on the calls still running: their
+   * handlers' signals abort (a `ClientError` `CONNECTION_CLOSED`), their
+   * streams stop, their inputs fail, and what they answer is dropped (the
+   * client's call fails `CONNECTION_CLOSED`, `wasRun: "maybe"`, as for a
+   * lost connection, so an idempotent one goes to another server). The
+   * handlers get 250 ms more to return, so that their `finally` blocks run
+   * before the shutdown ends. Then every connection closes: at once where
+   * a call was given up on, elsewhere once its client closed it (clients
+   * do, once their calls are answered) or after 500 ms. Closing writes
+   * what is queued first, for 2 s at most (a client that does not read).
    *
    * So when the promise resolves every handler that outlived `timeout`
    * has had its signal aborted, and every connection (TCP, Unix socket,

@@ -26,9 +26,15 @@ export class RequestContext implements ActionContext {
   queueIndex = -1;
   /**
    * Whether its deadline passed while it ran, and the call was answered
-   * `TIMEOUT` for it: what the handler answers later is dropped.
+   * `TIMEOUT` for it (and counted, and its id freed).
    */
   isExpired = false;
+  /**
+   * Whether what the handler answers is dropped: the call was answered
+   * `TIMEOUT` already, or the server gave up on it at shutdown (its caller
+   * learns of that as the connection closes).
+   */
+  isAnswerDropped = false;
   #metadata: Metadata | undefined;
   #responseMetadata: Metadata | undefined;
 

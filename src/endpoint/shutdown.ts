@@ -14,16 +14,19 @@ import type { TimerHandle } from "../base/timers.ts";
 export interface Running {
   /** Resolves once none of its calls runs. */
   whenIdle(): Promise<void>;
-  /** Aborts the signals of the calls still running (their answers still go). */
-  abortHandlers(reason: IsockError): void;
+  /**
+   * Gives up on the calls still running: their signals abort, what they
+   * answer is dropped.
+   *
+   * @returns How many it gave up on.
+   */
+  abortHandlers(reason: IsockError): number;
 }
 
 /** What a shutdown needs from a connection (the session implements it). */
 export interface Retiring extends Running {
   /** Tells the peer the connection is going away; it sends nothing new. */
   sayGoodbye(): void;
-  /** How many of the peer's calls run now. */
-  readonly activeHandlers: number;
   /**
    * Closes the connection once the peer has closed it, or after `grace` ms.
    *
@@ -46,18 +49,18 @@ export interface Retiring extends Running {
 export const SHUTDOWN_GRACE = 500;
 
 /**
- * How long shutdown waits, once it aborted the signals of the calls that
- * outlived its timeout, for their handlers to return: their `finally`
- * blocks run, and their answers go, before the connections close.
+ * How long shutdown waits, once it gave up on the calls that outlived its
+ * timeout, for their handlers to return: their `finally` blocks run
+ * before the connections close and the shutdown ends.
  */
 export const ABORT_GRACE = 250;
 
 /**
  * Says goodbye on every connection, waits for their running calls (for
- * `timeout` ms at most), aborts the signals of those still running and
- * gives them {@linkcode ABORT_GRACE} ms to return, then closes every
- * connection: one with no call left running once its client closed it
- * (or after {@linkcode SHUTDOWN_GRACE} ms), the others at once.
+ * `timeout` ms at most), gives up on those still running and gives them
+ * {@linkcode ABORT_GRACE} ms to return, then closes every connection: at
+ * once where a call was given up on (its client waits for nothing else),
+ * elsewhere once its client closed it, or after {@linkcode SHUTDOWN_GRACE} ms.
  *
  * @param sessions The connections open when the shutdown began.
  * @param timeout The longest wait for running calls, in milliseconds.
@@ -68,15 +71,15 @@ export async function retireAll(
   timeout: number,
 ): Promise<void> {
   for (const session of sessions) session.sayGoodbye();
-  await stopRunning(sessions, timeout);
+  const givenUp = await stopRunning(sessions, timeout);
   const reason = new ClientError(
     "CONNECTION_CLOSED",
     "The server shut down.",
   );
   // Clients close when their calls are answered; wait a moment for them.
-  // One whose call is still running waits for an answer that will not come.
+  // One whose call was given up on waits for an answer that will not come.
   await Promise.all(sessions.map(async (session) => {
-    await (session.activeHandlers > 0
+    await (givenUp.has(session)
       ? session.close(reason)
       : session.retire(SHUTDOWN_GRACE, reason));
     await session.closed;
@@ -85,25 +88,29 @@ export async function retireAll(
 
 /**
  * Waits for the calls of `running` to end, `timeout` ms at most; then
- * aborts the signals of those still running (their reason a
+ * gives up on those still running (their signals' reason a
  * `CONNECTION_CLOSED` `ClientError`), and waits {@linkcode ABORT_GRACE} ms
- * more at most for them to return.
+ * more at most for their handlers to return.
  *
  * @param running What runs the calls.
  * @param timeout The longest wait, in milliseconds.
- * @returns Resolves once every call ended, or the waits are over.
+ * @returns Those of `running` that had calls given up on.
  */
-export async function stopRunning(
-  running: readonly Running[],
+export async function stopRunning<T extends Running>(
+  running: readonly T[],
   timeout: number,
-): Promise<void> {
-  if (await idleWithin(running, timeout)) return;
+): Promise<ReadonlySet<T>> {
+  const givenUp = new Set<T>();
+  if (await idleWithin(running, timeout)) return givenUp;
   const reason = new ClientError(
     "CONNECTION_CLOSED",
     "The server shut down while the call ran: it outlived the shutdown timeout.",
   );
-  for (const calls of running) calls.abortHandlers(reason);
+  for (const calls of running) {
+    if (calls.abortHandlers(reason) > 0) givenUp.add(calls);
+  }
   await idleWithin(running, ABORT_GRACE);
+  return givenUp;
 }
 
 /** Whether every call of `running` ended within `ms` milliseconds. */

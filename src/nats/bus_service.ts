@@ -164,8 +164,8 @@ export class BusService implements ServingTransport, CallerHost {
     // Calls already delivered are refused unrun; their callers send them again.
     await this.#calls?.drain().catch(ignore);
     await this.#discovery?.stop().catch(ignore);
-    // The calls running get what is left of the timeout, then their
-    // signals abort, and a short grace to answer.
+    // The calls running get what is left of the timeout; then they are
+    // given up on (their signals abort), with a short grace to return.
     await stopRunning(
       [...this.#callers.values()].map((caller) => caller.requests),
       Math.max(0, until - Date.now()),

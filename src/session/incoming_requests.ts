@@ -247,16 +247,24 @@ export class IncomingRequests implements Responder {
   }
 
   /**
-   * Running handlers' signals abort, their streams stop, their inputs
-   * fail; the requests stay known, so that what their handlers answer
-   * still goes (a server that gave up waiting for them at shutdown).
+   * The connection gives up on its running requests (it is about to close):
+   * their handlers' signals abort, their streams stop, their inputs fail,
+   * and what they answer is dropped. They count as running until their
+   * handlers return.
    *
    * @param reason Why: the signals' reason.
+   * @returns How many requests it gave up on.
    */
-  abortHandlers(reason: unknown): void {
-    for (const context of this.#running?.values() ?? []) context.abort(reason);
+  abortHandlers(reason: unknown): number {
+    let count = 0;
+    for (const context of this.#running?.values() ?? []) {
+      if (!context.isAnswerDropped) count++;
+      context.isAnswerDropped = true;
+      context.abort(reason);
+    }
     this.#results.stopAll();
     this.#inputs.failAll(reason);
+    return count;
   }
 
   /**
@@ -291,15 +299,15 @@ export class IncomingRequests implements Responder {
 
   /** {@inheritDoc Responder.openInput} */
   openInput(context: RequestContext): AsyncIterable<unknown> {
-    // Past its deadline the request's id may be another's: read nothing.
-    if (context.isExpired) return failedInput(context.signal.reason);
+    // Given up on (past its deadline its id may be another's): read nothing.
+    if (context.isAnswerDropped) return failedInput(context.signal.reason);
     return this.#inputs.open(context.requestId);
   }
 
   /** {@inheritDoc Responder.stream} */
   stream(context: RequestContext, source: AsyncIterable<unknown>): void {
-    if (context.isExpired) {
-      // Answered TIMEOUT already: the stream ends before its first item.
+    if (context.isAnswerDropped) {
+      // Given up on already: the stream ends before its first item.
       source[Symbol.asyncIterator]().return?.()?.catch(ignore);
       this.#done(context, undefined);
       return;
@@ -441,6 +449,7 @@ export class IncomingRequests implements Responder {
     const error = timeoutError(context.action, "while it ran");
     const reason = new ClientError("TIMEOUT", error.message);
     context.isExpired = true;
+    context.isAnswerDropped = true;
     // The input fails first: the handler's loop throws, rather than ending
     // as if the upload were whole.
     this.#inputs.fail(id, reason);
@@ -453,15 +462,15 @@ export class IncomingRequests implements Responder {
   /**
    * A request's run is over: it no longer counts; its input stops.
    *
-   * @returns Whether its answer goes: not when its deadline answered it.
+   * @returns Whether its answer goes: not when its deadline answered it,
+   * nor when the connection gave up on it.
    */
   #done(context: RequestContext, error: WireError | undefined): boolean {
-    const isAnswered = !context.isExpired;
-    if (isAnswered) this.#release(context, error);
+    if (!context.isExpired) this.#release(context, error);
     if (--this.#active === 0 && this.#idleWaiters.length > 0) {
       for (const resolve of this.#idleWaiters.splice(0)) resolve();
     }
-    return isAnswered;
+    return !context.isAnswerDropped;
   }
 
   /** A request is answered: it is counted, and its id is free. */

@@ -184,13 +184,15 @@ export class Session implements PeerConnection {
   }
 
   /**
-   * Aborts the signals of the peer's requests still running, stops their
-   * streams and fails their inputs; what their handlers answer still goes.
+   * Gives up on the peer's requests still running, before closing: their
+   * signals abort, their streams stop, their inputs fail, and what their
+   * handlers answer is dropped (the close tells the peer).
    *
    * @param reason The signals' reason.
+   * @returns How many requests it gave up on.
    */
-  abortHandlers(reason: IsockError): void {
-    this.#pieces.requests.abortHandlers(reason);
+  abortHandlers(reason: IsockError): number {
+    return this.#pieces.requests.abortHandlers(reason);
   }
 
   /**
