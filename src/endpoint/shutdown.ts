@@ -46,14 +46,14 @@ export interface Retiring extends Running {
 }
 
 /** How long shutdown waits for clients to close once their calls are answered. */
-export const SHUTDOWN_GRACE = 500;
+const SHUTDOWN_GRACE = 500;
 
 /**
  * How long shutdown waits, once it gave up on the calls that outlived its
  * timeout, for their handlers to return: their `finally` blocks run
  * before the connections close and the shutdown ends.
  */
-export const ABORT_GRACE = 250;
+const ABORT_GRACE = 250;
 
 /**
  * Says goodbye on every connection, waits for their running calls (for

@@ -43,7 +43,7 @@ import { ResultStreams } from "./result_streams.ts";
  * that is still there cancels at its deadline, and its cancel comes first;
  * this ends the calls of a caller that froze or vanished, which sends none.
  */
-export const DEADLINE_GRACE = 200;
+const DEADLINE_GRACE = 200;
 
 /** How {@linkcode IncomingRequests} answers; the outbox implements it. */
 export interface AnswerSender {
