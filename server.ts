@@ -376,14 +376,41 @@ export class Server extends IsockEventTarget<ServerEventMap>
   }
 
   /**
-   * Shuts down gracefully: stops taking connections, tells each client the
-   * server is going away (their later calls fail with `CONNECTION_CLOSED`
-   * or go to a new connection), lets running calls finish (for
-   * `timeout` ms at most), then closes every connection. Safe to call more
+   * Shuts down gracefully: stops taking connections (and calls from a
+   * NATS bus), tells each client the server is going away (their later
+   * calls fail with `CONNECTION_CLOSED` or go to a new connection), and
+   * lets running calls finish, for `timeout` ms at most from this call.
+   * Once that is up, it gives up on the calls still running: their
+   * handlers' signals abort (a `ClientError` `CONNECTION_CLOSED`), their
+   * streams stop, their inputs fail, and what they answer is dropped (the
+   * client's call fails `CONNECTION_CLOSED`, `wasRun: "maybe"`, as for a
+   * lost connection, so an idempotent one goes to another server). The
+   * handlers get 250 ms more to return, so that their `finally` blocks run
+   * before the shutdown ends. Then every connection closes: at once where
+   * a call was given up on, elsewhere once its client closed it (clients
+   * do, once their calls are answered) or after 500 ms. Closing writes
+   * what is queued first, for 2 s at most (a client that does not read).
+   *
+   * So when the promise resolves every handler that outlived `timeout`
+   * has had its signal aborted, and every connection (TCP, Unix socket,
+   * and each NATS bus's subscriptions) is closed: `timeout` + 0.75 s at
+   * most, plus up to 2 s for a client that does not read. Safe to call more
    * than once; later calls return the first one's promise.
    *
    * @param options How long to wait for running calls.
    * @returns Resolves once everything is closed.
+   *
+   * @example
+   * ```ts
+   * import { action, Server } from "@isock/isock";
+   * import assert from "node:assert/strict";
+   *
+   * const server = new Server({ hostname: "127.0.0.1", port: 0 });
+   * server.addAction(action("echo", (text: string) => text));
+   * await server.listen();
+   * await server.shutdown({ timeout: 1_000 });
+   * assert.equal(server.connectionCount, 0);
+   * ```
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
     this.#shuttingDown ??= this.#shutdown(
@@ -394,11 +421,15 @@ export class Server extends IsockEventTarget<ServerEventMap>
 
   async #shutdown(timeout: number): Promise<void> {
     this.#state = "closing";
+    const until = Date.now() + timeout;
     const transports = this.#transports.map((serving) =>
       serving.close(timeout)
     );
     await this.#listener?.close();
-    await retireAll([...this.#admission.sessions], timeout);
+    await retireAll(
+      [...this.#admission.sessions],
+      Math.max(0, until - Date.now()),
+    );
     await Promise.all(transports);
     this.#state = "closed";
     this.#finished.resolve();

@@ -56,7 +56,10 @@ export interface ActionContext {
   /**
    * Aborts when the answer is no longer wanted: the client cancelled or
    * timed out, the connection closed, or the server stopped waiting during
-   * shutdown. Long work should watch it and stop.
+   * shutdown. Long work should watch it and stop. When the server itself
+   * finds the call's {@linkcode ActionContext.deadline} passed (a client
+   * that froze or vanished sends no cancel), the reason is a
+   * `ClientError` with code `TIMEOUT`.
    */
   readonly signal: AbortSignal;
   /**

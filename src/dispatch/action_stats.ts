@@ -45,8 +45,10 @@ export interface ActionStats {
   readonly calls: number;
   /**
    * Calls answered with an error: the handler threw, its input failed the
-   * schema (`INVALID_INPUT`), its result failed the output schema, or its
-   * stream failed part way. Included in `calls`.
+   * schema (`INVALID_INPUT`), its result failed the output schema, its
+   * stream failed part way, or the caller's deadline passed while it ran
+   * (`TIMEOUT`: counted then, once, whenever its handler returns). Included
+   * in `calls`.
    */
   readonly errors: number;
   /** Calls running now (a streamed result runs until its stream ends). */

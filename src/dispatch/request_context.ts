@@ -22,6 +22,19 @@ export class RequestContext implements ActionContext {
   counters: ActionCounters | undefined = undefined;
   /** When the call started (`Date.now()`), for its processing time. */
   startedAt = 0;
+  /** Its place among the deadlines its connection watches; `-1` when not watched. */
+  queueIndex = -1;
+  /**
+   * Whether its deadline passed while it ran, and the call was answered
+   * `TIMEOUT` for it (and counted, and its id freed).
+   */
+  isExpired = false;
+  /**
+   * Whether what the handler answers is dropped: the call was answered
+   * `TIMEOUT` already, or the server gave up on it at shutdown (its caller
+   * learns of that as the connection closes).
+   */
+  isAnswerDropped = false;
   #metadata: Metadata | undefined;
   #responseMetadata: Metadata | undefined;
 

@@ -172,7 +172,8 @@ export interface ServerEventMap {
 export interface ShutdownOptions {
   /**
    * How long running calls may take to finish, in milliseconds. After it,
-   * their handlers' signals abort and the connections close anyway.
+   * their handlers' signals abort, they get 250 ms more to return, and the
+   * connections close anyway (see `Server.shutdown`).
    *
    * @default {10000}
    */

@@ -25,7 +25,8 @@ export interface ServedEndpoint {
 export interface ServingTransport {
   /**
    * Stops taking new calls, lets running ones finish (for `timeout` ms at
-   * most, then aborts them), then stops.
+   * most, then aborts them and waits a short grace for their handlers to
+   * return: `stopRunning`), then stops.
    *
    * @param timeout How long running calls may take, in milliseconds.
    * @returns Resolves once nothing runs and nothing is subscribed.

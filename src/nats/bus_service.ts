@@ -20,6 +20,7 @@ import type {
   ServedEndpoint,
   ServingTransport,
 } from "../endpoint/server_transport.ts";
+import { stopRunning } from "../endpoint/shutdown.ts";
 import type { BusConnection, BusMessage, BusSubscription } from "./bus.ts";
 import { BusCaller, type CallerHost } from "./bus_caller.ts";
 import { BusOutbox } from "./bus_outbox.ts";
@@ -158,19 +159,17 @@ export class BusService implements ServingTransport, CallerHost {
   }
 
   async #close(timeout: number): Promise<void> {
+    const until = Date.now() + timeout;
     this.#isRefusing = true;
     // Calls already delivered are refused unrun; their callers send them again.
     await this.#calls?.drain().catch(ignore);
     await this.#discovery?.stop().catch(ignore);
-    const running = Promise.all(
-      [...this.#callers.values()].map((caller) => caller.requests.whenIdle()),
+    // The calls running get what is left of the timeout; then they are
+    // given up on (their signals abort), with a short grace to return.
+    await stopRunning(
+      [...this.#callers.values()].map((caller) => caller.requests),
+      Math.max(0, until - Date.now()),
     );
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      running,
-      new Promise<void>((resolve) => timer = setTimeout(resolve, timeout)),
-    ]);
-    clearTimeout(timer);
     const reason = new ClientError(
       "CONNECTION_CLOSED",
       "The server shut down while the call ran.",

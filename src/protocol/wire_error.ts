@@ -352,7 +352,9 @@ function define(
  *
  * @param error The error object from the wire.
  * @returns A `ClientError` for `CONNECTION_CLOSED` (refused unrun: its
- * `wasRun` is `false`) and `UNAUTHORIZED`, a `RemoteError` otherwise.
+ * `wasRun` is `false`), `UNAUTHORIZED` and `TIMEOUT` (the peer found the
+ * call's deadline passed, as the caller would have), a `RemoteError`
+ * otherwise.
  */
 export function errorFromWire(error: WireError): IsockError {
   if (error.code === "CONNECTION_CLOSED") {
@@ -361,8 +363,8 @@ export function errorFromWire(error: WireError): IsockError {
       wasRun: false,
     });
   }
-  if (error.code === "UNAUTHORIZED") {
-    return new ClientError("UNAUTHORIZED", error.message);
+  if (error.code === "UNAUTHORIZED" || error.code === "TIMEOUT") {
+    return new ClientError(error.code, error.message);
   }
   return new RemoteError(error.code as RemoteErrorCode, error.message, {
     remoteName: error.name,

@@ -1,14 +1,17 @@
 /**
  * The peer's requests on one connection: the limits and id rules they pass,
  * their deferral while the peer does not read its answers, the running
- * ones (so that a cancel reaches them), their streamed results
- * (`ResultStreams`) and inputs (`RequestInputs`),
- * and the waiters for the moment none runs. Running the action itself is
- * {@linkcode runAction}'s job; this is its {@linkcode Responder}.
+ * ones (so that a cancel reaches them), their deadlines (PROTOCOL.md,
+ * "Request": the server ends a call whose caller's time is up, whether or
+ * not a cancel comes), their streamed results (`ResultStreams`) and inputs
+ * (`RequestInputs`), and the waiters for the moment none runs. Running the
+ * action itself is {@linkcode runAction}'s job; this is its
+ * {@linkcode Responder}.
  *
  * @module
  */
 
+import { DeadlineQueue } from "../base/deadline_queue.ts";
 import { ClientError, ProtocolError } from "../base/errors.ts";
 import { ignore } from "../base/timers.ts";
 import type { CallRecorder } from "../dispatch/action_stats.ts";
@@ -28,13 +31,19 @@ import type {
   WireError,
 } from "../protocol/messages.ts";
 import type { OutgoingMessage } from "../protocol/outgoing.ts";
-import type { StreamReceiver } from "../protocol/stream.ts";
 import { isIdle, type Middleware } from "../dispatch/middleware.ts";
 import { runWatched } from "../dispatch/run_watched.ts";
 import type { AnswerMeta } from "../protocol/message_table.ts";
 import type { Metadata } from "../protocol/metadata.ts";
 import { RequestInputs } from "./request_inputs.ts";
 import { ResultStreams } from "./result_streams.ts";
+
+/**
+ * How long after a request's deadline the server ends it itself. A caller
+ * that is still there cancels at its deadline, and its cancel comes first;
+ * this ends the calls of a caller that froze or vanished, which sends none.
+ */
+const DEADLINE_GRACE = 200;
 
 /** How {@linkcode IncomingRequests} answers; the outbox implements it. */
 export interface AnswerSender {
@@ -109,8 +118,12 @@ export class IncomingRequests implements Responder {
   readonly #inputs: RequestInputs;
   /** Requests that arrived while answers could not be written; run once they can. */
   #deferred: RequestMessage[] = [];
+  /** When each deferred request's deadline passes, at the same index (`undefined`: none). */
+  #deferredDeadlines: (number | undefined)[] = [];
   /** The ids of the deferred requests: in flight as much as running ones. */
   #deferredIds = new Set<number>();
+  /** The running requests that have a deadline, made at the first. */
+  #deadlines: DeadlineQueue<RequestContext> | undefined;
   #idleWaiters: (() => void)[] = [];
 
   /**
@@ -161,10 +174,14 @@ export class IncomingRequests implements Responder {
         ),
       );
     }
+    // The deadline counts from the request's arrival, by this side's clock.
+    const deadline = request.timeout === undefined
+      ? undefined
+      : Date.now() + request.timeout;
     if (this.#deferred.length > 0 || this.#host.isCongested) {
-      return this.#defer(request);
+      return this.#defer(request, deadline);
     }
-    this.#handle(request);
+    this.#handle(request, deadline);
   }
 
   /**
@@ -230,15 +247,35 @@ export class IncomingRequests implements Responder {
   }
 
   /**
+   * The connection gives up on its running requests (it is about to close):
+   * their handlers' signals abort, their streams stop, their inputs fail,
+   * and what they answer is dropped. They count as running until their
+   * handlers return.
+   *
+   * @param reason Why: the signals' reason.
+   * @returns How many requests it gave up on.
+   */
+  abortHandlers(reason: unknown): number {
+    let count = 0;
+    for (const context of this.#running?.values() ?? []) {
+      if (!context.isAnswerDropped) count++;
+      context.isAnswerDropped = true;
+      context.abort(reason);
+    }
+    this.#results.stopAll();
+    this.#inputs.failAll(reason);
+    return count;
+  }
+
+  /**
    * The connection is gone: running handlers' signals abort, streams stop.
    *
    * @param reason Why.
    */
   closeAll(reason: unknown): void {
-    for (const context of this.#running?.values() ?? []) context.abort(reason);
+    this.abortHandlers(reason);
     this.#running?.clear();
-    this.#results.stopAll();
-    this.#inputs.failAll(reason);
+    this.#deadlines?.clear();
   }
 
   /** The connection is gone: whoever waits for the requests to end stops waiting. */
@@ -248,23 +285,33 @@ export class IncomingRequests implements Responder {
 
   /** {@inheritDoc Responder.result} */
   result(context: RequestContext, value: unknown): void {
-    this.#done(context, undefined);
-    this.#sender.result(context.requestId, value, context.answerMetadata);
+    if (this.#done(context, undefined)) {
+      this.#sender.result(context.requestId, value, context.answerMetadata);
+    }
   }
 
   /** {@inheritDoc Responder.error} */
   error(context: RequestContext, error: WireError): void {
-    this.#done(context, error);
-    this.#sender.error(context.requestId, error, context.answerMetadata);
+    if (this.#done(context, error)) {
+      this.#sender.error(context.requestId, error, context.answerMetadata);
+    }
   }
 
   /** {@inheritDoc Responder.openInput} */
-  openInput(context: RequestContext): StreamReceiver {
+  openInput(context: RequestContext): AsyncIterable<unknown> {
+    // Given up on (past its deadline its id may be another's): read nothing.
+    if (context.isAnswerDropped) return failedInput(context.signal.reason);
     return this.#inputs.open(context.requestId);
   }
 
   /** {@inheritDoc Responder.stream} */
   stream(context: RequestContext, source: AsyncIterable<unknown>): void {
+    if (context.isAnswerDropped) {
+      // Given up on already: the stream ends before its first item.
+      source[Symbol.asyncIterator]().return?.()?.catch(ignore);
+      this.#done(context, undefined);
+      return;
+    }
     if (!this.#results.start(context, source)) {
       source[Symbol.asyncIterator]().return?.()?.catch(ignore);
       return this.error(context, {
@@ -276,7 +323,7 @@ export class IncomingRequests implements Responder {
     }
   }
 
-  #handle(request: RequestMessage): void {
+  #handle(request: RequestMessage, deadline: number | undefined): void {
     const { id } = request;
     if (this.#host.isRefusing) {
       return this.#sender.error(id, {
@@ -312,13 +359,18 @@ export class IncomingRequests implements Responder {
       id,
       this.#host.peer,
       this.#host.identity,
-      request.timeout === undefined ? undefined : Date.now() + request.timeout,
+      deadline,
       request.lastEventId,
       request.metadata,
     );
     // Every running request is known by id, so a cancel always reaches it.
     (this.#running ??= new Map()).set(id, context);
     this.#active++;
+    if (deadline !== undefined) {
+      (this.#deadlines ??= new DeadlineQueue((expired) =>
+        this.#expire(expired)
+      )).add(context, deadline + DEADLINE_GRACE);
+    }
     if (this.#stats !== undefined) {
       const counters = this.#stats.counters(request.action);
       context.counters = counters;
@@ -352,8 +404,9 @@ export class IncomingRequests implements Responder {
    * Holds a request while the peer does not read its answers: memory stays
    * bounded by what one read brings, as the transport stops reading too.
    */
-  #defer(request: RequestMessage): void {
+  #defer(request: RequestMessage, deadline: number | undefined): void {
     this.#deferred.push(request);
+    this.#deferredDeadlines.push(deadline);
     this.#deferredIds.add(request.id);
     if (this.#deferred.length === 1) {
       this.#host.drain().then(() => this.#runDeferred());
@@ -367,22 +420,83 @@ export class IncomingRequests implements Responder {
         return;
       }
       const request = this.#deferred.shift()!;
+      const deadline = this.#deferredDeadlines.shift();
       this.#deferredIds.delete(request.id);
-      this.#handle(request);
+      if (deadline !== undefined && deadline + DEADLINE_GRACE <= Date.now()) {
+        // Its caller's time ran out while it waited: it does not run.
+        this.#sender.error(
+          request.id,
+          timeoutError(request.action, "before it ran"),
+        );
+        continue;
+      }
+      this.#handle(request, deadline);
     }
     this.#deferred = [];
+    this.#deferredDeadlines = [];
     this.#deferredIds.clear();
   }
 
-  /** A request's run is over: it no longer counts, its input stops. */
-  #done(context: RequestContext, error: WireError | undefined): void {
+  /**
+   * A request's deadline passed while it ran: its signal aborts with a
+   * `TIMEOUT`, its stream stops (the generator's `finally` runs), its input
+   * fails, and the caller, if it is still there, gets a `TIMEOUT` error.
+   * Its id is free from now on; its handler counts as running until it
+   * returns, and what it answers then is dropped.
+   */
+  #expire(context: RequestContext): void {
     const id = context.requestId;
-    context.counters?.finish(context.startedAt, error);
-    this.#results.finish(id);
-    this.#inputs.finish(id);
-    this.#running?.delete(id);
+    const error = timeoutError(context.action, "while it ran");
+    const reason = new ClientError("TIMEOUT", error.message);
+    context.isExpired = true;
+    context.isAnswerDropped = true;
+    // The input fails first: the handler's loop throws, rather than ending
+    // as if the upload were whole.
+    this.#inputs.fail(id, reason);
+    this.#results.drop(id);
+    this.#release(context, error);
+    context.abort(reason);
+    this.#sender.error(id, error, context.answerMetadata);
+  }
+
+  /**
+   * A request's run is over: it no longer counts; its input stops.
+   *
+   * @returns Whether its answer goes: not when its deadline answered it,
+   * nor when the connection gave up on it.
+   */
+  #done(context: RequestContext, error: WireError | undefined): boolean {
+    if (!context.isExpired) this.#release(context, error);
     if (--this.#active === 0 && this.#idleWaiters.length > 0) {
       for (const resolve of this.#idleWaiters.splice(0)) resolve();
     }
+    return !context.isAnswerDropped;
   }
+
+  /** A request is answered: it is counted, and its id is free. */
+  #release(context: RequestContext, error: WireError | undefined): void {
+    const id = context.requestId;
+    context.counters?.finish(context.startedAt, error);
+    if (context.queueIndex >= 0) this.#deadlines!.delete(context);
+    this.#results.finish(id);
+    this.#inputs.finish(id);
+    this.#running?.delete(id);
+  }
+}
+
+/** The error a request whose deadline passed is answered with. */
+function timeoutError(action: string, when: string): WireError {
+  return {
+    code: "TIMEOUT",
+    name: "ClientError",
+    message:
+      `The caller's deadline for "${action}" passed ${when}: it no longer waits for the answer.`,
+  };
+}
+
+/** An input that fails at its first read: for a request past its deadline. */
+function failedInput(reason: unknown): AsyncIterable<unknown> {
+  return {
+    [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(reason) }),
+  };
 }

@@ -120,6 +120,18 @@ export class RequestInputs {
     }
   }
 
+  /**
+   * Request `id`'s input stops with an error: the handler's loop throws
+   * it, and the caller is told to stop sending.
+   *
+   * @param id The request id.
+   * @param reason What the loop throws.
+   */
+  fail(id: number, reason: unknown): void {
+    const input = this.#streams?.get(id);
+    if (input !== undefined) this.#failItem(id, input, reason);
+  }
+
   /** An item cannot be decoded: the handler's loop throws, the caller stops. */
   #failItem(id: number, input: StreamReceiver, error: unknown): void {
     this.#streams?.delete(id);

@@ -134,7 +134,8 @@ export class ResultStreams {
     );
     (this.#streams ??= new Map()).set(id, stream);
     stream.run().then(() => {
-      this.#streams?.delete(id);
+      // A stream dropped at its deadline may have left its id to a new request.
+      if (this.#streams?.get(id) === stream) this.#streams.delete(id);
       this.#done(context, failure);
     });
     return true;
@@ -162,6 +163,19 @@ export class ResultStreams {
    */
   stop(id: number): void {
     this.#streams?.get(id)?.stop();
+  }
+
+  /**
+   * Stops request `id`'s stream and forgets it at once, so that its id is
+   * free: its generator's `finally` runs, and nothing more is sent.
+   *
+   * @param id The request id.
+   */
+  drop(id: number): void {
+    const stream = this.#streams?.get(id);
+    if (stream === undefined) return;
+    this.#streams!.delete(id);
+    stream.stop();
   }
 
   /**

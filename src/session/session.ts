@@ -184,6 +184,18 @@ export class Session implements PeerConnection {
   }
 
   /**
+   * Gives up on the peer's requests still running, before closing: their
+   * signals abort, their streams stop, their inputs fail, and what their
+   * handlers answer is dropped (the close tells the peer).
+   *
+   * @param reason The signals' reason.
+   * @returns How many requests it gave up on.
+   */
+  abortHandlers(reason: IsockError): number {
+    return this.#pieces.requests.abortHandlers(reason);
+  }
+
+  /**
    * Closes gracefully: writes what is queued (for a short while at most),
    * then closes the connection. Calls still waiting reject, and running
    * handlers' signals abort.

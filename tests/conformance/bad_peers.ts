@@ -16,7 +16,7 @@ import { deferred, HOST, serving, within } from "./support.ts";
 const echo = action("echo", (data: string) => data);
 
 /** A frame: a big-endian uint32 length, then the body. */
-function frame(body: Uint8Array): Uint8Array {
+export function frame(body: Uint8Array): Uint8Array {
   const out = new Uint8Array(4 + body.length);
   new DataView(out.buffer).setUint32(0, body.length);
   out.set(body, 4);
@@ -40,9 +40,14 @@ function hello(): Uint8Array {
   );
 }
 
-/** A raw connection, what it received, and a promise that resolves when the server closes it. */
-async function raw(port: number) {
-  const socket: Socket = connect({ host: HOST, port });
+/**
+ * A raw connection (to a loopback port, or a Unix socket path), what it
+ * received, and a promise that resolves when the server closes it.
+ */
+export async function raw(target: number | string) {
+  const socket: Socket = typeof target === "number"
+    ? connect({ host: HOST, port: target })
+    : connect({ path: target });
   const closed = deferred();
   const received: Uint8Array[] = [];
   const data = deferred();

@@ -11,6 +11,7 @@ import { deadlineCases } from "./deadlines.ts";
 import { errorCases } from "./errors.ts";
 import type { Case } from "./runner.ts";
 import { securityCases } from "./security.ts";
+import { serverDeadlineCases } from "./server_deadlines.ts";
 import { shutdownCases } from "./shutdown.ts";
 import { socketCases } from "./sockets.ts";
 import { streamCases } from "./streams.ts";
@@ -22,6 +23,7 @@ export const cases: readonly Case[] = [
   ...dataCases,
   ...errorCases,
   ...deadlineCases,
+  ...serverDeadlineCases,
   ...streamCases,
   ...twoWayCases,
   ...securityCases,

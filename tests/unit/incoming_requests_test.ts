@@ -194,3 +194,56 @@ Deno.test("incoming requests: once the connection is gone, running handlers' sig
   requests.closeAll(reason);
   assert.equal(signal!.reason, reason);
 });
+
+Deno.test("incoming requests: a request whose deadline passed while it waited is answered TIMEOUT without running", async () => {
+  let runs = 0;
+  const { sender, host, requests, drain } = setup({
+    echo: (x: number) => (runs++, x),
+  });
+  host.isCongested = true;
+  requests.receive(request(1, "echo", 1, { timeout: 0 }));
+  requests.receive(request(2, "echo", 2, { timeout: 60_000 }));
+  host.isCongested = false;
+  await new Promise((resolve) => setTimeout(resolve, 300)); // Past 0 ms and its grace.
+  drain();
+  await settle();
+  assert.equal(runs, 1);
+  assert.equal(sender.sent.length, 2);
+  const [timedOut, answered] = sender.sent as [
+    [number, number, { code: string }],
+    unknown[],
+  ];
+  assert.deepEqual([timedOut[0], timedOut[1], timedOut[2].code], [
+    MessageType.ERROR,
+    1,
+    "TIMEOUT",
+  ]);
+  assert.deepEqual(answered, [MessageType.RESULT, 2, 2]);
+  requests.closeAll(new Error("done"));
+});
+
+Deno.test("incoming requests: past its deadline a request's id is free, and its late answer is not sent", async () => {
+  let finish: (value: string) => void = () => {};
+  const { sender, failures, requests } = setup({
+    slow: () => new Promise<string>((resolve) => finish = resolve),
+    echo: (x: number) => x,
+  });
+  requests.receive(request(1, "slow", null, { timeout: 10 }));
+  for (let i = 0; i < 200 && sender.sent.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const [answer] = sender.sent as [[number, number, { code: string }]];
+  assert.deepEqual([answer[0], answer[1], answer[2].code], [
+    MessageType.ERROR,
+    1,
+    "TIMEOUT",
+  ]);
+  assert.equal(requests.active, 1, "the handler still runs");
+  requests.receive(request(1, "echo", 7)); // The id again: no breach.
+  await settle();
+  finish("late");
+  await settle();
+  assert.deepEqual(failures, []);
+  assert.deepEqual(sender.sent.slice(1), [[MessageType.RESULT, 1, 7]]);
+  assert.equal(requests.active, 0);
+});
