@@ -817,3 +817,40 @@ Deno.test("nats: closing the client stops its streams on the server at once", as
   for (let waited = 0; !cleanedUp && waited < 200; waited++) await wait(10);
   assert.ok(cleanedUp);
 });
+
+Deno.test("nats: binaries arrive as plain Uint8Array both ways: results, stream items, input items and pieces", async () => {
+  await using setup = await natsSetup({ maxPayload: 64 * 1024 });
+  const isPlain = (bytes: unknown) =>
+    Object.getPrototypeOf(bytes) === Uint8Array.prototype;
+  const seen: boolean[] = [];
+  const echo = action("echo", (bytes: Uint8Array) => {
+    seen.push(isPlain(bytes));
+    return bytes;
+  });
+  const chunks = action("chunks", async function* (size: number) {
+    yield new Uint8Array(size).fill(1);
+  });
+  const upload = action("upload", async (items: AsyncIterable<Uint8Array>) => {
+    for await (const item of items) seen.push(isPlain(item));
+    return seen.length;
+  });
+  await natsServer(
+    setup,
+    new Server().addAction(echo).addAction(chunks).addAction(upload),
+  );
+  const client = natsClient(setup, { timeout: 10_000 });
+  for (const size of [3, 5000, 200_000]) {
+    const sent = new Uint8Array(size).fill(9);
+    const back = await client.runAction(echo, sent);
+    assert.deepStrictEqual(back, sent, `${size} bytes`);
+    for await (const item of client.stream(chunks, size)) {
+      assert.deepStrictEqual(item, new Uint8Array(size).fill(1));
+    }
+  }
+  async function* items() {
+    yield new Uint8Array([1, 2]);
+    yield new Uint8Array(200_000);
+  }
+  await client.runAction(upload, items());
+  assert.deepEqual(seen, [true, true, true, true, true]);
+});
