@@ -8,7 +8,7 @@
  */
 
 import { action, Client, Codec } from "@isock/isock";
-import { connect } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import assert from "node:assert/strict";
 import { natsTransport, type NatsTransportOptions } from "../nats.ts";
 import {
@@ -92,6 +92,31 @@ function goodCalls(client: Client) {
   };
 }
 
+/**
+ * Counts the `OVERLOADED` errors the server sends to the attacker's
+ * inboxes of flood `tag`.
+ */
+async function overloaded(attacker: NatsConnection, tag: string) {
+  const codec = new Codec();
+  let count = 0;
+  const answers = attacker.subscribe("_INBOX.>", {
+    callback: (_error, message) => {
+      if (!message.subject.startsWith(`_INBOX.${tag}`)) return;
+      const [type, , error] = codec.decode(message.data) as unknown[];
+      if (type === 2 && (error as { code: string }).code === "OVERLOADED") {
+        count++;
+      }
+    },
+  });
+  await attacker.flush();
+  return {
+    stop(): number {
+      answers.unsubscribe();
+      return count;
+    },
+  };
+}
+
 /** How much the server may grow by, in MiB. */
 interface Growth {
   /** Its resident memory, at its highest. */
@@ -150,12 +175,18 @@ Deno.test("nats bounds: large messages whose pieces never come: bounded by maxRe
     { maxPayload: 256 * 1024 },
   );
   // 40 callers × 16 messages announcing 4 MiB each (2.5 GiB if set aside
-  // whole), of which the first piece alone (200 KB) comes.
+  // whole), of which the first piece alone (200 KB) comes: 83 fit at once
+  // (more as silent callers' pieces are dropped, if the flood is slow).
+  const refusals = await overloaded(setup.attacker, "x");
   const before = await underFlood(
     setup,
     () => floodPieces(setup.target, 40, 16, 4 * MiB, 200_000),
     // Its NATS client may still be reading the flood 2 s after.
     { rss: 400, held: 400 },
+  );
+  assert.ok(
+    refusals.stop() >= 320,
+    "the pieces beyond the budget were refused",
   );
   const until = Date.now() + 8_000;
   let live = Infinity;
@@ -190,18 +221,7 @@ Deno.test("nats bounds: calls whose caller went silent are stopped by the heartb
 
   // More than maxCalls at once (from callers each within maxInFlight):
   // the rest are refused, unrun.
-  const codec = new Codec();
-  let overloaded = 0;
-  const answers = setup.attacker.subscribe("_INBOX.>", {
-    callback: (_error, message) => {
-      if (!message.subject.startsWith("_INBOX.y")) return;
-      const [type, , error] = codec.decode(message.data) as unknown[];
-      if (type === 2 && (error as { code: string }).code === "OVERLOADED") {
-        overloaded++;
-      }
-    },
-  });
-  await setup.attacker.flush();
+  const refusals = await overloaded(setup.attacker, "y");
   await floodSilentCalls({ ...setup.target, tag: "y" }, 3, 500);
   // Every call is refused while the instance is full, `stats` too.
   const until = Date.now() + 10_000;
@@ -215,6 +235,5 @@ Deno.test("nats bounds: calls whose caller went silent are stopped by the heartb
   }
   assert.equal(after?.running, 0, "handlers still run 10 s after");
   assert.equal(after.started, 800 + 1_000);
-  answers.unsubscribe();
-  assert.equal(overloaded, 500, "the calls beyond maxCalls were refused");
+  assert.equal(refusals.stop(), 500, "the calls beyond maxCalls were refused");
 });

@@ -214,6 +214,55 @@ Deno.test("nats: no server of the service fails with UNAVAILABLE at once, not at
   );
 });
 
+Deno.test("nats: a caller that goes away mid-call: the handler's signal aborts by the heartbeats", async () => {
+  await using setup = await natsSetup();
+  let aborted = 0;
+  let started = 0;
+  const slow = action(
+    "slow",
+    (_: undefined, context) =>
+      new Promise<string>((resolve) => {
+        started++;
+        context.signal.addEventListener("abort", () => {
+          aborted++;
+          resolve("aborted");
+        });
+      }),
+  );
+  await natsServer(setup, new Server().addAction(slow), { heartbeat: 100 });
+  const connection = await connect({ servers: setup.nats.hostPort });
+  const client = new Client({
+    transport: setup.bus({ connection, heartbeat: 100 }),
+  });
+  setup.defer(() => client.close());
+  const calls = [1, 2, 3].map(() => client.runAction(slow).catch(() => {}));
+  const until = Date.now() + 5000;
+  // Past the heartbeats the server named itself and the client pinged.
+  await wait(500);
+  assert.equal(started, 3);
+  assert.equal(aborted, 0, "a call whose caller is there was stopped");
+  // The caller vanishes without a word: its NATS connection is gone.
+  await connection.close();
+  const gone = Date.now();
+  while (aborted < 3 && Date.now() < until) await wait(10);
+  assert.equal(aborted, 3, "the handlers still run");
+  assert.ok(Date.now() - gone < 2000, `aborted after ${Date.now() - gone} ms`);
+  await Promise.all(calls);
+});
+
+Deno.test("nats: bounds of a server instance must be whole numbers from 1", () => {
+  for (const name of ["maxCallers", "maxCalls", "maxReassemblyBytes"]) {
+    for (const value of [0, -1, 1.5, Number.NaN]) {
+      assert.throws(
+        () => natsTransport({ service: "lab", [name]: value }),
+        (error) =>
+          error instanceof ClientError && error.code === "INVALID_OPTIONS" &&
+          error.message.includes(name),
+      );
+    }
+  }
+});
+
 Deno.test("nats: a transport with a TCP address is INVALID_OPTIONS", async () => {
   await using setup = await natsSetup();
   const bus = setup.bus();
@@ -647,7 +696,7 @@ Deno.test("nats: a server that takes calls and goes quiet (frozen) fails them by
   assert.ok(closedSource, "the upload's source was left open");
 });
 
-Deno.test("nats: a call that runs longer than the heartbeats is kept alive by the server's notices", async () => {
+Deno.test("nats: a call that runs longer than the heartbeats is kept alive: the client pings, the server answers", async () => {
   await using setup = await natsSetup();
   const slow = action("slow", async () => {
     await wait(600);

@@ -214,12 +214,12 @@ export class BusCaller implements RequestsHost, AnsweredCaller, CallOwner {
 
   /** {@inheritDoc CallOwner.idle} */
   idle(): void {
-    this.#host.idle(this);
+    if (!this.#isClosed) this.#host.idle(this);
   }
 
   /** {@inheritDoc AnsweredCaller.named} */
   named(id: number): void {
-    this.#open.named(this.#reply(id));
+    this.#open.named(this.#reply(id), Date.now());
   }
 
   /** {@inheritDoc AnsweredCaller.over} */
@@ -239,6 +239,7 @@ export class BusCaller implements RequestsHost, AnsweredCaller, CallOwner {
     this.requests.closeAll(reason);
     this.requests.releaseWaiters();
     this.#reassembly.clear();
+    if (this.openCalls > 0) this.#open.closeAll(this);
   }
 
   /**

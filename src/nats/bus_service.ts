@@ -207,6 +207,7 @@ export class BusService implements ServingTransport, CallerHost {
       "CONNECTION_CLOSED",
       "The server shut down while the call ran.",
     );
+    this.openCalls.clear();
     for (const caller of this.#callers.values()) caller.close(reason);
     this.#callers.clear();
     this.#idle.clear();

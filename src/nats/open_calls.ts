@@ -113,9 +113,12 @@ export class OpenCalls {
    * The instance sent the caller a message that names it, for a call.
    *
    * @param reply Its reply subject.
+   * @param now `Date.now()`.
    */
-  named(reply: string): void {
-    this.#unnamed.delete(reply);
+  named(reply: string, now: number): void {
+    // The caller could not ping before it knew the instance: the first
+    // time, its silence counts from now.
+    if (this.#unnamed.delete(reply)) this.heard(reply, now);
   }
 
   /**
@@ -132,6 +135,24 @@ export class OpenCalls {
   }
 
   /**
+   * Closes every open call of `owner` (it was dropped). Looks at every open
+   * call: for rare events only.
+   *
+   * @param owner The caller.
+   */
+  closeAll(owner: CallOwner): void {
+    for (const [reply, call] of this.#byHeard) {
+      if (call.owner === owner) this.close(reply);
+    }
+  }
+
+  /** Forgets every call (the instance stopped). */
+  clear(): void {
+    this.#byHeard.clear();
+    this.#unnamed.clear();
+  }
+
+  /**
    * Names the instance to each call that said nothing for a heartbeat, and
    * stops each call whose caller was silent for
    * {@linkcode SILENT_HEARTBEATS}: only those calls are looked at.
@@ -142,10 +163,7 @@ export class OpenCalls {
   tick(now: number, heartbeat: number): void {
     for (const [reply, call] of this.#unnamed) {
       if (now - call.opened < heartbeat) break;
-      this.#unnamed.delete(reply);
-      // The caller could not ping before it knew the instance: its
-      // silence counts from now.
-      this.heard(reply, now);
+      this.named(reply, now);
       call.owner.ping(call.id);
     }
     const silence = SILENT_HEARTBEATS * heartbeat;
