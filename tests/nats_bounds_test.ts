@@ -7,8 +7,8 @@
  * @module
  */
 
-import { action, Client, Codec } from "@isock/isock";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { action, Client } from "@isock/isock";
+import { connect } from "@nats-io/transport-node";
 import assert from "node:assert/strict";
 import { natsTransport, type NatsTransportOptions } from "../nats.ts";
 import {
@@ -16,6 +16,8 @@ import {
   floodPieces,
   floodSilentCalls,
   type FloodTarget,
+  goodCalls,
+  overloaded,
 } from "./fixtures/nats_floods.ts";
 import {
   type FloodServerStats,
@@ -64,59 +66,6 @@ async function floodSetup(
   };
 }
 
-/** Echo calls one after another until `stop()` (at most 5,000): their latencies. */
-function goodCalls(client: Client) {
-  let isStopped = false;
-  const latencies: number[] = [];
-  const failures: string[] = [];
-  const done = (async () => {
-    for (let i = 0; i < 5_000 && !isStopped; i++) {
-      const started = performance.now();
-      try {
-        await client.runAction(echo, "ping");
-      } catch (error) {
-        failures.push((error as { code?: string }).code ?? String(error));
-      }
-      latencies.push(performance.now() - started);
-      await wait(5);
-    }
-  })();
-  return {
-    async stop() {
-      isStopped = true;
-      await done;
-      const sorted = latencies.sort((a, b) => a - b);
-      const p99 = sorted[Math.floor(0.99 * (sorted.length - 1))];
-      return { calls: sorted.length, p99, failures };
-    },
-  };
-}
-
-/**
- * Counts the `OVERLOADED` errors the server sends to the attacker's
- * inboxes of flood `tag`.
- */
-async function overloaded(attacker: NatsConnection, tag: string) {
-  const codec = new Codec();
-  let count = 0;
-  const answers = attacker.subscribe("_INBOX.>", {
-    callback: (_error, message) => {
-      if (!message.subject.startsWith(`_INBOX.${tag}`)) return;
-      const [type, , error] = codec.decode(message.data) as unknown[];
-      if (type === 2 && (error as { code: string }).code === "OVERLOADED") {
-        count++;
-      }
-    },
-  });
-  await attacker.flush();
-  return {
-    stop(): number {
-      answers.unsubscribe();
-      return count;
-    },
-  };
-}
-
 /** How much the server may grow by, in MiB. */
 interface Growth {
   /** Its resident memory, at its highest. */
@@ -139,7 +88,7 @@ async function underFlood(
   await flood();
   // What comes after the flood counts too: the server may still be at it.
   await wait(2_000);
-  const { calls, p99, failures } = await good.stop();
+  const { calls, p99, errors: failures } = await good.stop();
   const after = await setup.stats();
   assert.deepEqual(failures, [], "good calls failed");
   assert.ok(calls >= 10, `only ${calls} good calls`);
