@@ -250,6 +250,52 @@ Deno.test("nats: a caller that goes away mid-call: the handler's signal aborts b
   await Promise.all(calls);
 });
 
+Deno.test("nats: maxCallers: idle callers make room; when every caller kept has a call open, a new one is refused OVERLOADED, unrun", async () => {
+  await using setup = await natsSetup();
+  let runs = 0;
+  const hold = action(
+    "hold",
+    (_: undefined, context) =>
+      new Promise<string>((resolve) => {
+        runs++;
+        context.signal.addEventListener("abort", () => resolve("stopped"));
+      }),
+  );
+  const add = action("add", ([a, b]: [number, number]) => a + b);
+  await natsServer(setup, new Server().addAction(hold).addAction(add), {
+    maxCallers: 2,
+  });
+  // Each client has an inbox of its own: a caller each.
+  const [a, b, c] = [1, 2, 3].map(() => natsClient(setup, { timeout: 5000 }));
+  assert.equal(await a.runAction(add, [1, 1]), 2);
+  const stopB = new AbortController();
+  const held = b.runAction(hold, undefined, { signal: stopB.signal });
+  const until = Date.now() + 5000;
+  while (runs < 1 && Date.now() < until) await wait(10);
+  // a is idle: c takes its place.
+  assert.equal(await c.runAction(add, [2, 2]), 4);
+  const stopC = new AbortController();
+  const heldC = c.runAction(hold, undefined, { signal: stopC.signal });
+  while (runs < 2 && Date.now() < until) await wait(10);
+  // b and c both have a call open: a (a new caller again) is refused.
+  await assert.rejects(
+    a.runAction(add, [3, 3]),
+    (error) =>
+      error instanceof RemoteError && error.code === "OVERLOADED" &&
+      error.wasRun === false && error.message.includes("maxCallers"),
+  );
+  stopB.abort();
+  stopC.abort();
+  await assert.rejects(held, { code: "ABORTED" });
+  await assert.rejects(heldC, { code: "ABORTED" });
+  // Once their calls are over, a is served again.
+  let sum: unknown;
+  while (sum === undefined && Date.now() < until) {
+    sum = await a.runAction(add, [3, 3]).catch(() => wait(20));
+  }
+  assert.equal(sum, 6);
+});
+
 Deno.test("nats: bounds of a server instance must be whole numbers from 1", () => {
   for (const name of ["maxCallers", "maxCalls", "maxReassemblyBytes"]) {
     for (const value of [0, -1, 1.5, Number.NaN]) {
