@@ -102,7 +102,12 @@ import type { ClientTransport } from "./src/endpoint/client_transport.ts";
 import type { ServerTransport } from "./src/endpoint/server_transport.ts";
 import type { BusConnection, BusMessage } from "./src/nats/bus.ts";
 import { connectFailure } from "./src/nats/connect_failure.ts";
-import { DEFAULT_HEARTBEAT } from "./src/nats/liveness.ts";
+import {
+  DEFAULT_HEARTBEAT,
+  DEFAULT_MAX_CALLERS,
+  DEFAULT_MAX_CALLS,
+  DEFAULT_MAX_REASSEMBLY_BYTES,
+} from "./src/nats/liveness.ts";
 import { NatsBus } from "./src/nats/nats_bus.ts";
 import {
   DEFAULT_PREFIX,
@@ -149,15 +154,43 @@ export interface NatsTransportOptions {
    */
   prefix?: string;
   /**
-   * Milliseconds between liveness messages: a call that runs longer gets a
-   * "still running" notice this often, and a side that hears nothing about
-   * a call for three heartbeats takes the other for dead (a server that died
-   * or froze fails its calls with `CONNECTION_CLOSED`). Use the same value
-   * on servers and clients.
+   * Milliseconds between liveness messages: a client pings each call that
+   * runs longer this often and the server answers, and a side that hears
+   * nothing about a call for three heartbeats takes the other for gone (a
+   * server that died or froze fails its calls with `CONNECTION_CLOSED`; a
+   * client that left has its calls stopped, their `signal` aborted). Use
+   * the same value on servers and clients.
    *
    * @default {1000}
    */
   heartbeat?: number;
+  /**
+   * Server side: the most client inboxes one server instance keeps a state
+   * for (each about 2 KiB). Callers with no call open are dropped first,
+   * and anyway three heartbeats after their last call; beyond that, a new
+   * inbox's call is refused with `OVERLOADED`, unrun.
+   *
+   * @default {10000}
+   */
+  maxCallers?: number;
+  /**
+   * Server side: the most calls one server instance runs at once, every
+   * caller's together (streams until their end); more are refused with
+   * `OVERLOADED`, unrun. Each caller's own limit is the server's
+   * `maxInFlight`.
+   *
+   * @default {10000}
+   */
+  maxCalls?: number;
+  /**
+   * Server side: the most bytes one server instance holds for messages
+   * larger than NATS's `max_payload` while their pieces arrive, every
+   * caller's together; a message that does not fit fails its call with
+   * `OVERLOADED`. Keep it at least the server's `maxFrameSize`.
+   *
+   * @default {134217728}
+   */
+  maxReassemblyBytes?: number;
   /** The connection's name, as the NATS server shows it. */
   name?: string;
   /** User name, for user/password authentication. */
@@ -224,8 +257,8 @@ export interface NatsTransport extends ClientTransport, ServerTransport {
  *
  * @param options Where NATS is, the service, and the client's options.
  * @returns The bus.
- * @throws {ClientError} `INVALID_OPTIONS` for a bad service, queue, prefix
- * or heartbeat.
+ * @throws {ClientError} `INVALID_OPTIONS` for a bad service, queue, prefix,
+ * heartbeat or bound.
  *
  * @example Service names are NATS tokens
  * ```ts
@@ -280,6 +313,16 @@ function readOptions(options: NatsTransportOptions) {
   if (typeof options !== "object" || options === null) {
     throw fail("natsTransport() takes an options object with a service name.");
   }
+  const count = (
+    name: "maxCallers" | "maxCalls" | "maxReassemblyBytes",
+    fallback: number,
+  ): number => {
+    const value = options[name] ?? fallback;
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw fail(`Option ${name} must be a whole number from 1; got ${value}.`);
+    }
+    return value;
+  };
   const { service, queue = service, prefix = DEFAULT_PREFIX } = options;
   if (!isServiceName(service)) {
     throw fail(
@@ -310,6 +353,12 @@ function readOptions(options: NatsTransportOptions) {
       `Option heartbeat must be a whole number of milliseconds from 10; got ${heartbeat}.`,
     );
   }
+  const maxCallers = count("maxCallers", DEFAULT_MAX_CALLERS);
+  const maxCalls = count("maxCalls", DEFAULT_MAX_CALLS);
+  const maxReassemblyBytes = count(
+    "maxReassemblyBytes",
+    DEFAULT_MAX_REASSEMBLY_BYTES,
+  );
   if (options.servers !== undefined && options.connection !== undefined) {
     throw fail("Give natsTransport() servers or a connection, not both.");
   }
@@ -318,6 +367,9 @@ function readOptions(options: NatsTransportOptions) {
     queue,
     prefix,
     heartbeat,
+    maxCallers,
+    maxCalls,
+    maxReassemblyBytes,
     version: options.version ?? "0.0.0",
     description: options.description ?? "",
     metadata: options.metadata ?? {},

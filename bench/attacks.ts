@@ -27,6 +27,7 @@ import { type Message, MessageType } from "../src/protocol/messages.ts";
 import { wire } from "../tests/helpers.ts";
 import type { AttackServerReady, AttackServerStats } from "./attack_server.ts";
 import { cliTable, runCliAttacks } from "./attacks_cli.ts";
+import { runNatsAttacks } from "./attacks_nats.ts";
 
 const MiB = 1 << 20;
 const echo = action("echo", (data: unknown) => data);
@@ -1151,6 +1152,7 @@ if (import.meta.main) {
     prepared = new Uint8Array(0);
     preparedFrames = [];
   }
+  rows.push(...await runNatsAttacks(Deno.args));
   console.log(table(rows));
   console.log();
   for (const row of rows) {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { Codec, CodecError, defineExtension } from "../mod.ts";
 import { concat } from "../src/base/bytes.ts";
 
@@ -602,4 +603,33 @@ Deno.test("codec: map keys decode right however they meet in the key cache", () 
     assert.deepStrictEqual(Object.entries(back), Object.entries(value));
     assert.equal(Object.getPrototypeOf(back), Object.prototype);
   }
+});
+
+Deno.test("codec: decoding a Node Buffer gives plain Uint8Arrays, views of its bytes only", () => {
+  const value = {
+    small: new Uint8Array([1, 2, 3]),
+    large: new Uint8Array(10_000).fill(7),
+    nested: [new Uint8Array([4])],
+    buffer: new Uint8Array([5, 6]).buffer,
+  };
+  const encoded = codec.encode(value);
+  const offset = Buffer.concat([Buffer.from([0xaa]), Buffer.from(encoded)])
+    .subarray(1);
+  for (const input of [Buffer.from(encoded), offset]) {
+    const back = codec.decode(input) as typeof value;
+    assert.deepStrictEqual(back, value);
+    for (const bytes of [back.small, back.large, back.nested[0]]) {
+      assert.equal(Object.getPrototypeOf(bytes), Uint8Array.prototype);
+    }
+    assert.equal(back.buffer.byteLength, 2);
+  }
+  // A Buffer in a larger pool (as Node makes small ones): a small binary
+  // decoded from it is a copy of its own bytes, not a view of the pool.
+  const one = codec.encode(new Uint8Array([9]));
+  const pool = new Uint8Array(64);
+  pool.set(one, 8);
+  const pooled = Buffer.from(pool.buffer, 8, one.length);
+  const small = codec.decode(pooled) as Uint8Array;
+  assert.deepStrictEqual(small, new Uint8Array([9]));
+  assert.equal(small.buffer.byteLength, 1);
 });

@@ -214,6 +214,101 @@ Deno.test("nats: no server of the service fails with UNAVAILABLE at once, not at
   );
 });
 
+Deno.test("nats: a caller that goes away mid-call: the handler's signal aborts by the heartbeats", async () => {
+  await using setup = await natsSetup();
+  let aborted = 0;
+  let started = 0;
+  const slow = action(
+    "slow",
+    (_: undefined, context) =>
+      new Promise<string>((resolve) => {
+        started++;
+        context.signal.addEventListener("abort", () => {
+          aborted++;
+          resolve("aborted");
+        });
+      }),
+  );
+  await natsServer(setup, new Server().addAction(slow), { heartbeat: 100 });
+  const connection = await connect({ servers: setup.nats.hostPort });
+  const client = new Client({
+    transport: setup.bus({ connection, heartbeat: 100 }),
+  });
+  setup.defer(() => client.close());
+  const calls = [1, 2, 3].map(() => client.runAction(slow).catch(() => {}));
+  const until = Date.now() + 5000;
+  // Past the heartbeats the server named itself and the client pinged.
+  await wait(500);
+  assert.equal(started, 3);
+  assert.equal(aborted, 0, "a call whose caller is there was stopped");
+  // The caller vanishes without a word: its NATS connection is gone.
+  await connection.close();
+  const gone = Date.now();
+  while (aborted < 3 && Date.now() < until) await wait(10);
+  assert.equal(aborted, 3, "the handlers still run");
+  assert.ok(Date.now() - gone < 2000, `aborted after ${Date.now() - gone} ms`);
+  await Promise.all(calls);
+});
+
+Deno.test("nats: maxCallers: idle callers make room; when every caller kept has a call open, a new one is refused OVERLOADED, unrun", async () => {
+  await using setup = await natsSetup();
+  let runs = 0;
+  const hold = action(
+    "hold",
+    (_: undefined, context) =>
+      new Promise<string>((resolve) => {
+        runs++;
+        context.signal.addEventListener("abort", () => resolve("stopped"));
+      }),
+  );
+  const add = action("add", ([a, b]: [number, number]) => a + b);
+  await natsServer(setup, new Server().addAction(hold).addAction(add), {
+    maxCallers: 2,
+  });
+  // Each client has an inbox of its own: a caller each.
+  const [a, b, c] = [1, 2, 3].map(() => natsClient(setup, { timeout: 5000 }));
+  assert.equal(await a.runAction(add, [1, 1]), 2);
+  const stopB = new AbortController();
+  const held = b.runAction(hold, undefined, { signal: stopB.signal });
+  const until = Date.now() + 5000;
+  while (runs < 1 && Date.now() < until) await wait(10);
+  // a is idle: c takes its place.
+  assert.equal(await c.runAction(add, [2, 2]), 4);
+  const stopC = new AbortController();
+  const heldC = c.runAction(hold, undefined, { signal: stopC.signal });
+  while (runs < 2 && Date.now() < until) await wait(10);
+  // b and c both have a call open: a (a new caller again) is refused.
+  await assert.rejects(
+    a.runAction(add, [3, 3]),
+    (error) =>
+      error instanceof RemoteError && error.code === "OVERLOADED" &&
+      error.wasRun === false && error.message.includes("maxCallers"),
+  );
+  stopB.abort();
+  stopC.abort();
+  await assert.rejects(held, { code: "ABORTED" });
+  await assert.rejects(heldC, { code: "ABORTED" });
+  // Once their calls are over, a is served again.
+  let sum: unknown;
+  while (sum === undefined && Date.now() < until) {
+    sum = await a.runAction(add, [3, 3]).catch(() => wait(20));
+  }
+  assert.equal(sum, 6);
+});
+
+Deno.test("nats: bounds of a server instance must be whole numbers from 1", () => {
+  for (const name of ["maxCallers", "maxCalls", "maxReassemblyBytes"]) {
+    for (const value of [0, -1, 1.5, Number.NaN]) {
+      assert.throws(
+        () => natsTransport({ service: "lab", [name]: value }),
+        (error) =>
+          error instanceof ClientError && error.code === "INVALID_OPTIONS" &&
+          error.message.includes(name),
+      );
+    }
+  }
+});
+
 Deno.test("nats: a transport with a TCP address is INVALID_OPTIONS", async () => {
   await using setup = await natsSetup();
   const bus = setup.bus();
@@ -647,7 +742,7 @@ Deno.test("nats: a server that takes calls and goes quiet (frozen) fails them by
   assert.ok(closedSource, "the upload's source was left open");
 });
 
-Deno.test("nats: a call that runs longer than the heartbeats is kept alive by the server's notices", async () => {
+Deno.test("nats: a call that runs longer than the heartbeats is kept alive: the client pings, the server answers", async () => {
   await using setup = await natsSetup();
   const slow = action("slow", async () => {
     await wait(600);
@@ -816,4 +911,41 @@ Deno.test("nats: closing the client stops its streams on the server at once", as
   await client.close();
   for (let waited = 0; !cleanedUp && waited < 200; waited++) await wait(10);
   assert.ok(cleanedUp);
+});
+
+Deno.test("nats: binaries arrive as plain Uint8Array both ways: results, stream items, input items and pieces", async () => {
+  await using setup = await natsSetup({ maxPayload: 64 * 1024 });
+  const isPlain = (bytes: unknown) =>
+    Object.getPrototypeOf(bytes) === Uint8Array.prototype;
+  const seen: boolean[] = [];
+  const echo = action("echo", (bytes: Uint8Array) => {
+    seen.push(isPlain(bytes));
+    return bytes;
+  });
+  const chunks = action("chunks", async function* (size: number) {
+    yield new Uint8Array(size).fill(1);
+  });
+  const upload = action("upload", async (items: AsyncIterable<Uint8Array>) => {
+    for await (const item of items) seen.push(isPlain(item));
+    return seen.length;
+  });
+  await natsServer(
+    setup,
+    new Server().addAction(echo).addAction(chunks).addAction(upload),
+  );
+  const client = natsClient(setup, { timeout: 10_000 });
+  for (const size of [3, 5000, 200_000]) {
+    const sent = new Uint8Array(size).fill(9);
+    const back = await client.runAction(echo, sent);
+    assert.deepStrictEqual(back, sent, `${size} bytes`);
+    for await (const item of client.stream(chunks, size)) {
+      assert.deepStrictEqual(item, new Uint8Array(size).fill(1));
+    }
+  }
+  async function* items() {
+    yield new Uint8Array([1, 2]);
+    yield new Uint8Array(200_000);
+  }
+  await client.runAction(upload, items());
+  assert.deepEqual(seen, [true, true, true, true, true]);
 });

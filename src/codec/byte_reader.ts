@@ -40,12 +40,18 @@ export class ByteReader {
   end = 0;
 
   /**
-   * Starts reading `bytes` from their first byte.
+   * Starts reading `bytes` from their first byte. A subclass of
+   * `Uint8Array` (a Node `Buffer`, which NATS and `node:net` hand out) is
+   * read through a plain `Uint8Array` over the same memory, so that every
+   * binary decoded from it is a plain `Uint8Array` too, and a copy really
+   * copies (`Buffer#slice` is a view).
    *
    * @param bytes The input.
    */
   reset(bytes: Uint8Array): void {
-    this.bytes = bytes;
+    this.bytes = Object.getPrototypeOf(bytes) === Uint8Array.prototype
+      ? bytes
+      : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.lazyView = undefined;
     this.position = 0;
     this.end = bytes.byteLength;

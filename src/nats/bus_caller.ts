@@ -4,15 +4,16 @@
  * part a session plays for a connection: its {@linkcode IncomingRequests}
  * runs them (request ids, streams with credit, streamed inputs, cancels,
  * stats, middleware) and its {@linkcode CallerAnswers} sends the answers to
- * each call's reply subject. It also keeps each open call's liveness: a call
- * that sent nothing for a heartbeat gets a PING ("still running"), and a
- * stream or input whose caller went silent is stopped (PROTOCOL.md,
- * "Over NATS").
+ * each call's reply subject. Its open calls are the instance's (their
+ * liveness in open_calls.ts): a call that said nothing for a heartbeat
+ * names the instance with a PING, each PING of the caller is answered with
+ * one, and a call whose caller went silent is stopped (PROTOCOL.md, "Over
+ * NATS", "Liveness").
  *
  * @module
  */
 
-import { ClientError, ProtocolError } from "../base/errors.ts";
+import { ClientError, ProtocolError, RemoteError } from "../base/errors.ts";
 import type { Peer } from "../dispatch/peer.ts";
 import {
   type EndMessage,
@@ -21,19 +22,18 @@ import {
   MessageType,
   type RequestMessage,
 } from "../protocol/messages.ts";
-import { outgoing } from "../protocol/outgoing.ts";
 import {
   IncomingRequests,
   type RequestsHost,
   type RequestsOptions,
 } from "../session/incoming_requests.ts";
-import { Reassembly } from "../session/reassembly.ts";
+import { Reassembly, type ReassemblyBudget } from "../session/reassembly.ts";
 import {
   type AnsweredCaller,
   type AnswersHost,
   CallerAnswers,
 } from "./caller_answers.ts";
-import { OpenCalls, type OpenCallsPort } from "./open_calls.ts";
+import type { CallOwner, OpenCalls } from "./open_calls.ts";
 
 /** What a caller needs of its service instance. */
 export interface CallerHost extends AnswersHost {
@@ -41,27 +41,30 @@ export interface CallerHost extends AnswersHost {
   readonly isRefusing: boolean;
   /** The peer handlers see: no connection to call back over. */
   readonly peer: Peer;
-  /** Milliseconds between liveness messages. */
-  readonly heartbeat: number;
+  /** The instance's open calls, every caller's. */
+  readonly openCalls: OpenCalls;
+  /** The memory every caller's large messages share. */
+  readonly reassemblyBudget: ReassemblyBudget;
+  /**
+   * The caller has no open call any more.
+   *
+   * @param caller The caller.
+   */
+  idle(caller: BusCaller): void;
 }
 
 /** The calls of one client inbox, on one instance. */
-export class BusCaller implements RequestsHost, AnsweredCaller {
+export class BusCaller implements RequestsHost, AnsweredCaller, CallOwner {
   /** The client inbox: every call's reply subject is `<inbox>.<id>`. */
   readonly inbox: string;
   /** Runs the calls. */
   readonly requests: IncomingRequests;
-  /** When a call last came or ended (`Date.now()`). */
-  lastActive = Date.now();
+  /** How many of its calls are open (kept by the instance's open calls). */
+  openCalls = 0;
   readonly #host: CallerHost;
   readonly #reassembly: Reassembly;
-  readonly #open = new OpenCalls();
+  readonly #open: OpenCalls;
   readonly #answers: CallerAnswers;
-  /** Sends the "still running" pings, and stops calls whose caller left. */
-  readonly #liveness: OpenCallsPort = {
-    ping: (id) => this.#answers.ping(id),
-    lost: (id) => this.#abandon(id),
-  };
   /** The call whose message is being handled, for a protocol failure. */
   #routing: number | undefined;
   #isClosed = false;
@@ -80,9 +83,16 @@ export class BusCaller implements RequestsHost, AnsweredCaller {
   ) {
     this.inbox = inbox;
     this.#host = host;
-    this.#answers = new CallerAnswers(inbox, host, this.#open, this);
+    this.#open = host.openCalls;
+    this.#answers = new CallerAnswers(inbox, host, this);
     this.requests = new IncomingRequests(this.#answers, this, options);
-    this.#reassembly = new Reassembly({ maxFrameSize }, this);
+    // A silent caller's calls stop by the liveness rules, and their pieces
+    // with them: no timer of the reassembly's own.
+    this.#reassembly = new Reassembly({
+      maxFrameSize,
+      reassemblyTimeout: Infinity,
+      budget: host.reassemblyBudget,
+    }, this);
   }
 
   /** The peer handlers see. */
@@ -110,9 +120,9 @@ export class BusCaller implements RequestsHost, AnsweredCaller {
     return false;
   }
 
-  /** Whether no call is open. */
+  /** Whether no call is open, nor any handler running. */
   get isIdle(): boolean {
-    return this.#open.size === 0 && this.requests.active === 0;
+    return this.openCalls === 0 && this.requests.active === 0;
   }
 
   /** Resolves at once: nothing is queued here. */
@@ -134,14 +144,10 @@ export class BusCaller implements RequestsHost, AnsweredCaller {
    * @param id The call's id, from its reply subject.
    */
   first(message: Message, id: number): void {
-    const now = Date.now();
-    this.lastActive = now;
     if (message.type === MessageType.FRAGMENT) {
-      this.#open.open(id, true, now);
+      this.#open.open(this.#reply(id), this, id, Date.now());
       this.#piece(message, id);
-      if (this.#open.has(id)) {
-        this.#answers.sendIfOpen(outgoing.ping(id));
-      }
+      if (this.#open.has(this.#reply(id))) this.#answers.ping(id);
       return;
     }
     if (message.type !== MessageType.REQUEST || message.id !== id) {
@@ -152,7 +158,7 @@ export class BusCaller implements RequestsHost, AnsweredCaller {
           : "the first message of a call must be a REQUEST or a FRAGMENT",
       );
     }
-    this.#request(message, now);
+    this.#request(message);
   }
 
   /**
@@ -162,7 +168,8 @@ export class BusCaller implements RequestsHost, AnsweredCaller {
    * @param id The call's id, from the reply subject.
    */
   later(message: Message, id: number): void {
-    this.#open.heard(id);
+    const reply = this.#reply(id);
+    this.#open.heard(reply, Date.now());
     this.#routing = id;
     try {
       switch (message.type) {
@@ -179,7 +186,9 @@ export class BusCaller implements RequestsHost, AnsweredCaller {
         case MessageType.FRAGMENT:
           return this.#piece(message, id);
         case MessageType.PING:
-          return; // The caller is there.
+          // The caller is there, and asks whether the instance is.
+          if (this.#open.has(reply)) this.#answers.ping(id);
+          return;
         default:
           return this.failProtocol(
             new ProtocolError(
@@ -193,14 +202,30 @@ export class BusCaller implements RequestsHost, AnsweredCaller {
     }
   }
 
-  /**
-   * Sends a PING for each open call that sent nothing for a heartbeat, and
-   * stops streams whose caller went silent for three.
-   *
-   * @param now `Date.now()`.
-   */
-  tick(now: number): void {
-    this.#open.tick(now, this.#host.heartbeat, this.#liveness);
+  /** {@inheritDoc CallOwner.ping} */
+  ping(id: number): void {
+    this.#answers.ping(id);
+  }
+
+  /** {@inheritDoc CallOwner.lost} */
+  lost(id: number): void {
+    this.#abandon(id);
+  }
+
+  /** {@inheritDoc CallOwner.idle} */
+  idle(): void {
+    if (!this.#isClosed) this.#host.idle(this);
+  }
+
+  /** {@inheritDoc AnsweredCaller.named} */
+  named(id: number): void {
+    this.#open.named(this.#reply(id), Date.now());
+  }
+
+  /** {@inheritDoc AnsweredCaller.over} */
+  over(id: number): void {
+    this.#reassembly.drop(id);
+    this.#open.close(this.#reply(id));
   }
 
   /**
@@ -214,7 +239,7 @@ export class BusCaller implements RequestsHost, AnsweredCaller {
     this.requests.closeAll(reason);
     this.requests.releaseWaiters();
     this.#reassembly.clear();
-    this.#open.clear();
+    if (this.openCalls > 0) this.#open.closeAll(this);
   }
 
   /**
@@ -235,18 +260,18 @@ export class BusCaller implements RequestsHost, AnsweredCaller {
     });
   }
 
-  #request(request: RequestMessage, now: number): void {
-    const isWatched = request.stream !== undefined || request.input === true;
-    this.#open.open(request.id, isWatched, now);
+  #request(request: RequestMessage): void {
+    const reply = this.#reply(request.id);
+    this.#open.open(reply, this, request.id, Date.now());
     this.#routing = request.id;
     try {
       this.requests.receive(request);
     } finally {
       this.#routing = undefined;
     }
-    if (request.input === true && this.#open.has(request.id)) {
+    if (request.input === true && this.#open.has(reply)) {
       // The caller sends its input here: tell it where "here" is.
-      this.#answers.sendIfOpen(outgoing.ping(request.id));
+      this.#answers.ping(request.id);
     }
   }
 
@@ -263,12 +288,14 @@ export class BusCaller implements RequestsHost, AnsweredCaller {
         this.#reassembly.add(message, true);
       }
     } catch (error) {
-      const code = error instanceof ProtocolError &&
-          error.code === "FRAME_TOO_LARGE"
+      const code = error instanceof RemoteError
+        ? error.code
+        : error instanceof ProtocolError && error.code === "FRAME_TOO_LARGE"
         ? "FRAME_TOO_LARGE"
         : "PROTOCOL";
-      // A message too large was never taken in; after anything else the
-      // caller's pieces cannot be trusted.
+      // A message too large was never taken in, nor one the instance has
+      // no room for; after anything else the caller's pieces cannot be
+      // trusted.
       if (code === "PROTOCOL") this.#reassembly.clear();
       this.#abandon(id);
       return this.#answers.error(id, {
@@ -281,14 +308,13 @@ export class BusCaller implements RequestsHost, AnsweredCaller {
       if (message.id !== id) {
         return this.#refuse(id, "a request's pieces must carry its id");
       }
-      return this.#request(message, Date.now());
+      return this.#request(message);
     }
     this.later(message, id);
   }
 
   /** Answers a call that broke the rules with `PROTOCOL`. */
   #refuse(id: number, why: string): void {
-    this.#open.open(id, false, 0);
     this.#answers.error(id, {
       code: "PROTOCOL",
       name: "RemoteError",
@@ -296,8 +322,13 @@ export class BusCaller implements RequestsHost, AnsweredCaller {
     });
   }
 
+  #reply(id: number): string {
+    return `${this.inbox}.${id}`;
+  }
+
   /** Stops a call whose caller is gone: its signal aborts, its input ends. */
   #abandon(id: number): void {
+    this.#reassembly.drop(id);
     const reason = new ClientError(
       "CONNECTION_CLOSED",
       "The caller went silent.",

@@ -4,12 +4,14 @@
  * control subject (and cancels on the service's cancel subject), runs them
  * through one {@linkcode BusCaller} per client inbox, keeps them alive with
  * heartbeats, answers discovery, and drains at shutdown (PROTOCOL.md,
- * "Over NATS").
+ * "Over NATS"). Anyone on the bus can reach it, so what it holds is bounded
+ * per instance: the callers it keeps, the calls it runs, the bytes of the
+ * large messages it gathers.
  *
  * @module
  */
 
-import { ClientError } from "../base/errors.ts";
+import { ClientError, RemoteError } from "../base/errors.ts";
 import { every } from "../base/ticker.ts";
 import { ignore } from "../base/timers.ts";
 import { Peer, type PeerConnection } from "../dispatch/peer.ts";
@@ -30,6 +32,8 @@ import {
   startDiscovery,
 } from "./instance_info.ts";
 import { IDLE_CALLER_HEARTBEATS } from "./liveness.ts";
+import { OpenCalls } from "./open_calls.ts";
+import type { ReassemblyBudget } from "../session/reassembly.ts";
 import { cancelSubject, instanceSubject, serviceSubject } from "./subjects.ts";
 
 /** Where and how an instance serves. */
@@ -44,6 +48,12 @@ export interface ServiceSetup {
   readonly queue: string;
   /** Milliseconds between liveness messages. */
   readonly heartbeat: number;
+  /** The most client inboxes an instance keeps a state for. */
+  readonly maxCallers: number;
+  /** The most calls an instance runs at once. */
+  readonly maxCalls: number;
+  /** The most bytes an instance holds for large messages in pieces. */
+  readonly maxReassemblyBytes: number;
   /** The service's version, for discovery. */
   readonly version: string;
   /** A line about the service, for discovery. */
@@ -66,9 +76,16 @@ export class BusService implements ServingTransport, CallerHost {
   readonly exposeStack: boolean;
   /** Milliseconds between liveness messages. */
   readonly heartbeat: number;
+  /** Every caller's open calls. */
+  readonly openCalls: OpenCalls = new OpenCalls();
+  /** The bytes every caller's large messages in pieces hold. */
+  readonly reassemblyBudget: ReassemblyBudget;
   readonly #setup: ServiceSetup;
   readonly #served: ServedEndpoint;
   readonly #callers = new Map<string, BusCaller>();
+  /** The callers with no open call, by inbox, longest idle first. */
+  readonly #idle = new Map<string, { caller: BusCaller; since: number }>();
+  #reassemblyBytes = 0;
   readonly #subscriptions: BusSubscription[] = [];
   #calls: BusSubscription | undefined;
   #stopTicker: (() => void) | undefined;
@@ -98,6 +115,21 @@ export class BusService implements ServingTransport, CallerHost {
     );
     this.exposeStack = endpoint.exposeStack ?? false;
     this.heartbeat = setup.heartbeat;
+    this.reassemblyBudget = {
+      reserve: (bytes) => {
+        const limit = setup.maxReassemblyBytes;
+        if (this.#reassemblyBytes + bytes > limit) {
+          throw new RemoteError(
+            "OVERLOADED",
+            `The server holds ${limit} bytes of large messages in pieces already (maxReassemblyBytes); try again later.`,
+          );
+        }
+        this.#reassemblyBytes += bytes;
+      },
+      release: (bytes) => {
+        this.#reassemblyBytes -= bytes;
+      },
+    };
     this.peer = new Peer(NO_CALLBACKS, {
       hostname: setup.service,
       port: 0,
@@ -174,8 +206,10 @@ export class BusService implements ServingTransport, CallerHost {
       "CONNECTION_CLOSED",
       "The server shut down while the call ran.",
     );
+    this.openCalls.clear();
     for (const caller of this.#callers.values()) caller.close(reason);
     this.#callers.clear();
+    this.#idle.clear();
     this.#stopTicker?.();
     for (const subscription of this.#subscriptions) {
       try {
@@ -205,19 +239,73 @@ export class BusService implements ServingTransport, CallerHost {
         }),
       );
     }
-    let caller = this.#callers.get(route.inbox);
-    if (caller === undefined) {
-      const { endpoint } = this.#served;
-      caller = new BusCaller(route.inbox, this, {
-        actions: endpoint.actions.find,
-        maxInFlight: endpoint.limits.maxInFlight,
-        exposeStack: this.exposeStack,
-        stats: endpoint.stats,
-        middleware: endpoint.middleware,
-      }, endpoint.limits.maxFrameSize);
-      this.#callers.set(route.inbox, caller);
+    const { maxCalls } = this.#setup;
+    if (this.openCalls.size >= maxCalls) {
+      return this.#overloaded(
+        reply,
+        route.id,
+        `The server runs ${maxCalls} calls already (maxCalls)`,
+      );
     }
+    const caller = this.#callers.get(route.inbox) ??
+      this.#newCaller(route.inbox);
+    if (caller === undefined) {
+      return this.#overloaded(
+        reply,
+        route.id,
+        `The server serves ${this.#setup.maxCallers} callers with calls open already (maxCallers)`,
+      );
+    }
+    this.#idle.delete(route.inbox);
     caller.first(decoded, route.id);
+    // A call refused at once leaves the caller idle.
+    if (caller.openCalls === 0) this.idle(caller);
+  }
+
+  /** {@inheritDoc CallerHost.idle} */
+  idle(caller: BusCaller): void {
+    this.#idle.delete(caller.inbox);
+    this.#idle.set(caller.inbox, { caller, since: Date.now() });
+  }
+
+  /**
+   * A state for a new client inbox, room made by dropping the longest idle
+   * caller; `undefined` when every caller kept has calls open.
+   */
+  #newCaller(inbox: string): BusCaller | undefined {
+    if (this.#callers.size >= this.#setup.maxCallers) {
+      const oldest = this.#idle.keys().next();
+      if (oldest.done) return undefined;
+      this.#drop(oldest.value);
+    }
+    const { endpoint } = this.#served;
+    const caller = new BusCaller(inbox, this, {
+      actions: endpoint.actions.find,
+      maxInFlight: endpoint.limits.maxInFlight,
+      exposeStack: this.exposeStack,
+      stats: endpoint.stats,
+      middleware: endpoint.middleware,
+    }, endpoint.limits.maxFrameSize);
+    this.#callers.set(inbox, caller);
+    return caller;
+  }
+
+  #drop(inbox: string): void {
+    this.#idle.delete(inbox);
+    this.#callers.get(inbox)?.close(CALLER_DROPPED);
+    this.#callers.delete(inbox);
+  }
+
+  /** Refuses a call, unrun: the instance has no room for it. */
+  #overloaded(reply: string, id: number, why: string): void {
+    this.outbox.sendControl(
+      reply,
+      outgoing.error(id, {
+        code: "OVERLOADED",
+        name: "RemoteError",
+        message: `${why}; the action did not run. Try again later.`,
+      }),
+    );
   }
 
   /** A later message of a call (or a cancel sent to every instance). */
@@ -255,17 +343,27 @@ export class BusService implements ServingTransport, CallerHost {
     }
   }
 
+  /**
+   * The instance's one liveness timer: it looks only at the calls and the
+   * idle callers whose time has come (both kept in time order).
+   */
   #tick(): void {
     const now = Date.now();
+    this.openCalls.tick(now, this.heartbeat);
     const idle = IDLE_CALLER_HEARTBEATS * this.heartbeat;
-    for (const [inbox, caller] of this.#callers) {
-      caller.tick(now);
-      if (caller.isIdle && now - caller.lastActive > idle) {
-        this.#callers.delete(inbox);
-      }
+    for (const [inbox, { caller, since }] of this.#idle) {
+      if (now - since <= idle) break;
+      if (caller.isIdle) this.#drop(inbox);
+      // A handler still runs after its call was stopped: look again later.
+      else this.idle(caller);
     }
   }
 }
+
+const CALLER_DROPPED = new ClientError(
+  "CONNECTION_CLOSED",
+  "The caller went idle and its state was dropped.",
+);
 
 /** A call's reply subject, `<inbox>.<id>`, taken apart. */
 function parseReply(

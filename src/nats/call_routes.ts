@@ -113,9 +113,9 @@ export class CallRoutes {
         this.forget(id);
         continue;
       }
-      // A call the instance said it runs: tell it this side is there (a
-      // stream's producer stops without it), and learn at once, from NATS's
-      // no-responders answer, when the instance is gone.
+      // A call the instance said it runs: tell it this side is there (it
+      // stops the call without it, and answers), and learn at once, from
+      // NATS's no-responders answer, when the instance is gone.
       if (route.instance !== undefined && now - route.lastSent >= heartbeat) {
         route.lastSent = now;
         port.ping(id, route.instance);

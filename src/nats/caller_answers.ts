@@ -3,8 +3,8 @@
  * NATS", "A call"): each answer goes to the call's reply subject
  * `<inbox>.<id>`, in pieces when large, with the instance's control subject
  * as its reply subject when the caller may send more; a result or error
- * that cannot be encoded goes as an error that can. Every message sent
- * counts for the call's liveness (open_calls.ts).
+ * that cannot be encoded goes as an error that can. Each message sent
+ * mid-call names the instance to the caller (open_calls.ts).
  *
  * @module
  */
@@ -17,7 +17,6 @@ import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
 import { safeString, wireError } from "../protocol/wire_error.ts";
 import type { AnswerSender } from "../session/incoming_requests.ts";
 import type { BusOutbox } from "./bus_outbox.ts";
-import type { OpenCalls } from "./open_calls.ts";
 
 /** What {@linkcode CallerAnswers} needs of the instance. */
 export interface AnswersHost {
@@ -33,32 +32,34 @@ export interface AnswersHost {
 export interface AnsweredCaller {
   /** Whether the caller was dropped: nothing goes to it any more. */
   readonly isClosed: boolean;
-  /** When a call last came or ended (`Date.now()`); set as calls end. */
-  lastActive: number;
+  /**
+   * A message that names the instance went for call `id`.
+   *
+   * @param id The request id.
+   */
+  named(id: number): void;
+  /**
+   * Call `id`'s last message went.
+   *
+   * @param id The request id.
+   */
+  over(id: number): void;
 }
 
 /** The answers to one client inbox's calls. */
 export class CallerAnswers implements AnswerSender {
   readonly #inbox: string;
   readonly #host: AnswersHost;
-  readonly #open: OpenCalls;
   readonly #caller: AnsweredCaller;
 
   /**
    * @param inbox The client inbox: every call's reply subject is `<inbox>.<id>`.
    * @param host The instance.
-   * @param open The caller's open calls, told what is sent.
-   * @param caller The caller.
+   * @param caller The caller, told what is sent.
    */
-  constructor(
-    inbox: string,
-    host: AnswersHost,
-    open: OpenCalls,
-    caller: AnsweredCaller,
-  ) {
+  constructor(inbox: string, host: AnswersHost, caller: AnsweredCaller) {
     this.#inbox = inbox;
     this.#host = host;
-    this.#open = open;
     this.#caller = caller;
   }
 
@@ -128,7 +129,7 @@ export class CallerAnswers implements AnswerSender {
     if (this.#caller.isClosed) return;
     const id = message[1] as number;
     if (message[0] === MessageType.END) this.finish(id);
-    else this.#open.sent(id);
+    else this.#caller.named(id);
     this.#host.outbox.sendControl(
       this.#reply(id),
       message,
@@ -141,7 +142,7 @@ export class CallerAnswers implements AnswerSender {
     if (this.#caller.isClosed) return;
     const id = message[1] as number;
     const parts = this.#host.outbox.encodeChecked(message, "A stream item");
-    this.#open.sent(id);
+    this.#caller.named(id);
     this.#send(id, parts, this.#host.instanceSubject);
   }
 
@@ -151,11 +152,13 @@ export class CallerAnswers implements AnswerSender {
   }
 
   /**
-   * Tells the caller call `id` still runs (its liveness timer asked).
+   * Tells the caller call `id` still runs, and which instance runs it.
    *
    * @param id The request id.
    */
   ping(id: number): void {
+    if (this.#caller.isClosed) return;
+    this.#caller.named(id);
     this.#host.outbox.sendControl(
       this.#reply(id),
       outgoing.ping(id),
@@ -169,8 +172,7 @@ export class CallerAnswers implements AnswerSender {
    * @param id The request id.
    */
   finish(id: number): void {
-    this.#open.close(id);
-    this.#caller.lastActive = Date.now();
+    this.#caller.over(id);
   }
 
   #send(id: number, parts: Uint8Array[], reply: string | undefined): void {

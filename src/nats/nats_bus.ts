@@ -29,6 +29,12 @@ export interface BusSettings {
   readonly prefix: string;
   /** Milliseconds between liveness messages. */
   readonly heartbeat: number;
+  /** The most client inboxes an instance keeps a state for. */
+  readonly maxCallers: number;
+  /** The most calls an instance runs at once. */
+  readonly maxCalls: number;
+  /** The most bytes an instance holds for large messages in pieces. */
+  readonly maxReassemblyBytes: number;
   /** The service's version, for discovery. */
   readonly version: string;
   /** A line about the service, for discovery. */

@@ -55,6 +55,7 @@ function plainValues(): [string, unknown][] {
     ["Set", new Set<unknown>([1, "two", 3n, null])],
     ["Uint8Array", bytes(100, 1)],
     ["large Uint8Array", bytes(100_000, 2)],
+    ["Uint8Array sent in fragments", bytes(2 * 1024 * 1024, 4)],
     ["Int16Array", new Int16Array([1, -2, 32767])],
     ["Float64Array", new Float64Array([0.5, -1.25, NaN])],
     ["BigInt64Array", new BigInt64Array([1n, -(2n ** 63n)])],

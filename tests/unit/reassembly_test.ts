@@ -115,3 +115,54 @@ Deno.test("reassembly: time this side spends congested is not held against the p
   assert.equal(failures.length, 1);
   reassembly.clear();
 });
+
+Deno.test("reassembly: memory is set aside as pieces arrive, within a shared budget, and given back when a message is dropped", () => {
+  let held = 0;
+  const budget = {
+    reserve(bytes: number) {
+      if (held + bytes > 900) throw new Error("no room");
+      held += bytes;
+    },
+    release: (bytes: number) => void (held -= bytes),
+  };
+  const host = { isCongested: false, failProtocol() {} };
+  const clock = new FakeClock();
+  const a = new Reassembly(
+    { maxFrameSize: 10_000, reassemblyTimeout: Infinity, budget },
+    host,
+    clock,
+  );
+  const b = new Reassembly(
+    { maxFrameSize: 10_000, reassemblyTimeout: Infinity, budget },
+    host,
+    clock,
+  );
+  const piece = (id: number, total: number, length: number) => ({
+    type: MessageType.FRAGMENT,
+    id,
+    total,
+    bytes: new Uint8Array(length).fill(id),
+  });
+  // A message that announces 5,000 bytes holds what came of it so far.
+  assert.equal(a.add(piece(1, 5_000, 100)), undefined);
+  assert.equal(held, 100);
+  assert.equal(a.add(piece(1, 5_000, 100)), undefined);
+  assert.equal(held, 200);
+  assert.equal(b.add(piece(2, 900, 350)), undefined);
+  assert.equal(held, 550);
+  // The budget is shared: b's next piece needs room a holds.
+  assert.throws(() => b.add(piece(2, 900, 400)), /no room/);
+  assert.equal(held, 550);
+  a.drop(1);
+  assert.equal(held, 350);
+  assert.equal(a.size, 0);
+  assert.equal(b.add(piece(2, 900, 400)), undefined);
+  const whole = b.add(piece(2, 900, 150));
+  assert.equal(whole?.length, 900);
+  assert.equal(held, 0);
+  b.add(piece(3, 900, 100));
+  b.clear();
+  assert.equal(held, 0);
+  // Without a timeout, no check runs.
+  assert.equal(clock.running, 0);
+});
