@@ -35,7 +35,11 @@ function describe(value: unknown): unknown {
   if (value instanceof Map) return ["Map", [...value].map(([k, v]) => [describe(k), describe(v)])];
   if (value instanceof Set) return ["Set", [...value].map(describe)];
   if (value instanceof Date) return ["Date", value.toISOString()];
-  if (value instanceof Error) return ["Error", value.name, value.message, { ...value }];
+  if (value instanceof Error) {
+    // Own fields but the stack, which Bun keeps as an own property.
+    const { stack: _stack, ...own } = value as Error & Record<string, unknown>;
+    return ["Error", value.name, value.message, own];
+  }
   if (value instanceof Uint8Array) return ["Uint8Array", [...value]];
   if (Array.isArray(value)) return ["Array", value.map(describe)];
   if (typeof value === "object") {

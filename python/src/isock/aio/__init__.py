@@ -217,7 +217,7 @@ class Client:
             except asyncio.TimeoutError:
                 raise IsockError("TIMEOUT", f'"{name}" got no answer within {timeout} s') from None
         finally:
-            if not call.future.done():
+            if call.id in connection.calls:  # no answer yet: timed out or cancelled
                 connection.cancel_call(call)
             if sender is not None and not sender.done():
                 sender.cancel()
