@@ -470,8 +470,6 @@ class _Decoder:
                 raise CodecError("DECODE_FAILED", "an undefined or a hole is one 00 byte")
             return None
         if code == EXT_BIGINT:
-            if not data:
-                raise CodecError("DECODE_FAILED", "an empty bigint")
             return int.from_bytes(data, "big", signed=True)
         if code == EXT_MAP:
             try:
