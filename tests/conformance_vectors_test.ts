@@ -23,7 +23,9 @@ const folder = new URL("./vectors/", import.meta.url);
 const vectors: Vector[] = [];
 for await (const entry of Deno.readDir(folder)) {
   if (entry.name.endsWith(".json")) {
-    vectors.push(JSON.parse(await Deno.readTextFile(new URL(entry.name, folder))));
+    vectors.push(
+      JSON.parse(await Deno.readTextFile(new URL(entry.name, folder))),
+    );
   }
 }
 vectors.sort((a, b) => a.name.localeCompare(b.name));
@@ -39,7 +41,21 @@ const hex = (bytes: Uint8Array) =>
 
 Deno.test("conformance vectors: there is one per extension type and edge case", () => {
   assert.ok(vectors.length >= 60, `${vectors.length} vectors`);
-  for (const type of ["undefined", "array-hole", "bigint-2-64", "map-number-keys", "set", "error", "float64array", "arraybuffer", "regexp", "date-invalid", "date-epoch"]) {
+  for (
+    const type of [
+      "undefined",
+      "array-hole",
+      "bigint-2-64",
+      "map-number-keys",
+      "set",
+      "error",
+      "float64array",
+      "arraybuffer",
+      "regexp",
+      "date-invalid",
+      "date-epoch",
+    ]
+  ) {
     assert.ok(vectors.some((vector) => vector.name === type), type);
   }
 });
@@ -51,12 +67,15 @@ for (const vector of vectors) {
     if (vector.error) {
       assert.throws(
         () => codec.decode(bytes),
-        (error: unknown) => error instanceof CodecError && error.code === vector.error,
+        (error: unknown) =>
+          error instanceof CodecError && error.code === vector.error,
       );
       return;
     }
     const expected = jsonToValue(vector.value as JsonValue);
     assert.deepStrictEqual(codec.decode(bytes), expected);
-    if (!vector.decodeOnly) assert.equal(hex(codec.encode(expected)), vector.hex);
+    if (!vector.decodeOnly) {
+      assert.equal(hex(codec.encode(expected)), vector.hex);
+    }
   });
 }

@@ -31,7 +31,10 @@ Deno.test("python server: rich data comes from Python as TypeScript values", asy
   assert.equal(found.safe, 2 ** 53 - 1);
   assert.equal(found.fraction, 0.25);
   assert.deepEqual(found.date, new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678)));
-  assert.deepEqual(found.map, new Map<unknown, unknown>([[1, "one"], [[1, 2], "pair"]]));
+  assert.deepEqual(
+    found.map,
+    new Map<unknown, unknown>([[1, "one"], [[1, 2], "pair"]]),
+  );
   assert.deepEqual(found.set, new Set([1, 2]));
   assert.deepEqual(found.bytes, new Uint8Array([1, 2]));
   assert.equal(found.none, null);
@@ -94,13 +97,18 @@ Deno.test("python server: a stream of 10,000 items arrives in order, and a slow 
   for await (const item of client.stream(count, 10_000)) items.push(item);
   assert.deepEqual(items, Array.from({ length: 10_000 }, (_, i) => i));
 
-  const items16 = client.stream(counted, 1_000, { window: 16 })[Symbol.asyncIterator]();
+  const items16 = client.stream(counted, 1_000, { window: 16 })
+    [Symbol.asyncIterator]();
   assert.deepEqual(await items16.next(), { value: 0, done: false });
   await new Promise((resolve) => setTimeout(resolve, 500));
   const ahead = await client.runAction(produced);
   assert.ok(ahead <= 1 + 2 * 16, `the generator ran ahead to ${ahead}`);
   let rest = 0;
-  for (let next = await items16.next(); !next.done; next = await items16.next()) rest++;
+  for (
+    let next = await items16.next();
+    !next.done;
+    next = await items16.next()
+  ) rest++;
   assert.equal(rest, 999);
 });
 
@@ -126,7 +134,9 @@ Deno.test("python server: a timeout reaches the handler's context", async () => 
   await using server = await startPythonServer();
   await using client = new Client({ port: server.port });
   const before = await client.runAction(cancels);
-  const failed = await client.runAction("waitCancel", undefined, { timeout: 300 }).catch((e) => e);
+  const failed = await client.runAction("waitCancel", undefined, {
+    timeout: 300,
+  }).catch((e) => e);
   assert.ok(failed instanceof ClientError);
   assert.equal(failed.code, "TIMEOUT");
   let after = before;
@@ -135,7 +145,9 @@ Deno.test("python server: a timeout reaches the handler's context", async () => 
     after = await client.runAction(cancels);
   }
   assert.equal(after, before + 1);
-  const metadata = await client.runAction("metadata", undefined, { metadata: { tenant: "acme" } });
+  const metadata = await client.runAction("metadata", undefined, {
+    metadata: { tenant: "acme" },
+  });
   assert.deepEqual(metadata, { tenant: "acme" });
 });
 
@@ -169,7 +181,10 @@ Deno.test("python server: reflection lists its actions", async () => {
   const description = await client.describe();
   const listed = description.actions.find((found) => found.name === "count");
   assert.equal(listed?.streams, true);
-  assert.equal(description.actions.find((found) => found.name === "echo")?.streams, false);
+  assert.equal(
+    description.actions.find((found) => found.name === "echo")?.streams,
+    false,
+  );
   // A typed reference works as with a TypeScript server.
   const echo = action<string, string>("echo");
   assert.equal(await client.runAction(echo, "typed"), "typed");

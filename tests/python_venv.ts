@@ -23,7 +23,9 @@ async function run(program: string, args: string[]): Promise<void> {
   if (code !== 0) {
     const decoder = new TextDecoder();
     throw new Error(
-      `${program} ${args.join(" ")} exited with ${code}:\n${decoder.decode(stdout)}${decoder.decode(stderr)}`,
+      `${program} ${args.join(" ")} exited with ${code}:\n${
+        decoder.decode(stdout)
+      }${decoder.decode(stderr)}`,
     );
   }
 }
@@ -85,7 +87,11 @@ export async function startPythonServer(
     port = Number(text.match(/^listening on (\d+)/m)?.[1] ?? 0);
   }
   const rest = (async () => {
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    for (
+      let chunk = await reader.read();
+      !chunk.done;
+      chunk = await reader.read()
+    ) {
       text += chunk.value;
     }
   })();

@@ -56,8 +56,16 @@ const encodes: [string, JsonValue, { pythonEncodes?: boolean }?][] = [
   ["array", [1, [2, []], "x"]],
   ["object", { a: 1, b: { c: [true, null] } }],
   ["object-proto-key", JSON.parse(`{"__proto__": 1}`)],
-  ["error", { $error: { name: "RangeError", message: "out of range", limit: 3 } }],
-  ["error-with-cause", { $error: { name: "Error", message: "outer", cause: { $error: { name: "TypeError", message: "inner" } } } }],
+  ["error", {
+    $error: { name: "RangeError", message: "out of range", limit: 3 },
+  }],
+  ["error-with-cause", {
+    $error: {
+      name: "Error",
+      message: "outer",
+      cause: { $error: { name: "TypeError", message: "inner" } },
+    },
+  }],
   ["bytes", { $bytes: "AAEC/w==" }],
   ["undefined", { $undefined: true }, { pythonEncodes: false }],
   ["array-hole", [1, { $hole: true }, 3], { pythonEncodes: false }],
@@ -88,11 +96,15 @@ const decodes: [string, string, JsonValue][] = [
   ["float32", "ca3fc00000", 1.5],
   ["int8-for-small", "d001", 1],
   ["uint64-beyond-2-53", "cf0020000000000000", { $bigint: "9007199254740992" }],
-  ["int64-beyond-minus-2-53", "d3ffdfffffffffffff", { $bigint: "-9007199254740993" }],
+  ["int64-beyond-minus-2-53", "d3ffdfffffffffffff", {
+    $bigint: "-9007199254740993",
+  }],
   ["str8-short", "d90161", "a"],
   ["map-with-number-keys", "8101a161", { $map: [[1, "a"]] }],
   ["bigint-empty-payload", "c70002", { $bigint: "0" }],
-  ["timestamp96-positive", "c70cff000000000000000000000001", { $date: "1970-01-01T00:00:01.000Z" }],
+  ["timestamp96-positive", "c70cff000000000000000000000001", {
+    $date: "1970-01-01T00:00:01.000Z",
+  }],
 ];
 
 /** Bytes a reader refuses, with its `CodecError` code. */
@@ -105,11 +117,18 @@ const refuses: [string, string, string, { hex: string; times: number }?][] = [
   ["undefined-not-zero", "d40001", "DECODE_FAILED"],
   ["typed-array-partial-element", "c7020601", "DECODE_FAILED"],
   ["typed-array-unknown-kind", "c701060b", "DECODE_FAILED"],
-  ["timestamp-nanoseconds-too-large", "c70cff3b9aca000000000000000000", "DECODE_FAILED"],
+  [
+    "timestamp-nanoseconds-too-large",
+    "c70cff3b9aca000000000000000000",
+    "DECODE_FAILED",
+  ],
   ["set-payload-not-array", "d40401", "DECODE_FAILED"],
   ["regexp-payload-not-pair", "d40801", "DECODE_FAILED"],
   ["two-values", "c0c0", "DECODE_FAILED"],
-  ["empty-maps-bomb", "dd00030d40", "DECODE_BUDGET", { hex: "80", times: 200_000 }],
+  ["empty-maps-bomb", "dd00030d40", "DECODE_BUDGET", {
+    hex: "80",
+    times: 200_000,
+  }],
 ];
 
 const vectors: Vector[] = [
@@ -119,8 +138,18 @@ const vectors: Vector[] = [
     value,
     ...more,
   })),
-  ...decodes.map(([name, bytes, value]) => ({ name, hex: bytes, value, decodeOnly: true })),
-  ...refuses.map(([name, bytes, error, repeat]) => ({ name, hex: bytes, error, ...(repeat ? { repeat } : {}) })),
+  ...decodes.map(([name, bytes, value]) => ({
+    name,
+    hex: bytes,
+    value,
+    decodeOnly: true,
+  })),
+  ...refuses.map(([name, bytes, error, repeat]) => ({
+    name,
+    hex: bytes,
+    error,
+    ...(repeat ? { repeat } : {}),
+  })),
 ];
 
 const folder = new URL("./", import.meta.url);

@@ -32,7 +32,9 @@ let aborts = 0;
 function describe(value: unknown): unknown {
   if (value === null) return "null";
   if (value === undefined) return "undefined";
-  if (value instanceof Map) return ["Map", [...value].map(([k, v]) => [describe(k), describe(v)])];
+  if (value instanceof Map) {
+    return ["Map", [...value].map(([k, v]) => [describe(k), describe(v)])];
+  }
   if (value instanceof Set) return ["Set", [...value].map(describe)];
   if (value instanceof Date) return ["Date", value.toISOString()];
   if (value instanceof Error) {
@@ -43,7 +45,12 @@ function describe(value: unknown): unknown {
   if (value instanceof Uint8Array) return ["Uint8Array", [...value]];
   if (Array.isArray(value)) return ["Array", value.map(describe)];
   if (typeof value === "object") {
-    return ["Object", Object.fromEntries(Object.entries(value).map(([k, v]) => [k, describe(v)]))];
+    return [
+      "Object",
+      Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k, describe(v)]),
+      ),
+    ];
   }
   return [typeof value, typeof value === "bigint" ? String(value) : value];
 }
@@ -95,18 +102,31 @@ const server = new Server({
     for await (const item of items) total += item;
     return total;
   }))
-  .addAction(action("waitAbort", (_: unknown, context) =>
-    new Promise<string>((resolve) => {
-      const timer = setTimeout(() => resolve("not aborted"), 10_000);
-      context.signal.addEventListener("abort", () => {
-        aborts++;
-        clearTimeout(timer);
-        resolve("aborted");
-      });
-    })))
+  .addAction(
+    action(
+      "waitAbort",
+      (_: unknown, context) =>
+        new Promise<string>((resolve) => {
+          const timer = setTimeout(() => resolve("not aborted"), 10_000);
+          context.signal.addEventListener("abort", () => {
+            aborts++;
+            clearTimeout(timer);
+            resolve("aborted");
+          });
+        }),
+    ),
+  )
   .addAction(action("aborts", () => aborts))
-  .addAction(action("sleep", (ms: number) => new Promise((resolve) => setTimeout(() => resolve(ms), ms))))
-  .addAction(action("metadata", (_: unknown, context) => context.metadata.toJSON()));
+  .addAction(
+    action(
+      "sleep",
+      (ms: number) =>
+        new Promise((resolve) => setTimeout(() => resolve(ms), ms)),
+    ),
+  )
+  .addAction(
+    action("metadata", (_: unknown, context) => context.metadata.toJSON()),
+  );
 const { port } = await server.listen();
 console.log(`listening on ${port}`);
 
