@@ -638,6 +638,9 @@ class Connection(asyncio.Protocol):
     def start_call(self, name: str, data: Any, meta: dict[str, Any] | None, window: int = 0, upload: bool = False) -> OutCall:
         """Sends a request; the call waits in ``self.calls`` for its answer."""
         if self.state != OPEN or self.closing:
+            error = self.close_error
+            if error is not None and error.code != "CONNECTION_CLOSED":
+                raise IsockError(error.code, str(error))
             raise ClientException("CONNECTION_CLOSED", "the connection is closing")
         ident = self.next_id
         self.next_id += 1
