@@ -394,7 +394,7 @@ def encode(value: Any, extensions: Sequence[Extension] | None = None, *, stacks:
     :raises CodecError: ``ENCODE_FAILED`` for what cannot be sent (a function, a cycle).
 
     >>> encode(2**64).hex()
-    'd502000000000000000000'
+    'c70902010000000000000000'
     """
     try:
         return _packb(_encoder(extensions, stacks).prepare(value))
