@@ -107,14 +107,16 @@ def test_a_stream_of_10000_items_arrives_in_order(client: isock.Client) -> None:
     assert client.runAction("echo", 1) == 1
 
 
-def test_a_slow_reader_holds_the_generator_to_its_window(client: isock.Client) -> None:
-    items = client.stream("counted", 1000)
+@pytest.mark.parametrize("window", [16, None])
+def test_a_slow_reader_holds_the_generator_to_its_window(client: isock.Client, window: int | None) -> None:
+    items = client.stream("counted", 5000, window=window)
     assert next(items) == 0
     time.sleep(0.5)
     produced = client.runAction("produced")
-    assert produced <= 1 + 2 * 16, produced  # the window, plus what the reader holds
-    assert list(items) == list(range(1, 1000))
-    assert client.runAction("produced") == 1000
+    limit = 1 + 2 * (window or 1024)  # the window, plus what the reader holds
+    assert produced <= limit, produced
+    assert list(items) == list(range(1, 5000))
+    assert client.runAction("produced") == 5000
 
 
 def test_leaving_a_stream_early_cancels_it(client: isock.Client) -> None:

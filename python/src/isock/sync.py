@@ -108,10 +108,15 @@ class Client:
         data: Any = None,
         timeout: float | None = None,
         metadata: dict[str, str] | None = None,
+        window: int | None = None,
     ) -> Iterator[Any]:
-        """The items of a streaming action, in order; leaving the loop early cancels the stream."""
+        """The items of a streaming action, in order; leaving the loop early cancels the stream.
+
+        ``window`` is the credit (as :meth:`isock.aio.Client.stream`); an iterator as ``data``
+        is sent as an upload.
+        """
         loop = self._loop()
-        stream = loop.run(self._client._start_stream(action, data, timeout, metadata))
+        stream = loop.run(self._client._start_stream(action, data, timeout, metadata, window))
         try:
             while True:
                 try:

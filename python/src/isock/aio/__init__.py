@@ -228,14 +228,16 @@ class Client:
         data: Any = None,
         timeout: float | None = None,
         metadata: dict[str, str] | None = None,
+        window: int | None = None,
     ) -> AsyncIterator[Any]:
         """The items of a streaming action, as they come (``async for item in client.stream(...)``).
 
-        The server sends at most 16 items ahead of what this loop took (credit flow control);
-        leaving the loop early cancels the stream on the server. A plain result arrives as a
-        stream of one item.
+        Credit flow control: the server sends at most ``window`` items ahead of what this loop
+        took (default 16; 1,024 items and 1 MiB from a server that takes batches). Leaving the
+        loop early cancels the stream on the server. A plain result arrives as a stream of one
+        item. ``timeout`` bounds the whole stream.
         """
-        stream = await self._start_stream(action, data, timeout, metadata)
+        stream = await self._start_stream(action, data, timeout, metadata, window)
         try:
             while True:
                 for item in await stream.next_items(1):
@@ -246,17 +248,21 @@ class Client:
             stream.stop()
 
     async def _start_stream(
-        self, action: Any, data: Any, timeout: float | None, metadata: dict[str, str] | None
+        self,
+        action: Any,
+        data: Any,
+        timeout: float | None,
+        metadata: dict[str, str] | None,
+        window: int | None = None,
     ) -> "_Stream":
         name = action_name(action)
         timeout = self.timeout if timeout is None else timeout
         meta = self._meta(timeout, metadata)
-        meta["stream"] = p.STREAM_WINDOW
         connection = await self._ready()
         upload = _is_upload(data)
         if upload:
             meta["input"] = True
-        call = connection.start_call(name, data, meta, window=p.STREAM_WINDOW, upload=upload)
+        call = connection.start_call(name, data, meta, stream=window or True, upload=upload)
         sender = asyncio.ensure_future(connection.send_inputs(call, data)) if upload else None
         return _Stream(name, connection, call, sender, timeout)
 

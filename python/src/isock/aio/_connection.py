@@ -77,6 +77,103 @@ class Registry:
         raise NotImplementedError
 
 
+class ReceiveWindow:
+    """The receiving end of a stream's credit (sections 4.7, 4.8, 4.12): items, and bytes between batch peers.
+
+    ``arrive`` checks a message against the window (a breach when the sender overran it);
+    ``took`` counts what the consumer took; ``grant`` says what to give back, once the
+    consumer has taken half the item window or half the byte window.
+    """
+
+    __slots__ = ("items", "bytes", "allowed", "held", "sizes", "taken", "bytes_taken")
+
+    def __init__(self, items: int, byte_window: int = 0) -> None:
+        self.items = items
+        self.bytes = byte_window
+        self.allowed = items  # items the sender may still send
+        self.held = 0  # bytes of messages not yet taken whole
+        self.sizes: collections.deque[list[int]] = collections.deque()
+        self.taken = 0
+        self.bytes_taken = 0
+
+    def arrive(self, count: int, size: int) -> None:
+        if count > self.allowed:
+            raise p.ProtocolBreach("more stream items than credit")
+        if self.bytes:
+            if self.held >= self.bytes:
+                raise p.ProtocolBreach("more stream bytes than credit")
+            self.held += size
+            self.sizes.append([count, size])
+        self.allowed -= count
+
+    def took(self, count: int) -> None:
+        self.taken += count
+        if self.bytes:
+            sizes = self.sizes
+            while count and sizes:
+                first = sizes[0]
+                step = min(count, first[0])
+                first[0] -= step
+                count -= step
+                if first[0] == 0:
+                    sizes.popleft()
+                    self.held -= first[1]
+                    self.bytes_taken += first[1]
+
+    def grant(self) -> list[int] | None:
+        """``[count, byteCount]`` (or ``[count]``) to give back now, else ``None``."""
+        if self.taken >= max(1, self.items // 2) or (self.bytes and self.bytes_taken >= self.bytes // 2):
+            found = [self.taken, self.bytes_taken] if self.bytes else [self.taken]
+            self.allowed += self.taken
+            self.taken = 0
+            self.bytes_taken = 0
+            return found
+        return None
+
+
+class SendCredit:
+    """The sending end of a stream's credit: items, and bytes when the receiver counts them."""
+
+    __slots__ = ("items", "bytes", "window", "byte_window", "waiter")
+
+    def __init__(self, window: int, byte_window: int = 0) -> None:
+        self.items = window
+        self.bytes = byte_window
+        self.window = window
+        self.byte_window = byte_window
+        self.waiter: asyncio.Future[None] | None = None
+
+    @property
+    def open(self) -> bool:
+        """Whether a message of one item may start now."""
+        return self.items > 0 and (not self.byte_window or self.bytes > 0)
+
+    def spend(self, size: int) -> None:
+        self.items -= 1
+        if self.byte_window:
+            self.bytes -= size
+
+    def give(self, message: list[Any]) -> None:
+        self.items += message[2]
+        if self.items > self.window:
+            raise p.ProtocolBreach("credit beyond the item window")
+        if len(message) == 4 and self.byte_window:
+            self.bytes += message[3]
+            if self.bytes > self.byte_window:
+                raise p.ProtocolBreach("credit beyond the byte window")
+        self.wake()
+
+    def wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self, loop: asyncio.AbstractEventLoop, stopped: Callable[[], bool]) -> None:
+        while not self.open and not stopped():
+            self.waiter = loop.create_future()
+            await self.waiter
+
+
 class OutCall:
     """A call this side made, waiting for its answer: one result, or a stream of items."""
 
@@ -87,29 +184,23 @@ class OutCall:
         "items",
         "waiter",
         "window",
-        "allowed",
-        "taken",
         "done",
         "error",
         "input_credit",
-        "input_waiter",
         "input_stopped",
         "last_event_id",
     )
 
-    def __init__(self, ident: int, future: asyncio.Future[Any], window: int) -> None:
+    def __init__(self, ident: int, future: asyncio.Future[Any], window: ReceiveWindow | None, input_credit: SendCredit) -> None:
         self.id = ident
         self.future = future
-        self.stream = window > 0
+        self.stream = window is not None
         self.items: collections.deque[Any] = collections.deque()
         self.waiter: asyncio.Future[None] | None = None
         self.window = window
-        self.allowed = window  # items the responder may still send
-        self.taken = 0  # items taken since the last credit
         self.done = False
         self.error: BaseException | None = None
-        self.input_credit = p.INPUT_WINDOW
-        self.input_waiter: asyncio.Future[None] | None = None
+        self.input_credit = input_credit
         self.input_stopped = False
         self.last_event_id: Any = None
 
@@ -119,9 +210,7 @@ class OutCall:
             waiter.set_result(None)
 
     def wake_input(self) -> None:
-        waiter = self.input_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self.input_credit.wake()
 
 
 class InputStream:
@@ -134,18 +223,16 @@ class InputStream:
         self._waiter: asyncio.Future[None] | None = None
         self._ended = False
         self._error: BaseException | None = None
-        self._allowed = p.INPUT_WINDOW
-        self._taken = 0
+        batch = connection.batch
+        self._window = ReceiveWindow(p.BATCH_WINDOW if batch else p.INPUT_WINDOW, p.BATCH_BYTES if batch else 0)
         self.stopped = False
         self._loop = connection.loop
 
-    def _push(self, item: Any) -> None:
+    def _push(self, items: list[Any], size: int) -> None:
+        self._window.arrive(len(items), size)
         if self.stopped:
             return
-        if self._allowed <= 0:
-            raise p.ProtocolBreach("more input items than credit")
-        self._allowed -= 1
-        self._items.append(item)
+        self._items.extend(items)
         self._wake()
 
     def _end(self, error: BaseException | None) -> None:
@@ -169,11 +256,10 @@ class InputStream:
             self._waiter = self._loop.create_future()
             await self._waiter
         item = self._items.popleft()
-        self._taken += 1
-        if self._taken >= p.INPUT_WINDOW // 2 and not self._ended:
-            self._allowed += self._taken
-            self._connection.send([p.INPUT_CREDIT, self._id, self._taken])
-            self._taken = 0
+        self._window.took(1)
+        grant = self._window.grant()
+        if grant is not None and not self._ended:
+            self._connection.send([p.INPUT_CREDIT, self._id, *grant])
         return item
 
     def __iter__(self) -> Iterator[Any]:
@@ -196,15 +282,13 @@ class InputStream:
 class InCall:
     """A request this side runs: its task, context, stream credit and upload."""
 
-    __slots__ = ("id", "task", "context", "window", "credit", "credit_waiter", "inputs")
+    __slots__ = ("id", "task", "context", "credit", "inputs")
 
-    def __init__(self, ident: int, context: Context, window: int) -> None:
+    def __init__(self, ident: int, context: Context, credit: SendCredit | None) -> None:
         self.id = ident
         self.task: asyncio.Task[None] | None = None
         self.context = context
-        self.window = window
-        self.credit = window
-        self.credit_waiter: asyncio.Future[None] | None = None
+        self.credit = credit
         self.inputs: InputStream | None = None
 
 
@@ -248,12 +332,14 @@ class Connection(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
         self.peer_serves = False
         self.auth_answered = False
+        self.batch = False  # both hellos said batch: true
+        self.size = 0  # the body length of the message being handled
 
     # -- asyncio.Protocol ---------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        fields: dict[str, Any] = {"maxFrameSize": self.options.max_frame_size, "nonce": self.nonce}
+        fields: dict[str, Any] = {"maxFrameSize": self.options.max_frame_size, "nonce": self.nonce, "batch": True}
         if self.is_server and self.options.secret is not None:
             fields["authRequired"] = True
         self._write(p.hello(fields))
@@ -319,12 +405,13 @@ class Connection(asyncio.Protocol):
         """Sends a message of plain values (no data to prepare)."""
         self._write(_packb(message))
 
-    def send_data(self, message: list[Any]) -> None:
+    def send_data(self, message: list[Any]) -> int:
         """Sends a message whose items are already prepared; ``FRAME_TOO_LARGE`` when over the peer's limit."""
         body = _packb(message)
         if len(body) > self.peer_max:
             raise IsockError("FRAME_TOO_LARGE", f"a message of {len(body)} bytes is over the peer's limit of {self.peer_max}")
         self._write(body)
+        return len(body)
 
     def prepare(self, value: Any) -> Any:
         return prepare(value, self.options.extensions, stacks=self.options.stacks)
@@ -419,6 +506,7 @@ class Connection(asyncio.Protocol):
         if isinstance(found, CodecError):
             self._on_undecodable(body, found)
             return
+        self.size = len(body)
         self._on_message(found)
 
     def _on_hello(self, body: bytes) -> None:
@@ -426,6 +514,7 @@ class Connection(asyncio.Protocol):
         self.peer_max = fields["maxFrameSize"]
         self.peer_nonce = fields.get("nonce") or b""
         self.peer_serves = fields.get("serves") is True
+        self.batch = fields.get("batch") is True
         secret = self.options.secret
         if self.is_server:
             if secret is not None:
@@ -562,6 +651,7 @@ class Connection(asyncio.Protocol):
                 return
             if found[0] == p.FRAGMENT:
                 raise p.ProtocolBreach("fragments do not nest")
+            self.size = total
             self._on_message(found)
 
     # -- client side: answers to our calls -----------------------------------
@@ -574,7 +664,7 @@ class Connection(asyncio.Protocol):
             return
         call = self.calls.get(ident)
         if call is None:
-            if kind in (p.RESULT, p.ERROR, p.ITEM, p.END, p.INPUT_CREDIT, p.INPUT_STOP):
+            if kind in (p.RESULT, p.ERROR, p.ITEM, p.ITEMS, p.END, p.INPUT_CREDIT, p.INPUT_STOP):
                 return  # a late answer to a call given up
             raise p.ProtocolBreach(f"message type {kind} does not go to a client")
         if kind == p.RESULT:
@@ -590,13 +680,15 @@ class Connection(asyncio.Protocol):
         elif kind == p.ERROR or (kind == p.END and len(message) > 2 and message[2] is not None):
             self._finish(call)
             self._fail_call(call, p.remote_error(message[2]))
-        elif kind == p.ITEM:
-            if not call.stream:
+        elif kind == p.ITEM or (kind == p.ITEMS and self.batch):
+            if call.window is None:
                 raise p.ProtocolBreach("an item for a call that asked for no stream")
-            if call.allowed <= 0:
-                raise p.ProtocolBreach("more stream items than credit")
-            call.allowed -= 1
-            call.items.append(message[2])
+            if kind == p.ITEM:
+                call.window.arrive(1, self.size)
+                call.items.append(message[2])
+            else:
+                call.window.arrive(len(message[2]), self.size)
+                call.items.extend(message[2])
             if len(message) == 4:
                 call.last_event_id = message[3]
             call.wake()
@@ -607,10 +699,7 @@ class Connection(asyncio.Protocol):
             self._finish(call)
             call.wake()
         elif kind == p.INPUT_CREDIT:
-            call.input_credit += message[2]
-            if call.input_credit > p.INPUT_WINDOW:
-                raise p.ProtocolBreach("input credit beyond the window")
-            call.wake_input()
+            call.input_credit.give(message)
         elif kind == p.INPUT_STOP:
             call.input_stopped = True
             call.wake_input()
@@ -635,8 +724,12 @@ class Connection(asyncio.Protocol):
             call.future.set_exception(error)
             call.future.exception()  # no "never retrieved" warning for a call given up
 
-    def start_call(self, name: str, data: Any, meta: dict[str, Any] | None, window: int = 0, upload: bool = False) -> OutCall:
-        """Sends a request; the call waits in ``self.calls`` for its answer."""
+    def start_call(self, name: str, data: Any, meta: dict[str, Any], stream: bool | int = False, upload: bool = False) -> OutCall:
+        """Sends a request; the call waits in ``self.calls`` for its answer.
+
+        A stream asks for a window of ``stream`` items when it is a number, else of 16 items,
+        or of 1,024 items and 1 MiB from a batch peer.
+        """
         if self.state != OPEN or self.closing:
             error = self.close_error
             if error is not None and error.code != "CONNECTION_CLOSED":
@@ -645,10 +738,22 @@ class Connection(asyncio.Protocol):
         ident = self.next_id
         self.next_id += 1
         prepared = None if upload else self.prepare(data)
+        window = None
+        if stream:
+            items = stream if type(stream) is int else p.BATCH_WINDOW if self.batch else p.STREAM_WINDOW
+            if not 1 <= items <= p.MAX_WINDOW:
+                raise IsockError("INVALID_ARGUMENT", "a stream window is 1 to 65,536 items")
+            meta["stream"] = items
+            if self.batch:
+                window = ReceiveWindow(items, p.BATCH_BYTES)
+                meta["streamBytes"] = p.BATCH_BYTES
+            else:
+                window = ReceiveWindow(items)
         message = [p.REQUEST, ident, name, prepared]
         if meta:
             message.append(meta)
-        call = OutCall(ident, self.loop.create_future(), window)
+        input_credit = SendCredit(p.BATCH_WINDOW, p.BATCH_BYTES) if self.batch else SendCredit(p.INPUT_WINDOW)
+        call = OutCall(ident, self.loop.create_future(), window, input_credit)
         self.send_data(message)
         self.calls[ident] = call
         return call
@@ -673,12 +778,12 @@ class Connection(asyncio.Protocol):
         else:
             items = list(call.items)
             call.items.clear()
-        if items and not call.done:
-            call.taken += len(items)
-            if call.taken >= max(1, call.window // 2) and self.state == OPEN:
-                call.allowed += call.taken
-                self.send([p.CREDIT, call.id, call.taken])
-                call.taken = 0
+        if items and call.window is not None:
+            call.window.took(len(items))
+            if not call.done and self.state == OPEN:
+                grant = call.window.grant()
+                if grant is not None:
+                    self.send([p.CREDIT, call.id, *grant])
         return items
 
     async def send_inputs(self, call: OutCall, source: Any) -> None:
@@ -690,10 +795,9 @@ class Connection(asyncio.Protocol):
             else:
                 iterator = iter(source)
                 is_async = False
+            credit = call.input_credit
             while True:
-                while call.input_credit <= 0 and not call.input_stopped:
-                    call.input_waiter = self.loop.create_future()
-                    await call.input_waiter
+                await credit.wait(self.loop, lambda: call.input_stopped)
                 if call.input_stopped or self.state != OPEN:
                     break
                 await self.drain()
@@ -705,8 +809,7 @@ class Connection(asyncio.Protocol):
                     break
                 if call.input_stopped or self.state != OPEN:
                     break
-                call.input_credit -= 1
-                self.send_data([p.INPUT, call.id, self.prepare(item)])
+                credit.spend(self.send_data([p.INPUT, call.id, self.prepare(item)]))
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -738,17 +841,11 @@ class Connection(asyncio.Protocol):
             if call is not None:
                 self._cancel_running(call)
         elif kind == p.CREDIT:
-            if call is None:
-                return
-            call.credit += message[2]
-            if call.credit > call.window:
-                raise p.ProtocolBreach("stream credit beyond the window")
-            waiter = call.credit_waiter
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
-        elif kind == p.INPUT:
+            if call is not None and call.credit is not None:
+                call.credit.give(message)
+        elif kind == p.INPUT or (kind == p.INPUTS and self.batch):
             if call is not None and call.inputs is not None:
-                call.inputs._push(message[2])
+                call.inputs._push([message[2]] if kind == p.INPUT else message[2], self.size)
         elif kind == p.INPUT_END:
             if call is not None and call.inputs is not None:
                 error = message[2] if len(message) == 3 else None
@@ -802,6 +899,9 @@ class Connection(asyncio.Protocol):
         if window is not None and window != 0 and (type(window) is not int or not 1 <= window <= p.MAX_WINDOW):
             raise p.ProtocolBreach(f"a stream window of {window!r}")
         window = window or 0
+        byte_window = meta.get("streamBytes", 0) if self.batch else 0
+        if type(byte_window) is not int or byte_window < 0:
+            raise p.ProtocolBreach(f"a stream byte window of {byte_window!r}")
         if self.closing or registry.closing:
             self.send([p.ERROR, ident, p.error_object("CONNECTION_CLOSED", "ClientError", "the server is shutting down")])
             return
@@ -829,7 +929,7 @@ class Connection(asyncio.Protocol):
             deadline = time.time() + timeout / 1000
         last_event_id = meta.get("lastEventId")
         context = Context(deadline=deadline, metadata=metadata, last_event_id=last_event_id, loop=self.loop)
-        call = InCall(ident, context, window)
+        call = InCall(ident, context, SendCredit(window, byte_window) if window else None)
         data = message[3] if len(message) > 3 else None
         if meta.get("input") is True:
             call.inputs = InputStream(self, ident)
@@ -860,7 +960,7 @@ class Connection(asyncio.Protocol):
             else:
                 source = await self.loop.run_in_executor(registry_executor(self.registry), lambda: handler.function(*arguments))
             if _is_stream(source):
-                if not call.window:
+                if call.credit is None:
                     self._answer(call, [p.ERROR, ident, p.error_object("STREAM_REQUIRED", "RemoteError", f'"{handler.name}" streams its result: ask for a stream')])
                     return
                 await self._stream(call, source)
@@ -898,10 +998,10 @@ class Connection(asyncio.Protocol):
         is_async = hasattr(source, "__anext__")
         executor = registry_executor(self.registry)
         sent_at = time.monotonic()
+        credit = call.credit
+        assert credit is not None
         while True:
-            while call.credit <= 0:
-                call.credit_waiter = self.loop.create_future()
-                await call.credit_waiter
+            await credit.wait(self.loop, lambda: False)
             if self.write_paused:
                 await self.drain()
             if is_async:
@@ -915,8 +1015,7 @@ class Connection(asyncio.Protocol):
                     break
             if self.running.get(ident) is not call or self.state != OPEN:
                 return
-            call.credit -= 1
-            self.send_data([p.ITEM, ident, self.prepare(item)])
+            credit.spend(self.send_data([p.ITEM, ident, self.prepare(item)]))
             now = time.monotonic()
             if now - sent_at > 0.004:
                 sent_at = now
