@@ -48,6 +48,17 @@ class Numbers(Action):
             Numbers.closed.append(True)
 
 
+class Produced(Action):
+    name = "produced"
+    count = 0
+
+    def action(self, n):
+        Produced.count = 0
+        for i in range(n):
+            Produced.count += 1
+            yield i
+
+
 class Deadline(Action):
     name = "deadline"
 
@@ -62,7 +73,7 @@ def serve() -> Iterator[Callable[..., isock.Server]]:
 
     def start(**options: Any) -> isock.Server:
         server = isock.Server("127.0.0.1", 0, **options)
-        for action in (Echo(), Slow(), Numbers(), Deadline()):
+        for action in (Echo(), Slow(), Numbers(), Deadline(), Produced()):
             server.addAction(action)
         thread = threading.Thread(target=server.serve_forever)
         thread.start()
@@ -170,6 +181,17 @@ def test_leaving_a_stream_early_closes_the_generator(serve) -> None:
         assert client.runAction(Echo, 1) == 1
 
 
+@pytest.mark.parametrize("window", [16, None])
+def test_a_slow_reader_holds_the_python_generator_to_its_window(serve, window) -> None:
+    server = serve()
+    with isock.Client("127.0.0.1", server.port) as client:
+        items = client.stream(Produced, 5000, window=window)
+        assert next(items) == 0
+        time.sleep(0.5)
+        assert Produced.count <= 1 + 2 * (window or 1024), Produced.count
+        assert list(items) == list(range(1, 5000))
+
+
 def test_run_action_on_a_streaming_action_is_stream_required(serve) -> None:
     server = serve()
     with isock.Client("127.0.0.1", server.port) as client:
@@ -183,7 +205,7 @@ def test_describe_lists_the_actions(serve) -> None:
     server = serve()
     with isock.Client("127.0.0.1", server.port) as client:
         actions = {action["name"]: action for action in client.describe()["actions"]}
-    assert list(actions) == ["echo", "slow", "numbers", "deadline"]
+    assert list(actions) == ["echo", "slow", "numbers", "deadline", "produced"]
     assert actions["numbers"]["streams"] is True and actions["echo"]["streams"] is False
 
 
