@@ -228,6 +228,28 @@ def test_more_requests_than_max_in_flight_are_overloaded(serve) -> None:
     raw.close()
 
 
+def test_connections_over_max_connections_are_refused_with_overloaded(serve) -> None:
+    server = serve(max_connections=1)
+    first = Raw(server.port)
+    second = Raw(server.port, hello=False)
+    assert second.read()[:5] == b"isock"
+    assert second.goodbye_code() == "OVERLOADED"
+    with isock.Client("127.0.0.1", server.port, retry=1) as client:
+        with pytest.raises(ClientException) as caught:
+            client.runAction("echo", "x")
+    assert caught.value.code == "OVERLOADED"
+    first.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            still_serves(server.port)
+            break
+        except ClientException:
+            time.sleep(0.05)
+    else:
+        still_serves(server.port)
+
+
 def test_shutdown_lets_running_calls_finish(serve) -> None:
     server = serve()
     client = isock.Client("127.0.0.1", server.port)

@@ -157,6 +157,12 @@ def test_metadata_reaches_the_handler(client: isock.Client) -> None:
     assert caught.value.code == "INVALID_METADATA"
 
 
+def test_describe_lists_the_typescript_actions(client: isock.Client) -> None:
+    actions = {action["name"]: action for action in client.describe()["actions"]}
+    assert actions["count"]["streams"] is True
+    assert actions["echo"]["streams"] is False
+
+
 def test_256_calls_in_flight_on_one_connection(server: TsProcess) -> None:
     async def main() -> list[int]:
         async with aio.Client("127.0.0.1", server.port) as client:

@@ -436,7 +436,10 @@ class Server(Registry):
             def refuse(transport: asyncio.BaseTransport) -> None:
                 original(transport)
                 connection.goodbye("OVERLOADED", "too many connections")
-                connection.close()
+                # Close once the client's hello had time to arrive: closing with unread
+                # bytes would reset the connection before the client reads the goodbye.
+                connection.refusing = True
+                connection.loop.call_later(0.2, connection.close)
 
             connection.connection_made = refuse  # type: ignore[method-assign]
         else:

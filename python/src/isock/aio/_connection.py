@@ -333,6 +333,7 @@ class Connection(asyncio.Protocol):
         self.peer_serves = False
         self.auth_answered = False
         self.batch = False  # both hellos said batch: true
+        self.refusing = False  # over the connection limit: hello, goodbye, close
         self.size = 0  # the body length of the message being handled
 
     # -- asyncio.Protocol ---------------------------------------------------
@@ -346,6 +347,8 @@ class Connection(asyncio.Protocol):
         self.timer = self.loop.call_later(self.options.handshake_timeout, self._handshake_expired)
 
     def data_received(self, data: bytes) -> None:
+        if self.refusing:
+            return
         self.last_received = time.monotonic()
         buffer = self.buffer
         buffer += data
@@ -733,7 +736,7 @@ class Connection(asyncio.Protocol):
         if self.state != OPEN or self.closing:
             error = self.close_error
             if error is not None and error.code != "CONNECTION_CLOSED":
-                raise IsockError(error.code, str(error))
+                raise (ClientException if isinstance(error, ClientException) else IsockError)(error.code, str(error))
             raise ClientException("CONNECTION_CLOSED", "the connection is closing")
         ident = self.next_id
         self.next_id += 1
