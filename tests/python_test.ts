@@ -112,6 +112,18 @@ Deno.test("python server: a stream of 10,000 items arrives in order, and a slow 
   assert.equal(rest, 999);
 });
 
+Deno.test("python server: large values both ways (the client sends fragments)", async () => {
+  await using server = await startPythonServer();
+  await using client = new Client({ port: server.port });
+  const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => i % 251);
+  const [echoed, small] = await Promise.all([
+    client.runAction("echo", big),
+    client.runAction("echo", "small meanwhile"),
+  ]);
+  assert.deepEqual(echoed, big);
+  assert.equal(small, "small meanwhile");
+});
+
 Deno.test("python server: an upload reaches the handler", async () => {
   await using server = await startPythonServer();
   await using client = new Client({ port: server.port });

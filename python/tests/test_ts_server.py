@@ -86,6 +86,12 @@ def test_rich_data_to_typescript(client: isock.Client) -> None:
     ]
 
 
+def test_large_values_both_ways_in_fragments(client: isock.Client) -> None:
+    big = bytes(range(256)) * 12_000  # 3 MiB: the TypeScript server answers in fragments
+    assert client.runAction("echo", big) == big
+    assert client.runAction("echo", "small after") == "small after"
+
+
 def test_an_error_arrives_with_its_name_message_code_and_fields(client: isock.Client) -> None:
     with pytest.raises(RemoteError) as caught:
         client.runAction("fail", "no such page")
