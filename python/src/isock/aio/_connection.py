@@ -727,11 +727,20 @@ class Connection(asyncio.Protocol):
             call.future.set_exception(error)
             call.future.exception()  # no "never retrieved" warning for a call given up
 
-    def start_call(self, name: str, data: Any, meta: dict[str, Any], stream: bool | int = False, upload: bool = False) -> OutCall:
+    def start_call(
+        self,
+        name: str,
+        data: Any,
+        meta: dict[str, Any],
+        stream: bool | int = False,
+        upload: bool = False,
+        prepared: bool = False,
+    ) -> OutCall:
         """Sends a request; the call waits in ``self.calls`` for its answer.
 
         A stream asks for a window of ``stream`` items when it is a number, else of 16 items,
-        or of 1,024 items and 1 MiB from a batch peer.
+        or of 1,024 items and 1 MiB from a batch peer. ``prepared``: ``data`` went through
+        :meth:`prepare` already (in another thread).
         """
         if self.state != OPEN or self.closing:
             error = self.close_error
@@ -740,7 +749,10 @@ class Connection(asyncio.Protocol):
             raise ClientException("CONNECTION_CLOSED", "the connection is closing")
         ident = self.next_id
         self.next_id += 1
-        prepared = None if upload else self.prepare(data)
+        if upload:
+            data = None
+        elif not prepared:
+            data = self.prepare(data)
         window = None
         if stream:
             items = stream if type(stream) is int else p.BATCH_WINDOW if self.batch else p.STREAM_WINDOW
@@ -752,7 +764,7 @@ class Connection(asyncio.Protocol):
                 meta["streamBytes"] = p.BATCH_BYTES
             else:
                 window = ReceiveWindow(items)
-        message = [p.REQUEST, ident, name, prepared]
+        message = [p.REQUEST, ident, name, data]
         if meta:
             message.append(meta)
         input_credit = SendCredit(p.BATCH_WINDOW, p.BATCH_BYTES) if self.batch else SendCredit(p.INPUT_WINDOW)
