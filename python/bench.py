@@ -1,6 +1,6 @@
 """Python client benchmarks: isock against a TypeScript server, beside Pyro5 and grpcio echo servers in Python.
 
-    python/.venv/bin/pip install -r python/requirements-bench.txt
+    python/.venv/bin/pip install -r python/requirements-bench.txt -r python/requirements-bench-pyro.txt
     python/.venv/bin/python python/bench.py [--seconds 3]
 
 W1: sequential small calls (the synchronous client, one at a time).
