@@ -573,7 +573,7 @@ def decode(data: bytes | bytearray | memoryview, extensions: Sequence[Extension]
     """
     decoder = _Decoder(_check_extensions(extensions) if extensions else (), len(data))
     try:
-        return decoder.unpack(data)
+        return decoder.unpack(data if isinstance(data, bytes) else bytes(data))
     except CodecError:
         raise
     except RecursionError:

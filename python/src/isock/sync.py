@@ -11,13 +11,11 @@ import asyncio
 import concurrent.futures
 import ssl
 import threading
-from typing import Any, Callable, Coroutine, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Coroutine, Iterator, TypeVar
 
 from . import aio
-from . import protocol as p
 from .action import action_name
 from .aio._connection import OPEN
-from .codec import Extension
 from .errors import IsockError
 
 __all__ = ["Client", "Server"]

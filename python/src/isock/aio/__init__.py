@@ -481,7 +481,8 @@ class Server(Registry):
             connection.close()
         if self._server is not None:
             await self._server.wait_closed()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        if self.executor is not None:
+            self.executor.shutdown(wait=False, cancel_futures=True)
         if self._finished is not None and not self._finished.done():
             self._finished.set_result(None)
 

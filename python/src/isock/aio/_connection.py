@@ -13,7 +13,7 @@ import collections
 import os
 import time
 from concurrent.futures import Executor
-from typing import Any, AsyncIterator, Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import msgpack
 
@@ -453,12 +453,12 @@ class Connection(asyncio.Protocol):
         for call in list(self.calls.values()):
             self._fail_call(call, error)
         self.calls.clear()
-        for call in list(self.running.values()):
-            call.context._cancel()
-            if call.inputs is not None:
-                call.inputs._end(IsockError("CONNECTION_CLOSED", "the connection closed"))
-            if call.task is not None:
-                call.task.cancel()
+        for running in list(self.running.values()):
+            running.context._cancel()
+            if running.inputs is not None:
+                running.inputs._end(IsockError("CONNECTION_CLOSED", "the connection closed"))
+            if running.task is not None:
+                running.task.cancel()
         self.running.clear()
         self.resume_writing()
         if not self.closed.done():
@@ -939,9 +939,8 @@ class Connection(asyncio.Protocol):
             self.send([p.ERROR, ident, p.error_object("UNKNOWN_ACTION", "RemoteError", f'No action named "{name}" here.')])
             return
         timeout = meta.get("timeout")
-        deadline = None
-        if type(timeout) in (int, float) and timeout >= 0:
-            deadline = time.time() + timeout / 1000
+        seconds = timeout / 1000 if isinstance(timeout, (int, float)) and timeout >= 0 else None
+        deadline = None if seconds is None else time.time() + seconds
         last_event_id = meta.get("lastEventId")
         context = Context(deadline=deadline, metadata=metadata, last_event_id=last_event_id, loop=self.loop)
         call = InCall(ident, context, SendCredit(window, byte_window) if window else None)
@@ -951,8 +950,9 @@ class Connection(asyncio.Protocol):
             data = call.inputs
         self.running[ident] = call
         call.task = self.loop.create_task(self._run(call, handler, data))
-        if deadline is not None:
-            self.loop.call_later(timeout / 1000, self._deadline_passed, call)
+        if seconds is not None:
+            # The server's own timer: the call ends on time even if the cancel never comes.
+            self.loop.call_later(seconds, self._deadline_passed, call)
 
     def _deadline_passed(self, call: InCall) -> None:
         if self.running.get(call.id) is call:
