@@ -201,3 +201,69 @@ Deno.test("python server: reflection lists its actions", async () => {
   const echo = action<string, string>("echo");
   assert.equal(await client.runAction(echo, "typed"), "typed");
 });
+
+/** Sends `bytes` on a raw connection and reads until the server closes it; returns what came. */
+async function rawExchange(
+  port: number,
+  bytes: Uint8Array,
+): Promise<Uint8Array> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(bytes);
+    const chunks: Uint8Array[] = [];
+    const buffer = new Uint8Array(4096);
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const count = await conn.read(buffer).catch(() => null);
+      if (count === null) break;
+      chunks.push(buffer.slice(0, count));
+    }
+    const all = new Uint8Array(
+      chunks.reduce((sum, chunk) => sum + chunk.length, 0),
+    );
+    let at = 0;
+    for (const chunk of chunks) {
+      all.set(chunk, at);
+      at += chunk.length;
+    }
+    return all;
+  } finally {
+    conn.close();
+  }
+}
+
+const latin1 = (bytes: Uint8Array) => String.fromCharCode(...bytes);
+
+Deno.test("python server: garbage and a 2 GiB length cost only their own connection", async () => {
+  await using server = await startPythonServer();
+  await using client = new Client({ port: server.port });
+  assert.equal(await client.runAction("echo", "before"), "before");
+  const garbage = await rawExchange(
+    server.port,
+    new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n"),
+  );
+  assert.equal(latin1(garbage.subarray(4, 10)), "isock\u0001"); // its hello
+  assert.match(latin1(garbage), /PROTOCOL/);
+  const hello = new Uint8Array([
+    0,
+    0,
+    0,
+    25,
+    ...new TextEncoder().encode("isock"),
+    1,
+    0x81,
+    0xac,
+    ...new TextEncoder().encode("maxFrameSize"),
+    0xce,
+    4,
+    0,
+    0,
+    0,
+  ]);
+  const huge = await rawExchange(
+    server.port,
+    new Uint8Array([...hello, 0x80, 0, 0, 0]),
+  );
+  assert.match(latin1(huge), /FRAME_TOO_LARGE/);
+  assert.equal(await client.runAction("echo", "after"), "after");
+});
