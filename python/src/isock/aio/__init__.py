@@ -55,7 +55,8 @@ class Client:
     :param host: the server's host name or address.
     :param port: its port.
     :param retry: how many times to try connecting before ``ClientException`` ``CONNECT_FAILED``;
-        tries are spaced by a backoff (50 ms, doubling, at most 1 s).
+        tries are spaced by a backoff (50 ms, doubling, at most 1 s). A certificate the client
+        does not accept fails at once with ``TLS_FAILED``.
     :param timeout: seconds each call may take by default (``None``: no limit); a call that takes
         longer raises ``IsockError`` ``TIMEOUT`` and sends the server a cancel.
     :param secret: the shared secret (str or bytes) of a server that requires one.
@@ -163,6 +164,9 @@ class Client:
                 if error.code in ("UNAUTHORIZED", "PROTOCOL", "FRAME_TOO_LARGE"):
                     raise IsockError(error.code, str(error)) from None
                 last = error
+            except ssl.SSLCertVerificationError as error:
+                # Trying again would not change the certificate.
+                raise ClientException("TLS_FAILED", f"the server's certificate was refused: {error}") from None
             except (OSError, asyncio.TimeoutError, ssl.SSLError) as error:
                 last = error
         raise ClientException(
