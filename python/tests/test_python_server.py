@@ -461,3 +461,25 @@ def test_a_malformed_error_object_is_a_protocol_error(hostile) -> None:
         time.sleep(1)
 
     assert call_fails(hostile(behave)).code == "PROTOCOL"
+
+
+class Failing(Action):
+    name = "failing"
+
+    def action(self, n):
+        for i in range(n):
+            yield i
+        raise ValueError("after the items")
+
+
+def test_a_generator_that_raises_ends_its_stream_with_the_error_after_its_items(serve) -> None:
+    server = serve()
+    server.addAction(Failing())
+    with isock.Client("127.0.0.1", server.port) as client:
+        seen: list[int] = []
+        with pytest.raises(RemoteError) as caught:
+            for item in client.stream("failing", 100):
+                seen.append(item)
+        assert seen == list(range(100))
+        assert (caught.value.code, caught.value.remote_name, str(caught.value)) == ("ACTION_FAILED", "ValueError", "after the items")
+        assert list(client.stream(Numbers, 10_000)) == list(range(10_000))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import os
+import threading
 import time
 from concurrent.futures import Executor
 from typing import Any, Callable, Iterator
@@ -279,10 +280,161 @@ class InputStream:
             return _END
 
 
+class SyncPump:
+    """Pulls a plain generator in the server's threads, within its stream's item credit.
+
+    A worker thread runs ``next()`` as long as there is credit, then gives the thread back;
+    a grant starts it again. The loop sends what the thread produced: everything ready at
+    once in one message to a batch peer (within its byte credit, at the size per item so
+    far), one item a message to the others. The thread closes the generator when the stream
+    is stopped.
+    """
+
+    def __init__(self, connection: "Connection", call: "InCall", source: Any) -> None:
+        assert call.credit is not None
+        self.connection = connection
+        self.call = call
+        self.credit = call.credit
+        self.source = source
+        self.lock = threading.Lock()
+        self.permits = call.credit.items
+        self.pending: collections.deque[Any] = collections.deque()
+        self.working = False
+        self.scheduled = False
+        self.stopped = False
+        self.closed = False
+        self.ended = False
+        self.error: BaseException | None = None
+        self.done: asyncio.Future[None] = connection.loop.create_future()
+        self.sent_items = 0
+        self.sent_bytes = 0
+
+    # -- in a worker thread ---------------------------------------------------
+
+    def run(self) -> None:
+        source = self.source
+        while True:
+            with self.lock:
+                if self.stopped or self.ended or self.permits <= 0:
+                    self.working = False
+                    close = self.stopped and not self.closed
+                    self.closed = self.closed or close
+                    break
+                self.permits -= 1
+            try:
+                item = next(source)
+            except StopIteration:
+                self._finish(None)
+                return
+            except BaseException as error:  # the generator's failure ends the stream with it
+                self._finish(error if isinstance(error, Exception) else RuntimeError(repr(error)))
+                return
+            with self.lock:
+                self.pending.append(item)
+                wake = not self.scheduled
+                self.scheduled = True
+            if wake:
+                self.connection.loop.call_soon_threadsafe(self.flush)
+        if close:
+            _close_quietly(source)
+
+    def _finish(self, error: BaseException | None) -> None:
+        with self.lock:
+            self.ended = True
+            self.working = False
+            self.error = error
+            wake = not self.scheduled
+            self.scheduled = True
+        if wake:
+            self.connection.loop.call_soon_threadsafe(self.flush)
+
+    # -- on the loop -----------------------------------------------------------
+
+    def kick(self) -> None:
+        with self.lock:
+            start = not (self.working or self.stopped or self.ended) and self.permits > 0
+            self.working = self.working or start
+        if start:
+            self.connection.loop.run_in_executor(registry_executor(self.connection.registry), self.run)
+
+    def grant(self, count: int) -> None:
+        with self.lock:
+            self.permits += count
+        self.kick()
+        self.flush()
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped = True
+            close = not self.working and not self.ended and not self.closed
+            self.closed = self.closed or close
+        if close:
+            self.connection.loop.run_in_executor(registry_executor(self.connection.registry), _close_quietly, self.source)
+
+    def flush(self) -> None:
+        with self.lock:
+            self.scheduled = False
+        if self.done.done():
+            return
+        connection = self.connection
+        if connection.running.get(self.call.id) is not self.call or connection.state != OPEN:
+            self.stop()
+            self.done.set_result(None)
+            return
+        if connection.write_paused:
+            connection.loop.create_task(self._after_drain())
+            return
+        credit = self.credit
+        try:
+            while True:
+                with self.lock:
+                    if not self.pending or credit.items <= 0:
+                        break
+                    if credit.byte_window and credit.bytes <= 0:
+                        break  # a grant calls flush again
+                    count = 1
+                    if connection.batch and len(self.pending) > 1:
+                        count = min(len(self.pending), credit.items)
+                        if credit.byte_window and self.sent_items:
+                            per_item = max(1, self.sent_bytes // self.sent_items)
+                            count = max(1, min(count, credit.bytes // per_item))
+                    items = [self.pending.popleft() for _ in range(count)]
+                prepared = [connection.prepare(item) for item in items]
+                if count == 1:
+                    size = connection.send_data([p.ITEM, self.call.id, prepared[0]])
+                else:
+                    size = connection.send_data([p.ITEMS, self.call.id, prepared])
+                credit.items -= count
+                if credit.byte_window:
+                    credit.bytes -= size
+                self.sent_items += count
+                self.sent_bytes += size
+        except Exception as error:  # an item that cannot be encoded or is too large
+            self.stop()
+            self.error = error
+            self.done.set_result(None)
+            return
+        with self.lock:
+            finished = self.ended and not self.pending
+        if finished:
+            self.done.set_result(None)
+
+    async def _after_drain(self) -> None:
+        await self.connection.drain()
+        self.flush()
+
+
+def _close_quietly(source: Any) -> None:
+    try:
+        source.close()
+    except Exception:
+        pass
+
+
 class InCall:
     """A request this side runs: its task, context, stream credit and upload."""
 
-    __slots__ = ("id", "task", "context", "credit", "inputs")
+    __slots__ = ("id", "task", "context", "credit", "inputs", "pump")
 
     def __init__(self, ident: int, context: Context, credit: SendCredit | None) -> None:
         self.id = ident
@@ -290,6 +442,7 @@ class InCall:
         self.context = context
         self.credit = credit
         self.inputs: InputStream | None = None
+        self.pump: SyncPump | None = None
 
 
 HELLO, AUTH, OPEN, CLOSED = range(4)
@@ -858,6 +1011,8 @@ class Connection(asyncio.Protocol):
         elif kind == p.CREDIT:
             if call is not None and call.credit is not None:
                 call.credit.give(message)
+                if call.pump is not None:
+                    call.pump.grant(message[2])
         elif kind == p.INPUT or (kind == p.INPUTS and self.batch):
             if call is not None and call.inputs is not None:
                 call.inputs._push([message[2]] if kind == p.INPUT else message[2], self.size)
@@ -992,7 +1147,9 @@ class Connection(asyncio.Protocol):
         except Exception as error:
             self._answer(call, [p.ERROR, ident, self._error_object(error, "ACTION_FAILED")])
         finally:
-            if source is not None and _is_stream(source):
+            if call.pump is not None:
+                call.pump.stop()  # the pump's thread closes the generator
+            elif source is not None and _is_stream(source):
                 await _close_source(source, self.registry)
             if self.running.get(ident) is call:
                 del self.running[ident]
@@ -1008,10 +1165,27 @@ class Connection(asyncio.Protocol):
         if self.closing and not self.running:
             self.close()
 
+    async def _pump(self, call: InCall, source: Any) -> None:
+        """Streams a plain generator's items (see :class:`SyncPump`), then its end."""
+        pump = SyncPump(self, call, source)
+        call.pump = pump
+        pump.kick()
+        try:
+            await pump.done
+        except BaseException:
+            pump.stop()
+            raise
+        if pump.error is not None:
+            raise pump.error
+        if pump.stopped:
+            return
+        self._answer(call, [p.END, call.id])
+
     async def _stream(self, call: InCall, source: Any) -> None:
+        if not hasattr(source, "__anext__"):
+            await self._pump(call, source)
+            return
         ident = call.id
-        is_async = hasattr(source, "__anext__")
-        executor = registry_executor(self.registry)
         sent_at = time.monotonic()
         credit = call.credit
         assert credit is not None
@@ -1019,15 +1193,10 @@ class Connection(asyncio.Protocol):
             await credit.wait(self.loop, lambda: False)
             if self.write_paused:
                 await self.drain()
-            if is_async:
-                try:
-                    item = await source.__anext__()
-                except StopAsyncIteration:
-                    break
-            else:
-                item = await self.loop.run_in_executor(executor, next, source, _END)
-                if item is _END:
-                    break
+            try:
+                item = await source.__anext__()
+            except StopAsyncIteration:
+                break
             if self.running.get(ident) is not call or self.state != OPEN:
                 return
             credit.spend(self.send_data([p.ITEM, ident, self.prepare(item)]))
