@@ -366,6 +366,10 @@ def test_without_the_secret_nothing_runs(serve) -> None:
     raw = Raw(server.port)
     raw.sock.sendall(struct.pack(">I", 70_000))  # a large frame before authenticating
     assert raw.goodbye_code() == "FRAME_TOO_LARGE"
+    for proof in (b"\x00" * 32, None):  # a wrong proof, none at all
+        raw = Raw(server.port)
+        raw.send([7, proof])
+        assert raw.goodbye_code() == "UNAUTHORIZED"
 
 
 # -- a hostile server ---------------------------------------------------------------
