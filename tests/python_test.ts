@@ -177,6 +177,17 @@ Deno.test("python server: right and wrong secrets", async () => {
   }
 });
 
+Deno.test("python server: a client with retries reaches a Python server that starts late", async () => {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = probe.addr;
+  probe.close();
+  await using client = new Client({ port, retry: 12 });
+  const answer = client.runAction("echo", "late");
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  await using _server = await startPythonServer(["--port", String(port)]);
+  assert.equal(await answer, "late");
+});
+
 Deno.test("python server: TLS with the test certificate", async () => {
   await using server = await startPythonServer(["--tls"]);
   await using client = new Client({

@@ -232,8 +232,9 @@ def test_a_server_that_cannot_prove_the_secret_is_refused(ts_server) -> None:
     assert caught.value.code == "UNAUTHORIZED"
 
 
-def test_tls_with_the_test_certificate(ts_server) -> None:
-    server = ts_server("deno", "--tls")
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_tls_with_the_test_certificate(ts_server, runtime: str) -> None:
+    server = ts_server(runtime, "--tls")
     with isock.Client("localhost", server.port, tls=client_tls()) as client:
         assert client.runAction("echo", "over TLS") == "over TLS"
     # Without trusting the certificate, the client cannot connect.
