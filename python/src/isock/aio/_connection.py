@@ -1,0 +1,1231 @@
+"""One isock connection on asyncio: framing, the handshake, keepalive, and either side's calls.
+
+A :class:`Connection` is an ``asyncio.Protocol``: bytes arrive in ``data_received``, are cut
+into frames and handled at once, so a small call costs no task and no extra await. The
+client side keeps the calls it made (:class:`OutCall`); the server side runs the requests it
+receives as tasks (:class:`InCall`). Section numbers refer to PROTOCOL.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import threading
+import time
+from concurrent.futures import Executor
+from typing import Any, Callable, Iterator
+
+import msgpack
+
+from .. import protocol as p
+from ..action import RESERVED_PREFIX, Context, Handler
+from ..codec import CodecError, Extension, decode, prepare
+from ..errors import ClientException, IsockError, RemoteError
+
+_packb = msgpack.packb
+_pack_header = p.HEADER.pack
+_unpack_header = p.HEADER.unpack_from
+_END = object()
+
+
+class Options:
+    """Settings a connection reads (both sides)."""
+
+    __slots__ = (
+        "max_frame_size",
+        "heartbeat",
+        "handshake_timeout",
+        "idle_timeout",
+        "max_in_flight",
+        "extensions",
+        "stacks",
+        "secret",
+    )
+
+    def __init__(
+        self,
+        *,
+        max_frame_size: int = p.DEFAULT_MAX_FRAME_SIZE,
+        heartbeat: float = 10.0,
+        handshake_timeout: float = 10.0,
+        idle_timeout: float | None = 300.0,
+        max_in_flight: int = 1000,
+        extensions: tuple[Extension, ...] = (),
+        stacks: bool = False,
+        secret: bytes | None = None,
+    ) -> None:
+        if not p.MIN_MAX_FRAME_SIZE <= max_frame_size <= p.MAX_MAX_FRAME_SIZE:
+            raise IsockError("INVALID_ARGUMENT", "max_frame_size is 4096 to 4294967295")
+        self.max_frame_size = max_frame_size
+        self.heartbeat = heartbeat
+        self.handshake_timeout = handshake_timeout
+        self.idle_timeout = idle_timeout
+        self.max_in_flight = max_in_flight
+        self.extensions = extensions
+        self.stacks = stacks
+        self.secret = secret
+
+
+class Registry:
+    """What a server side needs from its server: its handlers, a thread pool, its state."""
+
+    handlers: dict[str, Handler]
+    executor: Executor | None
+    closing: bool
+
+    def describe(self) -> dict[str, Any]:  # pragma: no cover - the server implements it
+        raise NotImplementedError
+
+
+class ReceiveWindow:
+    """The receiving end of a stream's credit (sections 4.7, 4.8, 4.12): items, and bytes between batch peers.
+
+    ``arrive`` checks a message against the window (a breach when the sender overran it);
+    ``took`` counts what the consumer took; ``grant`` says what to give back, once the
+    consumer has taken half the item window or half the byte window.
+    """
+
+    __slots__ = ("items", "bytes", "allowed", "held", "sizes", "taken", "bytes_taken")
+
+    def __init__(self, items: int, byte_window: int = 0) -> None:
+        self.items = items
+        self.bytes = byte_window
+        self.allowed = items  # items the sender may still send
+        self.held = 0  # bytes of messages not yet taken whole
+        self.sizes: collections.deque[list[int]] = collections.deque()
+        self.taken = 0
+        self.bytes_taken = 0
+
+    def arrive(self, count: int, size: int) -> None:
+        if count > self.allowed:
+            raise p.ProtocolBreach("more stream items than credit")
+        if self.bytes:
+            if self.held >= self.bytes:
+                raise p.ProtocolBreach("more stream bytes than credit")
+            self.held += size
+            self.sizes.append([count, size])
+        self.allowed -= count
+
+    def took(self, count: int) -> None:
+        self.taken += count
+        if self.bytes:
+            sizes = self.sizes
+            while count and sizes:
+                first = sizes[0]
+                step = min(count, first[0])
+                first[0] -= step
+                count -= step
+                if first[0] == 0:
+                    sizes.popleft()
+                    self.held -= first[1]
+                    self.bytes_taken += first[1]
+
+    def grant(self) -> list[int] | None:
+        """``[count, byteCount]`` (or ``[count]``) to give back now, else ``None``."""
+        if self.taken >= max(1, self.items // 2) or (self.bytes and self.bytes_taken >= self.bytes // 2):
+            found = [self.taken, self.bytes_taken] if self.bytes else [self.taken]
+            self.allowed += self.taken
+            self.taken = 0
+            self.bytes_taken = 0
+            return found
+        return None
+
+
+class SendCredit:
+    """The sending end of a stream's credit: items, and bytes when the receiver counts them."""
+
+    __slots__ = ("items", "bytes", "window", "byte_window", "waiter")
+
+    def __init__(self, window: int, byte_window: int = 0) -> None:
+        self.items = window
+        self.bytes = byte_window
+        self.window = window
+        self.byte_window = byte_window
+        self.waiter: asyncio.Future[None] | None = None
+
+    @property
+    def open(self) -> bool:
+        """Whether a message of one item may start now."""
+        return self.items > 0 and (not self.byte_window or self.bytes > 0)
+
+    def spend(self, size: int) -> None:
+        self.items -= 1
+        if self.byte_window:
+            self.bytes -= size
+
+    def give(self, message: list[Any]) -> None:
+        self.items += message[2]
+        if self.items > self.window:
+            raise p.ProtocolBreach("credit beyond the item window")
+        if len(message) == 4 and self.byte_window:
+            self.bytes += message[3]
+            if self.bytes > self.byte_window:
+                raise p.ProtocolBreach("credit beyond the byte window")
+        self.wake()
+
+    def wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self, loop: asyncio.AbstractEventLoop, stopped: Callable[[], bool]) -> None:
+        while not self.open and not stopped():
+            self.waiter = loop.create_future()
+            await self.waiter
+
+
+class OutCall:
+    """A call this side made, waiting for its answer: one result, or a stream of items."""
+
+    __slots__ = (
+        "id",
+        "future",
+        "stream",
+        "items",
+        "waiter",
+        "window",
+        "done",
+        "error",
+        "input_credit",
+        "input_stopped",
+        "last_event_id",
+    )
+
+    def __init__(self, ident: int, future: asyncio.Future[Any], window: ReceiveWindow | None, input_credit: SendCredit) -> None:
+        self.id = ident
+        self.future = future
+        self.stream = window is not None
+        self.items: collections.deque[Any] = collections.deque()
+        self.waiter: asyncio.Future[None] | None = None
+        self.window = window
+        self.done = False
+        self.error: BaseException | None = None
+        self.input_credit = input_credit
+        self.input_stopped = False
+        self.last_event_id: Any = None
+
+    def wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def wake_input(self) -> None:
+        self.input_credit.wake()
+
+
+class InputStream:
+    """The items of an upload, as a handler reads them: ``async for`` or (in a thread) ``for``."""
+
+    def __init__(self, connection: "Connection", ident: int) -> None:
+        self._connection = connection
+        self._id = ident
+        self._items: collections.deque[Any] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._ended = False
+        self._error: BaseException | None = None
+        batch = connection.batch
+        self._window = ReceiveWindow(p.BATCH_WINDOW if batch else p.INPUT_WINDOW, p.BATCH_BYTES if batch else 0)
+        self.stopped = False
+        self._loop = connection.loop
+
+    def _push(self, items: list[Any], size: int) -> None:
+        self._window.arrive(len(items), size)
+        if self.stopped:
+            return
+        self._items.extend(items)
+        self._wake()
+
+    def _end(self, error: BaseException | None) -> None:
+        self._ended = True
+        self._error = error
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def __aiter__(self) -> "InputStream":
+        return self
+
+    async def __anext__(self) -> Any:
+        while not self._items:
+            if self._ended:
+                if self._error is not None:
+                    raise self._error
+                raise StopAsyncIteration
+            self._waiter = self._loop.create_future()
+            await self._waiter
+        item = self._items.popleft()
+        self._window.took(1)
+        grant = self._window.grant()
+        if grant is not None and not self._ended:
+            self._connection.send([p.INPUT_CREDIT, self._id, *grant])
+        return item
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        future = asyncio.run_coroutine_threadsafe(self._next_or_end(), self._loop)
+        item = future.result()
+        if item is _END:
+            raise StopIteration
+        return item
+
+    async def _next_or_end(self) -> Any:
+        try:
+            return await self.__anext__()
+        except StopAsyncIteration:
+            return _END
+
+
+class SyncPump:
+    """Pulls a plain generator in the server's threads, within its stream's item credit.
+
+    A worker thread runs ``next()`` as long as there is credit, then gives the thread back;
+    a grant starts it again. The loop sends what the thread produced: everything ready at
+    once in one message to a batch peer (within its byte credit, at the size per item so
+    far), one item a message to the others. The thread closes the generator when the stream
+    is stopped.
+    """
+
+    def __init__(self, connection: "Connection", call: "InCall", source: Any) -> None:
+        assert call.credit is not None
+        self.connection = connection
+        self.call = call
+        self.credit = call.credit
+        self.source = source
+        self.lock = threading.Lock()
+        self.permits = call.credit.items
+        self.pending: collections.deque[Any] = collections.deque()
+        self.working = False
+        self.scheduled = False
+        self.stopped = False
+        self.closed = False
+        self.ended = False
+        self.error: BaseException | None = None
+        self.done: asyncio.Future[None] = connection.loop.create_future()
+        self.sent_items = 0
+        self.sent_bytes = 0
+
+    # -- in a worker thread ---------------------------------------------------
+
+    def run(self) -> None:
+        source = self.source
+        while True:
+            with self.lock:
+                if self.stopped or self.ended or self.permits <= 0:
+                    self.working = False
+                    close = self.stopped and not self.closed
+                    self.closed = self.closed or close
+                    break
+                self.permits -= 1
+            try:
+                item = next(source)
+            except StopIteration:
+                self._finish(None)
+                return
+            except BaseException as error:  # the generator's failure ends the stream with it
+                self._finish(error if isinstance(error, Exception) else RuntimeError(repr(error)))
+                return
+            with self.lock:
+                self.pending.append(item)
+                wake = not self.scheduled
+                self.scheduled = True
+            if wake:
+                self.connection.loop.call_soon_threadsafe(self.flush)
+        if close:
+            _close_quietly(source)
+
+    def _finish(self, error: BaseException | None) -> None:
+        with self.lock:
+            self.ended = True
+            self.working = False
+            self.error = error
+            wake = not self.scheduled
+            self.scheduled = True
+        if wake:
+            self.connection.loop.call_soon_threadsafe(self.flush)
+
+    # -- on the loop -----------------------------------------------------------
+
+    def kick(self) -> None:
+        with self.lock:
+            start = not (self.working or self.stopped or self.ended) and self.permits > 0
+            self.working = self.working or start
+        if start:
+            self.connection.loop.run_in_executor(registry_executor(self.connection.registry), self.run)
+
+    def grant(self, count: int) -> None:
+        with self.lock:
+            self.permits += count
+        self.kick()
+        self.flush()
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped = True
+            close = not self.working and not self.ended and not self.closed
+            self.closed = self.closed or close
+        if close:
+            self.connection.loop.run_in_executor(registry_executor(self.connection.registry), _close_quietly, self.source)
+
+    def flush(self) -> None:
+        with self.lock:
+            self.scheduled = False
+        if self.done.done():
+            return
+        connection = self.connection
+        if connection.running.get(self.call.id) is not self.call or connection.state != OPEN:
+            self.stop()
+            self.done.set_result(None)
+            return
+        if connection.write_paused:
+            connection.loop.create_task(self._after_drain())
+            return
+        credit = self.credit
+        try:
+            while True:
+                with self.lock:
+                    if not self.pending or credit.items <= 0:
+                        break
+                    if credit.byte_window and credit.bytes <= 0:
+                        break  # a grant calls flush again
+                    count = 1
+                    if connection.batch and len(self.pending) > 1:
+                        count = min(len(self.pending), credit.items)
+                        if credit.byte_window and self.sent_items:
+                            per_item = max(1, self.sent_bytes // self.sent_items)
+                            count = max(1, min(count, credit.bytes // per_item))
+                    items = [self.pending.popleft() for _ in range(count)]
+                prepared = [connection.prepare(item) for item in items]
+                if count == 1:
+                    size = connection.send_data([p.ITEM, self.call.id, prepared[0]])
+                else:
+                    size = connection.send_data([p.ITEMS, self.call.id, prepared])
+                credit.items -= count
+                if credit.byte_window:
+                    credit.bytes -= size
+                self.sent_items += count
+                self.sent_bytes += size
+        except Exception as error:  # an item that cannot be encoded or is too large
+            self.stop()
+            self.error = error
+            self.done.set_result(None)
+            return
+        with self.lock:
+            finished = self.ended and not self.pending
+        if finished:
+            self.done.set_result(None)
+
+    async def _after_drain(self) -> None:
+        await self.connection.drain()
+        self.flush()
+
+
+def _close_quietly(source: Any) -> None:
+    try:
+        source.close()
+    except Exception:
+        pass
+
+
+class InCall:
+    """A request this side runs: its task, context, stream credit and upload."""
+
+    __slots__ = ("id", "task", "context", "credit", "inputs", "pump")
+
+    def __init__(self, ident: int, context: Context, credit: SendCredit | None) -> None:
+        self.id = ident
+        self.task: asyncio.Task[None] | None = None
+        self.context = context
+        self.credit = credit
+        self.inputs: InputStream | None = None
+        self.pump: SyncPump | None = None
+
+
+HELLO, AUTH, OPEN, CLOSED = range(4)
+
+
+class Connection(asyncio.Protocol):
+    """One connection, client side (``registry is None``) or server side."""
+
+    def __init__(
+        self,
+        options: Options,
+        registry: Registry | None = None,
+        on_close: Callable[["Connection"], None] | None = None,
+    ) -> None:
+        self.options = options
+        self.registry = registry
+        self.is_server = registry is not None
+        self.on_close = on_close
+        self.loop = asyncio.get_event_loop()
+        self.transport: asyncio.Transport | None = None
+        self.state = HELLO
+        self.limit = p.HELLO_MAX
+        self.buffer = bytearray()
+        self.nonce = os.urandom(32)
+        self.peer_nonce = b""
+        self.peer_max = p.MIN_MAX_FRAME_SIZE
+        self.ready: asyncio.Future[None] = self.loop.create_future()
+        self.closed: asyncio.Future[None] = self.loop.create_future()
+        self.closing = False  # after a graceful goodbye, either way
+        self.close_error: IsockError | None = None
+        self.last_received = time.monotonic()
+        self.last_request = time.monotonic()
+        self.next_id = 1
+        self.calls: dict[int, OutCall] = {}
+        self.running: dict[int, InCall] = {}
+        self.fragments: dict[int, tuple[int, bytearray, float]] = {}
+        self.fragment_bytes = 0
+        self.write_paused = False
+        self.drain_waiters: list[asyncio.Future[None]] = []
+        self.timer: asyncio.TimerHandle | None = None
+        self.peer_serves = False
+        self.auth_answered = False
+        self.batch = False  # both hellos said batch: true
+        self.refusing = False  # over the connection limit: hello, goodbye, close
+        self.size = 0  # the body length of the message being handled
+
+    # -- asyncio.Protocol ---------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        fields: dict[str, Any] = {"maxFrameSize": self.options.max_frame_size, "nonce": self.nonce, "batch": True}
+        if self.is_server and self.options.secret is not None:
+            fields["authRequired"] = True
+        self._write(p.hello(fields))
+        self.timer = self.loop.call_later(self.options.handshake_timeout, self._handshake_expired)
+
+    def data_received(self, data: bytes) -> None:
+        if self.refusing:
+            return
+        self.last_received = time.monotonic()
+        buffer = self.buffer
+        buffer += data
+        position = 0
+        size = len(buffer)
+        try:
+            while size - position >= 4:
+                (length,) = _unpack_header(buffer, position)
+                if length > self.limit:
+                    if self.state == HELLO:
+                        raise p.ProtocolBreach(f"a first frame of {length} bytes is no hello")
+                    raise p.ProtocolBreach(f"a frame of {length} bytes is over the limit", "FRAME_TOO_LARGE")
+                end = position + 4 + length
+                if end > size:
+                    break
+                body = bytes(buffer[position + 4 : end])
+                position = end
+                self._on_body(body)
+                if self.state == CLOSED:
+                    return
+        except p.ProtocolBreach as breach:
+            self.breach(breach)
+            return
+        del buffer[:position]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed(self.close_error or ClientException("CONNECTION_CLOSED", "the connection closed"))
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        if self.is_server and self.transport is not None:
+            self.transport.pause_reading()  # the peer does not read its answers: stop reading its requests
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.is_server and self.transport is not None and self.state != CLOSED:
+            self.transport.resume_reading()
+        waiters, self.drain_waiters = self.drain_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def drain(self) -> None:
+        """Waits while the connection is congested."""
+        while self.write_paused and self.state != CLOSED:
+            waiter = self.loop.create_future()
+            self.drain_waiters.append(waiter)
+            await waiter
+
+    # -- sending ------------------------------------------------------------
+
+    def _write(self, body: bytes) -> None:
+        if self.transport is not None and self.state != CLOSED:
+            self.transport.write(_pack_header(len(body)) + body)
+
+    def send(self, message: list[Any]) -> None:
+        """Sends a message of plain values (no data to prepare)."""
+        self._write(_packb(message))
+
+    def send_data(self, message: list[Any]) -> int:
+        """Sends a message whose items are already prepared; ``FRAME_TOO_LARGE`` when over the peer's limit."""
+        body = _packb(message)
+        if len(body) > self.peer_max:
+            raise IsockError("FRAME_TOO_LARGE", f"a message of {len(body)} bytes is over the peer's limit of {self.peer_max}")
+        self._write(body)
+        return len(body)
+
+    def prepare(self, value: Any) -> Any:
+        return prepare(value, self.options.extensions, stacks=self.options.stacks)
+
+    def goodbye(self, code: str | None = None, message: str = "") -> None:
+        if code is None:
+            self.send([p.GOODBYE])
+        else:
+            self.send([p.GOODBYE, p.error_object(code, "ProtocolError", message)])
+
+    def breach(self, breach: IsockError) -> None:
+        """The peer broke the protocol: goodbye with the code, close, fail everything."""
+        if self.state == CLOSED:
+            return
+        self.goodbye(breach.code, str(breach))
+        self.close(breach)
+
+    def close(self, error: IsockError | None = None) -> None:
+        if self.state == CLOSED:
+            return
+        if error is not None and self.close_error is None:
+            self.close_error = error
+        if self.transport is not None:
+            self.transport.close()
+        self._closed(self.close_error or ClientException("CONNECTION_CLOSED", "the connection closed"))
+
+    def _closed(self, error: IsockError) -> None:
+        if self.state == CLOSED:
+            return
+        self.state = CLOSED
+        if self.timer is not None:
+            self.timer.cancel()
+        if not self.ready.done():
+            self.ready.set_exception(error)
+            self.ready.exception()
+        for call in list(self.calls.values()):
+            self._fail_call(call, error)
+        self.calls.clear()
+        for running in list(self.running.values()):
+            running.context._cancel()
+            if running.inputs is not None:
+                running.inputs._end(IsockError("CONNECTION_CLOSED", "the connection closed"))
+            if running.task is not None:
+                running.task.cancel()
+        self.running.clear()
+        self.resume_writing()
+        if not self.closed.done():
+            self.closed.set_result(None)
+        if self.on_close is not None:
+            self.on_close(self)
+
+    # -- timers -------------------------------------------------------------
+
+    def _handshake_expired(self) -> None:
+        if self.state != OPEN:
+            self.close(IsockError("TIMEOUT", "no handshake within the handshake timeout"))
+
+    def _tick(self) -> None:
+        """Every heartbeat: the peer is dead after three silent intervals; else ping it."""
+        if self.state != OPEN:
+            return
+        now = time.monotonic()
+        beat = self.options.heartbeat
+        if now - self.last_received > 3 * beat:
+            self.close(ClientException("CONNECTION_CLOSED", "the peer sent nothing for three heartbeats"))
+            return
+        for ident, (_total, _parts, since) in list(self.fragments.items()):
+            if now - since > p.FRAGMENT_STALL:
+                self.breach(p.ProtocolBreach(f"fragmented message {ident} stalled"))
+                return
+        idle = self.options.idle_timeout
+        if (
+            self.is_server
+            and idle is not None
+            and not self.running
+            and not self.peer_serves
+            and now - self.last_request > idle
+        ):
+            self.goodbye()
+            self.close()
+            return
+        self.send([p.PING, 0])
+        self.timer = self.loop.call_later(beat, self._tick)
+
+    # -- receiving ----------------------------------------------------------
+
+    def _on_body(self, body: bytes) -> None:
+        if self.state == HELLO:
+            self._on_hello(body)
+            return
+        found = p.decode_message(body, self.options.extensions)
+        if isinstance(found, CodecError):
+            self._on_undecodable(body, found)
+            return
+        self.size = len(body)
+        self._on_message(found)
+
+    def _on_hello(self, body: bytes) -> None:
+        fields = p.parse_hello(body)
+        self.peer_max = fields["maxFrameSize"]
+        self.peer_nonce = fields.get("nonce") or b""
+        self.peer_serves = fields.get("serves") is True
+        self.batch = fields.get("batch") is True
+        secret = self.options.secret
+        if self.is_server:
+            if secret is not None:
+                self.state = AUTH
+                self.limit = p.PRE_AUTH_MAX
+            else:
+                self._open()
+            return
+        if secret is not None or fields.get("authRequired") is True:
+            proof = p.client_proof(secret, self.peer_nonce, self.nonce) if secret is not None else None
+            self.send([p.AUTH, proof])
+            self.state = AUTH
+            self.limit = p.PRE_AUTH_MAX
+        else:
+            self._open()
+
+    def _open(self) -> None:
+        self.state = OPEN
+        self.limit = self.options.max_frame_size
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.loop.call_later(self.options.heartbeat, self._tick)
+        if not self.ready.done():
+            self.ready.set_result(None)
+
+    def _on_auth(self, message: list[Any]) -> None:
+        kind = message[0]
+        secret = self.options.secret
+        if self.is_server:
+            if kind != p.AUTH:
+                raise p.ProtocolBreach("authenticate first", "UNAUTHORIZED")
+            proof = message[1]
+            assert secret is not None
+            expected = p.client_proof(secret, self.nonce, self.peer_nonce)
+            import hmac
+
+            if type(proof) is not bytes or len(self.peer_nonce) != 32 or not hmac.compare_digest(proof, expected):
+                raise p.ProtocolBreach("wrong or missing secret", "UNAUTHORIZED")
+            self.send([p.AUTH_OK, p.server_proof(secret, self.peer_nonce, self.nonce)])
+            self.auth_answered = True
+            self._open()
+            return
+        if kind == p.GOODBYE:
+            self._on_goodbye(message)
+            return
+        if kind != p.AUTH_OK:
+            raise p.ProtocolBreach("the server sent a message before authenticating", "UNAUTHORIZED")
+        if secret is not None:
+            import hmac
+
+            expected = p.server_proof(secret, self.nonce, self.peer_nonce)
+            proof = message[1]
+            if type(proof) is not bytes or not hmac.compare_digest(proof, expected):
+                self.close(IsockError("UNAUTHORIZED", "the server could not prove it knows the secret"))
+                return
+        self._open()
+
+    def _on_undecodable(self, body: bytes, error: CodecError) -> None:
+        """A message whose data did not decode: only its call fails (section 4.1)."""
+        kind, ident = p.peek(body)
+        if self.state != OPEN:
+            raise p.ProtocolBreach(f"an undecodable message during the handshake: {error}")
+        if kind == p.REQUEST and self.is_server:
+            self.send([p.ERROR, ident, p.error_object("INVALID_REQUEST", "CodecError", str(error))])
+        elif kind in (p.RESULT, p.ITEM, p.ITEMS, p.ERROR, p.END) and not self.is_server:
+            call = self.calls.pop(ident, None)
+            if call is not None:
+                self._fail_call(call, CodecError(error.code, f"the answer did not decode: {error}"))
+                self.send([p.CANCEL, ident])
+        elif kind in (p.INPUT, p.INPUTS) and self.is_server:
+            running = self.running.get(ident)
+            if running is not None and running.inputs is not None:
+                running.inputs._end(CodecError(error.code, f"an input did not decode: {error}"))
+        else:
+            raise p.ProtocolBreach(f"an undecodable message of type {kind}: {error}")
+
+    def _on_message(self, message: list[Any]) -> None:
+        kind = message[0]
+        if self.state == AUTH:
+            self._on_auth(message)
+            return
+        if kind == p.PING:
+            self.send([p.PONG, message[1]])
+        elif kind == p.PONG:
+            pass
+        elif kind == p.GOODBYE:
+            self._on_goodbye(message)
+        elif kind == p.FRAGMENT:
+            self._on_fragment(message)
+        elif self.is_server:
+            self._on_server_message(kind, message)
+        else:
+            self._on_client_message(kind, message)
+
+    def _on_goodbye(self, message: list[Any]) -> None:
+        if len(message) == 2 and message[1] is not None:
+            error = message[1]
+            failure = (
+                ClientException(error["code"], error["message"])
+                if error["code"] in ("OVERLOADED", "CONNECTION_CLOSED")
+                else IsockError(error["code"], error["message"])
+            )
+            self.close(failure)
+            return
+        self.closing = True
+        if self.is_server or not self.calls:
+            self.close()
+
+    def _on_fragment(self, message: list[Any]) -> None:
+        ident, total, piece = message[1], message[2], message[3]
+        entry = self.fragments.get(ident)
+        if entry is None:
+            if total > self.options.max_frame_size:
+                raise p.ProtocolBreach(f"a fragmented message of {total} bytes", "FRAME_TOO_LARGE")
+            if len(self.fragments) >= p.MAX_FRAGMENTS or self.fragment_bytes + total > self.options.max_frame_size:
+                raise p.ProtocolBreach("too many or too large fragmented messages")
+            entry = (total, bytearray(), time.monotonic())
+            self.fragments[ident] = entry
+            self.fragment_bytes += total
+        if entry[0] != total:
+            raise p.ProtocolBreach("a fragment's total changed")
+        parts = entry[1]
+        parts += piece
+        if len(parts) > total:
+            raise p.ProtocolBreach("fragments longer than their total")
+        self.fragments[ident] = (total, parts, time.monotonic())
+        if len(parts) == total:
+            del self.fragments[ident]
+            self.fragment_bytes -= total
+            body = bytes(parts)
+            found = p.decode_message(body, self.options.extensions)
+            if isinstance(found, CodecError):
+                self._on_undecodable(body, found)
+                return
+            if found[0] == p.FRAGMENT:
+                raise p.ProtocolBreach("fragments do not nest")
+            self.size = total
+            self._on_message(found)
+
+    # -- client side: answers to our calls -----------------------------------
+
+    def _on_client_message(self, kind: int, message: list[Any]) -> None:
+        ident = message[1]
+        if kind == p.REQUEST:
+            # This side offers no actions to its server.
+            self.send([p.ERROR, ident, p.error_object("UNKNOWN_ACTION", "RemoteError", f'No action named "{message[2]}" here.')])
+            return
+        call = self.calls.get(ident)
+        if call is None:
+            if kind in (p.RESULT, p.ERROR, p.ITEM, p.ITEMS, p.END, p.INPUT_CREDIT, p.INPUT_STOP):
+                return  # a late answer to a call given up
+            raise p.ProtocolBreach(f"message type {kind} does not go to a client")
+        if kind == p.RESULT:
+            if call.stream:
+                call.items.append(message[2])
+                call.done = True
+                self._finish(call)
+                call.wake()
+            else:
+                self._finish(call)
+                if not call.future.done():
+                    call.future.set_result(message[2])
+        elif kind == p.ERROR or (kind == p.END and len(message) > 2 and message[2] is not None):
+            self._finish(call)
+            self._fail_call(call, p.remote_error(message[2]))
+        elif kind == p.ITEM or (kind == p.ITEMS and self.batch):
+            if call.window is None:
+                raise p.ProtocolBreach("an item for a call that asked for no stream")
+            if kind == p.ITEM:
+                call.window.arrive(1, self.size)
+                call.items.append(message[2])
+            else:
+                call.window.arrive(len(message[2]), self.size)
+                call.items.extend(message[2])
+            if len(message) == 4:
+                call.last_event_id = message[3]
+            call.wake()
+        elif kind == p.END:
+            if not call.stream:
+                raise p.ProtocolBreach("an end for a call that asked for no stream")
+            call.done = True
+            self._finish(call)
+            call.wake()
+        elif kind == p.INPUT_CREDIT:
+            call.input_credit.give(message)
+        elif kind == p.INPUT_STOP:
+            call.input_stopped = True
+            call.wake_input()
+        else:
+            raise p.ProtocolBreach(f"message type {kind} does not go to a client")
+
+    def _finish(self, call: OutCall) -> None:
+        self.calls.pop(call.id, None)
+        call.input_stopped = True
+        call.wake_input()
+        if self.closing and not self.calls:
+            self.close()
+
+    def _fail_call(self, call: OutCall, error: BaseException) -> None:
+        call.error = error
+        call.done = True
+        call.input_stopped = True
+        call.wake_input()
+        if call.stream:
+            call.wake()
+        elif not call.future.done():
+            call.future.set_exception(error)
+            call.future.exception()  # no "never retrieved" warning for a call given up
+
+    def start_call(
+        self,
+        name: str,
+        data: Any,
+        meta: dict[str, Any],
+        stream: bool | int = False,
+        upload: bool = False,
+        prepared: bool = False,
+    ) -> OutCall:
+        """Sends a request; the call waits in ``self.calls`` for its answer.
+
+        A stream asks for a window of ``stream`` items when it is a number, else of 16 items,
+        or of 1,024 items and 1 MiB from a batch peer. ``prepared``: ``data`` went through
+        :meth:`prepare` already (in another thread).
+        """
+        if self.state != OPEN or self.closing:
+            error = self.close_error
+            if error is not None and error.code != "CONNECTION_CLOSED":
+                raise (ClientException if isinstance(error, ClientException) else IsockError)(error.code, str(error))
+            raise ClientException("CONNECTION_CLOSED", "the connection is closing")
+        ident = self.next_id
+        self.next_id += 1
+        if upload:
+            data = None
+        elif not prepared:
+            data = self.prepare(data)
+        window = None
+        if stream:
+            items = stream if type(stream) is int else p.BATCH_WINDOW if self.batch else p.STREAM_WINDOW
+            if not 1 <= items <= p.MAX_WINDOW:
+                raise IsockError("INVALID_ARGUMENT", "a stream window is 1 to 65,536 items")
+            meta["stream"] = items
+            if self.batch:
+                window = ReceiveWindow(items, p.BATCH_BYTES)
+                meta["streamBytes"] = p.BATCH_BYTES
+            else:
+                window = ReceiveWindow(items)
+        message = [p.REQUEST, ident, name, data]
+        if meta:
+            message.append(meta)
+        input_credit = SendCredit(p.BATCH_WINDOW, p.BATCH_BYTES) if self.batch else SendCredit(p.INPUT_WINDOW)
+        call = OutCall(ident, self.loop.create_future(), window, input_credit)
+        self.send_data(message)
+        self.calls[ident] = call
+        return call
+
+    def cancel_call(self, call: OutCall) -> None:
+        """The caller gave up: a cancel goes to the server, later answers are ignored."""
+        if self.calls.pop(call.id, None) is not None and self.state == OPEN:
+            self.send([p.CANCEL, call.id])
+        call.done = True
+        call.input_stopped = True
+        call.wake_input()
+        if self.closing and not self.calls:
+            self.close()
+
+    def take(self, call: OutCall, limit: int = 0) -> list[Any]:
+        """Items waiting on a stream (``limit`` of them, or all), taken by the consumer.
+
+        Credit for them goes back once the consumer has taken half the window.
+        """
+        if limit and len(call.items) > limit:
+            items = [call.items.popleft() for _ in range(limit)]
+        else:
+            items = list(call.items)
+            call.items.clear()
+        if items and call.window is not None:
+            call.window.took(len(items))
+            if not call.done and self.state == OPEN:
+                grant = call.window.grant()
+                if grant is not None:
+                    self.send([p.CREDIT, call.id, *grant])
+        return items
+
+    async def send_inputs(self, call: OutCall, source: Any) -> None:
+        """Sends an upload's items within the server's input credit, then its end."""
+        try:
+            if hasattr(source, "__aiter__"):
+                iterator: Any = source.__aiter__()
+                is_async = True
+            else:
+                iterator = iter(source)
+                is_async = False
+            credit = call.input_credit
+            while True:
+                await credit.wait(self.loop, lambda: call.input_stopped)
+                if call.input_stopped or self.state != OPEN:
+                    break
+                await self.drain()
+                try:
+                    item = await iterator.__anext__() if is_async else next(iterator)
+                except (StopIteration, StopAsyncIteration):
+                    if not call.input_stopped and self.state == OPEN:
+                        self.send([p.INPUT_END, call.id])
+                    break
+                if call.input_stopped or self.state != OPEN:
+                    break
+                credit.spend(self.send_data([p.INPUT, call.id, self.prepare(item)]))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if not call.input_stopped and self.state == OPEN:
+                self.send([p.INPUT_END, call.id, self._error_object(error, "ACTION_FAILED")])
+        finally:
+            closer = getattr(source, "aclose", None) or getattr(source, "close", None)
+            if closer is not None:
+                try:
+                    result = closer()
+                    if asyncio.iscoroutine(result):
+                        await result
+                except Exception:
+                    pass
+
+    # -- server side: requests we run -----------------------------------------
+
+    def _on_server_message(self, kind: int, message: list[Any]) -> None:
+        ident = message[1]
+        if kind == p.REQUEST:
+            self._on_request(message)
+            return
+        if kind == p.AUTH and not self.auth_answered:
+            self.auth_answered = True
+            self.send([p.AUTH_OK, None])
+            return
+        call = self.running.get(ident)
+        if kind == p.CANCEL:
+            if call is not None:
+                self._cancel_running(call)
+        elif kind == p.CREDIT:
+            if call is not None and call.credit is not None:
+                call.credit.give(message)
+                if call.pump is not None:
+                    call.pump.grant(message[2])
+        elif kind == p.INPUT or (kind == p.INPUTS and self.batch):
+            if call is not None and call.inputs is not None:
+                call.inputs._push([message[2]] if kind == p.INPUT else message[2], self.size)
+        elif kind == p.INPUT_END:
+            if call is not None and call.inputs is not None:
+                error = message[2] if len(message) == 3 else None
+                call.inputs._end(p.remote_error(error) if error is not None else None)
+        else:
+            raise p.ProtocolBreach(f"message type {kind} does not go to a server")
+
+    def _cancel_running(self, call: InCall) -> None:
+        call.context._cancel()
+        if call.inputs is not None:
+            call.inputs.stopped = True
+        if call.task is not None:
+            call.task.cancel()
+
+    def _error_object(self, error: BaseException, code: str) -> dict[str, Any]:
+        if isinstance(error, RemoteError):
+            name = error.remote_name
+            fields = error.fields
+        else:
+            name = type(error).__name__
+            fields = None
+        encoded = self.prepare(error)
+        # The codec writes the error as extension 5; its fields are the map we want here.
+        payload = decode(_packb(encoded)) if isinstance(encoded, msgpack.ExtType) else None
+        own = dict(payload.fields) if payload is not None else {}
+        if fields:
+            own.update(fields)
+        stack = payload.stack if payload is not None else None
+        cause = payload.cause if payload is not None else None
+        found = p.error_object(code, name, str(error))
+        if stack:
+            found["stack"] = stack
+        if cause is not None:
+            found["cause"] = self.prepare(cause)
+        if own:
+            try:
+                found["fields"] = self.prepare(own)
+            except CodecError:
+                pass
+        return found
+
+    def _on_request(self, message: list[Any]) -> None:
+        registry = self.registry
+        assert registry is not None
+        ident, name = message[1], message[2]
+        self.last_request = time.monotonic()
+        if ident in self.running:
+            raise p.ProtocolBreach(f"request id {ident} is already in flight")
+        meta = message[4] if len(message) == 5 and message[4] is not None else {}
+        window = meta.get("stream", 0)
+        if window is not None and window != 0 and (type(window) is not int or not 1 <= window <= p.MAX_WINDOW):
+            raise p.ProtocolBreach(f"a stream window of {window!r}")
+        window = window or 0
+        byte_window = meta.get("streamBytes", 0) if self.batch else 0
+        if type(byte_window) is not int or byte_window < 0:
+            raise p.ProtocolBreach(f"a stream byte window of {byte_window!r}")
+        if self.closing or registry.closing:
+            self.send([p.ERROR, ident, p.error_object("CONNECTION_CLOSED", "ClientError", "the server is shutting down")])
+            return
+        try:
+            metadata = p.check_metadata(meta["metadata"]) if "metadata" in meta else {}
+        except IsockError as error:
+            self.send([p.ERROR, ident, p.error_object("INVALID_REQUEST", "RemoteError", str(error))])
+            return
+        if len(self.running) >= self.options.max_in_flight:
+            self.send([p.ERROR, ident, p.error_object("OVERLOADED", "RemoteError", "too many requests in flight on this connection")])
+            return
+        if name.startswith(RESERVED_PREFIX):
+            if name == "$isock.describe":
+                self.send_data([p.RESULT, ident, self.prepare(registry.describe())])
+            else:
+                self.send([p.ERROR, ident, p.error_object("UNKNOWN_ACTION", "RemoteError", f'No action named "{name}" here.')])
+            return
+        handler = registry.handlers.get(name)
+        if handler is None:
+            self.send([p.ERROR, ident, p.error_object("UNKNOWN_ACTION", "RemoteError", f'No action named "{name}" here.')])
+            return
+        timeout = meta.get("timeout")
+        seconds = timeout / 1000 if isinstance(timeout, (int, float)) and timeout >= 0 else None
+        deadline = None if seconds is None else time.time() + seconds
+        last_event_id = meta.get("lastEventId")
+        context = Context(deadline=deadline, metadata=metadata, last_event_id=last_event_id, loop=self.loop)
+        call = InCall(ident, context, SendCredit(window, byte_window) if window else None)
+        data = message[3] if len(message) > 3 else None
+        if meta.get("input") is True:
+            call.inputs = InputStream(self, ident)
+            data = call.inputs
+        self.running[ident] = call
+        call.task = self.loop.create_task(self._run(call, handler, data))
+        if seconds is not None:
+            # The server's own timer: the call ends on time even if the cancel never comes.
+            self.loop.call_later(seconds, self._deadline_passed, call)
+
+    def _deadline_passed(self, call: InCall) -> None:
+        if self.running.get(call.id) is call:
+            call.context._cancel()
+            if call.task is not None:
+                call.task.cancel()
+            del self.running[call.id]
+
+    async def _run(self, call: InCall, handler: Handler, data: Any) -> None:
+        ident = call.id
+        source: Any = None
+        try:
+            arguments = (data, call.context) if handler.takes_context else (data,)
+            if handler.is_async_gen:
+                source = handler.function(*arguments)
+            elif handler.is_async:
+                source = await handler.function(*arguments)
+            elif handler.is_gen:
+                source = handler.function(*arguments)
+            else:
+                source = await self.loop.run_in_executor(registry_executor(self.registry), lambda: handler.function(*arguments))
+            if _is_stream(source):
+                if call.credit is None:
+                    self._answer(call, [p.ERROR, ident, p.error_object("STREAM_REQUIRED", "RemoteError", f'"{handler.name}" streams its result: ask for a stream')])
+                    return
+                await self._stream(call, source)
+                return
+            result = source
+            source = None
+            try:
+                self._answer(call, [p.RESULT, ident, self.prepare(result)])
+            except IsockError as error:
+                code = "FRAME_TOO_LARGE" if error.code == "FRAME_TOO_LARGE" else "ACTION_FAILED"
+                self._answer(call, [p.ERROR, ident, p.error_object(code, type(error).__name__, f"the result could not be sent: {error}")])
+        except asyncio.CancelledError:
+            pass  # the caller gave up, or the connection closed: nothing more for this id
+        except Exception as error:
+            self._answer(call, [p.ERROR, ident, self._error_object(error, "ACTION_FAILED")])
+        finally:
+            if call.pump is not None:
+                call.pump.stop()  # the pump's thread closes the generator
+            elif source is not None and _is_stream(source):
+                await _close_source(source, self.registry)
+            if self.running.get(ident) is call:
+                del self.running[ident]
+            if call.inputs is not None and not call.inputs._ended and self.state == OPEN and not call.context.cancelled:
+                call.inputs.stopped = True
+                self.send([p.INPUT_STOP, ident])
+
+    def _answer(self, call: InCall, message: list[Any]) -> None:
+        if self.running.get(call.id) is not call or self.state != OPEN:
+            return
+        del self.running[call.id]
+        self.send_data(message)
+        if self.closing and not self.running:
+            self.close()
+
+    async def _pump(self, call: InCall, source: Any) -> None:
+        """Streams a plain generator's items (see :class:`SyncPump`), then its end."""
+        pump = SyncPump(self, call, source)
+        call.pump = pump
+        pump.kick()
+        try:
+            await pump.done
+        except BaseException:
+            pump.stop()
+            raise
+        if pump.error is not None:
+            raise pump.error
+        if pump.stopped:
+            return
+        self._answer(call, [p.END, call.id])
+
+    async def _stream(self, call: InCall, source: Any) -> None:
+        if not hasattr(source, "__anext__"):
+            await self._pump(call, source)
+            return
+        ident = call.id
+        sent_at = time.monotonic()
+        credit = call.credit
+        assert credit is not None
+        while True:
+            await credit.wait(self.loop, lambda: False)
+            if self.write_paused:
+                await self.drain()
+            try:
+                item = await source.__anext__()
+            except StopAsyncIteration:
+                break
+            if self.running.get(ident) is not call or self.state != OPEN:
+                return
+            credit.spend(self.send_data([p.ITEM, ident, self.prepare(item)]))
+            now = time.monotonic()
+            if now - sent_at > 0.004:
+                sent_at = now
+                await asyncio.sleep(0)  # let other connections' work run
+        self._answer(call, [p.END, ident])
+
+
+def registry_executor(registry: Registry | None) -> Executor | None:
+    return registry.executor if registry is not None else None
+
+
+def _is_stream(value: Any) -> bool:
+    if hasattr(value, "__anext__"):
+        return True
+    import types
+
+    return isinstance(value, (types.GeneratorType,)) or (
+        hasattr(value, "__next__") and not isinstance(value, (str, bytes, list, tuple, dict))
+    )
+
+
+async def _close_source(source: Any, registry: Registry | None) -> None:
+    try:
+        if hasattr(source, "aclose"):
+            await source.aclose()
+        elif hasattr(source, "close"):
+            await asyncio.get_running_loop().run_in_executor(registry_executor(registry), source.close)
+    except Exception:
+        pass
