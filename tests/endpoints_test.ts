@@ -390,6 +390,34 @@ Deno.test("endpoints: a server that says goodbye leaves the rotation at once, wh
   assert.equal(slow.total, 1);
 });
 
+Deno.test("endpoints: a server restarted gracefully while on probation says goodbye, never flapping", async () => {
+  await using a = await new CountingServer("a").listen();
+  let b = await new CountingServer("b").listen();
+  const port = b.port;
+  // On probation for 30 s after each comeback: every restart below is on it.
+  await using client = clientOf([a.port, port], { heartbeatInterval: 10_000 });
+  const reasons: (string | undefined)[] = [];
+  client.addEventListener("disconnect", (event) => {
+    if (event.endpoint?.port === port) reasons.push(event.reason);
+  });
+  const ready = connectedToAll(client, [a.port, port]);
+  await client.connect();
+  await ready;
+  try {
+    for (let restart = 0; restart < 2; restart++) {
+      const back = connectedToAll(client, [port]);
+      await b.server.shutdown();
+      b = await new CountingServer("b").listen(port);
+      await back;
+    }
+    await b.server.shutdown();
+    for (let i = 0; i < 500 && reasons.length < 3; i++) await delay(10);
+    assert.deepStrictEqual(reasons, ["goodbye", "goodbye", "goodbye"]);
+  } finally {
+    await b.server.shutdown();
+  }
+});
+
 Deno.test("endpoints: a server back on its port takes idempotent calls at once, every call once it stayed up", async () => {
   await using a = await new CountingServer("a").listen();
   const b = await new CountingServer("b").listen();

@@ -21,7 +21,8 @@ export interface ConnectDetail {
  * as its `disconnect` event says: `"flapping"` when it was back on
  * probation after a drop and dropped again before it had stayed up for
  * the stable period (it is tried again later each time), `"goodbye"` when
- * it said it was shutting down, `"dropped"` for any other close (the
+ * it said it was shutting down (a graceful restart, on probation too: it
+ * never counts as a flap), `"dropped"` for any other close (the
  * connection cut, heartbeats unanswered).
  */
 export type LeaveReason = "flapping" | "goodbye" | "dropped";
