@@ -701,10 +701,21 @@ Deno.test("cli: a description holding what JSON cannot (bigints, dates, bytes) i
       // Padded to 40 characters, not to the long name's width.
       `${"odder".padEnd(40)}  stream  idempotent  any → any\n`,
   );
+  // The JSON is isock's JSON mapping, as `call --json` prints results.
+  const mapped = [
+    { $bigint: "10" },
+    { $date: "1970-01-01T00:00:00.000Z" },
+    { $bytes: "AQI=" },
+    { $map: [[1, 2]] },
+  ];
   const [first] = JSON.parse(lsJson.stdout).actions;
   assert.deepEqual(first.input.properties.n, { const: { $bigint: "10" } });
+  assert.deepEqual(first.output.enum, mapped);
   assert.match(describe.stdout, /"\$bigint": "1180591620717411303424"/);
-  assert.deepEqual(JSON.parse(describeJson.stdout).template, {
+  assert.match(describe.stdout, /"\$map": \[/);
+  const described = JSON.parse(describeJson.stdout);
+  assert.deepEqual(described.output.enum, mapped);
+  assert.deepEqual(described.template, {
     n: { $bigint: "10" },
     big: { $bigint: "1180591620717411303424" },
   });

@@ -76,17 +76,17 @@ export function shellWord(text: string): string {
 /**
  * A value as JSON that is safe to print: `JSON.stringify` escapes C0
  * controls but leaves DEL and the C1 controls raw, so those are escaped too
- * (`\u007f`, `\u009b`: the same string to a JSON reader). A `bigint`, which
- * JSON cannot hold, is written as isock's JSON mapping writes it,
- * `{"$bigint": "10"}`.
+ * (`\u007f`, `\u009b`: the same string to a JSON reader). A value that
+ * JSON cannot hold (a `bigint`, a `Map`, bytes) goes through isock's JSON
+ * mapping (`valueToJson`) first.
  *
  * @example
  * ```ts
  * import { printableJson } from "./printable.ts";
  * import assert from "node:assert/strict";
  *
- * const text = printableJson({ name: "a\x1b\u009b\x7f", count: 10n });
- * assert.equal(text, '{"name":"a\\u001b\\u009b\\u007f","count":{"$bigint":"10"}}');
+ * const text = printableJson({ name: "a\x1b\u009b\x7f", count: 10 });
+ * assert.equal(text, '{"name":"a\\u001b\\u009b\\u007f","count":10}');
  * assert.deepEqual(JSON.parse(text).name, "a\x1b\u009b\x7f");
  * ```
  *
@@ -95,12 +95,8 @@ export function shellWord(text: string): string {
  * @returns The JSON text.
  */
 export function printableJson(value: unknown, indent?: number): string {
-  const text = JSON.stringify(value, withoutBigints, indent) ?? "null";
+  const text = JSON.stringify(value, undefined, indent) ?? "null";
   return text.replace(JSON_UNESCAPED, unicodeEscape);
-}
-
-function withoutBigints(_key: string, value: unknown): unknown {
-  return typeof value === "bigint" ? { $bigint: String(value) } : value;
 }
 
 function escape(character: string): string {
