@@ -556,7 +556,8 @@ Deno.test("cli: --metadata (repeatable, -m) sends call metadata; a malformed pai
 
 /** ESCAPES as the CLI shows it: every control as a visible escape. */
 const SHOWN =
-  "\\x1b]0;pwned\\x07\\x1b]52;c;cm0gLXJmIH4=\\x07\\x1b[2J\\x07\\r\\u009b31m\\x7f";
+  "\\x1b]0;pwned\\x07\\x1b]52;c;cm0gLXJmIH4=\\x07\\x1b[2J\\x07\\r\\u009b31m\\x7f" +
+  "\\u202e\\u2066\\u200b\\ufeff\\u2028\\u2029\\\\x1b";
 
 function assertNoControls(outcome: Outcome, what: string): void {
   for (const [stream, text] of Object.entries(outcome)) {

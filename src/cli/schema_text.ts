@@ -171,7 +171,8 @@ class SummaryWalk {
 /** A `const` or `enum` value, briefly: a container that is not empty is `[…]` or `{…}`. */
 function valueText(value: unknown, room: number): string {
   if (typeof value === "string") {
-    return printable(JSON.stringify(value.slice(0, room + 1)));
+    // Quoted, and escaped as names are: one style for both.
+    return `"${printable(value.slice(0, room + 1)).replaceAll('"', '\\"')}"`;
   }
   if (Array.isArray(value)) return value.length === 0 ? "[]" : "[…]";
   if (typeof value === "object" && value !== null) {
