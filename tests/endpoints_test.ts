@@ -15,6 +15,7 @@ import {
   Server,
   tracked,
 } from "../mod.ts";
+import { Backoff } from "../src/endpoint/backoff.ts";
 import { delay, freePort, tcpProxy } from "./helpers.ts";
 import { FaultProxy, NO_FAULTS } from "./chaos/fault_proxy.ts";
 import { deno, start } from "./processes.ts";
@@ -127,6 +128,22 @@ async function load(
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   return results;
+}
+
+/**
+ * The most connections a server that drops each one on probation can get
+ * in `elapsed` ms: the first, then one after each wait, where the wait
+ * after flap number n is at least `shortest.delay(n + 1)` (a `Backoff`
+ * without jitter gives each wait's shortest).
+ */
+function mostAdmissions(elapsed: number, shortest: Backoff): number {
+  let admissions = 1;
+  let waited = shortest.delay(1);
+  for (let attempt = 2; waited <= elapsed; attempt++) {
+    admissions++;
+    waited += shortest.delay(attempt);
+  }
+  return admissions;
 }
 
 /** The call ids a `counting_server.ts` child printed it ran. */
@@ -490,9 +507,8 @@ Deno.test("endpoints: a server that drops every connection soon after its hello 
     hasLifetimes: false,
     lifetimeAfterHello: 5,
   });
-  await using client = clientOf([good.port, crashing.port], {
-    maxRetryDelay: 2_000,
-  });
+  const waits = { retryDelay: 10, maxRetryDelay: 2_000 };
+  await using client = clientOf([good.port, crashing.port], waits);
   let admissions = 0;
   const reasons: (string | undefined)[] = [];
   client.addEventListener("connect", (event) => {
@@ -501,8 +517,8 @@ Deno.test("endpoints: a server that drops every connection soon after its hello 
   client.addEventListener("disconnect", (event) => {
     if (event.endpoint?.port === crashing.port) reasons.push(event.reason);
   });
-  await client.connect();
   const started = performance.now();
+  await client.connect();
   const results = await load(
     300,
     3,
@@ -510,6 +526,7 @@ Deno.test("endpoints: a server that drops every connection soon after its hello 
     () => delay(10), // About a second in all.
   );
   const elapsed = Math.round(performance.now() - started);
+  const admitted = admissions;
   const failed = results.filter((result) => result.status === "rejected");
   assert.ok(
     failed.length <= 3,
@@ -517,10 +534,12 @@ Deno.test("endpoints: a server that drops every connection soon after its hello 
       failed.map((result) => (result as PromiseRejectedResult).reason)[0]
     }`,
   );
-  // Today's every-retryDelay comeback would be some hundred in a second.
+  // A comeback every retryDelay would be some hundred in a second.
+  const shortest = new Backoff(waits.retryDelay, waits.maxRetryDelay, () => 0);
+  const most = mostAdmissions(elapsed, shortest);
   assert.ok(
-    admissions < 15,
-    `re-admitted ${admissions} times in ${elapsed} ms`,
+    admitted <= most,
+    `admitted ${admitted} times in ${elapsed} ms, where backoff allows ${most}`,
   );
   assert.ok(reasons.length >= 2, `left the rotation ${reasons.length} times`);
   assert.equal(reasons[0], "dropped");
