@@ -22,8 +22,8 @@ import {
   rawErrorServer,
   SHELL_NAME,
 } from "./hostile_server.ts";
+import { type CliOutcome as Outcome, runCli, spawnCli } from "./helpers.ts";
 
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const TLS_DIR = new URL("./fixtures/tls/", import.meta.url);
 const CERT_PATH = new URL("cert.pem", TLS_DIR).pathname;
 const KEY_PATH = new URL("key.pem", TLS_DIR).pathname;
@@ -101,74 +101,24 @@ async function startServer(
   return Object.assign(server, { target: `127.0.0.1:${port}` });
 }
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** Milliseconds from start to exit. */
-  ms: number;
-}
-
 /** What a run of the CLI may take: V8's heap, and time before it is killed. */
 interface Limits {
   heapMiB?: number;
   deadlineMs?: number;
 }
 
-function spawn(
-  args: string[],
-  env: Record<string, string> = {},
-  limits: Limits = {},
-): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-env=ISOCK_SECRET",
-      ...(limits.heapMiB === undefined
-        ? []
-        : [`--v8-flags=--max-old-space-size=${limits.heapMiB}`]),
-      CLI,
-      ...args,
-    ],
-    env,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+function spawn(args: string[]): Deno.ChildProcess {
+  return spawnCli(args, { stdin: "" });
 }
 
-/** Runs the CLI to the end, with `stdin` as its input. */
+/** Runs the CLI (killed at its deadline), and checks its stderr is clean. */
 async function isock(
   args: string[],
   stdin = "",
   env: Record<string, string> = {},
   limits: Limits = {},
 ): Promise<Outcome> {
-  const started = performance.now();
-  const child = spawn(args, env, limits);
-  // Past its deadline the run is killed, and fails as a crash would.
-  const timer = setTimeout(
-    () => child.kill("SIGKILL"),
-    limits.deadlineMs ?? 120_000,
-  );
-  let output: Deno.CommandOutput;
-  try {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-    output = await child.output();
-  } finally {
-    clearTimeout(timer);
-  }
-  const decoder = new TextDecoder();
-  const outcome = {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-    ms: performance.now() - started,
-  };
+  const outcome = await runCli(args, { stdin, env, ...limits });
   assertCleanStderr(outcome);
   return outcome;
 }

@@ -9,9 +9,7 @@
 
 import assert from "node:assert/strict";
 import { Client, ClientError, type ClientOptions } from "../mod.ts";
-import { freePort } from "./helpers.ts";
-
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
+import { freePort, runCli } from "./helpers.ts";
 
 /** How late a failure may come after the deadline, on a loaded machine. */
 const SLACK = 1_000;
@@ -109,25 +107,10 @@ Deno.test("connect deadline: isock call --timeout against a server that never an
   for (const [name, target] of targets) {
     await t.step(name, async () => {
       const [address, ...flags] = target;
-      const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--allow-net",
-          "--allow-read",
-          CLI,
-          "call",
-          address,
-          "echo",
-          "1",
-          "--timeout",
-          "200ms",
-          ...flags,
-        ],
-        stdin: "null",
-        stdout: "null",
-        stderr: "piped",
-      }).output();
-      const line = new TextDecoder().decode(stderr);
+      const { code, stderr: line } = await runCli(
+        ["call", address, "echo", "1", "--timeout", "200ms", ...flags],
+        { deadlineMs: 30_000 },
+      );
       assert.equal(code, 5, line);
       assert.match(line, /^isock: TIMEOUT: /);
     });
