@@ -78,6 +78,29 @@ Deno.test("connect deadline: a deadline passing during setup rejects TIMEOUT, ne
   }
 });
 
+Deno.test("connect deadline: with several servers the TIMEOUT says so, and names one last failure", async () => {
+  await using a = silentServer();
+  await using b = silentServer();
+  const { error } = await failure(
+    {
+      endpoints: [{ port: a.port }, { port: b.port }],
+      handshakeTimeout: 200,
+      retry: 1,
+    },
+    200,
+  );
+  assert.equal(error.code, "TIMEOUT", error.message);
+  assert.match(
+    error.message,
+    /^No connection to any of the 2 servers within the call's 200 ms\./,
+  );
+  assert.ok(
+    (error.message.match(/Last failure/g) ?? []).length <= 1,
+    error.message,
+  );
+  assert.doesNotMatch(error.message, /None of the/);
+});
+
 Deno.test("connect deadline: a wait between refused tries cut by the deadline is a TIMEOUT", async () => {
   const { error, elapsed } = await failure(
     { port: freePort(), retry: 5, retryDelay: 2_000, maxRetryDelay: 2_000 },

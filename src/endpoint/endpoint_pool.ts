@@ -233,13 +233,13 @@ export class EndpointPool implements ClientLink {
         // deadline ended the wait.
         const unavailable = this.#unavailable();
         throw isPastDeadline(options, started)
-          ? setupTimeout(options!, unavailable)
+          ? setupTimeout(options!, unavailable, this.#members.length)
           : unavailable;
       }
       this.#change ??= deferred();
       const change = this.#change.promise;
       await (options?.timeout || options?.signal !== undefined
-        ? withinCall(change, options, started)
+        ? withinCall(change, options, started, this.#members.length)
         : change);
     }
   }
