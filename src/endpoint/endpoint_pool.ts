@@ -316,14 +316,14 @@ class PoolRoute implements Redial, Tried {
   call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
     const member = this.#take();
     if (member !== undefined) return this.#send(member, name, data, options);
-    const started = Date.now();
+    const started = performance.now();
     return this.#pool.serverFor(this, options).then((member) =>
       this.#send(member, name, data, remainingTime(options, started))
     );
   }
 
   async connected(options?: CallOptions): Promise<Session> {
-    const started = Date.now();
+    const started = performance.now();
     const member = this.#take() ??
       await this.#pool.serverFor(this, options);
     this.#sentTo(member);
