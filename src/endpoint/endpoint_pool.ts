@@ -120,7 +120,7 @@ export class EndpointPool implements ClientLink {
    * @param isIdempotent Whether the action may run twice.
    * @returns A route for one call.
    */
-  route(isIdempotent = false): Redial {
+  route(isIdempotent: boolean): Redial {
     return new PoolRoute(this, isIdempotent);
   }
 
@@ -133,7 +133,8 @@ export class EndpointPool implements ClientLink {
    * @returns What the action returned.
    */
   call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
-    return this.route().call(name, data, options);
+    // Nothing says the action may run twice: a server on probation only if no other.
+    return this.route(false).call(name, data, options);
   }
 
   /**
@@ -143,6 +144,9 @@ export class EndpointPool implements ClientLink {
    * @returns The connection to a server in rotation.
    */
   connected(options?: CallOptions): Promise<Session> {
+    // No call goes with this connection (it is `client.connect()`; a call's
+    // own route picks its server): a server on probation is as good as any,
+    // and waiting for a stable one would fail a connect that can be made.
     return new PoolRoute(this, true).connected(options);
   }
 
