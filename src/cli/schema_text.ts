@@ -122,11 +122,13 @@ class SummaryWalk {
       const names = Object.keys(properties);
       if (names.length === 0) return "object";
       if (depth >= 2) return "{…}";
-      const required = Array.isArray(schema.required) ? schema.required : [];
+      const required = new Set(
+        Array.isArray(schema.required) ? schema.required : [],
+      );
       return `{${
         this.#list(names, ", ", room - 2, (name, left) => {
           const label = `${printable(name.slice(0, left + 1))}${
-            required.includes(name) ? "" : "?"
+            required.has(name) ? "" : "?"
           }: `;
           return label +
             this.shape(
