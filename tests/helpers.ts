@@ -217,3 +217,98 @@ export function tcpProxy(port: number): TcpProxy {
     },
   };
 }
+
+/** The `isock` command line's entry point. */
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+
+/** How to run the `isock` command line. */
+export interface CliRun {
+  /** Written to its stdin, which is then closed; without it stdin is null. */
+  stdin?: string;
+  /** Variables added to its environment. */
+  env?: Record<string, string>;
+  /** V8's heap limit, in MiB. */
+  heapMiB?: number;
+  /** When it is killed, in milliseconds from its start. @default {120_000} */
+  deadlineMs?: number;
+  /** A program and its arguments that run `deno` (GNU time, for the bench). */
+  wrapper?: readonly string[];
+}
+
+/** What a run of the `isock` command line gave. */
+export interface CliOutcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Milliseconds from start to exit. */
+  ms: number;
+  /** Whether it was killed at its deadline. */
+  killed: boolean;
+}
+
+/** Starts `isock ARGS` as a process of its own, every stream piped but stdin's as `run` says. */
+export function spawnCli(
+  args: readonly string[],
+  run: CliRun = {},
+): Deno.ChildProcess {
+  const [program, ...before] = run.wrapper ?? [Deno.execPath()];
+  return new Deno.Command(program, {
+    args: [
+      ...before,
+      ...(run.wrapper === undefined ? [] : [Deno.execPath()]),
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env=ISOCK_SECRET",
+      ...(run.heapMiB === undefined
+        ? []
+        : [`--v8-flags=--max-old-space-size=${run.heapMiB}`]),
+      CLI,
+      ...args,
+    ],
+    env: run.env ?? {},
+    stdin: run.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/**
+ * Runs `isock ARGS` to its end, or kills it at its deadline (a run that
+ * hangs then fails, as a crash would, instead of hanging the tests).
+ */
+export async function runCli(
+  args: readonly string[],
+  run: CliRun = {},
+): Promise<CliOutcome> {
+  const started = performance.now();
+  const child = spawnCli(args, run);
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Gone already.
+    }
+  }, run.deadlineMs ?? 120_000);
+  let output: Deno.CommandOutput;
+  try {
+    if (run.stdin !== undefined) {
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(run.stdin));
+      await writer.close();
+    }
+    output = await child.output();
+  } finally {
+    clearTimeout(timer);
+  }
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+    ms: performance.now() - started,
+    killed,
+  };
+}
