@@ -237,3 +237,73 @@ Deno.test("docs: the command lines docs/cli.md gives for this repository run fro
     }
   }
 });
+
+/** The server and client lines of the README's "examples on each runtime" block, in runtime order. */
+async function exampleLines(): Promise<
+  { servers: string[]; clients: string[] }
+> {
+  const readme = await Deno.readTextFile(`${root}README.md`);
+  const section = readme.slice(
+    readme.indexOf("### The examples on each runtime"),
+  );
+  const block = codeBlocks("README.md", section)[0];
+  const lines = block.code.split("\n");
+  return {
+    servers: lines.filter((line) => line.includes("matrix_server.ts")),
+    clients: lines.filter((line) => line.includes("matrix_client.ts PORT")),
+  };
+}
+
+Deno.test("docs: the README's example server and client run as written on Deno, Node and Bun", async () => {
+  await assertToolsInstalled();
+  const { servers, clients } = await exampleLines();
+  assert.equal(servers.length, 3, servers.join("\n"));
+  assert.equal(clients.length, 3, clients.join("\n"));
+  for (const [i, serverLine] of servers.entries()) {
+    const server = new Deno.Command("sh", {
+      args: ["-c", serverLine],
+      cwd: root,
+      env: { NO_COLOR: "1" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(server.stderr).text();
+    const reader = server.stdout.pipeThrough(new TextDecoderStream())
+      .getReader();
+    let status: Deno.CommandStatus;
+    try {
+      let printed = "";
+      const deadline = Date.now() + RUN_TIMEOUT_MS;
+      let port: string | undefined;
+      while (!port && Date.now() < deadline) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        printed += value;
+        port = printed.match(/^listening on (\d+)/m)?.[1];
+      }
+      assert.ok(port, `${serverLine} printed no port:\n${printed}`);
+      const { code, stdout, stderr: clientErr } = await new Deno.Command("sh", {
+        args: ["-c", clients[i].replace("PORT", port)],
+        cwd: root,
+        env: { NO_COLOR: "1" },
+        stdin: "null",
+      }).output();
+      const out = new TextDecoder().decode(stdout);
+      assert.equal(
+        code,
+        0,
+        `${clients[i]}:\n${out}\n${new TextDecoder().decode(clientErr)}`,
+      );
+      assert.match(out, /^matrix ok: /m, `${clients[i]}:\n${out}`);
+    } finally {
+      // Ctrl+D: the server shuts down and exits by itself.
+      await server.stdin.close();
+      const timer = setTimeout(() => server.kill("SIGKILL"), 15_000);
+      status = await server.status;
+      clearTimeout(timer);
+      await reader.cancel();
+    }
+    assert.equal(status.code, 0, `${serverLine}:\n${await stderr}`);
+  }
+});
