@@ -623,7 +623,7 @@ Deno.test("endpoints: bad endpoints options fail INVALID_OPTIONS", () => {
   invalid({ port: 1, balance: "first-healthy" });
 });
 
-Deno.test("endpoints: the example runs as the README gives it, and exits 0", async () => {
+Deno.test("endpoints: the example runs as docs/many-servers.md gives it, and exits 0", async () => {
   const { code, stdout, stderr } = await deno([
     "run",
     "--allow-net",
