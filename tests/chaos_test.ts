@@ -13,7 +13,7 @@
 
 import assert from "node:assert/strict";
 import { action, Client, Server, tracked } from "../mod.ts";
-import { FaultProxy, NO_FAULTS } from "./chaos/fault_proxy.ts";
+import { FaultProxy, NO_FAULTS } from "./fault_proxy.ts";
 import { runChaos, summarize } from "./chaos/workload.ts";
 
 const SEED_VARIABLE = "ISOCK_CHAOS_SEED";

@@ -23,7 +23,7 @@ import {
   plan,
   settle,
 } from "./calls.ts";
-import { FaultProxy } from "./fault_proxy.ts";
+import { FaultProxy } from "../fault_proxy.ts";
 import type { Violation } from "./invariants.ts";
 
 export type { Violation } from "./invariants.ts";

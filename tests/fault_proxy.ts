@@ -14,8 +14,8 @@
  * @module
  */
 
-import { concat } from "../../src/base/bytes.ts";
-import { seededRandom } from "../helpers.ts";
+import { concat } from "../src/base/bytes.ts";
+import { seededRandom } from "./helpers.ts";
 
 /** What the proxy does to one connection. */
 export type FaultKind =
