@@ -162,6 +162,14 @@ export interface FaultProxyOptions {
   isRecording?: boolean;
 }
 
+/** The bytes a recording proxy forwarded, chunk by chunk. */
+interface Recording {
+  /** Both ways, in the order they passed. */
+  both: Uint8Array[];
+  /** From clients to the server. */
+  up: Uint8Array[];
+}
+
 /** The two sockets of one proxied connection. */
 interface Link {
   fault: Fault;
@@ -210,8 +218,7 @@ export class FaultProxy implements AsyncDisposable {
   readonly #pauses = new Set<() => void>();
   readonly #accepting: Promise<void>;
   readonly #counts = new Map<FaultKind, number>();
-  /** Every forwarded chunk both ways, then the client's alone, when recording. */
-  readonly #recorded: { both: Uint8Array[]; up: Uint8Array[] } | undefined;
+  readonly #recorded: Recording | undefined;
   #target: number;
   #accepted = 0;
   #isDisposed = false;
@@ -261,7 +268,7 @@ export class FaultProxy implements AsyncDisposable {
     return concat(this.#recording().up);
   }
 
-  /** Cuts every connection now, as a failing network would; new ones still pass. */
+  /** Cuts every connection now, as a failing network would; new ones are let through as {@linkcode FaultProxy.mode} says. */
   cut(): void {
     for (const link of [...this.#links]) this.#close(link);
   }
@@ -272,7 +279,7 @@ export class FaultProxy implements AsyncDisposable {
     return drawFault(seededRandom(mixed), this.#weights);
   }
 
-  #recording(): { both: Uint8Array[]; up: Uint8Array[] } {
+  #recording(): Recording {
     if (this.#recorded === undefined) {
       throw new Error("the proxy records bytes only with isRecording: true");
     }
