@@ -17,7 +17,7 @@ import {
 } from "../mod.ts";
 import { Backoff } from "../src/endpoint/backoff.ts";
 import { delay, freePort, tcpProxy } from "./helpers.ts";
-import { FaultProxy, NO_FAULTS } from "./chaos/fault_proxy.ts";
+import { FaultProxy, NO_FAULTS } from "./fault_proxy.ts";
 import { deno, start } from "./processes.ts";
 import { socketPath } from "./conformance/sockets.ts";
 

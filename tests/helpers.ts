@@ -5,6 +5,7 @@
  * @module
  */
 
+import { FaultProxy } from "./fault_proxy.ts";
 import {
   type Action,
   Client,
@@ -146,76 +147,13 @@ export function randomBytes(random: () => number, length: number): Uint8Array {
   return bytes;
 }
 
-/** A TCP proxy in front of a server, for watching and cutting connections. */
-export interface TcpProxy extends AsyncDisposable {
-  /** The port to connect to instead of the server's. */
-  port: number;
-  /** Every byte that passed, both ways. */
-  bytes(): Uint8Array;
-  /** Every byte clients sent. */
-  sent(): Uint8Array;
-  /** Cuts every connection now, as a failing network would; new ones still pass. */
-  cut(): void;
-}
-
-/** Starts a TCP proxy in front of `port` on 127.0.0.1. */
-export function tcpProxy(port: number): TcpProxy {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const chunks: Uint8Array[] = [];
-  const sentChunks: Uint8Array[] = [];
-  const pipes: Promise<void>[] = [];
-  const open = new Set<Deno.Conn>();
-  const close = (conn: Deno.Conn) => {
-    open.delete(conn);
-    try {
-      conn.close();
-    } catch {
-      // Already closed.
-    }
-  };
-  const pipe = async (from: Deno.Conn, to: Deno.Conn, record: Uint8Array[]) => {
-    const buffer = new Uint8Array(65536);
-    try {
-      for (
-        let count = await from.read(buffer);
-        count !== null;
-        count = await from.read(buffer)
-      ) {
-        chunks.push(buffer.slice(0, count));
-        record.push(buffer.slice(0, count));
-        await to.write(buffer.subarray(0, count));
-      }
-    } catch {
-      // One side closed, or the proxy cut them.
-    }
-    close(from);
-    close(to);
-  };
-  const accepting = (async () => {
-    for await (const inbound of listener) {
-      const outbound = await Deno.connect({ hostname: "127.0.0.1", port });
-      open.add(inbound);
-      open.add(outbound);
-      pipes.push(
-        pipe(inbound, outbound, sentChunks),
-        pipe(outbound, inbound, []),
-      );
-    }
-  })();
-  return {
-    port: listener.addr.port,
-    bytes: () => concat(chunks),
-    sent: () => concat(sentChunks),
-    cut() {
-      for (const conn of [...open]) close(conn);
-    },
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      await accepting;
-      for (const conn of [...open]) close(conn);
-      await Promise.all(pipes);
-    },
-  };
+/**
+ * Starts a plain {@linkcode FaultProxy} in front of `port` on 127.0.0.1,
+ * recording every byte: for watching connections (`bytes()`, `sent()`) and
+ * cutting them (`cut()`).
+ */
+export function tcpProxy(port: number): FaultProxy {
+  return new FaultProxy({ target: port, isRecording: true });
 }
 
 /** The `isock` command line's entry point. */
