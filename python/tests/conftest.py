@@ -30,7 +30,7 @@ def _deno() -> str:
 def runtime_command(runtime: str, script: pathlib.Path, args: list[str]) -> tuple[list[str], pathlib.Path]:
     """The command that runs a TypeScript program on Deno, Node (through tsx) or Bun, and its folder."""
     if runtime == "deno":
-        return [_deno(), "run", "--allow-net", "--allow-read", "--allow-env", str(script), *args], ROOT
+        return [_deno(), "run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", str(script), *args], ROOT
     for tool in ("tsx", "bun"):
         if not (BIN / tool).exists():
             raise RuntimeError(f"{tool} is not installed: run `npm ci --prefix tests/runtimes` (.ci/run does)")

@@ -2,7 +2,7 @@
  * A TypeScript server for the Python package's tests, on Deno, Node or Bun.
  * It prints "listening on <port>" and shuts down when its stdin ends.
  *
- *     deno run --allow-net --allow-read python/tests/ts/server.ts [--port N | --path P]
+ *     deno run --allow-net --allow-read --allow-write python/tests/ts/server.ts [--port N | --path P]
  *       [--secret S] [--tls] [--authenticate]
  *
  * With `--path` it listens on that Unix socket and prints "listening on P".
