@@ -137,13 +137,19 @@ class Stream:
             or getattr(error, "code", None) != "CONNECTION_CLOSED"
         ):
             return False
-        if self.deadline is not None:
+        self.meta["lastEventId"] = call.last_event_id
+        if self.deadline is None:
+            connection = await self.reopen()
+        else:
             left = self.deadline - time.monotonic()
             if left <= 0:
                 return False
-            self.meta["timeout"] = max(1, int(left * 1000))
-        self.meta["lastEventId"] = call.last_event_id
-        connection = await self.reopen()
+            try:
+                connection = await asyncio.wait_for(self.reopen(), left)
+            except asyncio.TimeoutError:
+                raise IsockError("TIMEOUT", f'"{self.name}" did not end within {self.timeout} s') from None
+            # The new request gets only the time that is left.
+            self.meta["timeout"] = max(1, int((self.deadline - time.monotonic()) * 1000))
         self.connection = connection
         self.call = self._start(connection)
         self.call.last_event_id = call.last_event_id
