@@ -5,7 +5,7 @@
  * and ties the pieces to the lifecycle. It reads and writes frames through
  * a {@linkcode Transport} and never touches a socket. Both ends of a
  * connection run the same session: a server passes the actions it offers,
- * a client passes none.
+ * and so does a client, once it offers some.
  *
  * @module
  */
