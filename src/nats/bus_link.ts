@@ -15,7 +15,7 @@
  */
 
 import { ClientError, type ProtocolError } from "../base/errors.ts";
-import { every } from "../base/ticker.ts";
+import { every } from "../base/timers.ts";
 import type { CallOptions, StreamOptions } from "../dispatch/call_options.ts";
 import { MessageType } from "../protocol/messages.ts";
 import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";

@@ -12,8 +12,7 @@
  */
 
 import { ClientError, RemoteError } from "../base/errors.ts";
-import { every } from "../base/ticker.ts";
-import { ignore } from "../base/timers.ts";
+import { every, ignore } from "../base/timers.ts";
 import { Peer, type PeerConnection } from "../dispatch/peer.ts";
 import { isCount } from "../protocol/malformed.ts";
 import { type Message, MessageType } from "../protocol/messages.ts";

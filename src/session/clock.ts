@@ -5,7 +5,7 @@
  * @module
  */
 
-import { every } from "../base/ticker.ts";
+import { every } from "../base/timers.ts";
 
 /** What the keepalive and the reassembly need of time. */
 export interface Clock {
