@@ -74,12 +74,12 @@ export {
 } from "./src/base/errors.ts";
 export { IsockEventTarget } from "./src/base/events.ts";
 export { defineExtension, type Extension } from "./src/codec/extension.ts";
-export {
-  type JsonMappingOptions,
-  jsonToValue,
-  type JsonValue,
-  valueToJson,
+export type {
+  JsonMappingOptions,
+  JsonValue,
 } from "./src/codec/json_mapping.ts";
+export { jsonToValue } from "./src/codec/json_read.ts";
+export { valueToJson } from "./src/codec/json_write.ts";
 export {
   FrameDecoderStream,
   type FrameDecoderStreamOptions,

@@ -8,7 +8,7 @@
 
 import { formatAddress } from "../base/address.ts";
 import { RemoteError } from "../base/errors.ts";
-import { valueToJson } from "../codec/json_mapping.ts";
+import { valueToJson } from "../codec/json_write.ts";
 import type { CallOptions } from "../dispatch/call_options.ts";
 import type {
   ActionDescription,
