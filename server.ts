@@ -19,10 +19,14 @@ import { deferred } from "./src/base/deferred.ts";
 import { IsockEventTarget } from "./src/base/events.ts";
 import { ServerError } from "./src/base/errors.ts";
 import type { Session } from "./src/session/session.ts";
-import type { Transport, TransportOptions } from "./src/wire/transport.ts";
+import type {
+  Listener,
+  Transport,
+  TransportOptions,
+} from "./src/wire/transport.ts";
 import type { Admission } from "./src/endpoint/admission.ts";
 import { readIntegerOptions } from "./src/endpoint/connection_options.ts";
-import { listen, type Listener } from "./src/endpoint/listener.ts";
+import { listen } from "./src/endpoint/listener.ts";
 import {
   type ServerAddress,
   type ServerEventMap,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { formatAddress } from "../base/address.ts";
+import { formatAddress } from "../wire/transport.ts";
 import { RemoteError } from "../base/errors.ts";
 import { valueToJson } from "../codec/json_write.ts";
 import type { CallOptions } from "../dispatch/call_options.ts";

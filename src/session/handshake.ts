@@ -7,7 +7,7 @@
  * @module
  */
 
-import { formatAddress } from "../base/address.ts";
+import { formatAddress } from "../wire/transport.ts";
 import { deferred } from "../base/deferred.ts";
 import { ClientError, ProtocolError } from "../base/errors.ts";
 import { housekeeping, ignore, type TimerHandle } from "../base/timers.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Address, formatAddress } from "../base/address.ts";
+import { type Address, formatAddress } from "../wire/transport.ts";
 import { ClientError } from "../base/errors.ts";
 import { type Clock, systemClock } from "./clock.ts";
 

@@ -7,11 +7,10 @@
  * @module
  */
 
-import { formatAddress } from "../base/address.ts";
+import { formatAddress, type Transport } from "../wire/transport.ts";
 import type { ProtocolError } from "../base/errors.ts";
 import type { GoodbyeMessage, Hello } from "../protocol/messages.ts";
 import { outgoing } from "../protocol/outgoing.ts";
-import type { Transport } from "../wire/transport.ts";
 import type { Peer } from "../dispatch/peer.ts";
 import { Handshake, type HandshakeHost } from "./handshake.ts";
 import { IncomingRequests, type RequestsHost } from "./incoming_requests.ts";

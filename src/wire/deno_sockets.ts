@@ -6,17 +6,19 @@
  * @module
  */
 
-import { formatAddress } from "../base/address.ts";
+import {
+  dialAddress,
+  type DialOptions,
+  formatAddress,
+  type Listener,
+  type ListenerEvents,
+  type ListenOptions,
+  type Transport,
+  type TransportOptions,
+} from "./transport.ts";
 import { ignore } from "../base/timers.ts";
 import { connTransport } from "./conn_transport.ts";
 import { withDeadline } from "./deadline.ts";
-import { dialAddress, type DialOptions } from "./dial_options.ts";
-import type {
-  Listener,
-  ListenerEvents,
-  ListenOptions,
-} from "./listen_options.ts";
-import type { Transport, TransportOptions } from "./transport.ts";
 
 /**
  * Binds with `Deno.listen` and starts the accept loop.
