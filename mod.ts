@@ -86,7 +86,7 @@ export {
   FrameEncoderStream,
   type FrameEncoderStreamOptions,
 } from "./src/wire/framing.ts";
-export { PROTOCOL_VERSION } from "./src/protocol/messages.ts";
+export { PROTOCOL_VERSION } from "./src/protocol/message_type.ts";
 export { Metadata, type MetadataInit } from "./src/protocol/metadata.ts";
 export {
   type ActionLastError,

@@ -11,9 +11,8 @@
 import type { Action, ActionHandler } from "./action.ts";
 import type { RequestContext } from "./request_context.ts";
 import { describeIssues, validate, type Validation } from "../base/schema.ts";
-import type { WireError } from "../protocol/messages.ts";
+import { type WireError, wireError } from "../protocol/wire_error.ts";
 import { isStreamSource } from "../protocol/stream.ts";
-import { wireError } from "../protocol/wire_error.ts";
 
 /** Finds the action to run for a request, by name. */
 export type ActionLookup = (name: string) => Action | undefined;

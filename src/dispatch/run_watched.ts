@@ -11,9 +11,12 @@
 import type { Action } from "./action.ts";
 import { IsockError } from "../base/errors.ts";
 import type { Metadata } from "../protocol/metadata.ts";
-import type { WireError } from "../protocol/messages.ts";
+import {
+  errorFromWire,
+  type WireError,
+  wireError,
+} from "../protocol/wire_error.ts";
 import { isStreamSource } from "../protocol/stream.ts";
-import { errorFromWire, wireError } from "../protocol/wire_error.ts";
 import type { PeerAddress } from "../wire/transport.ts";
 import type { CallInfo, Middleware } from "./middleware.ts";
 import { runMiddleware } from "./middleware.ts";

@@ -14,7 +14,7 @@ import {
 import { ClientError } from "../base/errors.ts";
 import type { CallOptions } from "../dispatch/call_options.ts";
 import { type Authenticator, importSecret } from "../protocol/auth.ts";
-import { MAX_HELLO_SIZE } from "../protocol/messages.ts";
+import { MAX_HELLO_SIZE } from "../protocol/hello.ts";
 import type { Session } from "../session/session.ts";
 import { dialSocket } from "../wire/sockets.ts";
 import { classifyNetError } from "../wire/net_errors.ts";

@@ -15,13 +15,13 @@
 
 import { ClientError, ProtocolError, RemoteError } from "../base/errors.ts";
 import type { Peer } from "../dispatch/peer.ts";
-import {
-  type EndMessage,
-  type FragmentMessage,
-  type Message,
-  MessageType,
-  type RequestMessage,
-} from "../protocol/messages.ts";
+import type {
+  EndMessage,
+  FragmentMessage,
+  Message,
+  RequestMessage,
+} from "../protocol/message_table.ts";
+import { MessageType } from "../protocol/message_type.ts";
 import {
   IncomingRequests,
   type RequestsHost,

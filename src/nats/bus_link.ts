@@ -17,8 +17,8 @@
 import { ClientError, type ProtocolError } from "../base/errors.ts";
 import { every } from "../base/timers.ts";
 import type { CallOptions, StreamOptions } from "../dispatch/call_options.ts";
-import { MessageType } from "../protocol/messages.ts";
-import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
+import { MessageType } from "../protocol/message_type.ts";
+import { outgoing, type OutgoingMessage } from "../protocol/message_table.ts";
 import { wireError } from "../protocol/wire_error.ts";
 import type { StreamCall } from "../session/call.ts";
 import {

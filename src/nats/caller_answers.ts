@@ -10,11 +10,18 @@
  */
 
 import { ClientError, CodecError } from "../base/errors.ts";
-import { MessageType, type WireError } from "../protocol/messages.ts";
-import type { AnswerMeta } from "../protocol/message_table.ts";
+import { MessageType } from "../protocol/message_type.ts";
+import {
+  safeString,
+  type WireError,
+  wireError,
+} from "../protocol/wire_error.ts";
+import {
+  type AnswerMeta,
+  outgoing,
+  type OutgoingMessage,
+} from "../protocol/message_table.ts";
 import type { Metadata } from "../protocol/metadata.ts";
-import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
-import { safeString, wireError } from "../protocol/wire_error.ts";
 import type { AnswerSender } from "../session/incoming_requests.ts";
 import type { BusOutbox } from "./bus_outbox.ts";
 

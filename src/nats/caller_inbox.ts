@@ -10,7 +10,8 @@
 
 import { ClientError, type ProtocolError } from "../base/errors.ts";
 import type { MessageCodec } from "../protocol/message_codec.ts";
-import { type Message, MessageType } from "../protocol/messages.ts";
+import type { Message } from "../protocol/message_table.ts";
+import { MessageType } from "../protocol/message_type.ts";
 import type { OutgoingCalls } from "../session/outgoing_calls.ts";
 import { Reassembly } from "../session/reassembly.ts";
 import type { BusMessage } from "./bus.ts";

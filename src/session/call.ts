@@ -7,7 +7,8 @@
 
 import { ClientError } from "../base/errors.ts";
 import { ignore, type TimerHandle } from "../base/timers.ts";
-import type { StreamReceiver, StreamSender } from "../protocol/stream.ts";
+import type { StreamReceiver } from "../protocol/stream_receiver.ts";
+import type { StreamSender } from "../protocol/stream_sender.ts";
 import type { Metadata } from "../protocol/metadata.ts";
 
 /** A call waiting for its answer. */

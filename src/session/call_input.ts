@@ -6,18 +6,11 @@
  * @module
  */
 
-import type { WireError } from "../protocol/messages.ts";
-import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
-import { BATCH_WINDOW, BYTE_WINDOW, StreamSender } from "../protocol/stream.ts";
+import type { WireError } from "../protocol/wire_error.ts";
+import { outgoing, type OutgoingMessage } from "../protocol/message_table.ts";
+import { BATCH_WINDOW, BYTE_WINDOW, INPUT_WINDOW } from "../protocol/stream.ts";
+import { StreamSender } from "../protocol/stream_sender.ts";
 import type { PendingCall } from "./call.ts";
-
-/**
- * The input items a caller may send before the handler grants more
- * (PROTOCOL.md, "Input streams"), to a peer that counts items only;
- * between peers that send batches it is `BATCH_WINDOW` items and
- * `BYTE_WINDOW` bytes.
- */
-export const INPUT_WINDOW = 16;
 
 /** How a call's input goes out; the outbox implements it. */
 export interface InputSender {

@@ -11,22 +11,27 @@ import { formatAddress } from "../wire/transport.ts";
 import { deferred } from "../base/deferred.ts";
 import { ClientError, ProtocolError } from "../base/errors.ts";
 import { housekeeping, ignore, type TimerHandle } from "../base/timers.ts";
-import { type Authenticator, NONCE_LABELS, prove } from "../protocol/auth.ts";
 import {
+  type Authenticator,
   checkClient,
   checkServer,
   isAuthRequired,
+  NONCE_LABELS,
+  prove,
   unauthorized,
-} from "./auth_checks.ts";
+} from "../protocol/auth.ts";
 import {
   type GoodbyeMessage,
-  type Hello,
   type Message,
+  outgoing,
+  type OutgoingMessage,
+} from "../protocol/message_table.ts";
+import type { Hello } from "../protocol/hello.ts";
+import {
   MessageType,
   NONCE_SIZE,
   PROTOCOL_VERSION,
-} from "../protocol/messages.ts";
-import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
+} from "../protocol/message_type.ts";
 import type { Peer } from "../dispatch/peer.ts";
 
 /**
@@ -94,7 +99,7 @@ type Step = "hello" | "auth" | "checking" | "done";
  * @example
  * ```ts
  * import { Handshake } from "./handshake.ts";
- * import { MessageCodec } from "../protocol/messages.ts";
+ * import { MessageCodec } from "../protocol/message_codec.ts";
  * import assert from "node:assert/strict";
  *
  * const codec = new MessageCodec([]);

@@ -24,16 +24,16 @@ import {
   unknownAction,
 } from "../dispatch/run_action.ts";
 import type {
+  AnswerMeta,
   EndMessage,
   ItemMessage,
   ItemsMessage,
+  OutgoingMessage,
   RequestMessage,
-  WireError,
-} from "../protocol/messages.ts";
-import type { OutgoingMessage } from "../protocol/outgoing.ts";
+} from "../protocol/message_table.ts";
+import type { WireError } from "../protocol/wire_error.ts";
 import { isIdle, type Middleware } from "../dispatch/middleware.ts";
 import { runWatched } from "../dispatch/run_watched.ts";
-import type { AnswerMeta } from "../protocol/message_table.ts";
 import type { Metadata } from "../protocol/metadata.ts";
 import { RequestInputs } from "./request_inputs.ts";
 import { ResultStreams } from "./result_streams.ts";

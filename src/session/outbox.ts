@@ -14,11 +14,18 @@ import {
   MAX_FRAGMENTED,
   pieces,
 } from "../protocol/fragments.ts";
-import type { Hello, WireError } from "../protocol/messages.ts";
-import type { AnswerMeta } from "../protocol/message_table.ts";
+import type { Hello } from "../protocol/hello.ts";
+import {
+  safeString,
+  type WireError,
+  wireError,
+} from "../protocol/wire_error.ts";
+import {
+  type AnswerMeta,
+  outgoing,
+  type OutgoingMessage,
+} from "../protocol/message_table.ts";
 import type { Metadata } from "../protocol/metadata.ts";
-import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
-import { safeString, wireError } from "../protocol/wire_error.ts";
 
 /** Where an {@linkcode Outbox} writes frames: the transport, or a fake. */
 export interface FrameSink {
@@ -42,8 +49,8 @@ export interface MessageEncoder {
  * @example
  * ```ts
  * import { Outbox } from "./outbox.ts";
- * import { MessageCodec } from "../protocol/messages.ts";
- * import { outgoing } from "../protocol/outgoing.ts";
+ * import { MessageCodec } from "../protocol/message_codec.ts";
+ * import { outgoing } from "../protocol/message_table.ts";
  * import assert from "node:assert/strict";
  *
  * const frames: Uint8Array[][] = [];

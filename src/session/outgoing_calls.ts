@@ -9,16 +9,20 @@
 
 import type { ClientError, RemoteError } from "../base/errors.ts";
 import { deferred } from "../base/deferred.ts";
-import type { RequestMeta, WireError } from "../protocol/messages.ts";
+import {
+  outgoing,
+  type OutgoingMessage,
+  type RequestMeta,
+} from "../protocol/message_table.ts";
+import type { WireError } from "../protocol/wire_error.ts";
 import { metadataToWire } from "../protocol/metadata.ts";
-import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
 import {
   BATCH_WINDOW,
   BYTE_WINDOW,
   DEFAULT_WINDOW,
   isStreamSource,
-  StreamReceiver,
 } from "../protocol/stream.ts";
+import { StreamReceiver } from "../protocol/stream_receiver.ts";
 import {
   abortedError,
   type CallOptions,

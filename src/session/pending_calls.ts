@@ -8,16 +8,16 @@
  */
 
 import { type ClientError, ProtocolError } from "../base/errors.ts";
-import type {
-  ItemMessage,
-  ItemsMessage,
-  ResultMessage,
-  WireError,
-} from "../protocol/messages.ts";
-import type { ReadAnswerMeta } from "../protocol/message_table.ts";
-import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
+import {
+  type ItemMessage,
+  type ItemsMessage,
+  outgoing,
+  type OutgoingMessage,
+  type ReadAnswerMeta,
+  type ResultMessage,
+} from "../protocol/message_table.ts";
+import { errorFromWire, type WireError } from "../protocol/wire_error.ts";
 import { batchItems } from "../protocol/malformed.ts";
-import { errorFromWire } from "../protocol/wire_error.ts";
 import type { PendingCall } from "./call.ts";
 import { answerMetadata } from "./answer_metadata.ts";
 

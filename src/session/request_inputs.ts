@@ -8,20 +8,17 @@
  */
 
 import type { ProtocolError } from "../base/errors.ts";
-import type {
-  EndMessage,
-  ItemMessage,
-  ItemsMessage,
-} from "../protocol/messages.ts";
-import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
 import {
-  BATCH_WINDOW,
-  BYTE_WINDOW,
-  StreamReceiver,
-} from "../protocol/stream.ts";
+  type EndMessage,
+  type ItemMessage,
+  type ItemsMessage,
+  outgoing,
+  type OutgoingMessage,
+} from "../protocol/message_table.ts";
+import { BATCH_WINDOW, BYTE_WINDOW, INPUT_WINDOW } from "../protocol/stream.ts";
+import { StreamReceiver } from "../protocol/stream_receiver.ts";
 import { batchItems } from "../protocol/malformed.ts";
 import { errorFromWire } from "../protocol/wire_error.ts";
-import { INPUT_WINDOW } from "./call_input.ts";
 
 /** How {@linkcode RequestInputs} tells the caller; the outbox implements it. */
 export interface InputControl {

@@ -9,11 +9,14 @@
 
 import { ClientError, type ProtocolError } from "../base/errors.ts";
 import type { RequestContext } from "../dispatch/request_context.ts";
-import type { WireError } from "../protocol/messages.ts";
-import type { AnswerMeta } from "../protocol/message_table.ts";
+import type { WireError } from "../protocol/wire_error.ts";
+import {
+  type AnswerMeta,
+  outgoing,
+  type OutgoingMessage,
+} from "../protocol/message_table.ts";
 import type { Metadata } from "../protocol/metadata.ts";
-import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
-import { StreamSender } from "../protocol/stream.ts";
+import { StreamSender } from "../protocol/stream_sender.ts";
 
 /** How {@linkcode ResultStreams} sends; the outbox implements it. */
 export interface ResultSender {

@@ -19,12 +19,12 @@ import {
 import {
   type FragmentMessage,
   type GoodbyeMessage,
-  type Hello,
   type Message,
-  type MessageCodec,
-  MessageType,
-} from "../protocol/messages.ts";
-import { outgoing } from "../protocol/outgoing.ts";
+  outgoing,
+} from "../protocol/message_table.ts";
+import type { Hello } from "../protocol/hello.ts";
+import type { MessageCodec } from "../protocol/message_codec.ts";
+import { MessageType } from "../protocol/message_type.ts";
 import { errorFromWire, wasNotRun } from "../protocol/wire_error.ts";
 import type { Transport } from "../wire/transport.ts";
 import { Peer, type PeerConnection } from "../dispatch/peer.ts";
@@ -35,7 +35,6 @@ import type { SessionOptions } from "./session_options.ts";
 export type { CallOptions, StreamOptions } from "./call.ts";
 export type { SessionOptions } from "./session_options.ts";
 export type { ActionLookup } from "../dispatch/run_action.ts";
-export { INPUT_WINDOW } from "./call_input.ts";
 export { MAX_PRE_AUTH_FRAME } from "./handshake.ts";
 export { wasNotRun };
 

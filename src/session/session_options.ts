@@ -6,7 +6,7 @@
  */
 
 import type { Authenticator } from "../protocol/auth.ts";
-import type { MessageCodec } from "../protocol/messages.ts";
+import type { MessageCodec } from "../protocol/message_codec.ts";
 import type { ActionLookup } from "../dispatch/run_action.ts";
 import type { CallRecorder } from "../dispatch/action_stats.ts";
 import type { Middleware } from "../dispatch/middleware.ts";

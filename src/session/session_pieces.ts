@@ -9,8 +9,8 @@
 
 import { formatAddress, type Transport } from "../wire/transport.ts";
 import type { ProtocolError } from "../base/errors.ts";
-import type { GoodbyeMessage, Hello } from "../protocol/messages.ts";
-import { outgoing } from "../protocol/outgoing.ts";
+import { type GoodbyeMessage, outgoing } from "../protocol/message_table.ts";
+import type { Hello } from "../protocol/hello.ts";
 import type { Peer } from "../dispatch/peer.ts";
 import { Handshake, type HandshakeHost } from "./handshake.ts";
 import { IncomingRequests, type RequestsHost } from "./incoming_requests.ts";

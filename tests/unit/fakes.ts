@@ -4,7 +4,7 @@
  */
 
 import type { Clock } from "../../src/session/clock.ts";
-import type { WireError } from "../../src/protocol/messages.ts";
+import type { WireError } from "../../src/protocol/wire_error.ts";
 
 /** A clock whose time moves only when a test says so. */
 export class FakeClock implements Clock {

@@ -5,10 +5,8 @@ import {
   action,
   type ActionContext,
 } from "../../src/dispatch/action.ts";
-import {
-  MessageType,
-  type RequestMessage,
-} from "../../src/protocol/messages.ts";
+import { MessageType } from "../../src/protocol/message_type.ts";
+import type { RequestMessage } from "../../src/protocol/message_table.ts";
 import {
   IncomingRequests,
   type RequestsHost,

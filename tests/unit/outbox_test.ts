@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import { ClientError } from "../../src/base/errors.ts";
-import {
-  type Message,
-  MessageCodec,
-  MessageType,
-} from "../../src/protocol/messages.ts";
-import { outgoing } from "../../src/protocol/outgoing.ts";
+import { type Message, outgoing } from "../../src/protocol/message_table.ts";
+import { MessageCodec } from "../../src/protocol/message_codec.ts";
+import { MessageType } from "../../src/protocol/message_type.ts";
 import { FRAGMENT_THRESHOLD } from "../../src/protocol/fragments.ts";
 import { Outbox } from "../../src/session/outbox.ts";
 import { RecordingSink, settle } from "./fakes.ts";

@@ -4,7 +4,7 @@ import {
   type ProtocolError,
   RemoteError,
 } from "../../src/base/errors.ts";
-import { MessageType } from "../../src/protocol/messages.ts";
+import { MessageType } from "../../src/protocol/message_type.ts";
 import {
   type CallsHost,
   OutgoingCalls,

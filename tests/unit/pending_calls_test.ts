@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ClientError, type ProtocolError } from "../../src/base/errors.ts";
-import { MessageType } from "../../src/protocol/messages.ts";
+import { MessageType } from "../../src/protocol/message_type.ts";
 import { PendingCall } from "../../src/session/call.ts";
 import { PendingCalls } from "../../src/session/pending_calls.ts";
 import { RecordingSender } from "./fakes.ts";

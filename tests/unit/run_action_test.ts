@@ -7,7 +7,7 @@ import {
   runAction,
   unknownAction,
 } from "../../src/dispatch/run_action.ts";
-import type { WireError } from "../../src/protocol/messages.ts";
+import type { WireError } from "../../src/protocol/wire_error.ts";
 import { settle } from "./fakes.ts";
 
 /** A responder that records the answer. */
