@@ -6,19 +6,20 @@
  * @module
  */
 
-import type { ActionHandler, ActionRef } from "./action.ts";
-import { IsockEventTarget } from "./src/base/events.ts";
+import type { ActionHandler } from "./src/dispatch/action.ts";
 import type {
   ActionArgs,
+  ActionRef,
   StreamArgs,
   StreamCallOptions,
 } from "./src/dispatch/peer.ts";
+import { IsockEventTarget } from "./src/base/events.ts";
 import type { ActionRegistry } from "./src/dispatch/registry.ts";
+import { describeRef } from "./src/dispatch/reflection.ts";
 import {
-  describeRef,
   readDescription,
   type ServiceDescription,
-} from "./src/dispatch/reflection.ts";
+} from "./src/dispatch/description.ts";
 import type { CallOptions } from "./src/session/session.ts";
 import type { StreamItem } from "./src/protocol/stream.ts";
 import type {

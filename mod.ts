@@ -36,8 +36,8 @@ export {
   type ActionInput,
   type ActionOptions,
   type ActionOutput,
-  type ActionRef,
-} from "./action.ts";
+} from "./src/dispatch/action.ts";
+export { type ActionRef, Peer } from "./src/dispatch/peer.ts";
 export type { Authenticate } from "./src/protocol/auth.ts";
 export type { SchemaIssue, StandardSchemaV1 } from "./src/base/schema.ts";
 export {
@@ -103,7 +103,6 @@ export {
   type ShutdownOptions,
   type StatsOptions,
 } from "./server.ts";
-export { Peer } from "./src/dispatch/peer.ts";
 export type { CallInfo, Middleware, Next } from "./src/dispatch/middleware.ts";
 export type {
   ActionDescription,

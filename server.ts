@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { Action, ActionHandler, ActionRef } from "./action.ts";
-import type { Peer } from "./src/dispatch/peer.ts";
+import type { Action, ActionHandler } from "./src/dispatch/action.ts";
+import type { ActionRef, Peer } from "./src/dispatch/peer.ts";
 import type { Middleware } from "./src/dispatch/middleware.ts";
 import type { ActionRegistry } from "./src/dispatch/registry.ts";
 import {

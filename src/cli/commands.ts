@@ -9,12 +9,11 @@
 import { formatAddress } from "../wire/transport.ts";
 import { RemoteError } from "../base/errors.ts";
 import { valueToJson } from "../codec/json_write.ts";
-import type { CallOptions } from "../dispatch/call_options.ts";
+import type { CallOptions, StreamCallOptions } from "../dispatch/peer.ts";
 import type {
   ActionDescription,
   ServiceDescription,
 } from "../dispatch/description.ts";
-import type { StreamCallOptions } from "../dispatch/peer.ts";
 import type { CommandLine } from "./args.ts";
 import { CliError, EXIT } from "./exit_codes.ts";
 import { ndjson, readData } from "./input.ts";

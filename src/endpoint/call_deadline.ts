@@ -9,7 +9,7 @@
  */
 
 import { ClientError } from "../base/errors.ts";
-import type { CallOptions } from "../dispatch/call_options.ts";
+import type { CallOptions } from "../dispatch/peer.ts";
 import { abortedError } from "../session/call.ts";
 import type { SessionCallOptions } from "../session/call_errors.ts";
 

@@ -12,7 +12,7 @@ import {
   type Transport,
 } from "../wire/transport.ts";
 import { ClientError } from "../base/errors.ts";
-import type { CallOptions } from "../dispatch/call_options.ts";
+import type { CallOptions } from "../dispatch/peer.ts";
 import { type Authenticator, importSecret } from "../protocol/auth.ts";
 import { MAX_HELLO_SIZE } from "../protocol/hello.ts";
 import type { Session } from "../session/session.ts";

@@ -11,7 +11,7 @@
  */
 
 import { ClientError } from "../base/errors.ts";
-import type { CallOptions, StreamOptions } from "../dispatch/call_options.ts";
+import type { CallOptions, StreamOptions } from "../dispatch/peer.ts";
 import { wasNotRun } from "../protocol/wire_error.ts";
 import { isStreamSource } from "../protocol/stream.ts";
 import type { SessionCallOptions } from "../session/call_errors.ts";

@@ -16,7 +16,7 @@
 
 import { ClientError, type ProtocolError } from "../base/errors.ts";
 import { every } from "../base/timers.ts";
-import type { CallOptions, StreamOptions } from "../dispatch/call_options.ts";
+import type { CallOptions, StreamOptions } from "../dispatch/peer.ts";
 import { MessageType } from "../protocol/message_type.ts";
 import { outgoing, type OutgoingMessage } from "../protocol/message_table.ts";
 import { wireError } from "../protocol/wire_error.ts";

@@ -151,4 +151,4 @@ export function abortedError(signal: AbortSignal): ClientError {
   });
 }
 
-export type { CallOptions, StreamOptions } from "../dispatch/call_options.ts";
+export type { CallOptions, StreamOptions } from "../dispatch/peer.ts";

@@ -7,7 +7,7 @@
 
 import { ClientError } from "../base/errors.ts";
 import { MAX_TIMEOUT } from "../base/timers.ts";
-import type { CallOptions } from "../dispatch/call_options.ts";
+import type { CallOptions } from "../dispatch/peer.ts";
 import { MAX_WINDOW } from "../protocol/message_type.ts";
 import { safeString } from "../protocol/wire_error.ts";
 

@@ -16,11 +16,12 @@ import { ClientError, ProtocolError } from "../base/errors.ts";
 import { ignore } from "../base/timers.ts";
 import type { CallRecorder } from "../dispatch/action_stats.ts";
 import type { Peer } from "../dispatch/peer.ts";
-import { RequestContext } from "../dispatch/request_context.ts";
 import {
   type ActionLookup,
+  RequestContext,
   type Responder,
   runAction,
+  runWithMiddleware,
   unknownAction,
 } from "../dispatch/run_action.ts";
 import type {
@@ -33,7 +34,6 @@ import type {
 } from "../protocol/message_table.ts";
 import type { WireError } from "../protocol/wire_error.ts";
 import { isIdle, type Middleware } from "../dispatch/middleware.ts";
-import { runWatched } from "../dispatch/run_watched.ts";
 import type { Metadata } from "../protocol/metadata.ts";
 import { RequestInputs } from "./request_inputs.ts";
 import { ResultStreams } from "./result_streams.ts";
@@ -389,7 +389,7 @@ export class IncomingRequests implements Responder {
         this,
       );
     }
-    runWatched(
+    runWithMiddleware(
       middleware,
       action,
       request.data,

@@ -8,7 +8,7 @@
  */
 
 import { ClientError, type ProtocolError } from "../base/errors.ts";
-import type { RequestContext } from "../dispatch/request_context.ts";
+import type { RequestContext } from "../dispatch/run_action.ts";
 import type { WireError } from "../protocol/wire_error.ts";
 import {
   type AnswerMeta,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { type Action, action } from "../../src/dispatch/action.ts";
-import { RequestContext } from "../../src/dispatch/request_context.ts";
 import {
+  RequestContext,
   type Responder,
   runAction,
   unknownAction,
