@@ -10,6 +10,7 @@ import type { ActionHandler } from "./src/dispatch/action.ts";
 import type {
   ActionArgs,
   ActionRef,
+  CallOptions,
   StreamArgs,
   StreamCallOptions,
 } from "./src/dispatch/peer.ts";
@@ -20,7 +21,6 @@ import {
   readDescription,
   type ServiceDescription,
 } from "./src/dispatch/description.ts";
-import type { CallOptions } from "./src/session/session.ts";
 import type { StreamItem } from "./src/protocol/stream.ts";
 import type {
   ClientEventMap,
@@ -32,7 +32,12 @@ import type { ClientLink } from "./src/endpoint/client_link.ts";
 import type { Middleware } from "./src/dispatch/middleware.ts";
 import { ClientEvent } from "./src/endpoint/client_event.ts";
 
-export type { CallOptions } from "./src/session/session.ts";
+export type {
+  ActionArgs,
+  CallOptions,
+  StreamArgs,
+  StreamCallOptions,
+} from "./src/dispatch/peer.ts";
 export type {
   BalanceName,
   ClientEndpoint,
@@ -42,11 +47,6 @@ export type {
   ConnectDetail,
 } from "./src/endpoint/client_options.ts";
 export { ClientEvent, type LeaveReason } from "./src/endpoint/client_event.ts";
-export type {
-  ActionArgs,
-  StreamArgs,
-  StreamCallOptions,
-} from "./src/dispatch/peer.ts";
 export type { ClientTransport } from "./src/endpoint/client_transport.ts";
 
 /**

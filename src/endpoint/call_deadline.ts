@@ -10,8 +10,10 @@
 
 import { ClientError } from "../base/errors.ts";
 import type { CallOptions } from "../dispatch/peer.ts";
-import { abortedError } from "../session/call.ts";
-import type { SessionCallOptions } from "../session/call_errors.ts";
+import {
+  abortedError,
+  type SessionCallOptions,
+} from "../session/outgoing_calls.ts";
 
 /**
  * How early a failure to connect may come and still count as cut by the

@@ -14,7 +14,7 @@ import { ClientError } from "../base/errors.ts";
 import type { CallOptions, StreamOptions } from "../dispatch/peer.ts";
 import { wasNotRun } from "../protocol/wire_error.ts";
 import { isStreamSource } from "../protocol/stream.ts";
-import type { SessionCallOptions } from "../session/call_errors.ts";
+import type { SessionCallOptions } from "../session/outgoing_calls.ts";
 import type { PeerAddress } from "../wire/transport.ts";
 
 /** What the resend rules need from the client that sends. */

@@ -20,11 +20,11 @@ import type { CallOptions, StreamOptions } from "../dispatch/peer.ts";
 import { MessageType } from "../protocol/message_type.ts";
 import { outgoing, type OutgoingMessage } from "../protocol/message_table.ts";
 import { wireError } from "../protocol/wire_error.ts";
-import type { StreamCall } from "../session/call.ts";
 import {
   type CallSender,
   type CallsHost,
   OutgoingCalls,
+  type StreamCall,
 } from "../session/outgoing_calls.ts";
 import { pause } from "../endpoint/backoff.ts";
 import { withinCall } from "../endpoint/call_deadline.ts";

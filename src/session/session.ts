@@ -25,18 +25,196 @@ import {
 import type { Hello } from "../protocol/hello.ts";
 import type { MessageCodec } from "../protocol/message_codec.ts";
 import { MessageType } from "../protocol/message_type.ts";
-import { errorFromWire, wasNotRun } from "../protocol/wire_error.ts";
-import type { Transport } from "../wire/transport.ts";
-import { Peer, type PeerConnection } from "../dispatch/peer.ts";
-import type { CallOptions, StreamCall, StreamOptions } from "./call.ts";
-import { buildPieces, type SessionPieces } from "./session_pieces.ts";
-import type { SessionOptions } from "./session_options.ts";
+import { errorFromWire } from "../protocol/wire_error.ts";
+import { formatAddress, type Transport } from "../wire/transport.ts";
+import {
+  type CallOptions,
+  Peer,
+  type PeerConnection,
+  type StreamOptions,
+} from "../dispatch/peer.ts";
+import {
+  type CallsHost,
+  OutgoingCalls,
+  type StreamCall,
+} from "./outgoing_calls.ts";
+import type { Authenticator } from "../protocol/auth.ts";
+import type { ActionLookup } from "../dispatch/run_action.ts";
+import type { CallRecorder } from "../dispatch/action_stats.ts";
+import type { Middleware } from "../dispatch/middleware.ts";
+import { Handshake, type HandshakeHost } from "./handshake.ts";
+import { IncomingRequests, type RequestsHost } from "./incoming_requests.ts";
+import { Keepalive, type KeepaliveHost } from "./keepalive.ts";
+import { Lifecycle, type LifecycleHost } from "./lifecycle.ts";
+import { Outbox } from "./outbox.ts";
+import { Reassembly, type ReassemblyHost } from "./reassembly.ts";
 
-export type { CallOptions, StreamOptions } from "./call.ts";
-export type { SessionOptions } from "./session_options.ts";
-export type { ActionLookup } from "../dispatch/run_action.ts";
-export { MAX_PRE_AUTH_FRAME } from "./handshake.ts";
-export { wasNotRun };
+// The options a session is made with: the codec, the limits, the actions
+// and the authentication.
+
+/** Options of {@linkcode Session}. */
+export interface SessionOptions {
+  /** Reads and writes messages. */
+  codec: MessageCodec;
+  /** Which end of the connection this is. */
+  role: "client" | "server";
+  /** The largest frame body this side accepts, announced in the hello. */
+  maxFrameSize: number;
+  /** How long to wait for the peer's hello (and authentication), in milliseconds. */
+  handshakeTimeout: number;
+  /** Milliseconds between pings; the peer is dead after three silent intervals. 0 turns heartbeats off. */
+  heartbeatInterval: number;
+  /** Milliseconds without calls after which the connection is closed; 0 never. */
+  idleTimeout?: number;
+  /** The actions this side runs for its peer; none when omitted. */
+  actions?: ActionLookup;
+  /**
+   * How long a fragmented message may go without a new piece, in
+   * milliseconds, before the peer is taken to be holding memory on purpose.
+   *
+   * @default {30000}
+   */
+  reassemblyTimeout?: number;
+  /** How many of the peer's requests may run at once; more are refused with `OVERLOADED`. */
+  maxInFlight?: number;
+  /** Whether error stacks are sent to the peer. */
+  exposeStack?: boolean;
+  /** Where the calls run for the peer are counted (a server's stats). */
+  stats?: CallRecorder;
+  /** Middleware around the peer's requests; none when omitted. */
+  middleware?: readonly Middleware[];
+  /** How this side authenticates (client) or checks the peer (server). */
+  auth?: Authenticator;
+  /**
+   * Whether this side offers actions to its peer right now (a server always
+   * does). Such a connection keeps the process alive while no call is on its
+   * way, and a client's hello says so, so that the server does not close it
+   * for being idle. A client that offers none lets a script end that forgot
+   * to close it.
+   */
+  offersActions?: () => boolean;
+}
+
+// A session's pieces, built and wired to one another: each sees its
+// connection only through the narrow host interface it declares, and one
+// host object here implements them all. The {@linkcode Session} keeps the
+// routing of messages and the order of the close.
+
+/** How long a session that said goodbye waits for its peer to finish and close first. */
+export const GOODBYE_GRACE = 1_000;
+
+/** Everything the pieces need of their session. */
+export type SessionHost =
+  & LifecycleHost
+  & HandshakeHost
+  & ReassemblyHost
+  & CallsHost
+  & RequestsHost
+  & KeepaliveHost;
+
+/** The pieces of one session. */
+export interface SessionPieces {
+  /** The one phase of the connection, and its close. */
+  readonly life: Lifecycle;
+  /** Everything sent goes out here. */
+  readonly outbox: Outbox;
+  /** The hello and the authentication. */
+  readonly handshake: Handshake;
+  /** Large messages gathered from their fragments. */
+  readonly reassembly: Reassembly;
+  /** The calls this side makes. */
+  readonly calls: OutgoingCalls;
+  /** The peer's requests. */
+  readonly requests: IncomingRequests;
+  /** Heartbeat and idle timeout. */
+  readonly keepalive: Keepalive;
+}
+
+/** What the pieces hand back to their session, which routes and closes. */
+export interface SessionEvents {
+  /** The handshake is done. */
+  opened(hello: Hello): void;
+  /** The peer said goodbye. */
+  peerGoodbye(message: GoodbyeMessage): void;
+}
+
+/**
+ * Builds a session's pieces over `transport` and wires them together.
+ *
+ * @param transport The connection.
+ * @param options The session's options.
+ * @param peer The other end, for the handlers and `authenticate`.
+ * @param offersActions Whether this side offers actions right now.
+ * @param events Where the handshake's end and the peer's goodbye go.
+ * @returns The pieces.
+ */
+export function buildPieces(
+  transport: Transport,
+  options: SessionOptions,
+  peer: Peer,
+  offersActions: () => boolean,
+  events: SessionEvents,
+): SessionPieces {
+  const outbox = new Outbox(transport, options.codec, options.exposeStack);
+  // Filled in below; the host reads it only once a piece calls back.
+  const pieces = { outbox } as {
+    -readonly [K in keyof SessionPieces]: SessionPieces[K];
+  };
+  const host: SessionHost = {
+    peer,
+    get identity() {
+      return pieces.handshake.identity;
+    },
+    get isClosed() {
+      return pieces.life.isClosed;
+    },
+    get peerRefusal() {
+      return transport.peerRefusal;
+    },
+    get isRefusing() {
+      return pieces.life.isRefusing;
+    },
+    get isCongested() {
+      return transport.isCongested;
+    },
+    get lastActivity() {
+      return transport.lastActivity;
+    },
+    get isBusy() {
+      return pieces.requests.active > 0 || pieces.calls.size > 0;
+    },
+    drain: () => transport.drain(),
+    blocked: () => transport.isCongested ? transport.drain() : undefined,
+    closeTransport: () => transport.close(),
+    limitFrames: (size) => transport.limitFrames?.(size),
+    send: (message) => outbox.send(message),
+    sendGoodbye: (error) => outbox.goodbye(error),
+    hello: (hello) => {
+      outbox.setPeerLimit(hello.maxFrameSize);
+      outbox.peerTakesMetadata = hello.metadata === true;
+      outbox.peerTakesBatches = hello.batch === true;
+    },
+    opened: (hello) => events.opened(hello),
+    failed: (error) => void pieces.life.failWith(error),
+    timedOut: (error) => pieces.life.abort(error),
+    peerGoodbye: (message) => events.peerGoodbye(message),
+    failProtocol: (error: ProtocolError) => pieces.life.breach(error),
+    callError: () => pieces.life.callError(),
+    busy: () => transport.ref(),
+    quiet: () => offersActions() || transport.unref(),
+    settled: () => pieces.life.settled(),
+    ping: (id) => outbox.send(outgoing.ping(id)),
+    dead: (reason) => pieces.life.abort(reason),
+    idle: (reason) => void pieces.life.retire(GOODBYE_GRACE, reason),
+  };
+  pieces.life = new Lifecycle(formatAddress(transport.peer), host);
+  pieces.handshake = new Handshake(options, host);
+  pieces.reassembly = new Reassembly(options, host);
+  pieces.calls = new OutgoingCalls(outbox, host);
+  pieces.requests = new IncomingRequests(outbox, host, options);
+  pieces.keepalive = new Keepalive(host, options);
+  return pieces;
+}
 
 /** One live connection, from the hello to the close. */
 export class Session implements PeerConnection {

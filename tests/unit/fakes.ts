@@ -3,7 +3,7 @@
  * records, and a sender that records messages instead of encoding them.
  */
 
-import type { Clock } from "../../src/session/clock.ts";
+import type { Clock } from "../../src/session/connection.ts";
 import type { WireError } from "../../src/protocol/wire_error.ts";
 
 /** A clock whose time moves only when a test says so. */

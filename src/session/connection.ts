@@ -24,7 +24,7 @@ export interface Clock {
  *
  * @example
  * ```ts
- * import { systemClock } from "./clock.ts";
+ * import { systemClock } from "./connection.ts";
  * import assert from "node:assert/strict";
  *
  * const stop = systemClock.every(1000, () => {});
