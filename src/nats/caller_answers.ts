@@ -22,7 +22,7 @@ import {
   type OutgoingMessage,
 } from "../protocol/message_table.ts";
 import type { Metadata } from "../protocol/metadata.ts";
-import type { AnswerSender } from "../session/incoming_requests.ts";
+import type { RequestsOut } from "../session/incoming_requests.ts";
 import type { BusOutbox } from "./bus_outbox.ts";
 
 /** What {@linkcode CallerAnswers} needs of the instance. */
@@ -54,7 +54,7 @@ export interface AnsweredCaller {
 }
 
 /** The answers to one client inbox's calls. */
-export class CallerAnswers implements AnswerSender {
+export class CallerAnswers implements RequestsOut {
   readonly #inbox: string;
   readonly #host: AnswersHost;
   readonly #caller: AnsweredCaller;
@@ -70,7 +70,7 @@ export class CallerAnswers implements AnswerSender {
     this.#caller = caller;
   }
 
-  /** {@inheritDoc AnswerSender.result} */
+  /** {@inheritDoc MessageOut.result} */
   result(id: number, value: unknown, metadata?: Metadata): void {
     if (this.#caller.isClosed) return;
     let parts: Uint8Array[];
@@ -103,7 +103,7 @@ export class CallerAnswers implements AnswerSender {
     this.#send(id, parts, undefined);
   }
 
-  /** {@inheritDoc AnswerSender.error} */
+  /** {@inheritDoc MessageOut.error} */
   error(id: number, error: WireError, metadata?: Metadata): void {
     if (this.#caller.isClosed) return;
     this.finish(id);
@@ -124,14 +124,14 @@ export class CallerAnswers implements AnswerSender {
     this.#send(id, parts, undefined);
   }
 
-  /** {@inheritDoc AnswerSender.answerMeta} */
+  /** {@inheritDoc MessageOut.answerMeta} */
   answerMeta(metadata: Metadata | undefined): AnswerMeta | undefined {
     return metadata === undefined || metadata.size === 0
       ? undefined
       : { metadata: metadata.toJSON() };
   }
 
-  /** {@inheritDoc AnswerSender.sendIfOpen} */
+  /** {@inheritDoc MessageOut.sendIfOpen} */
   sendIfOpen(message: OutgoingMessage): void {
     if (this.#caller.isClosed) return;
     const id = message[1] as number;
@@ -144,7 +144,7 @@ export class CallerAnswers implements AnswerSender {
     );
   }
 
-  /** {@inheritDoc AnswerSender.sendChecked} */
+  /** {@inheritDoc MessageOut.sendChecked} */
   sendChecked(message: OutgoingMessage): void {
     if (this.#caller.isClosed) return;
     const id = message[1] as number;
@@ -153,7 +153,7 @@ export class CallerAnswers implements AnswerSender {
     this.#send(id, parts, this.#host.instanceSubject);
   }
 
-  /** {@inheritDoc AnswerSender.wireError} */
+  /** {@inheritDoc MessageOut.wireError} */
   wireError(code: string, thrown: unknown): WireError {
     return wireError(code, thrown, this.#host.exposeStack);
   }

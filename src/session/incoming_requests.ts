@@ -15,7 +15,6 @@ import { DeadlineQueue } from "../base/deadline_queue.ts";
 import { ClientError, ProtocolError } from "../base/errors.ts";
 import { ignore } from "../base/timers.ts";
 import type { CallRecorder } from "../dispatch/action_stats.ts";
-import type { Peer } from "../dispatch/peer.ts";
 import {
   type ActionLookup,
   RequestContext,
@@ -25,18 +24,18 @@ import {
   unknownAction,
 } from "../dispatch/run_action.ts";
 import {
-  type AnswerMeta,
   type EndMessage,
   type ItemMessage,
   type ItemsMessage,
+  type Message,
   outgoing,
-  type OutgoingMessage,
   type RequestMessage,
 } from "../protocol/message_table.ts";
 import { errorFromWire, type WireError } from "../protocol/wire_error.ts";
 import { isIdle, type Middleware } from "../dispatch/middleware.ts";
-import type { Metadata } from "../protocol/metadata.ts";
 import { StreamSender } from "../protocol/stream_sender.ts";
+import { MessageType } from "../protocol/message_type.ts";
+import type { ConnectionContext, MessageOut } from "./connection.ts";
 import { BATCH_WINDOW, BYTE_WINDOW, INPUT_WINDOW } from "../protocol/stream.ts";
 import { StreamReceiver } from "../protocol/stream_receiver.ts";
 import { batchItems } from "../protocol/malformed.ts";
@@ -46,32 +45,6 @@ import { batchItems } from "../protocol/malformed.ts";
 // handler's items as the caller grants credit, then END (or the error the
 // stream failed with).
 
-/** How {@linkcode ResultStreams} sends; the outbox implements it. */
-export interface ResultSender {
-  /** Answers a request with an error (and the answer's metadata). */
-  error(id: number, error: WireError, metadata?: Metadata): void;
-  /** The meta item of an answer carrying `metadata`, if it may go. */
-  answerMeta?(metadata: Metadata | undefined): AnswerMeta | undefined;
-  /** Sends a control message unless the connection is gone. */
-  sendIfOpen(message: OutgoingMessage): void;
-  /** Sends a stream item unless the connection is gone; throws when it cannot go. */
-  sendChecked(message: OutgoingMessage): void | Promise<void>;
-  /** The error object sent for a thrown value. */
-  wireError(code: string, thrown: unknown): WireError;
-  /** Whether the peer takes batches of items (PROTOCOL.md, "Batches"). */
-  readonly peerTakesBatches?: boolean;
-  /** Sends a batch of items unless the connection is gone, and gives back its size. */
-  sendMeasured?(message: OutgoingMessage): number | Promise<number>;
-}
-
-/** What {@linkcode ResultStreams} needs of its connection. */
-export interface ResultsHost {
-  /** A promise while the peer does not read what is queued. */
-  blocked(): Promise<void> | undefined;
-  /** The peer broke the protocol. */
-  failProtocol(error: ProtocolError): void;
-}
-
 /** Called once a streamed result is over, with why it failed part way. */
 export type StreamDone = (
   context: RequestContext,
@@ -80,8 +53,8 @@ export type StreamDone = (
 
 /** The streamed results of one connection's requests, by request id. */
 class ResultStreams {
-  readonly #sender: ResultSender;
-  readonly #host: ResultsHost;
+  readonly #sender: RequestsOut;
+  readonly #host: RequestsConnection;
   readonly #done: StreamDone;
   /** The windows of requests that take a streamed result, until the result comes. */
   #windows: Map<number, number> | undefined;
@@ -93,13 +66,12 @@ class ResultStreams {
   /**
    * Starts with no result streaming.
    *
-   * @param sender How items and ends go out.
-   * @param host The connection.
+   * @param connection The connection, and how items and ends go out on it.
    * @param done Called once each stream is over.
    */
-  constructor(sender: ResultSender, host: ResultsHost, done: StreamDone) {
-    this.#sender = sender;
-    this.#host = host;
+  constructor(connection: RequestsConnection, done: StreamDone) {
+    this.#sender = connection.out;
+    this.#host = connection;
     this.#done = done;
   }
 
@@ -137,7 +109,7 @@ class ResultStreams {
       {
         item: (value, eventId) =>
           sender.sendChecked(outgoing.item(id, value, eventId)),
-        items: sender.peerTakesBatches && sender.sendMeasured !== undefined
+        items: this.#host.features.batch && sender.sendMeasured !== undefined
           ? (values, eventId) =>
             sender.sendMeasured!(outgoing.items(id, values, eventId))
           : undefined,
@@ -146,7 +118,7 @@ class ResultStreams {
             outgoing.end(
               id,
               undefined,
-              sender.answerMeta?.(context.answerMetadata),
+              sender.answerMeta(context.answerMetadata),
             ),
           ),
         fail: (error) => {
@@ -158,7 +130,7 @@ class ResultStreams {
           );
           sender.error(id, failure, context.answerMetadata);
         },
-        blocked: this.#host.blocked,
+        blocked: () => this.#host.blocked(),
       },
       window,
       this.#byteWindows?.get(id),
@@ -230,39 +202,22 @@ class ResultStreams {
 // `StreamReceiver` here, which grants the caller credit as the handler
 // reads, and tells it to stop when the handler leaves early.
 
-/** How {@linkcode RequestInputs} tells the caller; the outbox implements it. */
-export interface InputControl {
-  /** Sends a control message unless the connection is gone. */
-  sendIfOpen(message: OutgoingMessage): void;
-  /**
-   * Whether the peer takes batches and byte credit (PROTOCOL.md,
-   * "Batches"): its inputs then have the larger window, in items and bytes.
-   */
-  readonly peerTakesBatches?: boolean;
-}
-
-/** What {@linkcode RequestInputs} needs of its connection. */
-export interface InputsHost {
-  /** The peer broke the protocol. */
-  failProtocol(error: ProtocolError): void;
-}
-
 /** The streamed inputs of one connection's requests, by request id. */
 class RequestInputs {
-  readonly #control: InputControl;
-  readonly #host: InputsHost;
+  readonly #control: RequestsOut;
+  readonly #host: RequestsConnection;
   /** Requests whose data is streaming in. */
   #streams: Map<number, StreamReceiver> | undefined;
 
   /**
    * Starts with no input streaming in.
    *
-   * @param control How credit and stops go to the caller.
-   * @param host The connection.
+   * @param connection The connection, and how credit and stops go to the
+   * caller on it.
    */
-  constructor(control: InputControl, host: InputsHost) {
-    this.#control = control;
-    this.#host = host;
+  constructor(connection: RequestsConnection) {
+    this.#control = connection.out;
+    this.#host = connection;
   }
 
   /**
@@ -272,7 +227,7 @@ class RequestInputs {
    * @returns The items, as they arrive.
    */
   open(id: number): StreamReceiver {
-    const batches = this.#control.peerTakesBatches === true;
+    const batches = this.#host.features.batch;
     const input = new StreamReceiver(
       batches ? BATCH_WINDOW : INPUT_WINDOW,
       {
@@ -386,45 +341,33 @@ class RequestInputs {
  */
 const DEADLINE_GRACE = 200;
 
-/** How {@linkcode IncomingRequests} answers; the outbox implements it. */
-export interface AnswerSender {
-  /** Answers a request with its result (and the answer's metadata). */
-  result(id: number, value: unknown, metadata?: Metadata): void;
-  /** Answers a request with an error (and the answer's metadata). */
-  error(id: number, error: WireError, metadata?: Metadata): void;
-  /** The meta item of an answer carrying `metadata`, if it may go. */
-  answerMeta?(metadata: Metadata | undefined): AnswerMeta | undefined;
-  /** Sends a control message unless the connection is gone. */
-  sendIfOpen(message: OutgoingMessage): void;
-  /** Sends a stream item unless the connection is gone; throws when it cannot go. */
-  sendChecked(message: OutgoingMessage): void | Promise<void>;
-  /** The error object sent for a thrown value. */
-  wireError(code: string, thrown: unknown): WireError;
-  /** Whether the peer takes batches of items and byte credit (PROTOCOL.md, "Batches"). */
-  readonly peerTakesBatches?: boolean;
-  /** Sends a batch of items unless the connection is gone, and gives back its size. */
-  sendMeasured?(message: OutgoingMessage): number | Promise<number>;
-}
+/** How {@linkcode IncomingRequests} answers: the part of a connection's {@linkcode MessageOut} it uses. */
+export type RequestsOut = Pick<
+  MessageOut,
+  | "result"
+  | "error"
+  | "answerMeta"
+  | "sendIfOpen"
+  | "sendChecked"
+  | "sendMeasured"
+  | "wireError"
+>;
 
 /** What {@linkcode IncomingRequests} needs of its connection. */
-export interface RequestsHost {
-  /** The peer, for the handlers' context. */
-  readonly peer: Peer;
-  /** Who the peer is. */
-  readonly identity: unknown;
-  /** Whether this side refuses new requests (it is leaving). */
-  readonly isRefusing: boolean;
-  /** Whether the connection is gone. */
-  readonly isClosed: boolean;
-  /** Whether answers are queued faster than the peer reads them. */
-  readonly isCongested: boolean;
-  /** Resolves once what is queued is written. */
-  drain(): Promise<void>;
-  /** A promise while the peer does not read what is queued. */
-  blocked(): Promise<void> | undefined;
-  /** The peer broke the protocol. */
-  failProtocol(error: ProtocolError): void;
-}
+export type RequestsConnection =
+  & Pick<
+    ConnectionContext,
+    | "features"
+    | "peer"
+    | "identity"
+    | "isRefusing"
+    | "isClosed"
+    | "isCongested"
+    | "drain"
+    | "blocked"
+    | "failProtocol"
+  >
+  & { readonly out: RequestsOut };
 
 /** Options of {@linkcode IncomingRequests}. */
 export interface RequestsOptions {
@@ -444,8 +387,8 @@ export interface RequestsOptions {
 export class IncomingRequests implements Responder {
   /** Whether error stacks are sent to the peer. */
   readonly exposeStack: boolean;
-  readonly #sender: AnswerSender;
-  readonly #host: RequestsHost;
+  readonly #sender: RequestsOut;
+  readonly #host: RequestsConnection;
   readonly #actions: ActionLookup | undefined;
   readonly #maxInFlight: number;
   readonly #stats: CallRecorder | undefined;
@@ -470,21 +413,15 @@ export class IncomingRequests implements Responder {
   /**
    * Takes the requests of one connection.
    *
-   * @param sender How answers go out.
-   * @param host The connection.
+   * @param connection The connection, and how answers go out on it.
    * @param options The actions and limits.
    */
-  constructor(
-    sender: AnswerSender,
-    host: RequestsHost,
-    options: RequestsOptions,
-  ) {
-    this.#sender = sender;
-    this.#host = host;
-    this.#inputs = new RequestInputs(sender, host);
+  constructor(connection: RequestsConnection, options: RequestsOptions) {
+    this.#sender = connection.out;
+    this.#host = connection;
+    this.#inputs = new RequestInputs(connection);
     this.#results = new ResultStreams(
-      sender,
-      host,
+      connection,
       (context, failure) => this.#done(context, failure),
     );
     this.#actions = options.actions;
@@ -500,11 +437,31 @@ export class IncomingRequests implements Responder {
   }
 
   /**
-   * A REQUEST arrived.
+   * A message for the peer's requests arrived: REQUEST, CANCEL, CREDIT,
+   * INPUT, INPUTS or INPUT_END (other messages are not the requests').
    *
-   * @param request The request.
+   * @param message The message.
+   * @param size Its encoded size, which the byte credit counts.
    */
-  receive(request: RequestMessage): void {
+  receive(message: Message, size = 0): void {
+    switch (message.type) {
+      case MessageType.REQUEST:
+        return this.#request(message);
+      case MessageType.CANCEL:
+        return this.cancel(message.id);
+      case MessageType.CREDIT:
+        return this.grant(message.id, message.count, message.byteCount);
+      case MessageType.INPUT:
+        return this.input(message, size);
+      case MessageType.INPUTS:
+        return this.inputs(message, size);
+      case MessageType.INPUT_END:
+        return this.inputEnd(message);
+    }
+  }
+
+  /** A REQUEST arrived. */
+  #request(request: RequestMessage): void {
     if (this.#running?.has(request.id) || this.#deferredIds.has(request.id)) {
       // Overwriting the first would orphan its handler: its signal would
       // never abort, nor its generator's finally run.

@@ -8,17 +8,13 @@
  * @module
  */
 
-import {
-  ClientError,
-  ProtocolError,
-  type RemoteError,
-} from "../base/errors.ts";
+import { ClientError, ProtocolError } from "../base/errors.ts";
 import { deferred } from "../base/deferred.ts";
 import {
   type ItemMessage,
   type ItemsMessage,
+  type Message,
   outgoing,
-  type OutgoingMessage,
   type ReadAnswerMeta,
   type RequestMeta,
   type ResultMessage,
@@ -41,7 +37,8 @@ import { batchItems } from "../protocol/malformed.ts";
 import { ignore, MAX_TIMEOUT, type TimerHandle } from "../base/timers.ts";
 import { StreamSender } from "../protocol/stream_sender.ts";
 import type { CallOptions, StreamOptions } from "../dispatch/peer.ts";
-import { MAX_WINDOW } from "../protocol/message_type.ts";
+import type { ConnectionContext, MessageOut } from "./connection.ts";
+import { MAX_WINDOW, MessageType } from "../protocol/message_type.ts";
 
 // Calls on their way: the record a session keeps for each call waiting for
 // its answer, plain or streamed.
@@ -190,39 +187,26 @@ export function abortedError(signal: AbortSignal): ClientError {
 // grants credit, then INPUT_END (with the error object when the source
 // threw). See PROTOCOL.md, "Streams".
 
-/** How a call's input goes out; the outbox implements it. */
-export interface InputSender {
-  /** Sends a stream item unless the connection is gone; throws when it cannot go. */
-  sendChecked(message: OutgoingMessage): void | Promise<void>;
-  /** Sends a control message unless the connection is gone. */
-  sendIfOpen(message: OutgoingMessage): void;
-  /** The error object sent for a thrown value. */
-  wireError(code: string, thrown: unknown): WireError;
-  /** Whether the peer takes batches of items and byte credit (PROTOCOL.md, "Batches"). */
-  readonly peerTakesBatches?: boolean;
-  /** Sends a batch of items unless the connection is gone, and gives back its size. */
-  sendMeasured?(message: OutgoingMessage): number | Promise<number>;
-}
-
 /**
  * Starts sending a call's data as a stream of INPUT messages, as the peer
  * grants credit; the call holds the sender, so settling it stops the source.
  *
  * @param sender How the messages go out.
+ * @param batches Whether the peer takes batches and byte credit (PROTOCOL.md, "Batches").
  * @param id The call's request id.
  * @param call The call the input belongs to.
  * @param source The input items.
  * @param blocked A promise while the peer does not read what is queued.
  */
 export function sendInput(
-  sender: InputSender,
+  sender: CallsOut,
+  batches: boolean,
   id: number,
   call: PendingCall,
   source: AsyncIterable<unknown>,
   blocked: () => Promise<void> | undefined,
 ): void {
-  const batches = sender.peerTakesBatches === true &&
-    sender.sendMeasured !== undefined;
+  batches &&= sender.sendMeasured !== undefined;
   call.input = new StreamSender(
     source,
     {
@@ -369,41 +353,31 @@ export function timedOut(
   );
 }
 
-/** How {@linkcode OutgoingCalls} sends; the outbox implements it. */
-export interface CallSender {
-  /** Sends a control message unless the connection is gone. */
-  sendIfOpen(message: OutgoingMessage): void;
-  /** Whether the connection is gone. */
-  readonly isClosed: boolean;
-  /** Encodes a message carrying user data; throws when it cannot go. */
-  encodeChecked(message: OutgoingMessage, what: string): Uint8Array[];
-  /** Sends an encoded message that may be large. */
-  sendData(parts: Uint8Array[]): void | Promise<void>;
-  /** Sends a stream item unless the connection is gone; throws when it cannot go. */
-  sendChecked(message: OutgoingMessage): void | Promise<void>;
-  /** The error object sent for a thrown value. */
-  wireError(code: string, thrown: unknown): WireError;
-  /** Whether the peer takes batches of items and byte credit (PROTOCOL.md, "Batches"). */
-  readonly peerTakesBatches?: boolean;
-  /** Sends a batch of items unless the connection is gone, and gives back its size. */
-  sendMeasured?(message: OutgoingMessage): number | Promise<number>;
-}
+/** How {@linkcode OutgoingCalls} sends: the part of a connection's {@linkcode MessageOut} it uses. */
+export type CallsOut = Pick<
+  MessageOut,
+  | "isClosed"
+  | "sendIfOpen"
+  | "sendChecked"
+  | "sendMeasured"
+  | "encodeChecked"
+  | "sendData"
+  | "wireError"
+>;
 
 /** What {@linkcode OutgoingCalls} needs of its connection. */
-export interface CallsHost {
-  /** The first call is on its way: the connection keeps the process alive. */
-  busy(): void;
-  /** The last call was answered. */
-  quiet(): void;
-  /** A call was answered (or given up). */
-  settled(): void;
-  /** The peer broke the protocol. */
-  failProtocol(error: ProtocolError): void;
-  /** The error a call fails with once the connection is gone. */
-  callError(): ClientError | RemoteError;
-  /** A promise while the peer does not read what is queued. */
-  blocked(): Promise<void> | undefined;
-}
+export type CallsConnection =
+  & Pick<
+    ConnectionContext,
+    | "features"
+    | "busy"
+    | "quiet"
+    | "settled"
+    | "failProtocol"
+    | "callError"
+    | "blocked"
+  >
+  & { readonly out: CallsOut };
 
 /**
  * The calls of one connection, by request id: made here, and answered
@@ -412,16 +386,19 @@ export interface CallsHost {
  * @example
  * ```ts
  * import { OutgoingCalls } from "./outgoing_calls.ts";
+ * import { NO_FEATURES } from "./connection.ts";
  * import { ClientError } from "../base/errors.ts";
  * import assert from "node:assert/strict";
  *
  * const sent: unknown[][] = [];
  * const calls = new OutgoingCalls({
- *   isClosed: false,
- *   encodeChecked: (message) => (sent.push([...message]), []),
- *   sendData() {}, sendIfOpen() {}, sendChecked() {},
- *   wireError: (code) => ({ code, name: "Error", message: "" }),
- * }, {
+ *   features: NO_FEATURES,
+ *   out: {
+ *     isClosed: false,
+ *     encodeChecked: (message) => (sent.push([...message]), []),
+ *     sendData() {}, sendIfOpen() {}, sendChecked() {},
+ *     wireError: (code) => ({ code, name: "Error", message: "" }),
+ *   },
  *   callError: () => new ClientError("CONNECTION_CLOSED", "closed"),
  *   busy() {}, quiet() {}, settled() {}, failProtocol() {}, blocked: () => undefined,
  * });
@@ -433,19 +410,18 @@ export interface CallsHost {
  */
 export class OutgoingCalls {
   readonly #pending = new Map<number, PendingCall>();
-  readonly #sender: CallSender;
-  readonly #host: CallsHost;
+  readonly #sender: CallsOut;
+  readonly #host: CallsConnection;
   #nextId = 1;
 
   /**
    * Starts with no call on its way.
    *
-   * @param sender How requests go out.
-   * @param host The connection.
+   * @param connection The connection, and how requests go out on it.
    */
-  constructor(sender: CallSender, host: CallsHost) {
-    this.#sender = sender;
-    this.#host = host;
+  constructor(connection: CallsConnection) {
+    this.#sender = connection.out;
+    this.#host = connection;
   }
 
   /**
@@ -482,7 +458,7 @@ export class OutgoingCalls {
     const sender = this.#sender;
     // A peer that takes batches counts bytes too: the item window can be
     // wide, as the bytes bound what a slow consumer lets pile up.
-    const byteWindow = sender.peerTakesBatches ? BYTE_WINDOW : undefined;
+    const byteWindow = this.#host.features.batch ? BYTE_WINDOW : undefined;
     const window = options.window ??
       (byteWindow === undefined ? DEFAULT_WINDOW : BATCH_WINDOW);
     let id = 0;
@@ -587,7 +563,14 @@ export class OutgoingCalls {
     }
     this.#sender.sendData(parts);
     if (isInputStream) {
-      sendInput(this.#sender, id, call, data, this.#host.blocked);
+      sendInput(
+        this.#sender,
+        this.#host.features.batch,
+        id,
+        call,
+        data,
+        () => this.#host.blocked(),
+      );
     }
     return id;
   }
@@ -638,6 +621,32 @@ export class OutgoingCalls {
       this.#host.settled();
     }
     return call;
+  }
+
+  /**
+   * A message for one of the calls arrived: RESULT, ERROR, ITEM, ITEMS,
+   * END, INPUT_CREDIT or INPUT_STOP (other messages are not the calls').
+   *
+   * @param message The message.
+   * @param size Its encoded size, which the byte credit counts.
+   */
+  receive(message: Message, size = 0): void {
+    switch (message.type) {
+      case MessageType.RESULT:
+        return this.result(message);
+      case MessageType.ERROR:
+        return this.error(message.id, message.error, message);
+      case MessageType.ITEM:
+        return this.item(message, size);
+      case MessageType.ITEMS:
+        return this.items(message, size);
+      case MessageType.END:
+        return this.end(message);
+      case MessageType.INPUT_CREDIT:
+        return this.grantInput(message.id, message.count, message.byteCount);
+      case MessageType.INPUT_STOP:
+        return this.stopInput(message.id);
+    }
   }
 
   /**

@@ -102,6 +102,11 @@ export class RecordingSender {
     this.sent.push([2, id, error]);
   }
 
+  /** Answers carry no metadata here. */
+  answerMeta(): undefined {
+    return undefined;
+  }
+
   wireError(code: string, thrown: unknown): WireError {
     return { code, name: "Error", message: String((thrown as Error)?.message) };
   }

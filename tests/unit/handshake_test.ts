@@ -29,7 +29,7 @@ class Side {
       isClosed: false,
       limitFrames: (size) => void this.limits.push(size),
       send: (message) => this.other!.deliver(codec.encode(message)),
-      hello: () => void this.events.push("hello"),
+      negotiated: () => void this.events.push("hello"),
       opened: (hello) => {
         this.opened = hello;
         this.events.push("opened");

@@ -6,16 +6,19 @@ import {
 } from "../../src/base/errors.ts";
 import { MessageType } from "../../src/protocol/message_type.ts";
 import {
-  type CallsHost,
+  type CallsConnection,
   OutgoingCalls,
   PendingCall,
 } from "../../src/session/outgoing_calls.ts";
+import { NO_FEATURES } from "../../src/session/connection.ts";
 import { RecordingSender, settle } from "./fakes.ts";
 
 function setup() {
   const sender = new RecordingSender();
   const events: string[] = [];
-  const host: CallsHost = {
+  const host: CallsConnection = {
+    features: NO_FEATURES,
+    out: sender,
     callError: () => new ClientError("CONNECTION_CLOSED", "gone"),
     busy: () => void events.push("busy"),
     quiet: () => void events.push("quiet"),
@@ -24,7 +27,7 @@ function setup() {
       void events.push(`protocol ${error.message}`),
     blocked: () => undefined,
   };
-  return { sender, events, calls: new OutgoingCalls(sender, host) };
+  return { sender, events, calls: new OutgoingCalls(host) };
 }
 
 Deno.test("outgoing calls: a request goes out with the next id; its answer settles it", async () => {
@@ -168,7 +171,9 @@ Deno.test("outgoing calls: once the connection is gone, every waiting call fails
 function pendingSetup() {
   const sender = new RecordingSender();
   const events: string[] = [];
-  const calls = new OutgoingCalls(sender, {
+  const calls = new OutgoingCalls({
+    features: NO_FEATURES,
+    out: sender,
     callError: () => new ClientError("CONNECTION_CLOSED", "gone"),
     blocked: () => undefined,
     busy: () => void events.push("busy"),
