@@ -11,7 +11,7 @@
  * @module
  */
 
-import { DeadlineQueue } from "../base/deadline_queue.ts";
+import { DeadlineQueue } from "../base/deadline.ts";
 import { ClientError, ProtocolError } from "../base/errors.ts";
 import { ignore } from "../base/timers.ts";
 import type { CallRecorder } from "../dispatch/action_stats.ts";

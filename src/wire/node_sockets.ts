@@ -19,7 +19,8 @@ import {
   type TransportOptions,
 } from "./transport.ts";
 import { ignore } from "../base/timers.ts";
-import { withDeadline } from "./deadline.ts";
+import { raceDeadline } from "../base/deadline.ts";
+import { clientClosed, SocketError } from "./net_errors.ts";
 import { socketTransport } from "./socket_transport.ts";
 
 /** Turns an accepted socket into a transport (TLS wraps it first). */
@@ -136,7 +137,10 @@ export async function whenReady(
     socket.on("error", onError);
   });
   try {
-    await withDeadline(ready, options, message, ignore);
+    await raceDeadline(ready, options.timeout, options.signal, {
+      timedOut: () => new SocketError("timeout", message),
+      aborted: clientClosed,
+    });
   } catch (error) {
     socket.destroy();
     throw error;

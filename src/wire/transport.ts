@@ -22,8 +22,6 @@
  * @module
  */
 
-import type { Deadline } from "./deadline.ts";
-
 /** Where a peer is. */
 export interface PeerAddress {
   /** The peer's IP address (or socket path, for Unix sockets). */
@@ -143,7 +141,11 @@ export function formatAddress(address: Address): string {
 // how long it may take.
 
 /** Where and how to connect. */
-export interface DialOptions extends TransportOptions, Deadline {
+export interface DialOptions extends TransportOptions {
+  /** Milliseconds the attempt may take. */
+  readonly timeout: number;
+  /** Gives up at once when aborted (the client is closing). */
+  readonly signal: AbortSignal;
   /** The server's host name or IP address (unused with `path`). */
   hostname: string;
   /** The server's port (unused with `path`). */
