@@ -38,14 +38,14 @@ export type {
   StreamArgs,
   StreamCallOptions,
 } from "./src/dispatch/peer.ts";
+export type { BalanceName } from "./src/endpoint/balance.ts";
 export type {
-  BalanceName,
   ClientEndpoint,
   ClientEventMap,
   ClientOptions,
   ClientTlsOptions,
-  ConnectDetail,
 } from "./src/endpoint/client_options.ts";
+export type { ConnectDetail } from "./src/endpoint/client_event.ts";
 export { ClientEvent, type LeaveReason } from "./src/endpoint/client_event.ts";
 export type { ClientTransport } from "./src/endpoint/client_transport.ts";
 

@@ -13,9 +13,6 @@ import type { BalanceName } from "./balance.ts";
 import type { ClientEvent, ConnectDetail } from "./client_event.ts";
 import type { ClientTransport } from "./client_transport.ts";
 
-export type { BalanceName } from "./balance.ts";
-export type { ConnectDetail } from "./client_event.ts";
-
 /** Options of {@linkcode Client}. */
 export interface ClientOptions {
   /**
