@@ -6,16 +6,18 @@
  * @module
  */
 
-import { formatAddress } from "../base/address.ts";
+import {
+  formatAddress,
+  type TlsTrust,
+  type Transport,
+} from "../wire/transport.ts";
 import { ClientError } from "../base/errors.ts";
-import type { CallOptions } from "../dispatch/call_options.ts";
+import type { CallOptions } from "../dispatch/peer.ts";
 import { type Authenticator, importSecret } from "../protocol/auth.ts";
-import { MAX_HELLO_SIZE } from "../protocol/messages.ts";
+import { MAX_HELLO_SIZE } from "../protocol/hello.ts";
 import type { Session } from "../session/session.ts";
-import { dialOnce } from "../wire/connect.ts";
-import type { TlsTrust } from "../wire/dial_options.ts";
+import { dialSocket } from "../wire/sockets.ts";
 import { classifyNetError } from "../wire/net_errors.ts";
-import type { Transport } from "../wire/transport.ts";
 import { type Backoff, pause } from "./backoff.ts";
 import { withinCall } from "./call_deadline.ts";
 import { type Endpoint, openSession } from "./open_session.ts";
@@ -314,7 +316,7 @@ export class Connector implements Redial {
     const { handshakeTimeout, maxFrameSize } = this.#endpoint.limits;
     for (let attempt = 1;; attempt++) {
       try {
-        const transport = await dialOnce({
+        const transport = await dialSocket({
           hostname,
           port,
           path,

@@ -11,22 +11,20 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
-import { formatAddress } from "../base/address.ts";
-import { ignore } from "../base/timers.ts";
 import {
   dialAddress,
   type DialOptions,
+  formatAddress,
+  type Listener,
+  type ListenerEvents,
+  type ListenOptions,
+  type ServerCertificate,
   type TlsTrust,
-} from "./dial_options.ts";
-import type {
-  Listener,
-  ListenerEvents,
-  ListenOptions,
-  ServerCertificate,
-} from "./listen_options.ts";
+  type Transport,
+} from "./transport.ts";
+import { ignore } from "../base/timers.ts";
 import { nodeListen, whenReady } from "./node_sockets.ts";
 import { socketTransport } from "./socket_transport.ts";
-import type { Transport } from "./transport.ts";
 
 /**
  * Listens for TLS connections.
