@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { action, Client, ClientError, RemoteError } from "../mod.ts";
-import { FaultProxy, NO_FAULTS } from "./chaos/fault_proxy.ts";
+import { FaultProxy, NO_FAULTS } from "./fault_proxy.ts";
 import { startPythonServer } from "./python_venv.ts";
 
 const rich = action<undefined, Record<string, unknown>>("rich");
@@ -246,7 +246,7 @@ Deno.test("python server: a tracked stream resumes for a Deno client after its c
     if (item === 500) proxy.cut();
   }
   assert.deepEqual(items, Array.from({ length: 3_000 }, (_, i) => i));
-  assert.equal(proxy.connections, 2);
+  assert.equal(proxy.accepted, 2);
 });
 
 Deno.test("python server: credentials go to its authenticate, the identity to its handlers", async () => {
