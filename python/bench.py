@@ -313,8 +313,11 @@ def main() -> None:
     note = ""
     try:
         library, _ = pyro_api()
-        w1, w2 = bench_pyro(args.seconds)
     except ImportError:
+        library = ""
+    if library:
+        w1, w2 = bench_pyro(args.seconds)
+    else:
         elsewhere = bench_pyro_elsewhere(args.seconds, args.pyro_python)
         if elsewhere is None:
             print(f"{'Pyro (Python server)':<28} {'not installed':>25}")
@@ -324,6 +327,7 @@ def main() -> None:
     print(f"{library + ' (Python server)':<28} {w1:>12,.0f} {w2:>12,.0f}")
     if note:
         print(note)
+
 
 if __name__ == "__main__":
     main()
