@@ -6,6 +6,7 @@
  * @module
  */
 
+import { Deadline } from "../base/deadline.ts";
 import { ClientError } from "../base/errors.ts";
 import {
   actionName,
@@ -16,6 +17,7 @@ import {
   type StreamCallOptions,
 } from "../dispatch/peer.ts";
 import { isIdle, type Middleware } from "../dispatch/middleware.ts";
+import { invalidTimeout, type SentOptions } from "../session/outgoing_calls.ts";
 import type { PeerAddress } from "../wire/transport.ts";
 import {
   type Redial,
@@ -67,22 +69,19 @@ export class ClientCalls {
   ): Promise<unknown> {
     const name = actionName(action);
     if (name === undefined) return Promise.reject(invalidAction());
-    const callOptions = this.#withDefaultTimeout(options);
+    const timeout = options?.timeout ?? this.#timeout;
+    const invalid = invalidTimeout(timeout);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const isIdempotent = isIdempotentAction(action);
     const input = resendable(data);
     // The deadline is fixed now: a call sent again gets what is left of it.
-    const started = performance.now();
-    const connector = this.#redial(callOptions, started, isIdempotent);
-    return connector.call(name, input.data, callOptions).catch((error) =>
-      retryCall(
-        connector,
-        error,
-        isIdempotent,
-        name,
-        input,
-        callOptions,
-        started,
-      )
+    const sent: SentOptions = {
+      ...options,
+      deadline: Deadline.after(timeout, options?.signal),
+    };
+    const connector = this.#redial(sent, isIdempotent);
+    return connector.call(name, input.data, sent).catch((error) =>
+      retryCall(connector, error, isIdempotent, name, input, sent)
     );
   }
 
@@ -101,20 +100,24 @@ export class ClientCalls {
   ): AsyncIterable<unknown> {
     const name = actionName(action);
     // A stream may last as long as its consumer wants: the client-wide
-    // timeout is for calls. A stream's own `timeout` bounds it whole.
-    const callOptions = options;
+    // timeout is for calls. A stream's own `timeout` bounds it whole, from
+    // when it is iterated.
     return {
-      [Symbol.asyncIterator]: () =>
-        name === undefined ? failing(invalidAction()) : resumableStream(
-          this.#redial(
-            callOptions,
-            performance.now(),
-            isIdempotentAction(action),
-          ),
+      [Symbol.asyncIterator]: () => {
+        if (name === undefined) return failing(invalidAction());
+        const invalid = invalidTimeout(options?.timeout ?? 0);
+        if (invalid !== undefined) return failing(invalid);
+        const sent = {
+          ...options,
+          deadline: Deadline.after(options?.timeout, options?.signal),
+        };
+        return resumableStream(
+          this.#redial(sent, isIdempotentAction(action)),
           name,
           data,
-          callOptions,
-        ),
+          sent,
+        );
+      },
     };
   }
 
@@ -135,27 +138,11 @@ export class ClientCalls {
    * The connector (or the call's own route, for several servers), or for
    * middleware a wrapper that runs it around each try.
    */
-  #redial(
-    options: CallOptions | undefined,
-    started: number,
-    isIdempotent: boolean,
-  ): Redial {
+  #redial(options: SentOptions, isIdempotent: boolean): Redial {
     const redial = this.#connector.route?.(isIdempotent) ?? this.#connector;
-    return isIdle(this.#middleware) ? redial : watchedRedial(
-      redial,
-      this.#middleware,
-      this.#server,
-      options,
-      started,
-    );
-  }
-
-  #withDefaultTimeout<T extends CallOptions>(
-    options: T | undefined,
-  ): T | undefined {
-    return this.#timeout > 0 && options?.timeout === undefined
-      ? { ...options, timeout: this.#timeout } as T
-      : options;
+    return isIdle(this.#middleware)
+      ? redial
+      : watchedRedial(redial, this.#middleware, this.#server, options);
   }
 }
 

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { CallOptions } from "../dispatch/peer.ts";
+import type { SentOptions } from "../session/outgoing_calls.ts";
 import type { Redial } from "./resend.ts";
 
 /** A client's way to its servers. */
@@ -20,7 +20,7 @@ export interface ClientLink extends Redial {
    *
    * @param options The deadline and signal of the connecting.
    */
-  connected(options?: CallOptions): ReturnType<Redial["connected"]>;
+  connected(options?: SentOptions): ReturnType<Redial["connected"]>;
   /** Closes every connection; calls in flight fail with `CONNECTION_CLOSED`. */
   close(): Promise<void>;
   /**

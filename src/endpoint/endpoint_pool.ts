@@ -12,17 +12,22 @@
 import { formatAddress, type PeerAddress } from "../wire/transport.ts";
 import { type Deferred, deferred } from "../base/deferred.ts";
 import { ClientError } from "../base/errors.ts";
-import type { CallOptions } from "../dispatch/peer.ts";
+import {
+  CLOCK_SLACK,
+  type Deadline,
+  setupEnds,
+  setupTimeout,
+} from "../base/deadline.ts";
+import type { SentOptions } from "../session/outgoing_calls.ts";
 import type { Session } from "../session/session.ts";
-import { type Backoff, pause } from "./backoff.ts";
+import type { Backoff } from "./backoff.ts";
 import type { Balance } from "./balance.ts";
-import { isPastDeadline, setupTimeout, withinCall } from "./call_deadline.ts";
 import type { ConnectDetail, LeaveReason } from "./client_event.ts";
 import type { ClientLink } from "./client_link.ts";
 import type { ServerLocation } from "./connector.ts";
 import type { Endpoint } from "./open_session.ts";
 import { type MemberHost, PoolMember } from "./pool_member.ts";
-import { type Redial, remainingTime } from "./resend.ts";
+import type { Redial } from "./resend.ts";
 import { stablePeriod } from "./stability.ts";
 
 /** What the pool tells its client, naming the server each event is about. */
@@ -131,7 +136,7 @@ export class EndpointPool implements ClientLink {
    * @param options Deadline and signal.
    * @returns What the action returned.
    */
-  call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
+  call(name: string, data: unknown, options: SentOptions): Promise<unknown> {
     // Nothing says the action may run twice: a server on probation only if no other.
     return this.route(false).call(name, data, options);
   }
@@ -142,7 +147,7 @@ export class EndpointPool implements ClientLink {
    * @param options The deadline and signal of the wait.
    * @returns The connection to a server in rotation.
    */
-  connected(options?: CallOptions): Promise<Session> {
+  connected(options?: SentOptions): Promise<Session> {
     // No call goes with this connection (it is `client.connect()`; a call's
     // own route picks its server): a server on probation is as good as any,
     // and waiting for a stable one would fail a connect that can be made.
@@ -154,23 +159,19 @@ export class EndpointPool implements ClientLink {
    * tried is in rotation, else the backoff after try number `attempt`.
    *
    * @param attempt How many tries failed so far.
-   * @param limit The longest wait, in milliseconds.
+   * @param deadline The call's deadline: the wait ends there, if sooner.
    * @param tried The servers the call was sent to.
    * @returns Resolves when the wait is over, or at the close.
    */
   pause(
     attempt: number,
-    limit?: number,
+    deadline?: Deadline,
     tried?: Tried,
   ): Promise<void> {
     if (this.#healthy(tried ?? NONE, true) !== undefined) {
       return Promise.resolve();
     }
-    const wait = this.#backoff.delay(attempt);
-    return pause(
-      limit === undefined ? wait : Math.min(wait, limit),
-      this.#closing.signal,
-    );
+    return this.#backoff.pause(attempt, deadline, this.#closing.signal);
   }
 
   /**
@@ -224,9 +225,9 @@ export class EndpointPool implements ClientLink {
    */
   async serverFor(
     tried: Tried,
-    options: CallOptions | undefined,
+    options: SentOptions | undefined,
   ): Promise<PoolMember> {
-    const started = performance.now();
+    const deadline = options?.deadline;
     for (;;) {
       if (this.#isClosed) throw closedError();
       const member = this.pickNow(tried);
@@ -235,15 +236,15 @@ export class EndpointPool implements ClientLink {
         // The last first connection failed as the deadline passed: the
         // deadline ended the wait.
         const unavailable = this.#unavailable();
-        throw isPastDeadline(options, started)
-          ? setupTimeout(options!, unavailable, this.#members.length)
+        throw deadline?.isPast(CLOCK_SLACK)
+          ? setupTimeout(deadline, unavailable, this.#members.length)
           : unavailable;
       }
       this.#change ??= deferred();
       const change = this.#change.promise;
-      await (options?.timeout || options?.signal !== undefined
-        ? withinCall(change, options, started, this.#members.length)
-        : change);
+      await (deadline === undefined
+        ? change
+        : deadline.race(change, setupEnds(deadline, this.#members.length)));
     }
   }
 
@@ -311,30 +312,28 @@ class PoolRoute implements Redial, Tried {
     return member === this.#first || this.#others?.has(member) === true;
   }
 
-  async choose(options?: CallOptions): Promise<PeerAddress> {
+  async choose(options: SentOptions): Promise<PeerAddress> {
     this.#chosen = await this.#pool.serverFor(this, options);
     return this.#chosen.peer;
   }
 
-  call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
+  call(name: string, data: unknown, options: SentOptions): Promise<unknown> {
     const member = this.#take();
     if (member !== undefined) return this.#send(member, name, data, options);
-    const started = performance.now();
     return this.#pool.serverFor(this, options).then((member) =>
-      this.#send(member, name, data, remainingTime(options, started))
+      this.#send(member, name, data, options)
     );
   }
 
-  async connected(options?: CallOptions): Promise<Session> {
-    const started = performance.now();
+  async connected(options?: SentOptions): Promise<Session> {
     const member = this.#take() ??
       await this.#pool.serverFor(this, options);
     this.#sentTo(member);
-    return member.connector.connected(remainingTime(options, started));
+    return member.connector.connected(options);
   }
 
-  pause(attempt: number, limit?: number): Promise<void> {
-    return this.#pool.pause(attempt, limit, this);
+  pause(attempt: number, deadline?: Deadline): Promise<void> {
+    return this.#pool.pause(attempt, deadline, this);
   }
 
   /** The server picked ahead if it is still in rotation, else one in rotation now. */
@@ -355,7 +354,7 @@ class PoolRoute implements Redial, Tried {
     member: PoolMember,
     name: string,
     data: unknown,
-    options: CallOptions | undefined,
+    options: SentOptions,
   ): Promise<unknown> {
     this.#sentTo(member);
     return member.connector.call(name, data, options);

@@ -8,6 +8,7 @@
  */
 
 import type { CallOptions, StreamOptions } from "../dispatch/peer.ts";
+import type { SentOptions } from "../session/outgoing_calls.ts";
 import {
   type CallInfo,
   type Middleware,
@@ -15,12 +16,7 @@ import {
 } from "../dispatch/middleware.ts";
 import { Metadata } from "../protocol/metadata.ts";
 import type { PeerAddress } from "../wire/transport.ts";
-import {
-  type OpenStream,
-  type Redial,
-  remainingTime,
-  type StreamOpener,
-} from "./resend.ts";
+import type { OpenStream, Redial, StreamOpener } from "./resend.ts";
 
 /** One try of a call, as the client's middleware sees it. */
 class ClientCall implements CallInfo {
@@ -69,32 +65,29 @@ class ClientCall implements CallInfo {
  * @param redial The client's connector.
  * @param middleware The client's middleware, outermost first.
  * @param peer Where the server is.
- * @param options The call's options, as the caller gave them.
- * @param started When the call started (`performance.now()`): its deadline counts from there.
+ * @param options The call's options, with the deadline made when it
+ * started.
  * @returns A redial for this one call.
  */
 export function watchedRedial(
   redial: Redial,
   middleware: readonly Middleware[],
   peer: PeerAddress,
-  options: CallOptions | undefined,
-  started: number,
+  options: SentOptions,
 ): Redial {
   // Middleware sees the deadline on the Date.now() scale.
-  const deadline = options?.timeout
-    ? Date.now() + options.timeout - (performance.now() - started)
+  const deadline = options.deadline.isSet
+    ? Date.now() + options.deadline.left()
     : undefined;
   let attempt = 0;
-  const call = (name: string, data: unknown, tryOptions?: CallOptions) => {
+  const call = (name: string, data: unknown, tryOptions: SentOptions) => {
     if (redial.choose === undefined) {
       return tryOn(peer, name, data, tryOptions);
     }
     // Several servers: the try's server is picked first, for middleware to
     // see. When none can be, the try itself fails the same way, inside it.
-    const choosing = performance.now();
     return redial.choose(tryOptions).then(
-      (chosen) =>
-        tryOn(chosen, name, data, remainingTime(tryOptions, choosing)),
+      (chosen) => tryOn(chosen, name, data, tryOptions),
       () => tryOn(peer, name, data, tryOptions),
     );
   };
@@ -102,7 +95,7 @@ export function watchedRedial(
     server: PeerAddress,
     name: string,
     data: unknown,
-    tryOptions?: CallOptions,
+    tryOptions: SentOptions,
   ) => {
     let info: ClientCall;
     try {
@@ -128,7 +121,7 @@ export function watchedRedial(
     opener: StreamOpener,
     name: string,
     data: unknown,
-    tryOptions: StreamOptions | undefined,
+    tryOptions: (StreamOptions & SentOptions) | undefined,
   ): OpenStream => {
     let inner: OpenStream | undefined;
     const number = ++attempt;
@@ -172,6 +165,6 @@ export function watchedRedial(
           open(opener, name, data, tryOptions),
       };
     },
-    pause: (attempt, limit) => redial.pause(attempt, limit),
+    pause: (attempt, until) => redial.pause(attempt, until),
   };
 }

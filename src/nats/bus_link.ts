@@ -14,9 +14,10 @@
  * @module
  */
 
+import { type Deadline, setupEnds } from "../base/deadline.ts";
 import { ClientError, type ProtocolError } from "../base/errors.ts";
 import { every } from "../base/timers.ts";
-import type { CallOptions, StreamOptions } from "../dispatch/peer.ts";
+import type { StreamOptions } from "../dispatch/peer.ts";
 import { MessageType } from "../protocol/message_type.ts";
 import { outgoing, type OutgoingMessage } from "../protocol/message_table.ts";
 import { wireError } from "../protocol/wire_error.ts";
@@ -24,6 +25,7 @@ import {
   type CallsConnection,
   type CallsOut,
   OutgoingCalls,
+  type SentOptions,
   type StreamCall,
 } from "../session/outgoing_calls.ts";
 import type { MessageOut, PeerFeatures } from "../session/connection.ts";
@@ -32,11 +34,9 @@ import {
   type BusConnection,
   type BusSubscription,
 } from "./bus.ts";
-import { pause } from "../endpoint/backoff.ts";
-import { withinCall } from "../endpoint/call_deadline.ts";
 import type { ClientLink } from "../endpoint/client_link.ts";
 import type { LinkSetup } from "../endpoint/client_transport.ts";
-import { remainingTime, type StreamOpener } from "../endpoint/resend.ts";
+import type { StreamOpener } from "../endpoint/resend.ts";
 import { BusOutbox } from "./bus_outbox.ts";
 import { closedError, wentSilent } from "./call_route.ts";
 import { CallRoutes, type CallRoutesPort } from "./call_routes.ts";
@@ -139,12 +139,11 @@ export class BusLink
   }
 
   /** {@inheritDoc Redial.call} */
-  call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
+  call(name: string, data: unknown, options: SentOptions): Promise<unknown> {
     if (this.#open !== undefined) return this.#calls.call(name, data, options);
     // Connecting counts against the call's deadline.
-    const started = performance.now();
     return this.connected(options).then(() =>
-      this.#calls.call(name, data, remainingTime(options, started))
+      this.#calls.call(name, data, options)
     );
   }
 
@@ -158,22 +157,20 @@ export class BusLink
   }
 
   /** {@inheritDoc ClientLink.connected} */
-  connected(options?: CallOptions): Promise<StreamOpener> {
+  connected(options?: SentOptions): Promise<StreamOpener> {
     if (this.#open !== undefined) return Promise.resolve(this);
     if (this.#isClosed) return Promise.reject(closedError(false));
     this.#opening ??= this.#connect();
     const opening = this.#opening.then(() => this as StreamOpener);
-    if (!options?.timeout && options?.signal === undefined) return opening;
-    return withinCall(opening, options);
+    const deadline = options?.deadline;
+    return deadline === undefined
+      ? opening
+      : deadline.race(opening, setupEnds(deadline));
   }
 
   /** {@inheritDoc Redial.pause} */
-  pause(attempt: number, limit?: number): Promise<void> {
-    const wait = this.#setup.backoff.delay(attempt);
-    return pause(
-      limit === undefined ? wait : Math.min(wait, limit),
-      this.#closing.signal,
-    );
+  pause(attempt: number, deadline?: Deadline): Promise<void> {
+    return this.#setup.backoff.pause(attempt, deadline, this.#closing.signal);
   }
 
   /** {@inheritDoc ClientLink.close} */
