@@ -45,6 +45,7 @@ export {
   type BalanceName,
   type CallOptions,
   Client,
+  type ClientBaseOptions,
   type ClientEndpoint,
   ClientEvent,
   type ClientEventMap,
@@ -52,9 +53,14 @@ export {
   type ClientTlsOptions,
   type ClientTransport,
   type ConnectDetail,
+  type ConnectionOptions,
+  type EndpointsClientOptions,
   type LeaveReason,
   type StreamArgs,
   type StreamCallOptions,
+  type TcpClientOptions,
+  type TransportClientOptions,
+  type UnixClientOptions,
 } from "./client.ts";
 export { Codec, type CodecOptions } from "./codec.ts";
 export {

@@ -24,17 +24,18 @@ import type {
   Transport,
   TransportOptions,
 } from "./src/wire/transport.ts";
-import type { Admission } from "./src/endpoint/admission.ts";
-import { readIntegerOptions } from "./src/endpoint/connection_options.ts";
+import { type Admission, setUpServer } from "./src/endpoint/admission.ts";
+import { readIntegerOptions } from "./src/endpoint/options.ts";
 import { listen } from "./src/endpoint/listener.ts";
 import {
+  invalidOption,
+  resolveServerConfig,
   type ServerAddress,
   type ServerEventMap,
   type ServerOptions,
   SHUTDOWN_OPTIONS,
   type ShutdownOptions,
 } from "./src/endpoint/server_options.ts";
-import { invalidOption, setUpServer } from "./src/endpoint/server_setup.ts";
 import { retireAll } from "./src/endpoint/shutdown.ts";
 import type { Endpoint } from "./src/endpoint/open_session.ts";
 import {
@@ -43,6 +44,7 @@ import {
   startServing,
 } from "./src/endpoint/server_transport.ts";
 
+export type { ConnectionOptions } from "./src/endpoint/options.ts";
 export type {
   DisconnectDetail,
   ServerAddress,
@@ -112,10 +114,11 @@ export class Server extends IsockEventTarget<ServerEventMap>
   constructor(options: ServerOptions = {}) {
     super();
     this.#options = options;
-    const parts = setUpServer(options, this.#stats, this.#middleware);
-    this.#hostname = parts.hostname;
-    this.#port = parts.port;
-    this.#path = parts.path;
+    const config = resolveServerConfig(options);
+    const parts = setUpServer(config, this.#stats, this.#middleware);
+    this.#hostname = config.hostname;
+    this.#port = config.port;
+    this.#path = config.path;
     this.#frames = parts.frames;
     this.#actions = parts.actions;
     this.#admission = parts.admission;

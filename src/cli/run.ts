@@ -6,7 +6,10 @@
  * @module
  */
 
-import type { ClientOptions } from "../endpoint/client_options.ts";
+import type {
+  ClientOptions,
+  TcpClientOptions,
+} from "../endpoint/client_options.ts";
 import { type CommandLine, parseArgs } from "./args.ts";
 import {
   call,
@@ -123,7 +126,7 @@ async function clientOptions(
   timeout: number,
   io: CliIo,
 ): Promise<ClientOptions> {
-  const options: ClientOptions = {
+  const options: TcpClientOptions = {
     hostname: target.hostname,
     port: target.port,
     // A command line reports a refused connection at once, not after retries.

@@ -3,7 +3,10 @@
  * at once (before any TLS handshake completes, so a half-open connection
  * counts against `maxConnections` and is closed by `handshakeTimeout` like
  * a silent one), and a connection over the limit is refused through a
- * session like any goodbye: a hello, then an `OVERLOADED` goodbye.
+ * session like any goodbye: a hello, then an `OVERLOADED` goodbye. And
+ * what a server is built from ({@linkcode setUpServer}): its config into
+ * the frame limits of its connections, the registry of its actions, and
+ * the admission.
  *
  * @module
  */
@@ -12,8 +15,13 @@ import { RemoteError, ServerError } from "../base/errors.ts";
 import type { Authenticator } from "../protocol/auth.ts";
 import { MAX_HELLO_SIZE } from "../protocol/hello.ts";
 import type { Session } from "../session/session.ts";
-import type { Transport } from "../wire/transport.ts";
+import type { Transport, TransportOptions } from "../wire/transport.ts";
+import { MessageCodec } from "../protocol/message_codec.ts";
+import type { ActionStatsTable } from "../dispatch/action_stats.ts";
+import type { Middleware } from "../dispatch/middleware.ts";
+import { ActionRegistry } from "../dispatch/registry.ts";
 import { type Endpoint, openSession } from "./open_session.ts";
+import type { ServerConfig } from "./server_options.ts";
 
 /** The sessions of a server, at most `maxConnections` of them. */
 export class Admission {
@@ -89,4 +97,55 @@ export class Admission {
       `Refused a connection: maxConnections (${this.maxConnections}) reached.`,
     );
   }
+}
+
+/** The parts a `Server` runs with. */
+export interface ServerParts {
+  /** The frame limits of every accepted connection. */
+  readonly frames: TransportOptions;
+  /** The actions the server offers. */
+  readonly actions: ActionRegistry;
+  /** Opens a session for each connection, up to `maxConnections`. */
+  readonly admission: Admission;
+  /** What every connection (and every transport) serves with. */
+  readonly endpoint: Endpoint;
+}
+
+/**
+ * Builds what a server runs with from its config.
+ *
+ * @param config The server's options, read.
+ * @param stats Where every connection counts its calls.
+ * @param middleware The server's middleware, as `use()` fills it.
+ * @returns The frame limits, the registry, the admission and the endpoint.
+ */
+export function setUpServer(
+  config: ServerConfig,
+  stats: ActionStatsTable,
+  middleware: readonly Middleware[],
+): ServerParts {
+  const { connection, exposeStack } = config;
+  const actions = new ActionRegistry(
+    (code, message) => new ServerError(code, message),
+    { reflection: connection.reflection },
+  );
+  const frames = {
+    maxFrameSize: connection.maxFrameSize,
+    maxFirstFrameSize: MAX_HELLO_SIZE,
+  };
+  const codec = new MessageCodec(connection.extensions, {
+    stacks: exposeStack,
+  });
+  const endpoint: Endpoint = {
+    role: "server",
+    codec,
+    limits: connection,
+    actions,
+    idleTimeout: config.idleTimeout,
+    exposeStack,
+    stats,
+    middleware,
+  };
+  const admission = new Admission(endpoint, config.maxConnections);
+  return { frames, actions, admission, endpoint };
 }

@@ -1,7 +1,10 @@
 /**
  * A client's calls on their way out: the client-wide default deadline, the
  * resend rules, and the middleware run around each try. `Client` hands its
- * public `runAction`, `stream` and `use` straight to it.
+ * public `runAction`, `stream` and `use` straight to it. And what a client
+ * is built from ({@linkcode openClientLink}): its config, read once, into
+ * its link to the servers (one connector, a pool of them, or a
+ * transport's link), the registry of the actions it offers, and the calls.
  *
  * @module
  */
@@ -27,6 +30,14 @@ import {
 } from "./resend.ts";
 import { watchedRedial } from "./watched_calls.ts";
 import type { ClientLink } from "./client_link.ts";
+import { MessageCodec } from "../protocol/message_codec.ts";
+import { ActionRegistry } from "../dispatch/registry.ts";
+import { Backoff } from "./backoff.ts";
+import type { ClientConfig, ClientEventMap } from "./client_options.ts";
+import { Connector } from "./connector.ts";
+import type { ConnectDetail, LeaveReason } from "./client_event.ts";
+import { EndpointPool } from "./endpoint_pool.ts";
+import { balanceNamed } from "./balance.ts";
 
 /** Sends a client's calls and streams through its connector. */
 export class ClientCalls {
@@ -149,4 +160,118 @@ export class ClientCalls {
 /** Whether the action is marked idempotent: it may run twice. */
 function isIdempotentAction(action: ActionRef | string): boolean {
   return typeof action === "object" && action.idempotent === true;
+}
+
+/**
+ * Dispatches one of the client's events, about the server `endpoint`;
+ * for a `disconnect` of one of several, why it left the rotation.
+ */
+export type ClientEmit = <K extends keyof ClientEventMap & string>(
+  type: K,
+  detail: ClientEventMap[K]["detail"],
+  endpoint?: ConnectDetail,
+  reason?: LeaveReason,
+) => void;
+
+/** The parts a `Client` runs with. */
+export interface ClientParts {
+  /** Opens, reopens and closes the connection. */
+  readonly link: ClientLink;
+  /** The actions the client offers its server. */
+  readonly actions: ActionRegistry;
+  /** Sends calls and streams through the connector. */
+  readonly calls: ClientCalls;
+}
+
+/**
+ * Builds what a client runs with from its config: one way for each way to
+ * reach servers.
+ *
+ * @param config The client's options, read.
+ * @param emit Dispatches the client's `connect`, `disconnect` and `error`.
+ * @returns The link, the action registry and the calls.
+ */
+export function openClientLink(
+  config: ClientConfig,
+  emit: ClientEmit,
+): ClientParts {
+  const { connection, reach } = config;
+  const actions = new ActionRegistry(
+    (code, message) => new ClientError(code, message),
+    { reflection: connection.reflection },
+  );
+  const codec = new MessageCodec(connection.extensions);
+  const attempts = Math.max(1, config.retry);
+  const backoff = new Backoff(config.retryDelay, config.maxRetryDelay);
+  switch (reach.kind) {
+    case "transport": {
+      // The service, as the events' detail says where the calls go.
+      const at: ConnectDetail = {
+        hostname: reach.link.address.hostname,
+        port: 0,
+      };
+      const link = reach.link.openLink({
+        codec,
+        maxFrameSize: connection.maxFrameSize,
+        attempts,
+        backoff,
+        events: {
+          connect: () => emit("connect", at, at),
+          disconnect: (reason) => emit("disconnect", reason, at),
+          error: (error) => emit("error", error, at),
+        },
+      });
+      const calls = new ClientCalls(link, config.timeout, reach.link.address);
+      return { link, actions, calls };
+    }
+    case "endpoints": {
+      const pool = new EndpointPool(
+        reach.servers.map((address) => ({ ...address, ...shared(config) })),
+        { role: "client", codec, limits: connection, actions },
+        attempts,
+        backoff,
+        balanceNamed(reach.balance),
+        {
+          connect: (at) => emit("connect", at, at),
+          disconnect: (reason, at, leaving) =>
+            emit("disconnect", reason, at, leaving),
+          error: (error, at) => emit("error", error, at),
+        },
+      );
+      const calls = new ClientCalls(pool, config.timeout, pool.peers[0]);
+      return { link: pool, actions, calls };
+    }
+    case "server": {
+      const { hostname, port, path } = reach.server;
+      const detail: ConnectDetail = path === undefined
+        ? { hostname, port }
+        : { hostname, port: 0, path };
+      const connector = new Connector(
+        { hostname, port, path, ...shared(config) },
+        { role: "client", codec, limits: connection, actions },
+        attempts,
+        backoff,
+        {
+          connect: () => emit("connect", detail, detail),
+          disconnect: (reason) => emit("disconnect", reason, detail),
+          error: (error) => emit("error", error, detail),
+        },
+      );
+      const calls = new ClientCalls(connector, config.timeout, {
+        hostname,
+        port,
+        transport: "tcp",
+      });
+      return { link: connector, actions, calls };
+    }
+  }
+}
+
+/** What every server of a client is reached with. */
+function shared(config: ClientConfig) {
+  return {
+    tls: config.tls,
+    secret: config.connection.secret,
+    credentials: config.credentials,
+  };
 }
