@@ -31,7 +31,7 @@ import {
   type ClientCalls,
   openClientLink,
 } from "./src/endpoint/client_calls.ts";
-import type { ClientLink } from "./src/endpoint/client_link.ts";
+import type { ClientLink } from "./src/endpoint/client_transport.ts";
 import type { Middleware } from "./src/dispatch/middleware.ts";
 import { ClientEvent } from "./src/endpoint/client_event.ts";
 
@@ -41,8 +41,8 @@ export type {
   StreamArgs,
   StreamCallOptions,
 } from "./src/dispatch/peer.ts";
-export type { BalanceName } from "./src/endpoint/balance.ts";
 export type {
+  BalanceName,
   ClientBaseOptions,
   ClientEndpoint,
   ClientEventMap,

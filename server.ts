@@ -24,9 +24,13 @@ import type {
   Transport,
   TransportOptions,
 } from "./src/wire/transport.ts";
-import { type Admission, setUpServer } from "./src/endpoint/admission.ts";
+import {
+  type Admission,
+  bindListener,
+  retireAll,
+  setUpServer,
+} from "./src/endpoint/server_connections.ts";
 import { readIntegerOptions } from "./src/endpoint/options.ts";
-import { listen } from "./src/endpoint/listener.ts";
 import {
   invalidOption,
   resolveServerConfig,
@@ -36,7 +40,6 @@ import {
   SHUTDOWN_OPTIONS,
   type ShutdownOptions,
 } from "./src/endpoint/server_options.ts";
-import { retireAll } from "./src/endpoint/shutdown.ts";
 import type { Endpoint } from "./src/endpoint/open_session.ts";
 import {
   type ServerTransport,
@@ -326,7 +329,7 @@ export class Server extends IsockEventTarget<ServerEventMap>
       );
     }
     try {
-      this.#listener = await listen({
+      this.#listener = await bindListener({
         hostname: this.#hostname,
         port: this.#port,
         path: this.#path,

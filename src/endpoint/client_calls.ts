@@ -6,6 +6,11 @@
  * its link to the servers (one connector, a pool of them, or a
  * transport's link), the registry of the actions it offers, and the calls.
  *
+ * A client's calls through its middleware: a {@linkcode Redial} that runs
+ * the chain around each try of a call (numbered by `attempt`) and around
+ * each opening of a stream, so the resend rules stay as they are. Used
+ * only when middleware is installed.
+ *
  * @module
  */
 
@@ -18,30 +23,37 @@ import {
   failing,
   invalidAction,
   type StreamCallOptions,
+  type StreamOptions,
 } from "../dispatch/peer.ts";
-import { isIdle, type Middleware } from "../dispatch/middleware.ts";
+import {
+  type CallInfo,
+  isIdle,
+  type Middleware,
+  runMiddleware,
+} from "../dispatch/middleware.ts";
 import { invalidTimeout, type SentOptions } from "../session/outgoing_calls.ts";
 import type { PeerAddress } from "../wire/transport.ts";
 import {
+  type OpenStream,
   type Redial,
   resendable,
   resumableStream,
   retryCall,
+  type StreamOpener,
 } from "./resend.ts";
-import { watchedRedial } from "./watched_calls.ts";
-import type { ClientLink } from "./client_link.ts";
+import type { ClientLink } from "./client_transport.ts";
 import { MessageCodec } from "../protocol/message_codec.ts";
 import { ActionRegistry } from "../dispatch/registry.ts";
 import { Backoff } from "./backoff.ts";
 import type { ClientConfig, ClientEventMap } from "./client_options.ts";
 import { Connector } from "./connector.ts";
 import type { ConnectDetail, LeaveReason } from "./client_event.ts";
-import { EndpointPool } from "./endpoint_pool.ts";
-import { balanceNamed } from "./balance.ts";
+import { balanceNamed, ClientPool } from "./client_pool.ts";
+import { Metadata } from "../protocol/metadata.ts";
 
 /** Sends a client's calls and streams through its connector. */
 export class ClientCalls {
-  readonly #connector: Redial & Pick<ClientLink, "route">;
+  readonly #connector: Redial & Pick<ClientLink, "choice">;
   readonly #timeout: number;
   readonly #server: PeerAddress;
   readonly #middleware: Middleware[] = [];
@@ -53,10 +65,10 @@ export class ClientCalls {
    * `route`, each call gets its own way to the servers.
    * @param timeout The client's default deadline of a call (0: none).
    * @param server Where the calls go, as middleware sees it (unless the
-   * call's route says where each try went).
+   * call's server choice says where each try went).
    */
   constructor(
-    connector: Redial & Pick<ClientLink, "route">,
+    connector: Redial & Pick<ClientLink, "choice">,
     timeout: number,
     server: PeerAddress,
   ) {
@@ -146,14 +158,14 @@ export class ClientCalls {
   }
 
   /**
-   * The connector (or the call's own route, for several servers), or for
+   * The connector (or the call's own server choice, for several servers), or for
    * middleware a wrapper that runs it around each try.
    */
   #redial(options: SentOptions, isIdempotent: boolean): Redial {
-    const redial = this.#connector.route?.(isIdempotent) ?? this.#connector;
+    const redial = this.#connector.choice?.(isIdempotent) ?? this.#connector;
     return isIdle(this.#middleware)
       ? redial
-      : watchedRedial(redial, this.#middleware, this.#server, options);
+      : middlewareRedial(redial, this.#middleware, this.#server, options);
   }
 }
 
@@ -225,7 +237,7 @@ export function openClientLink(
       return { link, actions, calls };
     }
     case "endpoints": {
-      const pool = new EndpointPool(
+      const pool = new ClientPool(
         reach.servers.map((address) => ({ ...address, ...shared(config) })),
         { role: "client", codec, limits: connection, actions },
         attempts,
@@ -273,5 +285,156 @@ function shared(config: ClientConfig) {
     tls: config.tls,
     secret: config.connection.secret,
     credentials: config.credentials,
+  };
+}
+
+/** One try of a call, as the client's middleware sees it. */
+class TryInfo implements CallInfo {
+  readonly side = "client";
+  readonly metadata: Metadata;
+  readonly responseMetadata: Metadata = new Metadata();
+  readonly signal: AbortSignal | undefined;
+
+  constructor(
+    readonly kind: "call" | "stream",
+    readonly action: string,
+    public data: unknown,
+    options: CallOptions | undefined,
+    readonly peer: PeerAddress,
+    readonly deadline: number | undefined,
+    readonly attempt: number,
+  ) {
+    this.metadata = new Metadata(options?.metadata);
+    this.signal = options?.signal;
+  }
+
+  /** The options the try is sent with: the chain's metadata, the answer's metadata caught. */
+  options<T extends CallOptions>(options: T | undefined): T {
+    return {
+      ...options,
+      metadata: this.metadata,
+      onResponseMetadata: (metadata: Metadata) => {
+        for (const [key, value] of metadata) {
+          this.responseMetadata.set(key, value);
+        }
+      },
+    } as T;
+  }
+
+  /** Hands the answer's metadata (as middleware left it) to the caller's `onResponseMetadata`. */
+  report(options: CallOptions | undefined): void {
+    if (this.responseMetadata.size > 0) {
+      options?.onResponseMetadata?.(this.responseMetadata);
+    }
+  }
+}
+
+/**
+ * Wraps `redial` so that every try of one call goes through `middleware`.
+ *
+ * @param redial The client's connector.
+ * @param middleware The client's middleware, outermost first.
+ * @param peer Where the server is.
+ * @param options The call's options, with the deadline made when it
+ * started.
+ * @returns A redial for this one call.
+ */
+export function middlewareRedial(
+  redial: Redial,
+  middleware: readonly Middleware[],
+  peer: PeerAddress,
+  options: SentOptions,
+): Redial {
+  // Middleware sees the deadline on the Date.now() scale.
+  const deadline = options.deadline.isSet
+    ? Date.now() + options.deadline.left()
+    : undefined;
+  let attempt = 0;
+  const call = (name: string, data: unknown, tryOptions: SentOptions) => {
+    if (redial.choose === undefined) {
+      return tryOn(peer, name, data, tryOptions);
+    }
+    // Several servers: the try's server is picked first, for middleware to
+    // see. When none can be, the try itself fails the same way, inside it.
+    return redial.choose(tryOptions).then(
+      (chosen) => tryOn(chosen, name, data, tryOptions),
+      () => tryOn(peer, name, data, tryOptions),
+    );
+  };
+  const tryOn = (
+    server: PeerAddress,
+    name: string,
+    data: unknown,
+    tryOptions: SentOptions,
+  ) => {
+    let info: TryInfo;
+    try {
+      info = new TryInfo(
+        "call",
+        name,
+        data,
+        tryOptions,
+        server,
+        deadline,
+        ++attempt,
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return runMiddleware(
+      middleware,
+      info,
+      () => redial.call(name, info.data, info.options(tryOptions)),
+    ).finally(() => info.report(tryOptions));
+  };
+  const open = (
+    opener: StreamOpener,
+    name: string,
+    data: unknown,
+    tryOptions: (StreamOptions & SentOptions) | undefined,
+  ): OpenStream => {
+    let inner: OpenStream | undefined;
+    const number = ++attempt;
+    const server = redial.peer ?? peer; // Where `opener` leads.
+    async function* items(): AsyncGenerator<unknown, void, undefined> {
+      const info = new TryInfo(
+        "stream",
+        name,
+        data,
+        tryOptions,
+        server,
+        deadline,
+        number,
+      );
+      const stream = await runMiddleware(middleware, info, () => {
+        inner = opener.openStream(name, info.data, info.options(tryOptions));
+        return Promise.resolve(inner.receiver);
+      }) as AsyncIterable<unknown>;
+      yield* stream;
+      info.report(tryOptions);
+    }
+    return {
+      receiver: items(),
+      get lastEventId() {
+        return inner?.lastEventId;
+      },
+    };
+  };
+  return {
+    get attempts() {
+      return redial.attempts;
+    },
+    get isClosed() {
+      return redial.isClosed;
+    },
+    call,
+    async connected(connectOptions) {
+      const opener = await redial.connected(connectOptions);
+      return {
+        openStream: (name, data, tryOptions) =>
+          open(opener, name, data, tryOptions),
+      };
+    },
+    pause: (attempt, until) => redial.pause(attempt, until),
   };
 }

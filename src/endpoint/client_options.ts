@@ -22,7 +22,6 @@ import {
   readPath,
   type Rows,
 } from "./options.ts";
-import type { BalanceName } from "./balance.ts";
 import type { ClientEvent, ConnectDetail } from "./client_event.ts";
 import {
   asLinkFactory,
@@ -252,6 +251,9 @@ export type ClientOptions =
   | UnixClientOptions
   | EndpointsClientOptions
   | TransportClientOptions;
+
+/** The names of the `balance` option's policies. */
+export type BalanceName = "round-robin" | "first-healthy";
 
 /** One server of a client's `endpoints`. */
 export interface ClientEndpoint {

@@ -34,8 +34,7 @@ import {
   type BusConnection,
   type BusSubscription,
 } from "./bus.ts";
-import type { ClientLink } from "../endpoint/client_link.ts";
-import type { LinkSetup } from "../endpoint/client_transport.ts";
+import type { ClientLink, LinkSetup } from "../endpoint/client_transport.ts";
 import type { StreamOpener } from "../endpoint/resend.ts";
 import { BusOutbox } from "./bus_outbox.ts";
 import { closedError, wentSilent } from "./call_route.ts";

@@ -21,7 +21,7 @@ import type {
   ServedEndpoint,
   ServingTransport,
 } from "../endpoint/server_transport.ts";
-import { stopRunning } from "../endpoint/shutdown.ts";
+import { stopRunning } from "../endpoint/server_connections.ts";
 import type { BusConnection, BusMessage, BusSubscription } from "./bus.ts";
 import { BusCaller, type CallerHost } from "./bus_caller.ts";
 import { BusOutbox } from "./bus_outbox.ts";

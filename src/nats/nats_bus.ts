@@ -7,8 +7,11 @@
  */
 
 import { ServerError } from "../base/errors.ts";
-import type { ClientLink } from "../endpoint/client_link.ts";
-import type { LinkFactory, LinkSetup } from "../endpoint/client_transport.ts";
+import type {
+  ClientLink,
+  LinkFactory,
+  LinkSetup,
+} from "../endpoint/client_transport.ts";
 import type {
   ServedEndpoint,
   ServingFactory,

@@ -6,6 +6,10 @@
  * goes to another server. With none in rotation, a call fails at once with
  * `UNAVAILABLE` rather than waiting for its deadline.
  *
+ * How a client with several servers picks the one for a call: the
+ * policies of its `balance` option, over the servers in the order given,
+ * each either eligible now or not. Nothing here knows of connections.
+ *
  * @module
  */
 
@@ -21,14 +25,14 @@ import {
 import type { SentOptions } from "../session/outgoing_calls.ts";
 import type { Session } from "../session/session.ts";
 import type { Backoff } from "./backoff.ts";
-import type { Balance } from "./balance.ts";
 import type { ConnectDetail, LeaveReason } from "./client_event.ts";
-import type { ClientLink } from "./client_link.ts";
+import type { ClientLink } from "./client_transport.ts";
 import type { ServerLocation } from "./connector.ts";
 import type { Endpoint } from "./open_session.ts";
 import { type MemberHost, PoolMember } from "./pool_member.ts";
 import type { Redial } from "./resend.ts";
 import { stablePeriod } from "./stability.ts";
+import type { BalanceName } from "./client_options.ts";
 
 /** What the pool tells its client, naming the server each event is about. */
 export interface PoolEvents {
@@ -48,7 +52,7 @@ export interface PoolEvents {
 }
 
 /** Connections to several servers, and the choice of one for each try. */
-export class EndpointPool implements ClientLink {
+export class ClientPool implements ClientLink {
   /** How many tries a dropped idempotent call gets, over all the servers. */
   readonly attempts: number;
   readonly #members: readonly PoolMember[];
@@ -101,7 +105,7 @@ export class EndpointPool implements ClientLink {
     );
   }
 
-  /** Whether {@linkcode EndpointPool.close} was called. */
+  /** Whether {@linkcode ClientPool.close} was called. */
   get isClosed(): boolean {
     return this.#isClosed;
   }
@@ -122,10 +126,10 @@ export class EndpointPool implements ClientLink {
    * another can take it.
    *
    * @param isIdempotent Whether the action may run twice.
-   * @returns A route for one call.
+   * @returns The way of one call to the servers.
    */
-  route(isIdempotent: boolean): Redial {
-    return new PoolRoute(this, isIdempotent);
+  choice(isIdempotent: boolean): Redial {
+    return new ServerChoice(this, isIdempotent);
   }
 
   /**
@@ -138,7 +142,7 @@ export class EndpointPool implements ClientLink {
    */
   call(name: string, data: unknown, options: SentOptions): Promise<unknown> {
     // Nothing says the action may run twice: a server on probation only if no other.
-    return this.route(false).call(name, data, options);
+    return this.choice(false).call(name, data, options);
   }
 
   /**
@@ -149,9 +153,9 @@ export class EndpointPool implements ClientLink {
    */
   connected(options?: SentOptions): Promise<Session> {
     // No call goes with this connection (it is `client.connect()`; a call's
-    // own route picks its server): a server on probation is as good as any,
+    // own server choice picks its server): a server on probation is as good as any,
     // and waiting for a stable one would fail a connect that can be made.
-    return new PoolRoute(this, true).connected(options);
+    return new ServerChoice(this, true).connected(options);
   }
 
   /**
@@ -283,8 +287,8 @@ export class EndpointPool implements ClientLink {
 }
 
 /** One call's way to the servers: where its tries went, and where the next goes. */
-class PoolRoute implements Redial, Tried {
-  readonly #pool: EndpointPool;
+class ServerChoice implements Redial, Tried {
+  readonly #pool: ClientPool;
   /** The first server this call was sent to. */
   #first: PoolMember | undefined;
   /** The others, once there are (most calls go once). */
@@ -294,7 +298,7 @@ class PoolRoute implements Redial, Tried {
   peer: PeerAddress | undefined;
   readonly isIdempotent: boolean;
 
-  constructor(pool: EndpointPool, isIdempotent: boolean) {
+  constructor(pool: ClientPool, isIdempotent: boolean) {
     this.#pool = pool;
     this.isIdempotent = isIdempotent;
   }
@@ -376,4 +380,89 @@ function closedError(): ClientError {
   return new ClientError("CONNECTION_CLOSED", "The client was closed.", {
     wasRun: false,
   });
+}
+
+/** Picks a server for a call among those eligible now. */
+export interface Balance {
+  /**
+   * Picks one of `count` servers.
+   *
+   * @param count How many servers there are, eligible or not.
+   * @param isEligible Whether the server at this index may take the call.
+   * @returns The index picked, or -1 when none is eligible.
+   */
+  pick(count: number, isEligible: (index: number) => boolean): number;
+}
+
+/**
+ * Each call to the next eligible server after the one picked last, in
+ * turn: a server out of rotation is skipped, and the others share its
+ * calls evenly.
+ *
+ * @returns A round-robin policy, with its own turn.
+ *
+ * @example
+ * ```ts
+ * import { roundRobin } from "./client_pool.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const balance = roundRobin();
+ * const all = () => true;
+ * assert.deepStrictEqual([0, 1, 2, 3].map(() => balance.pick(3, all)), [0, 1, 2, 0]);
+ * assert.equal(balance.pick(3, (index) => index !== 1), 2);
+ * assert.equal(balance.pick(3, () => false), -1);
+ * ```
+ */
+export function roundRobin(): Balance {
+  let next = 0;
+  return {
+    pick(count, isEligible) {
+      for (let step = 0; step < count; step++) {
+        const index = (next + step) % count;
+        if (isEligible(index)) {
+          next = (index + 1) % count;
+          return index;
+        }
+      }
+      return -1;
+    },
+  };
+}
+
+/**
+ * Every call to the first eligible server in the order given: the others
+ * stand by, and take calls only while those before them are out.
+ *
+ * @returns A first-healthy policy.
+ *
+ * @example
+ * ```ts
+ * import { firstHealthy } from "./client_pool.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const balance = firstHealthy();
+ * assert.equal(balance.pick(3, () => true), 0);
+ * assert.equal(balance.pick(3, (index) => index > 0), 1);
+ * assert.equal(balance.pick(3, () => false), -1);
+ * ```
+ */
+export function firstHealthy(): Balance {
+  return {
+    pick(count, isEligible) {
+      for (let index = 0; index < count; index++) {
+        if (isEligible(index)) return index;
+      }
+      return -1;
+    },
+  };
+}
+
+/**
+ * The policy named by a client's `balance` option.
+ *
+ * @param name The option's value.
+ * @returns A new policy of that name.
+ */
+export function balanceNamed(name: BalanceName): Balance {
+  return name === "first-healthy" ? firstHealthy() : roundRobin();
 }
