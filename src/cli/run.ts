@@ -10,7 +10,12 @@ import type {
   ClientOptions,
   TcpClientOptions,
 } from "../endpoint/client_options.ts";
-import { type CommandLine, parseArgs } from "./args.ts";
+import {
+  type CommandLine,
+  parseArgs,
+  parseTarget,
+  type Target,
+} from "./args.ts";
 import {
   call,
   type CliConnection,
@@ -23,7 +28,6 @@ import { classify, CliError, EXIT, failureLine, usage } from "./exit_codes.ts";
 import { helpText } from "./help.ts";
 import { readFile } from "./input.ts";
 import type { CliIo } from "./io.ts";
-import { parseTarget, type Target } from "./target.ts";
 
 /** What a run needs of its process. */
 export interface CliHost {
