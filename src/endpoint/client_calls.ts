@@ -98,10 +98,7 @@ export class ClientCalls {
     const isIdempotent = isIdempotentAction(action);
     const input = resendable(data);
     // The deadline is fixed now: a call sent again gets what is left of it.
-    const sent: SentOptions = {
-      ...options,
-      deadline: Deadline.after(timeout, options?.signal),
-    };
+    const sent = sentOptions(options, Deadline.after(timeout, options?.signal));
     const connector = this.#redial(sent, isIdempotent);
     return connector.call(name, input.data, sent).catch((error) =>
       retryCall(connector, error, isIdempotent, name, input, sent)
@@ -130,10 +127,10 @@ export class ClientCalls {
         if (name === undefined) return failing(invalidAction());
         const invalid = invalidTimeout(options?.timeout ?? 0);
         if (invalid !== undefined) return failing(invalid);
-        const sent = {
-          ...options,
-          deadline: Deadline.after(options?.timeout, options?.signal),
-        };
+        const sent = sentOptions(
+          options,
+          Deadline.after(options?.timeout, options?.signal),
+        );
         return resumableStream(
           this.#redial(sent, isIdempotentAction(action)),
           name,
@@ -167,6 +164,19 @@ export class ClientCalls {
       ? redial
       : middlewareRedial(redial, this.#middleware, this.#server, options);
   }
+}
+
+/** A call with no options and no deadline: most calls, sent without a copy. */
+const UNTIMED: SentOptions = Object.freeze({ deadline: Deadline.NONE });
+
+/** The options a call is sent with: the caller's, and the call's deadline. */
+function sentOptions<T extends CallOptions>(
+  options: T | undefined,
+  deadline: Deadline,
+): T & SentOptions {
+  return options === undefined && deadline === Deadline.NONE
+    ? UNTIMED as T & SentOptions
+    : { ...options as T, deadline };
 }
 
 /** Whether the action is marked idempotent: it may run twice. */
