@@ -12,7 +12,7 @@ export interface Address {
   /** The port; unused for Unix sockets. */
   readonly port: number;
   /** The kind of connection. */
-  readonly transport?: "tcp" | "unix";
+  readonly transport?: "tcp" | "unix" | "websocket";
 }
 
 /**

@@ -33,6 +33,30 @@ export interface ClientOptions {
    */
   path?: string;
   /**
+   * Connect over a WebSocket instead of TCP: a `ws:` or `wss:` URL (not
+   * with `hostname`, `port`, `path`, `tls` or `endpoints`; `wss:` trusts
+   * what the runtime trusts). Works wherever a standard `WebSocket` is:
+   * browsers, Deno, Bun, Node 22 and later. Everything else works as over
+   * TCP; the server serves it with `server.upgrade(request)` or
+   * `server.accept(socket)`.
+   *
+   * @example
+   * ```ts
+   * import { action, Client, Server } from "@isock/isock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new Server();
+   * server.addAction(action("echo", (text: string) => text));
+   * await using http = Deno.serve(
+   *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+   *   (request, info) => server.upgrade(request, info),
+   * );
+   * await using client = new Client({ url: `ws://127.0.0.1:${http.addr.port}` });
+   * assert.equal(await client.runAction("echo", "hi"), "hi");
+   * ```
+   */
+  url?: string | URL;
+  /**
    * Several servers with the same actions, instead of `hostname`, `port`
    * and `path`: the client keeps a connection to each, spreads calls over
    * them (see `balance`), takes a server whose connection drops, fails its

@@ -32,6 +32,8 @@ import { readEndpoints } from "./endpoints_option.ts";
 import { EndpointPool } from "./endpoint_pool.ts";
 import { balanceNamed } from "./balance.ts";
 import { asLinkFactory } from "./client_transport.ts";
+import { readUrl } from "./url_option.ts";
+import { urlPeer } from "../wire/websocket_transport.ts";
 
 /**
  * Dispatches one of the client's events, about the server `endpoint`;
@@ -70,6 +72,10 @@ export function setUpClient(
   if (options?.transport !== undefined) {
     return setUpTransportClient(options, emit);
   }
+  const url = readUrl(
+    options as ClientOptions & Record<string, unknown>,
+    invalidOption,
+  );
   const several = readEndpoints(options, invalidOption);
   const path = readPath(options, invalidOption);
   checkClientTls(options.tls, invalidOption);
@@ -77,7 +83,7 @@ export function setUpClient(
   const { port, retry, retryDelay, maxRetryDelay, timeout } =
     readIntegerOptions(
       CLIENT_OPTIONS,
-      path === undefined && several === undefined
+      path === undefined && several === undefined && url === undefined
         ? options
         : { ...options, port: 0 },
       invalidOption,
@@ -94,7 +100,8 @@ export function setUpClient(
     { reflection: options.reflection },
   );
   const codec = new MessageCodec(checkExtensions(options.extensions ?? []));
-  const hostname = options.hostname ?? "127.0.0.1";
+  const peer = url === undefined ? undefined : urlPeer(url);
+  const hostname = peer?.hostname ?? options.hostname ?? "127.0.0.1";
   const shared = {
     tls: options.tls,
     secret: options.secret,
@@ -119,11 +126,13 @@ export function setUpClient(
     const calls = new ClientCalls(pool, timeout, pool.peers[0]);
     return { link: pool, actions, calls };
   }
-  const detail: ConnectDetail = path === undefined
+  const detail: ConnectDetail = peer !== undefined
+    ? { hostname, port: peer.port }
+    : path === undefined
     ? { hostname, port }
     : { hostname: path, port: 0, path };
   const connector = new Connector(
-    { hostname, port, path, ...shared },
+    { hostname, port: peer?.port ?? port, path, url, ...shared },
     endpoint,
     Math.max(1, retry),
     backoff,
@@ -133,11 +142,11 @@ export function setUpClient(
       error: (error) => emit("error", error, detail),
     },
   );
-  const calls = new ClientCalls(connector, timeout, {
-    hostname,
-    port,
-    transport: "tcp",
-  });
+  const calls = new ClientCalls(
+    connector,
+    timeout,
+    peer ?? { hostname, port, transport: "tcp" },
+  );
   return { link: connector, actions, calls };
 }
 
@@ -202,6 +211,7 @@ const TCP_ONLY = [
   "secret",
   "credentials",
   "endpoints",
+  "url",
 ] as const;
 
 function invalidOption(message: string): ClientError {

@@ -29,7 +29,7 @@ export interface PeerAddress {
   /** The peer's port (0 for Unix sockets). */
   readonly port: number;
   /** The kind of connection. */
-  readonly transport: "tcp" | "unix";
+  readonly transport: "tcp" | "unix" | "websocket";
 }
 
 /** Where a transport delivers what it reads. */
