@@ -6,7 +6,7 @@
  * @module
  */
 
-import net from "node:net";
+import type { Socket } from "node:net";
 import { formatAddress } from "../base/address.ts";
 import { ignore } from "../base/timers.ts";
 import { withDeadline } from "./deadline.ts";
@@ -16,12 +16,13 @@ import type {
   ListenerEvents,
   ListenOptions,
 } from "./listen_options.ts";
+import { net } from "./node_builtins.ts";
 import { socketTransport } from "./socket_transport.ts";
 import type { PeerAddress, Transport, TransportOptions } from "./transport.ts";
 
 /** Turns an accepted socket into a transport (TLS wraps it first). */
 export type Accept = (
-  socket: net.Socket,
+  socket: Socket,
   frames: TransportOptions,
   peer: PeerAddress | undefined,
 ) => Transport;
@@ -121,7 +122,7 @@ export async function nodeDial(options: DialOptions): Promise<Transport> {
  * @returns Resolves once the socket is ready.
  */
 export async function whenReady(
-  socket: net.Socket,
+  socket: Socket,
   event: string,
   options: DialOptions,
   message: string,

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { createPrivateKey, X509Certificate } from "node:crypto";
-import net from "node:net";
-import tls from "node:tls";
+import type { X509Certificate } from "node:crypto";
+import type { Socket } from "node:net";
+import type { SecureContext, TLSSocket } from "node:tls";
 import { formatAddress } from "../base/address.ts";
 import { ignore } from "../base/timers.ts";
 import {
@@ -24,6 +24,7 @@ import type {
   ListenOptions,
   ServerCertificate,
 } from "./listen_options.ts";
+import { crypto, net, tls } from "./node_builtins.ts";
 import { nodeListen, whenReady } from "./node_sockets.ts";
 import { socketTransport } from "./socket_transport.ts";
 import type { Transport } from "./transport.ts";
@@ -56,7 +57,7 @@ export function tlsListen(
   // UNAUTHORIZED goodbye. Left to the TLS stack, the refusal would be an
   // alert on some runtimes and a bare close on others.
   const requestCert = caCerts !== undefined;
-  const authorities = caCerts?.map((pem) => new X509Certificate(pem));
+  const authorities = caCerts?.map((pem) => new crypto.X509Certificate(pem));
   return nodeListen(options, events, (socket, frames, peer) => {
     const secure = new tls.TLSSocket(socket, {
       isServer: true,
@@ -94,7 +95,7 @@ const PROTOCOL_VERSION_ALERT = new Uint8Array([21, 3, 1, 0, 2, 2, 70]);
  * reports `PROTOCOL` with the hint to set its `tls` option, whatever
  * runtime the server runs on.
  */
-function answerNotTls(error: Error, socket: net.Socket): void {
+function answerNotTls(error: Error, socket: Socket): void {
   const code = (error as { code?: unknown }).code;
   if (
     typeof code !== "string" || !NOT_TLS_CODES.test(code) ||
@@ -121,7 +122,7 @@ const NOT_TLS_CODES = /WRONG_VERSION_NUMBER|HTTPS?_(PROXY_)?REQUEST/;
  * when the certificate is trusted.
  */
 function clientRefusal(
-  secure: tls.TLSSocket,
+  secure: TLSSocket,
   authorities: readonly X509Certificate[],
 ): string | undefined {
   const reason = untrustedReason(secure, authorities);
@@ -137,14 +138,14 @@ const NONE_PRESENTED = "none presented";
 
 /** Why the client's certificate is not trusted; `undefined` when it is. */
 function untrustedReason(
-  secure: tls.TLSSocket,
+  secure: TLSSocket,
   authorities: readonly X509Certificate[],
 ): string | undefined {
   const raw = secure.getPeerCertificate()?.raw;
   if (raw === undefined || raw.length === 0) return NONE_PRESENTED;
   let certificate: X509Certificate;
   try {
-    certificate = new X509Certificate(raw);
+    certificate = new crypto.X509Certificate(raw);
   } catch {
     return "unreadable";
   }
@@ -181,7 +182,7 @@ export function checkCertificate(
 ): void {
   let certificate: X509Certificate;
   try {
-    certificate = new X509Certificate(cert);
+    certificate = new crypto.X509Certificate(cert);
   } catch (error) {
     throw new Error(
       `${option}.cert is not a PEM certificate (${(error as Error).message})`,
@@ -190,7 +191,7 @@ export function checkCertificate(
   }
   let privateKey;
   try {
-    privateKey = createPrivateKey(key);
+    privateKey = crypto.createPrivateKey(key);
   } catch (error) {
     throw new Error(
       `${option}.key is not a PEM private key (${(error as Error).message})`,
@@ -260,7 +261,7 @@ export async function tlsDial(
  * built-in list, which only `--allow-sys` could read to add to), else the
  * built-in list. Made once per set of certificates.
  */
-function contextTrusting(caCerts: string[] | undefined): tls.SecureContext {
+function contextTrusting(caCerts: string[] | undefined): SecureContext {
   const key = caCerts ?? noCaCerts;
   let context = secureContexts.get(key);
   if (context === undefined) {
@@ -280,7 +281,7 @@ function contextPresenting(
   trust: TlsTrust,
   cert: string,
   key: string,
-): tls.SecureContext {
+): SecureContext {
   let context = presentingContexts.get(trust);
   if (context === undefined) {
     const { caCerts } = trust;
@@ -294,7 +295,7 @@ function contextPresenting(
   return context;
 }
 
-const presentingContexts = new WeakMap<TlsTrust, tls.SecureContext>();
+const presentingContexts = new WeakMap<TlsTrust, SecureContext>();
 
 const noCaCerts: string[] = [];
-const secureContexts = new WeakMap<string[], tls.SecureContext>();
+const secureContexts = new WeakMap<string[], SecureContext>();
