@@ -107,7 +107,7 @@ export function buildPieces(
     },
     drain: () => transport.drain(),
     blocked: () => transport.isCongested ? transport.drain() : undefined,
-    closeTransport: () => transport.close(),
+    closeTransport: () => transport.close(pieces.life.closeReason),
     limitFrames: (size) => transport.limitFrames?.(size),
     send: (message) => outbox.send(message),
     sendGoodbye: (error) => outbox.goodbye(error),

@@ -55,6 +55,10 @@ export const CLOSE_CODES = {
   protocol: 1002,
   /** A text message: isock takes binary messages only. */
   unsupported: 1003,
+  /** A message that does not decode. */
+  invalidData: 1007,
+  /** The peer is refused: not authenticated, over a limit, too slow. */
+  policy: 1008,
   /** A frame over the limit. */
   tooLarge: 1009,
   /** The server failed. */
@@ -253,9 +257,15 @@ export class WebSocketTransport implements Transport {
     });
   }
 
-  close(): void {
+  close(reason?: unknown): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
+    if (reason !== undefined && this.#closeCode === CLOSE_CODES.normal) {
+      this.#closeCode = closeCodeFor(reason);
+      this.#closeReason = reason instanceof Error
+        ? truncateReason(reason.message)
+        : "";
+    }
     this.#batch.clear();
     this.#releaseDrains();
     try {
@@ -408,6 +418,32 @@ export class WebSocketTransport implements Transport {
     const { error } = this.#ended;
     if (error === undefined) this.#receiver.closed();
     else this.#receiver.closed(error);
+  }
+}
+
+/**
+ * The close code that says why a session ended for `reason`, the error
+ * its goodbye carried (PROTOCOL.md, "WebSocket").
+ */
+function closeCodeFor(reason: unknown): number {
+  const code = (reason as { code?: unknown })?.code;
+  switch (code) {
+    case "FRAME_TOO_LARGE":
+      return CLOSE_CODES.tooLarge;
+    case "DECODE_FAILED":
+    case "DECODE_BUDGET":
+      return CLOSE_CODES.invalidData;
+    case "PROTOCOL":
+    case "INVALID_REQUEST":
+      return CLOSE_CODES.protocol;
+    case "UNAUTHORIZED":
+    case "OVERLOADED":
+    case "TIMEOUT":
+      return CLOSE_CODES.policy;
+    case "CONNECTION_CLOSED":
+      return CLOSE_CODES.goingAway;
+    default:
+      return CLOSE_CODES.internal;
   }
 }
 
