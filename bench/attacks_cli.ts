@@ -20,8 +20,7 @@ import {
   manyActions,
   rawErrorServer,
 } from "../tests/hostile_server.ts";
-
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
+import { runCli } from "../tests/helpers.ts";
 
 /** How long one run of the CLI may take before it is killed. */
 const DEADLINE_MS = 120_000;
@@ -94,40 +93,14 @@ const CLI_ATTACKS: CliAttack[] = [
 ];
 
 /** Runs the CLI under GNU time: its exit code, output and peak RSS. */
-async function runCli(args: string[]): Promise<Omit<CliRow, "attack">> {
+async function runTimed(args: string[]): Promise<Omit<CliRow, "attack">> {
   const timeFile = await Deno.makeTempFile({ prefix: "isock-cli-time-" });
   try {
-    const child = new Deno.Command("/usr/bin/time", {
-      args: [
-        "-f",
-        "%M",
-        "-o",
-        timeFile,
-        Deno.execPath(),
-        "run",
-        "--allow-net",
-        "--allow-read",
-        CLI,
-        ...args,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    let killed = false;
-    const timer = setTimeout(() => {
-      killed = true;
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, DEADLINE_MS);
-    const started = performance.now();
-    const output = await child.output();
-    const ms = performance.now() - started;
-    clearTimeout(timer);
-    const decoder = new TextDecoder();
-    const stdout = decoder.decode(output.stdout);
-    const stderr = decoder.decode(output.stderr);
+    const output = await runCli(args, {
+      deadlineMs: DEADLINE_MS,
+      wrapper: ["/usr/bin/time", "-f", "%M", "-o", timeFile],
+    });
+    const { stdout, stderr } = output;
     const peakKiB = Number(
       (await Deno.readTextFile(timeFile)).trim().split("\n").at(-1),
     );
@@ -135,11 +108,11 @@ async function runCli(args: string[]): Promise<Omit<CliRow, "attack">> {
     return {
       command: `isock ${args[0]}${args.includes("--json") ? " --json" : ""}`,
       exitCode: output.code,
-      killed,
-      ms: Math.round(ms),
+      killed: output.killed,
+      ms: Math.round(output.ms),
       peakRssMiB: Number.isFinite(peakKiB) ? Math.round(peakKiB / 1024) : NaN,
-      stdoutBytes: output.stdout.length,
-      stderrBytes: output.stderr.length,
+      stdoutBytes: new TextEncoder().encode(stdout).length,
+      stderrBytes: new TextEncoder().encode(stderr).length,
       rawControls: CONTROL_BYTES.test(stdout) || CONTROL_BYTES.test(stderr),
       ...(lastError ? { error: lastError.slice(0, 120) } : {}),
     };
@@ -167,7 +140,7 @@ export async function runCliAttacks(
     await using server = await attack.serve();
     const row = {
       attack: attack.name,
-      ...await runCli(attack.args(server.target)),
+      ...await runTimed(attack.args(server.target)),
     };
     console.error(
       `  exit ${row.exitCode} in ${row.ms} ms, peak RSS ${row.peakRssMiB} MiB, ${row.stdoutBytes} bytes out${

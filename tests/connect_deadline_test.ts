@@ -9,9 +9,7 @@
 
 import assert from "node:assert/strict";
 import { Client, ClientError, type ClientOptions } from "../mod.ts";
-import { freePort } from "./helpers.ts";
-
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
+import { freePort, runCli } from "./helpers.ts";
 
 /** How late a failure may come after the deadline, on a loaded machine. */
 const SLACK = 1_000;
@@ -80,6 +78,29 @@ Deno.test("connect deadline: a deadline passing during setup rejects TIMEOUT, ne
   }
 });
 
+Deno.test("connect deadline: with several servers the TIMEOUT says so, and names one last failure", async () => {
+  await using a = silentServer();
+  await using b = silentServer();
+  const { error } = await failure(
+    {
+      endpoints: [{ port: a.port }, { port: b.port }],
+      handshakeTimeout: 200,
+      retry: 1,
+    },
+    200,
+  );
+  assert.equal(error.code, "TIMEOUT", error.message);
+  assert.match(
+    error.message,
+    /^No connection to any of the 2 servers within the call's 200 ms\./,
+  );
+  assert.ok(
+    (error.message.match(/Last failure/g) ?? []).length <= 1,
+    error.message,
+  );
+  assert.doesNotMatch(error.message, /None of the/);
+});
+
 Deno.test("connect deadline: a wait between refused tries cut by the deadline is a TIMEOUT", async () => {
   const { error, elapsed } = await failure(
     { port: freePort(), retry: 5, retryDelay: 2_000, maxRetryDelay: 2_000 },
@@ -109,25 +130,10 @@ Deno.test("connect deadline: isock call --timeout against a server that never an
   for (const [name, target] of targets) {
     await t.step(name, async () => {
       const [address, ...flags] = target;
-      const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--allow-net",
-          "--allow-read",
-          CLI,
-          "call",
-          address,
-          "echo",
-          "1",
-          "--timeout",
-          "200ms",
-          ...flags,
-        ],
-        stdin: "null",
-        stdout: "null",
-        stderr: "piped",
-      }).output();
-      const line = new TextDecoder().decode(stderr);
+      const { code, stderr: line } = await runCli(
+        ["call", address, "echo", "1", "--timeout", "200ms", ...flags],
+        { deadlineMs: 30_000 },
+      );
       assert.equal(code, 5, line);
       assert.match(line, /^isock: TIMEOUT: /);
     });

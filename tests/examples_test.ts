@@ -1,6 +1,6 @@
 /**
  * The examples and the permission promises, run as users run them: in
- * their own processes, with the permissions the README gives.
+ * their own processes, with the permissions the README and docs/ give.
  */
 
 import assert from "node:assert/strict";

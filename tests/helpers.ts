@@ -5,6 +5,7 @@
  * @module
  */
 
+import { FaultProxy } from "./fault_proxy.ts";
 import {
   type Action,
   Client,
@@ -146,74 +147,106 @@ export function randomBytes(random: () => number, length: number): Uint8Array {
   return bytes;
 }
 
-/** A TCP proxy in front of a server, for watching and cutting connections. */
-export interface TcpProxy extends AsyncDisposable {
-  /** The port to connect to instead of the server's. */
-  port: number;
-  /** Every byte that passed, both ways. */
-  bytes(): Uint8Array;
-  /** Every byte clients sent. */
-  sent(): Uint8Array;
-  /** Cuts every connection now, as a failing network would; new ones still pass. */
-  cut(): void;
+/**
+ * Starts a plain {@linkcode FaultProxy} in front of `port` on 127.0.0.1,
+ * recording every byte: for watching connections (`bytes()`, `sent()`) and
+ * cutting them (`cut()`).
+ */
+export function tcpProxy(port: number): FaultProxy {
+  return new FaultProxy({ target: port, isRecording: true });
 }
 
-/** Starts a TCP proxy in front of `port` on 127.0.0.1. */
-export function tcpProxy(port: number): TcpProxy {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const chunks: Uint8Array[] = [];
-  const sentChunks: Uint8Array[] = [];
-  const pipes: Promise<void>[] = [];
-  const open = new Set<Deno.Conn>();
-  const close = (conn: Deno.Conn) => {
-    open.delete(conn);
+/** The `isock` command line's entry point. */
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+
+/** How to run the `isock` command line. */
+export interface CliRun {
+  /** Written to its stdin, which is then closed; without it stdin is null. */
+  stdin?: string;
+  /** Variables added to its environment. */
+  env?: Record<string, string>;
+  /** V8's heap limit, in MiB. */
+  heapMiB?: number;
+  /** When it is killed, in milliseconds from its start. @default {120_000} */
+  deadlineMs?: number;
+  /** A program and its arguments that run `deno` (GNU time, for the bench). */
+  wrapper?: readonly string[];
+}
+
+/** What a run of the `isock` command line gave. */
+export interface CliOutcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Milliseconds from start to exit. */
+  ms: number;
+  /** Whether it was killed at its deadline. */
+  killed: boolean;
+}
+
+/** Starts `isock ARGS` as a process of its own, every stream piped but stdin's as `run` says. */
+export function spawnCli(
+  args: readonly string[],
+  run: CliRun = {},
+): Deno.ChildProcess {
+  const [program, ...before] = run.wrapper ?? [Deno.execPath()];
+  return new Deno.Command(program, {
+    args: [
+      ...before,
+      ...(run.wrapper === undefined ? [] : [Deno.execPath()]),
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env=ISOCK_SECRET",
+      ...(run.heapMiB === undefined
+        ? []
+        : [`--v8-flags=--max-old-space-size=${run.heapMiB}`]),
+      CLI,
+      ...args,
+    ],
+    env: run.env ?? {},
+    stdin: run.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/**
+ * Runs `isock ARGS` to its end, or kills it at its deadline (a run that
+ * hangs then fails, as a crash would, instead of hanging the tests).
+ */
+export async function runCli(
+  args: readonly string[],
+  run: CliRun = {},
+): Promise<CliOutcome> {
+  const started = performance.now();
+  const child = spawnCli(args, run);
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
     try {
-      conn.close();
+      child.kill("SIGKILL");
     } catch {
-      // Already closed.
+      // Gone already.
     }
-  };
-  const pipe = async (from: Deno.Conn, to: Deno.Conn, record: Uint8Array[]) => {
-    const buffer = new Uint8Array(65536);
-    try {
-      for (
-        let count = await from.read(buffer);
-        count !== null;
-        count = await from.read(buffer)
-      ) {
-        chunks.push(buffer.slice(0, count));
-        record.push(buffer.slice(0, count));
-        await to.write(buffer.subarray(0, count));
-      }
-    } catch {
-      // One side closed, or the proxy cut them.
+  }, run.deadlineMs ?? 120_000);
+  let output: Deno.CommandOutput;
+  try {
+    if (run.stdin !== undefined) {
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(run.stdin));
+      await writer.close();
     }
-    close(from);
-    close(to);
-  };
-  const accepting = (async () => {
-    for await (const inbound of listener) {
-      const outbound = await Deno.connect({ hostname: "127.0.0.1", port });
-      open.add(inbound);
-      open.add(outbound);
-      pipes.push(
-        pipe(inbound, outbound, sentChunks),
-        pipe(outbound, inbound, []),
-      );
-    }
-  })();
+    output = await child.output();
+  } finally {
+    clearTimeout(timer);
+  }
+  const decoder = new TextDecoder();
   return {
-    port: listener.addr.port,
-    bytes: () => concat(chunks),
-    sent: () => concat(sentChunks),
-    cut() {
-      for (const conn of [...open]) close(conn);
-    },
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      await accepting;
-      for (const conn of [...open]) close(conn);
-      await Promise.all(pipes);
-    },
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+    ms: performance.now() - started,
+    killed,
   };
 }

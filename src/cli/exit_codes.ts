@@ -35,7 +35,7 @@ export const EXIT = {
 /** One of {@linkcode EXIT}'s values. */
 export type ExitCode = typeof EXIT[keyof typeof EXIT];
 
-/** The exit code table, for `--help` and the README. */
+/** The exit code table, for `--help` and docs/cli.md. */
 export const EXIT_TABLE: string = [
   "Exit codes:",
   "  0   success",

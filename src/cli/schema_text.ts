@@ -122,11 +122,13 @@ class SummaryWalk {
       const names = Object.keys(properties);
       if (names.length === 0) return "object";
       if (depth >= 2) return "{…}";
-      const required = Array.isArray(schema.required) ? schema.required : [];
+      const required = new Set(
+        Array.isArray(schema.required) ? schema.required : [],
+      );
       return `{${
         this.#list(names, ", ", room - 2, (name, left) => {
           const label = `${printable(name.slice(0, left + 1))}${
-            required.includes(name) ? "" : "?"
+            required.has(name) ? "" : "?"
           }: `;
           return label +
             this.shape(
@@ -171,7 +173,8 @@ class SummaryWalk {
 /** A `const` or `enum` value, briefly: a container that is not empty is `[…]` or `{…}`. */
 function valueText(value: unknown, room: number): string {
   if (typeof value === "string") {
-    return printable(JSON.stringify(value.slice(0, room + 1)));
+    // Quoted, and escaped as names are: one style for both.
+    return `"${printable(value.slice(0, room + 1)).replaceAll('"', '\\"')}"`;
   }
   if (Array.isArray(value)) return value.length === 0 ? "[]" : "[…]";
   if (typeof value === "object" && value !== null) {

@@ -3,7 +3,7 @@
  * the command line, a web dashboard, a log. One mapping, both ways: plain
  * JSON stays plain, and every other value isock carries becomes a tagged
  * object, `{"$date": "2026-01-02T03:04:05.000Z"}`, that maps back to the
- * same value. README, "Values as JSON", has the table; json_tags.ts the
+ * same value. docs/errors.md, "Values as JSON", has the table; json_tags.ts the
  * rules, json_write.ts and json_read.ts the two directions.
  *
  * @module

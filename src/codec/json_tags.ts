@@ -1,7 +1,7 @@
 /**
  * What the JSON mapping (json_mapping.ts) is made of: the JSON value type,
  * the tags that stand for values JSON has no type for, and the rules both
- * directions share. README, "Values as JSON", has the table.
+ * directions share. docs/errors.md, "Values as JSON", has the table.
  *
  * A JSON object is a tagged value when it has exactly one key and that key
  * starts with `$`: `{"$date": "2026-01-02T03:04:05.000Z"}`. A plain object

@@ -50,34 +50,70 @@ export function isPastDeadline(
 /**
  * The error of a call whose deadline passed before its connection was set
  * up: `TIMEOUT`, never run, with the last failure to connect as its cause.
+ * The message names that failure as isock first reported it (the
+ * innermost `ClientError` of the cause chain: not a summary of several
+ * servers that itself ends with a "Last failure").
  *
  * @param options The call's deadline.
  * @param cause Why the connection was not ready, when known.
+ * @param servers How many servers the call could have gone to.
  * @returns The error.
  *
  * @example
  * ```ts
  * import { setupTimeout } from "./call_deadline.ts";
+ * import { ClientError } from "../base/errors.ts";
  * import assert from "node:assert/strict";
  *
  * const error = setupTimeout({ timeout: 200 }, new Error("refused"));
  * assert.equal(error.code, "TIMEOUT");
  * assert.equal(error.wasRun, false);
+ * assert.equal(
+ *   error.message,
+ *   "No connection to the server within the call's 200 ms. Last failure: refused",
+ * );
+ * const refused = new ClientError("CONNECT_FAILED", "Cannot connect to b:2");
+ * const none = new ClientError("UNAVAILABLE", "None of the 2 servers…", { cause: refused });
+ * assert.equal(
+ *   setupTimeout({ timeout: 200 }, none, 2).message,
+ *   "No connection to any of the 2 servers within the call's 200 ms. Last failure: Cannot connect to b:2",
+ * );
  * ```
  */
 export function setupTimeout(
   options: CallOptions,
   cause?: unknown,
+  servers = 1,
 ): ClientError {
   const asked = (options as SessionCallOptions).askedTimeout ??
     options.timeout;
+  const failure = innermostFailure(cause);
   return new ClientError(
     "TIMEOUT",
-    `No connection to the server within the call's ${asked} ms.${
-      cause instanceof Error ? ` Last failure: ${cause.message}` : ""
+    `No connection to ${
+      servers > 1 ? `any of the ${servers} servers` : "the server"
+    } within the call's ${asked} ms.${
+      failure === undefined ? "" : ` Last failure: ${failure.message}`
     }`,
     cause === undefined ? { wasRun: false } : { wasRun: false, cause },
   );
+}
+
+/**
+ * The failure a message names: the innermost `ClientError` of the cause
+ * chain (what the runtime threw is in its message already), or the error
+ * itself.
+ */
+function innermostFailure(cause: unknown): Error | undefined {
+  if (!(cause instanceof Error)) return undefined;
+  let failure = cause;
+  // Bounded: a cause chain could be circular.
+  for (let depth = 0; depth < 16; depth++) {
+    const inner: unknown = failure.cause;
+    if (!(inner instanceof ClientError)) break;
+    failure = inner;
+  }
+  return failure;
 }
 
 /**
@@ -102,6 +138,8 @@ function isSetupFailure(error: unknown): boolean {
  * @param started When the wait started (`performance.now()`): before the
  * connecting began, so that an attempt timed out with the same length as
  * the deadline counts as cut by it.
+ * @param servers How many servers the call could have gone to, for the
+ * message.
  * @returns What `promise` gave, if it came first.
  *
  * @example
@@ -121,6 +159,7 @@ export function withinCall<T>(
   promise: Promise<T>,
   options: CallOptions,
   started: number = performance.now(),
+  servers = 1,
 ): Promise<T> {
   const { timeout, signal } = options;
   if (signal?.aborted) return Promise.reject(abortedError(signal));
@@ -137,7 +176,7 @@ export function withinCall<T>(
     if (timeout) {
       timer = setTimeout(() => {
         done();
-        reject(setupTimeout(options));
+        reject(setupTimeout(options, undefined, servers));
       }, Math.max(0, timeout - (performance.now() - started)));
     }
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -150,7 +189,7 @@ export function withinCall<T>(
         done();
         reject(
           isSetupFailure(error) && isPastDeadline(options, started)
-            ? setupTimeout(options, error)
+            ? setupTimeout(options, error, servers)
             : error,
         );
       },

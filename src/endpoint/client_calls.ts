@@ -71,7 +71,7 @@ export class ClientCalls {
     const isIdempotent = isIdempotentAction(action);
     const input = resendable(data);
     // The deadline is fixed now: a call sent again gets what is left of it.
-    const started = Date.now();
+    const started = performance.now();
     const connector = this.#redial(callOptions, started, isIdempotent);
     return connector.call(name, input.data, callOptions).catch((error) =>
       retryCall(
@@ -106,7 +106,11 @@ export class ClientCalls {
     return {
       [Symbol.asyncIterator]: () =>
         name === undefined ? failing(invalidAction()) : resumableStream(
-          this.#redial(callOptions, Date.now(), isIdempotentAction(action)),
+          this.#redial(
+            callOptions,
+            performance.now(),
+            isIdempotentAction(action),
+          ),
           name,
           data,
           callOptions,

@@ -21,8 +21,26 @@ export interface ConnectDetail {
  * as its `disconnect` event says: `"flapping"` when it was back on
  * probation after a drop and dropped again before it had stayed up for
  * the stable period (it is tried again later each time), `"goodbye"` when
- * it said it was shutting down, `"dropped"` for any other close (the
+ * it said it was shutting down (a graceful restart, on probation too: it
+ * never counts as a flap), `"dropped"` for any other close (the
  * connection cut, heartbeats unanswered).
+ *
+ * @example Counting a server's leaves by reason
+ * ```ts
+ * import { ClientEvent, type LeaveReason } from "@isock/isock";
+ * import assert from "node:assert/strict";
+ *
+ * const leaves = new Map<LeaveReason, number>();
+ * function onDisconnect(event: ClientEvent<unknown>): void {
+ *   if (event.reason === undefined) return; // A client of one server.
+ *   leaves.set(event.reason, (leaves.get(event.reason) ?? 0) + 1);
+ * }
+ * const endpoint = { hostname: "127.0.0.1", port: 4000 };
+ * onDisconnect(new ClientEvent("disconnect", undefined, endpoint, "goodbye"));
+ * onDisconnect(new ClientEvent("disconnect", undefined, endpoint, "flapping"));
+ * onDisconnect(new ClientEvent("disconnect", undefined, endpoint, "flapping"));
+ * assert.deepStrictEqual([...leaves], [["goodbye", 1], ["flapping", 2]]);
+ * ```
  */
 export type LeaveReason = "flapping" | "goodbye" | "dropped";
 

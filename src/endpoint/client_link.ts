@@ -33,5 +33,5 @@ export interface ClientLink extends Redial {
    * it go to a server not yet proven stable while another can take it.
    * @returns The call's own way to the servers.
    */
-  route?(isIdempotent?: boolean): Redial;
+  route?(isIdempotent: boolean): Redial;
 }

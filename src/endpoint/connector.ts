@@ -118,7 +118,7 @@ export class Connector implements Redial {
     if (session !== undefined && session.isOpen) {
       return session.call(name, data, options);
     }
-    const started = Date.now();
+    const started = performance.now();
     return this.connected(options).then((session) =>
       session.call(name, data, remainingTime(options, started))
     );

@@ -120,7 +120,7 @@ export class EndpointPool implements ClientLink {
    * @param isIdempotent Whether the action may run twice.
    * @returns A route for one call.
    */
-  route(isIdempotent = false): Redial {
+  route(isIdempotent: boolean): Redial {
     return new PoolRoute(this, isIdempotent);
   }
 
@@ -133,7 +133,8 @@ export class EndpointPool implements ClientLink {
    * @returns What the action returned.
    */
   call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
-    return this.route().call(name, data, options);
+    // Nothing says the action may run twice: a server on probation only if no other.
+    return this.route(false).call(name, data, options);
   }
 
   /**
@@ -143,6 +144,9 @@ export class EndpointPool implements ClientLink {
    * @returns The connection to a server in rotation.
    */
   connected(options?: CallOptions): Promise<Session> {
+    // No call goes with this connection (it is `client.connect()`; a call's
+    // own route picks its server): a server on probation is as good as any,
+    // and waiting for a stable one would fail a connect that can be made.
     return new PoolRoute(this, true).connected(options);
   }
 
@@ -233,13 +237,13 @@ export class EndpointPool implements ClientLink {
         // deadline ended the wait.
         const unavailable = this.#unavailable();
         throw isPastDeadline(options, started)
-          ? setupTimeout(options!, unavailable)
+          ? setupTimeout(options!, unavailable, this.#members.length)
           : unavailable;
       }
       this.#change ??= deferred();
       const change = this.#change.promise;
       await (options?.timeout || options?.signal !== undefined
-        ? withinCall(change, options, started)
+        ? withinCall(change, options, started, this.#members.length)
         : change);
     }
   }
@@ -316,14 +320,14 @@ class PoolRoute implements Redial, Tried {
   call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
     const member = this.#take();
     if (member !== undefined) return this.#send(member, name, data, options);
-    const started = Date.now();
+    const started = performance.now();
     return this.#pool.serverFor(this, options).then((member) =>
       this.#send(member, name, data, remainingTime(options, started))
     );
   }
 
   async connected(options?: CallOptions): Promise<Session> {
-    const started = Date.now();
+    const started = performance.now();
     const member = this.#take() ??
       await this.#pool.serverFor(this, options);
     this.#sentTo(member);

@@ -102,7 +102,9 @@ export class PoolMember {
       },
       disconnect: (reason, isServerLeaving) => {
         if (reason !== undefined) this.lastError = reason;
-        const { isFlapping, attempt } = this.#stability.closed();
+        const { isFlapping, attempt } = this.#stability.closed(
+          isServerLeaving,
+        );
         this.#resumeAt = attempt;
         host.disconnect(
           this,

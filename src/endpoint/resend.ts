@@ -120,7 +120,7 @@ export function resendable(data: unknown): Resendable {
  * @param name The action's name.
  * @param input The call's data.
  * @param options The call's options; their deadline counts from `started`.
- * @param started When the first try was made (`Date.now()`).
+ * @param started When the first try was made (`performance.now()`).
  * @returns What the action returned, or the rejection of the last try.
  */
 export function retryCall(
@@ -259,7 +259,7 @@ class ResumableStream implements AsyncIterableIterator<unknown> {
     const options = this.#options;
     let input = this.#input;
     if (input === undefined) {
-      this.#started = Date.now();
+      this.#started = performance.now();
       input = this.#input = resendable(this.#data);
       this.#data = undefined;
     }
@@ -363,7 +363,7 @@ function notResendable(name: string, cause: unknown): ClientError {
  * Milliseconds left of a call's deadline.
  *
  * @param options The call's options.
- * @param started When the deadline started (`Date.now()`).
+ * @param started When the deadline started (`performance.now()`).
  * @returns What is left (0 or less when past); `undefined` without a deadline.
  */
 export function timeLeft(
@@ -371,7 +371,7 @@ export function timeLeft(
   started: number,
 ): number | undefined {
   if (!options?.timeout) return undefined;
-  return options.timeout - (Date.now() - started);
+  return options.timeout - (performance.now() - started);
 }
 
 /**
@@ -380,7 +380,7 @@ export function timeLeft(
  * for the message of a `TIMEOUT`.
  *
  * @param options The call's options.
- * @param started When the deadline started (`Date.now()`).
+ * @param started When the deadline started (`performance.now()`).
  * @returns The same options without a deadline; else a copy with at least
  * 1 ms left.
  *
@@ -389,7 +389,7 @@ export function timeLeft(
  * import { remainingTime } from "./resend.ts";
  * import assert from "node:assert/strict";
  *
- * const left = remainingTime({ timeout: 500 }, Date.now() - 11);
+ * const left = remainingTime({ timeout: 500 }, performance.now() - 11);
  * assert.ok(left!.timeout! <= 489);
  * assert.equal(left!.askedTimeout, 500);
  * ```
@@ -401,7 +401,7 @@ export function remainingTime<T extends CallOptions>(
   if (!options?.timeout) return options;
   return {
     ...options,
-    timeout: Math.max(1, options.timeout - (Date.now() - started)),
+    timeout: Math.max(1, options.timeout - (performance.now() - started)),
     askedTimeout: (options as SessionCallOptions).askedTimeout ??
       options.timeout,
   };

@@ -12,8 +12,7 @@
 /**
  * How long a connection stays up before its server counts as stable:
  * three heartbeat intervals (as long as a silent server takes to be found
- * dead), or {@linkcode STABLE_PERIOD_WITHOUT_HEARTBEATS} when heartbeats
- * are off.
+ * dead), or 30 s when heartbeats are off.
  *
  * @param heartbeatInterval The client's `heartbeatInterval`, in milliseconds.
  * @returns The stable period, in milliseconds.
@@ -35,18 +34,19 @@ export function stablePeriod(heartbeatInterval: number): number {
 }
 
 /** How many heartbeat intervals a connection stays up to count as stable. */
-export const STABLE_HEARTBEATS = 3;
+const STABLE_HEARTBEATS = 3;
 
 /** The stable period when heartbeats are off, in milliseconds. */
-export const STABLE_PERIOD_WITHOUT_HEARTBEATS = 30_000;
+const STABLE_PERIOD_WITHOUT_HEARTBEATS = 30_000;
 
-/** What the end of a connection says about its server. */
-export interface Closed {
-  /** Whether it closed on probation: the server came back and dropped again. */
+/** What the end of a connection says about its server: flapping or not, and the next wait. */
+export interface CloseVerdict {
+  /** Whether it dropped on probation: the server came back and dropped again. */
   readonly isFlapping: boolean;
   /**
    * The backoff attempt the next wait starts from: 1 after a connection
-   * that was stable, one more for each flap in a row.
+   * that was stable, one more for each flap in a row; a goodbye leaves
+   * it where it was.
    */
   readonly attempt: number;
 }
@@ -57,7 +57,9 @@ export interface Closed {
  * which ends once it has stayed up for the stable period. A connection
  * that closes on probation is a flap: the waits before the next try resume
  * one step further up the backoff for each flap in a row, and start again
- * from the first only after a connection that stayed up.
+ * from the first only after a connection that stayed up. A goodbye (the
+ * server restarting gracefully) is no flap, on probation or not: it leaves
+ * the count of flaps as it was.
  *
  * @example A crash loop, then a connection that stays up
  * ```ts
@@ -76,6 +78,10 @@ export interface Closed {
  *   now += 5;
  *   assert.deepStrictEqual(stability.closed(), { isFlapping: true, attempt });
  * }
+ * stability.opened();
+ * now += 5;
+ * // A goodbye on probation: no flap, the count stays.
+ * assert.deepStrictEqual(stability.closed(true), { isFlapping: false, attempt: 4 });
  * stability.opened();
  * now += 1_000;
  * assert.equal(stability.isOnProbation, false);
@@ -110,10 +116,7 @@ export class Stability {
    * after a drop and has not stayed up for the stable period yet.
    */
   get isOnProbation(): boolean {
-    if (this.#probationEnds === 0) return false;
-    if (this.#now() < this.#probationEnds) return true;
-    this.#probationEnds = 0;
-    return false;
+    return this.#now() < this.#probationEnds;
   }
 
   /** A connection opened: on probation unless it is the first. */
@@ -126,13 +129,19 @@ export class Stability {
   /**
    * The open connection closed.
    *
+   * @param isLeaving Whether the server said goodbye first: a graceful
+   * restart, never a flap; on probation it does not forgive earlier flaps
+   * either.
    * @returns Whether it was a flap, and where the backoff resumes.
    */
-  closed(): Closed {
+  closed(isLeaving = false): CloseVerdict {
     const openedAt = this.#openedAt;
-    const isFlapping = this.#hasClosed && openedAt !== undefined &&
+    const wasShort = this.#hasClosed && openedAt !== undefined &&
       this.#now() - openedAt < this.#period;
-    this.#flaps = isFlapping ? this.#flaps + 1 : 0;
+    const isFlapping = wasShort && !isLeaving;
+    // A goodbye on probation keeps the count; one after a stable run clears it.
+    if (isFlapping) this.#flaps++;
+    else if (!wasShort) this.#flaps = 0;
     this.#hasClosed = true;
     this.#openedAt = undefined;
     this.#probationEnds = 0;

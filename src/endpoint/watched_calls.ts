@@ -70,7 +70,7 @@ class ClientCall implements CallInfo {
  * @param middleware The client's middleware, outermost first.
  * @param peer Where the server is.
  * @param options The call's options, as the caller gave them.
- * @param started When the call started (`Date.now()`): its deadline counts from there.
+ * @param started When the call started (`performance.now()`): its deadline counts from there.
  * @returns A redial for this one call.
  */
 export function watchedRedial(
@@ -80,7 +80,10 @@ export function watchedRedial(
   options: CallOptions | undefined,
   started: number,
 ): Redial {
-  const deadline = options?.timeout ? started + options.timeout : undefined;
+  // Middleware sees the deadline on the Date.now() scale.
+  const deadline = options?.timeout
+    ? Date.now() + options.timeout - (performance.now() - started)
+    : undefined;
   let attempt = 0;
   const call = (name: string, data: unknown, tryOptions?: CallOptions) => {
     if (redial.choose === undefined) {
@@ -88,7 +91,7 @@ export function watchedRedial(
     }
     // Several servers: the try's server is picked first, for middleware to
     // see. When none can be, the try itself fails the same way, inside it.
-    const choosing = Date.now();
+    const choosing = performance.now();
     return redial.choose(tryOptions).then(
       (chosen) =>
         tryOn(chosen, name, data, remainingTime(tryOptions, choosing)),

@@ -133,7 +133,7 @@ export class BusLink
   call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
     if (this.#open !== undefined) return this.#calls.call(name, data, options);
     // Connecting counts against the call's deadline.
-    const started = Date.now();
+    const started = performance.now();
     return this.connected(options).then(() =>
       this.#calls.call(name, data, remainingTime(options, started))
     );

@@ -23,7 +23,7 @@ import {
   plan,
   settle,
 } from "./calls.ts";
-import { FaultProxy } from "./fault_proxy.ts";
+import { DEFAULT_FAULT_WEIGHTS, FaultProxy } from "../fault_proxy.ts";
 import type { Violation } from "./invariants.ts";
 
 export type { Violation } from "./invariants.ts";
@@ -119,6 +119,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const proxy = new FaultProxy({
     target: (await server.listen()).port,
     seed: options.seed,
+    weights: DEFAULT_FAULT_WEIGHTS,
+    hasLifetimes: true,
   });
   const setups: ClientSetup[] = [];
   for (let index = 0; index < (options.clients ?? 4); index++) {

@@ -1,5 +1,5 @@
 /**
- * Every type README's "Data types" table lists comes back equal and of the
+ * Every type the "Data types" table of docs/errors.md lists comes back equal and of the
  * same type, over a real connection.
  *
  * @module
@@ -133,7 +133,7 @@ async function roundTrips(client: Client): Promise<void> {
 }
 
 export const dataCases: Case[] = [{
-  name: "codec: every README data type round-trips through a Codec",
+  name: "codec: every documented data type round-trips through a Codec",
   // deno-lint-ignore require-await
   run: async () => {
     const codec = new Codec({ extensions: [pointExtension] });
@@ -144,7 +144,7 @@ export const dataCases: Case[] = [{
     assert.ok(Object.is(codec.decode(codec.encode(-0)), -0), "-0");
   },
 }, {
-  name: "data: every README data type round-trips",
+  name: "data: every documented data type round-trips",
   run: () =>
     serving(
       new Server({ hostname: HOST, port: 0, extensions: [pointExtension] })

@@ -57,6 +57,19 @@ Deno.test("summarize: the shapes of ordinary schemas", () => {
   assert.equal(summarize(undefined), "any");
 });
 
+Deno.test("summarize: names and values are escaped alike, a quote in a value too", () => {
+  const schema = {
+    type: "object",
+    properties: {
+      "k\x1b\u202e\\": { enum: ["v\x1b\u202e\\", 'say "hi"'] },
+    },
+  };
+  assert.equal(
+    summarize(schema),
+    '{k\\x1b\\u202e\\\\?: "v\\x1b\\u202e\\\\" | "say \\"hi\\""}',
+  );
+});
+
 Deno.test("summarize: a schema from a hostile server costs a bounded walk and 60 characters", () => {
   const wide = { anyOf: Array.from({ length: 200_000 }, () => chain(3)) };
   const many = {

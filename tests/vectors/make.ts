@@ -2,7 +2,7 @@
  * Writes the conformance vectors of this folder: one JSON file per case,
  * `{ "name", "hex", "value" | "error", "decodeOnly"?, "pythonEncodes"?, "repeat"? }`.
  * The bytes are `hex`, then `repeat.hex` `repeat.times` times. `value` is the
- * value in the JSON mapping of README "Values as JSON"; the reference codec
+ * value in the JSON mapping of docs/errors.md, "Values as JSON"; the reference codec
  * decodes the bytes to it and, unless `decodeOnly`, encodes it back to the
  * same bytes. `error` is the `CodecError` code a reader must fail with.
  * `pythonEncodes: false` marks values Python has no type for (undefined, a

@@ -1,21 +1,23 @@
 /**
- * A fault-injecting TCP proxy for the chaos tests: it sits between clients
- * and a server on 127.0.0.1 and, for each connection, applies one fault
- * drawn from a seeded generator — the connection cut at a byte offset (in
- * the middle of a frame, of the handshake, of a stream), a stall, a
- * blackhole that swallows bytes without closing (from an offset, or from
- * the start: a silent server), a trickle of one byte at a
- * time, a delay on every chunk, bytes gathered and forwarded in batches
- * (so that frames sent apart arrive together) — and cuts it after a seeded lifetime
- * (whatever is passing then), so that clients keep reconnecting. It never changes a byte it forwards, so
- * whatever the faults do, a peer never has a reason to see a protocol
- * breach.
+ * The tests' TCP proxy between clients and a server on 127.0.0.1. Plain, it
+ * forwards every byte (and can record them), cuts every connection on
+ * demand, and cuts or swallows new connections while told to. Given fault
+ * weights (the chaos tests), it applies to each connection one fault drawn
+ * from a seeded generator — the connection cut at a byte offset (in the
+ * middle of a frame, of the handshake, of a stream), a stall, a blackhole
+ * that swallows bytes without closing (from an offset, or from the start: a
+ * silent server), a trickle of one byte at a time, a delay on every chunk,
+ * bytes gathered and forwarded in batches (so that frames sent apart arrive
+ * together) — and can cut it after a seeded lifetime (whatever is passing
+ * then), so that clients keep reconnecting. It never changes a byte it
+ * forwards, so whatever the faults do, a peer never has a reason to see a
+ * protocol breach.
  *
  * @module
  */
 
-import { concat } from "../../src/base/bytes.ts";
-import { seededRandom } from "../helpers.ts";
+import { concat } from "../src/base/bytes.ts";
+import { seededRandom } from "./helpers.ts";
 
 /** What the proxy does to one connection. */
 export type FaultKind =
@@ -52,7 +54,7 @@ export interface Fault {
 /** How often each fault is drawn, relative to the others. */
 export type FaultWeights = Record<FaultKind, number>;
 
-/** The default mix: a third of the connections see no fault but their lifetime. */
+/** The chaos mix: a third of the connections see no fault but their lifetime. */
 export const DEFAULT_FAULT_WEIGHTS: FaultWeights = {
   pass: 20,
   cut: 30,
@@ -64,7 +66,7 @@ export const DEFAULT_FAULT_WEIGHTS: FaultWeights = {
   batch: 8,
 };
 
-/** No fault at all: a plain proxy whose target can change and whose connections can be cut. */
+/** No fault at all (the default): a plain proxy. */
 export const NO_FAULTS: FaultWeights = {
   pass: 1,
   cut: 0,
@@ -116,22 +118,33 @@ export function drawFault(
   return { kind, direction, offset, milliseconds, lifetime };
 }
 
+/**
+ * What the proxy does with a connection it accepts, before any fault: let it
+ * pass to the server, cut it at once, or hold it open and never answer (a
+ * server that accepts and then hangs).
+ */
+export type ConnectionMode = "pass" | "cut" | "blackhole";
+
 /** Options of {@linkcode FaultProxy}. */
 export interface FaultProxyOptions {
   /** The server's port on 127.0.0.1; can be changed later with {@linkcode FaultProxy.target}. */
   target: number;
-  /** Seeds the fault of every connection: connection n gets the same fault for the same seed. */
-  seed: number;
+  /**
+   * Seeds the fault of every connection: connection n gets the same fault for the same seed.
+   *
+   * @default {0}
+   */
+  seed?: number;
   /**
    * How often each fault is drawn.
    *
-   * @default {DEFAULT_FAULT_WEIGHTS}
+   * @default {NO_FAULTS}
    */
   weights?: FaultWeights;
   /**
    * Whether every connection is cut after its seeded lifetime.
    *
-   * @default {true}
+   * @default {false}
    */
   hasLifetimes?: boolean;
   /**
@@ -140,12 +153,28 @@ export interface FaultProxyOptions {
    * server that crashes soon after each handshake.
    */
   lifetimeAfterHello?: number;
+  /**
+   * Whether the proxy keeps every byte it forwards, for
+   * {@linkcode FaultProxy.bytes} and {@linkcode FaultProxy.sent}.
+   *
+   * @default {false}
+   */
+  isRecording?: boolean;
+}
+
+/** The bytes a recording proxy forwarded, chunk by chunk. */
+interface Recording {
+  /** Both ways, in the order they passed. */
+  both: Uint8Array[];
+  /** From clients to the server. */
+  up: Uint8Array[];
 }
 
 /** The two sockets of one proxied connection. */
 interface Link {
   fault: Fault;
   inbound: Deno.Conn;
+  /** The server's side: none while connecting, nor for a blackholed connection. */
   outbound?: Deno.Conn;
   isClosed: boolean;
   /** Whether the server's first bytes were forwarded to the client. */
@@ -153,17 +182,32 @@ interface Link {
 }
 
 /**
- * A TCP proxy on 127.0.0.1 that injects one seeded fault per connection.
- * `await using` closes the listener, every connection and every pending
- * pause, leaving no timer or socket behind.
+ * A TCP proxy on 127.0.0.1 that injects one seeded fault per connection
+ * (none by default), cuts connections on demand, and cuts or swallows new
+ * ones while its {@linkcode FaultProxy.mode} says so. `await using` closes
+ * the listener, every connection and every pending pause, leaving no timer
+ * or socket behind.
  *
  * @example
  * ```ts ignore
- * await using proxy = new FaultProxy({ target: serverPort, seed: 7 });
+ * await using proxy = new FaultProxy({ target: serverPort, isRecording: true });
  * const client = new Client({ port: proxy.port });
+ * await client.runAction(echo, "hi");
+ * proxy.cut(); // The client reconnects through the proxy.
+ * proxy.mode = "cut"; // ...and is cut at once, until the mode changes back.
  * ```
  */
 export class FaultProxy implements AsyncDisposable {
+  /**
+   * What happens to the connections accepted from now on; the ones open
+   * stay as they are.
+   */
+  mode: ConnectionMode = "pass";
+  /**
+   * How many more connections the `"cut"` mode cuts before the mode goes
+   * back to `"pass"` by itself (and this back to `Infinity`).
+   */
+  cutsLeft = Infinity;
   readonly #listener: Deno.Listener;
   readonly #seed: number;
   readonly #weights: FaultWeights;
@@ -174,17 +218,19 @@ export class FaultProxy implements AsyncDisposable {
   readonly #pauses = new Set<() => void>();
   readonly #accepting: Promise<void>;
   readonly #counts = new Map<FaultKind, number>();
+  readonly #recorded: Recording | undefined;
   #target: number;
-  #connections = 0;
+  #accepted = 0;
   #isDisposed = false;
 
   constructor(options: FaultProxyOptions) {
     this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    this.#seed = options.seed;
+    this.#seed = options.seed ?? 0;
     this.#target = options.target;
-    this.#weights = options.weights ?? DEFAULT_FAULT_WEIGHTS;
-    this.#hasLifetimes = options.hasLifetimes ?? true;
+    this.#weights = options.weights ?? NO_FAULTS;
+    this.#hasLifetimes = options.hasLifetimes ?? false;
     this.#lifetimeAfterHello = options.lifetimeAfterHello;
+    this.#recorded = options.isRecording ? { both: [], up: [] } : undefined;
     this.#accepting = this.#accept();
   }
 
@@ -207,12 +253,22 @@ export class FaultProxy implements AsyncDisposable {
     return this.#counts;
   }
 
-  /** Connections accepted so far. */
-  get connections(): number {
-    return this.#connections;
+  /** Connections accepted so far, whatever was done with them. */
+  get accepted(): number {
+    return this.#accepted;
   }
 
-  /** Cuts every connection now, as a failing network would; new ones still pass. */
+  /** Every byte forwarded so far, both ways, in the order it passed. */
+  bytes(): Uint8Array {
+    return concat(this.#recording().both);
+  }
+
+  /** Every byte forwarded so far from clients to the server. */
+  sent(): Uint8Array {
+    return concat(this.#recording().up);
+  }
+
+  /** Cuts every connection now, as a failing network would; new ones are let through as {@linkcode FaultProxy.mode} says. */
   cut(): void {
     for (const link of [...this.#links]) this.#close(link);
   }
@@ -223,10 +279,26 @@ export class FaultProxy implements AsyncDisposable {
     return drawFault(seededRandom(mixed), this.#weights);
   }
 
+  #recording(): Recording {
+    if (this.#recorded === undefined) {
+      throw new Error("the proxy records bytes only with isRecording: true");
+    }
+    return this.#recorded;
+  }
+
   async #accept(): Promise<void> {
     try {
       for await (const inbound of this.#listener) {
-        const handling = this.#handle(inbound, this.#connections++);
+        const index = this.#accepted++;
+        if (this.mode === "cut") {
+          closeQuietly(inbound);
+          if (--this.cutsLeft <= 0) {
+            this.mode = "pass";
+            this.cutsLeft = Infinity;
+          }
+          continue;
+        }
+        const handling = this.#handle(inbound, index);
         this.#handlers.add(handling);
         handling.finally(() => this.#handlers.delete(handling));
       }
@@ -237,7 +309,6 @@ export class FaultProxy implements AsyncDisposable {
 
   async #handle(inbound: Deno.Conn, index: number): Promise<void> {
     const fault = this.faultOf(index);
-    this.#counts.set(fault.kind, (this.#counts.get(fault.kind) ?? 0) + 1);
     const link: Link = {
       fault,
       inbound,
@@ -245,8 +316,12 @@ export class FaultProxy implements AsyncDisposable {
       hasServerSpoken: false,
     };
     this.#links.add(link);
+    // Held open and never answered, until cut or disposed.
+    if (this.mode === "blackhole") return;
+    this.#counts.set(fault.kind, (this.#counts.get(fault.kind) ?? 0) + 1);
+    let outbound: Deno.Conn;
     try {
-      link.outbound = await Deno.connect({
+      outbound = await Deno.connect({
         hostname: "127.0.0.1",
         port: this.#target,
       });
@@ -254,16 +329,19 @@ export class FaultProxy implements AsyncDisposable {
       this.#close(link);
       return;
     }
-    if (this.#isDisposed) {
+    if (link.isClosed || this.#isDisposed) {
+      // Cut while connecting.
+      closeQuietly(outbound);
       this.#close(link);
       return;
     }
+    link.outbound = outbound;
     if (this.#hasLifetimes) {
       this.#pause(fault.lifetime).then(() => this.#close(link));
     }
     await Promise.all([
-      this.#pipe(link, inbound, link.outbound, fault.direction === "up"),
-      this.#pipe(link, link.outbound, inbound, fault.direction === "down"),
+      this.#pipe(link, inbound, outbound, fault.direction === "up"),
+      this.#pipe(link, outbound, inbound, fault.direction === "down"),
     ]);
   }
 
@@ -295,7 +373,7 @@ export class FaultProxy implements AsyncDisposable {
         } else if (!hasStruck && forwarded + chunk.length > fault.offset) {
           hasStruck = true;
           const head = chunk.subarray(0, fault.offset - forwarded);
-          await writeAll(to, head);
+          await this.#forward(link, to, head);
           forwarded += head.length;
           chunk = chunk.subarray(head.length);
           if (fault.kind === "cut") break;
@@ -307,7 +385,7 @@ export class FaultProxy implements AsyncDisposable {
           if (fault.kind === "trickle") {
             const slow = chunk.subarray(0, TRICKLE_BYTES);
             for (let i = 0; i < slow.length && !link.isClosed; i++) {
-              await writeAll(to, slow.subarray(i, i + 1));
+              await this.#forward(link, to, slow.subarray(i, i + 1));
               await this.#pause(TRICKLE_GAP);
             }
             forwarded += slow.length;
@@ -315,9 +393,8 @@ export class FaultProxy implements AsyncDisposable {
           }
         }
         if (link.isClosed) break;
-        await writeAll(to, chunk);
+        await this.#forward(link, to, chunk);
         forwarded += chunk.length;
-        if (to === link.inbound) this.#serverSpoke(link);
       }
     } catch {
       // Either side closed, or the proxy closed them.
@@ -341,7 +418,7 @@ export class FaultProxy implements AsyncDisposable {
     let flushing = Promise.resolve();
     const flush = async () => {
       if (gathered.length > 0 && !link.isClosed) {
-        await writeAll(to, concat(gathered.splice(0)));
+        await this.#forward(link, to, concat(gathered.splice(0)));
       }
     };
     try {
@@ -361,6 +438,20 @@ export class FaultProxy implements AsyncDisposable {
     }
     await flushing;
     this.#close(link);
+  }
+
+  /** Writes bytes on to one side, recording them when the proxy records. */
+  async #forward(link: Link, to: Deno.Conn, bytes: Uint8Array): Promise<void> {
+    if (bytes.length === 0) return;
+    if (this.#recorded !== undefined) {
+      const copy = bytes.slice();
+      this.#recorded.both.push(copy);
+      if (to !== link.inbound) this.#recorded.up.push(copy);
+    }
+    for (let written = 0; written < bytes.length;) {
+      written += await to.write(bytes.subarray(written));
+    }
+    if (to === link.inbound) this.#serverSpoke(link);
   }
 
   /** The server's first bytes reached the client: its lifetime after the hello starts. */
@@ -391,13 +482,8 @@ export class FaultProxy implements AsyncDisposable {
     if (link.isClosed) return;
     link.isClosed = true;
     this.#links.delete(link);
-    for (const conn of [link.inbound, link.outbound]) {
-      try {
-        conn?.close();
-      } catch {
-        // Already closed.
-      }
-    }
+    closeQuietly(link.inbound);
+    if (link.outbound !== undefined) closeQuietly(link.outbound);
   }
 
   /** Closes the listener and every connection, ends every pause, and waits for the forwarding to stop. */
@@ -418,8 +504,10 @@ export class FaultProxy implements AsyncDisposable {
   }
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let written = 0; written < bytes.length;) {
-    written += await conn.write(bytes.subarray(written));
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
   }
 }

@@ -1,5 +1,5 @@
 /**
- * README's "Over NATS" example, run as the README says (`deno run
+ * The "Over NATS" example of docs/many-servers.md, run as the guide says (`deno run
  * --allow-net`), against a real nats-server: the only change is the port,
  * since the test's nats-server runs on a free one instead of 4222.
  *
@@ -10,22 +10,24 @@ import assert from "node:assert/strict";
 import { startNatsServer } from "./fixtures/nats_server.ts";
 import { deno, root } from "./processes.ts";
 
-function natsExample(readme: string): string {
-  const section = readme.indexOf("### Over NATS\n");
-  const start = readme.indexOf("```ts ignore\n", section);
-  const end = readme.indexOf("```\n", start + 1);
+function natsExample(guide: string): string {
+  const section = guide.indexOf("## Over NATS\n");
+  const start = guide.indexOf("```ts ignore\n", section);
+  const end = guide.indexOf("```\n", start + 1);
   assert.ok(
     section >= 0 && start >= 0 && end > start,
-    "the README's NATS example",
+    "the NATS example of docs/many-servers.md",
   );
-  return readme.slice(start + "```ts ignore\n".length, end);
+  return guide.slice(start + "```ts ignore\n".length, end);
 }
 
-Deno.test("readme: the NATS example runs as written and prints what the README says", async () => {
+Deno.test("docs: the NATS example runs as written and prints what the guide says", async () => {
   await using nats = await startNatsServer();
-  const example = natsExample(await Deno.readTextFile(`${root}README.md`));
+  const example = natsExample(
+    await Deno.readTextFile(`${root}docs/many-servers.md`),
+  );
   assert.ok(example.includes('"127.0.0.1:4222"'));
-  const file = `.readme_nats_${crypto.randomUUID()}.ts`;
+  const file = `.docs_nats_${crypto.randomUUID()}.ts`;
   await Deno.writeTextFile(
     `${root}${file}`,
     example.replaceAll('"127.0.0.1:4222"', JSON.stringify(nats.hostPort)),
