@@ -118,6 +118,20 @@ const TARGETS: readonly Target[] = [
     measure: ratio("isock", "loopback", "w3", "payloadMBPerSecond"),
   },
   {
+    name: "W1 calls/s, isock over WebSocket ÷ bare WebSocket echo",
+    unit: "×",
+    comparison: "≥",
+    bound: 0.8,
+    measure: ratio("isock-ws", "ws-echo", "w1", "callsPerSecond"),
+  },
+  {
+    name: "W2 calls/s, isock over WebSocket ÷ bare WebSocket echo",
+    unit: "×",
+    comparison: "≥",
+    bound: 0.8,
+    measure: ratio("isock-ws", "ws-echo", "w2", "callsPerSecond"),
+  },
+  {
     name: "W1 calls/s, isock over NATS ÷ NATS floor",
     unit: "×",
     comparison: "≥",

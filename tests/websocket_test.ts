@@ -326,3 +326,18 @@ Deno.test("websocket: nothing listening fails CONNECT_FAILED after the retries",
     await client.close();
   }
 });
+
+Deno.test("websocket: await client.close() closes its WebSocket: the server sees the client leave at once", async () => {
+  await using served = await serveWebSocket([echo]);
+  const client = served.client();
+  assert.equal(await client.runAction(echo, 1), 1);
+  assert.equal(served.server.connectionCount, 1);
+  const left = new Promise((resolve) =>
+    served.server.addEventListener("disconnect", resolve, { once: true })
+  );
+  const started = Date.now();
+  await client.close();
+  await left;
+  assert.ok(Date.now() - started < 2_000, "the server heard late");
+  await until(() => served.server.connectionCount === 0);
+});

@@ -268,11 +268,7 @@ export class WebSocketTransport implements Transport {
     }
     this.#batch.clear();
     this.#releaseDrains();
-    try {
-      this.#socket.close(this.#closeCode, this.#closeReason);
-    } catch {
-      // Closing a socket that is still opening may throw on some runtimes.
-    }
+    closeSocket(this.#socket, this.#closeCode, this.#closeReason);
     this.#end(undefined);
   }
 
@@ -422,8 +418,43 @@ export class WebSocketTransport implements Transport {
 }
 
 /**
+ * Closes with `code`. The WebSocket API of browsers and of Deno's client
+ * takes only 1000 and 3000–4999: there the code goes in the private range
+ * instead, 4000 + (code − 1000) (4002 for 1002), and 1001 becomes 1000
+ * (PROTOCOL.md, "Over WebSocket").
+ */
+function closeSocket(
+  socket: WebSocketLike,
+  code: number,
+  reason: string,
+): void {
+  const fallback = code === CLOSE_CODES.goingAway
+    ? CLOSE_CODES.normal
+    : code >= 1002 && code <= 1999
+    ? 3000 + code
+    : undefined;
+  if (tryClose(socket, code, reason)) return;
+  if (fallback !== undefined && tryClose(socket, fallback, reason)) return;
+  tryClose(socket);
+}
+
+/** Whether the socket took the close (an invalid code or reason throws). */
+function tryClose(
+  socket: WebSocketLike,
+  code?: number,
+  reason?: string,
+): boolean {
+  try {
+    socket.close(code, reason);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The close code that says why a session ended for `reason`, the error
- * its goodbye carried (PROTOCOL.md, "WebSocket").
+ * its goodbye carried (PROTOCOL.md, "Over WebSocket").
  */
 function closeCodeFor(reason: unknown): number {
   const code = (reason as { code?: unknown })?.code;
