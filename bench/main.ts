@@ -35,6 +35,7 @@ import {
 } from "./footprint.ts";
 import { startBenchNats } from "./nats_bench.ts";
 import { bundleNodeScripts } from "./node_scripts.ts";
+import { measureBundles, renderBundles } from "./bundle_size.ts";
 import { ensurePeers } from "./peers.ts";
 import { ensureRuntimeTools } from "../tests/runtimes/install.ts";
 import {
@@ -857,10 +858,12 @@ async function main(): Promise<void> {
     label: system.label,
     measures: summarize(rounds.get(system.id)!),
   }));
+  const bundles = await measureBundles();
   const targets = judgeTargets({
     measures: new Map(rows.map((row) => [row.id, row.measures])),
     footprint,
     isSameCpu: pinning === "same",
+    bundles,
   });
   const ratios = RATIOS.filter((ratio) =>
     rows.some((row) => row.id === ratio.over) &&
@@ -886,6 +889,8 @@ async function main(): Promise<void> {
     ...footer(mode, roundCount, systems, workloads, failures, rounds),
     "",
     ...(only === undefined ? [renderFootprint(footprint), ""] : []),
+    renderBundles(bundles),
+    "",
     renderTargets(targets),
     ...(againstRows === undefined
       ? []

@@ -320,7 +320,7 @@ export class WebSocketTransport implements Transport {
     if (socket.bufferedAmount === 0) this.#batch.written();
     if (this.#batch.isEmpty) return;
     try {
-      for (const chunk of this.#batch.take()) socket.send(chunk);
+      for (const chunk of this.#batch.take()) sendChunk(socket, chunk);
     } catch (error) {
       this.#end(error);
       this.close();
@@ -334,7 +334,7 @@ export class WebSocketTransport implements Transport {
       this.#breach(
         new ProtocolError(
           "PROTOCOL",
-          "A text WebSocket message: isock takes binary messages only (PROTOCOL.md, WebSocket).",
+          "A text WebSocket message: isock takes binary messages only (PROTOCOL.md, section Over WebSocket).",
         ),
         CLOSE_CODES.unsupported,
       );
@@ -416,6 +416,31 @@ export class WebSocketTransport implements Transport {
     else this.#receiver.closed(error);
   }
 }
+
+/**
+ * Sends a chunk of the frame stream. Deno's WebSocket writes a message of
+ * more than 1 KiB as two writes on a socket without `TCP_NODELAY`, so one
+ * that fits in a TCP segment waits for the peer's delayed ACK (40 ms) when
+ * the peer waits for it in turn: there, chunks between 1 KiB and 128 KiB go
+ * in messages of 1 KiB, which the receiver joins back (the stream may be
+ * cut anywhere).
+ */
+function sendChunk(socket: WebSocketLike, chunk: Uint8Array): void {
+  const length = chunk.byteLength;
+  if (!isDeno || length <= SMALL_MESSAGE || length >= LARGE_MESSAGE) {
+    socket.send(chunk);
+    return;
+  }
+  for (let at = 0; at < length; at += SMALL_MESSAGE) {
+    socket.send(chunk.subarray(at, Math.min(length, at + SMALL_MESSAGE)));
+  }
+}
+
+const isDeno = typeof (globalThis as { Deno?: unknown }).Deno === "object";
+/** The largest message Deno's WebSocket writes at once. */
+const SMALL_MESSAGE = 1024;
+/** Messages at least this long fill TCP segments: no wait for an ACK. */
+const LARGE_MESSAGE = 128 * 1024;
 
 /**
  * Closes with `code`. The WebSocket API of browsers and of Deno's client
