@@ -102,6 +102,8 @@ export {
   type ServerTransport,
   type ShutdownOptions,
   type StatsOptions,
+  type UpgradeInfo,
+  type WebSocketLike,
 } from "./server.ts";
 export { Peer } from "./src/dispatch/peer.ts";
 export type { CallInfo, Middleware, Next } from "./src/dispatch/middleware.ts";

@@ -56,6 +56,8 @@ export type {
   ShutdownOptions,
 } from "./src/endpoint/server_options.ts";
 export type { ServerTransport } from "./src/endpoint/server_transport.ts";
+export type { UpgradeInfo } from "./src/endpoint/websocket_server.ts";
+export type { WebSocketLike } from "./src/wire/websocket_transport.ts";
 export type {
   ActionLastError,
   ActionStats,

@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { action, Client } from "../mod.ts";
+import { action, type Client } from "../mod.ts";
 import { concat } from "../src/base/bytes.ts";
 import { FrameDecoder } from "../src/wire/framing.ts";
 import { type Message, MessageType } from "../src/protocol/messages.ts";
