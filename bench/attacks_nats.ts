@@ -106,8 +106,8 @@ export const NATS_ATTACKS: readonly NatsAttack[] = [
       const refusals = await overloaded(attacker, target.tag);
       await floodPieces(target, 31, 16, 4 * MiB, MiB - 1024);
       await delay(500);
-      const count = refusals.stop();
-      return () => `${count} of 496 first pieces refused OVERLOADED`;
+      const { calls } = refusals.stop();
+      return () => `${calls} of 496 first pieces refused OVERLOADED`;
     },
     judge: (settled) => ({
       got: settled.heard,
@@ -121,8 +121,8 @@ export const NATS_ATTACKS: readonly NatsAttack[] = [
       const refusals = await overloaded(attacker, target.tag);
       await floodSilentCalls(target, 100, 1_000);
       await delay(500);
-      const count = refusals.stop();
-      return () => `${count} of 100,000 calls refused OVERLOADED`;
+      const { calls } = refusals.stop();
+      return () => `${calls} of 100,000 calls refused OVERLOADED`;
     },
     judge: (settled) => ({
       got: `${settled.heard}; ${settled.stats.started} ran`,

@@ -88,15 +88,26 @@ Deno.test("decode budget: however large the frame, one message builds at most MA
   // Below the cap, 2 million small integers decode: the baseline.
   const twoMillion = arrayOf(2 * MiB, [0x07]);
   const twelveMillion = arrayOf(12 * MiB, [0x07]);
-  let started = performance.now();
-  assert.equal((codec.decode(twoMillion) as number[]).length, 2 * MiB);
-  const baseline = performance.now() - started;
+  // Each timing is the fastest of three runs, so a pause of a loaded
+  // machine in one run does not decide the comparison.
+  const fastest = (run: () => void) => {
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const started = performance.now();
+      run();
+      best = Math.min(best, performance.now() - started);
+    }
+    return best;
+  };
+  const baseline = fastest(() =>
+    assert.equal((codec.decode(twoMillion) as number[]).length, 2 * MiB)
+  );
   // 12 million of them: ordinary bytes, but seconds of decoding. The
   // refusal stops its walk at the cap, so it costs less than building the
   // baseline's 2 million values, not what building 12 million would.
-  started = performance.now();
-  assert.throws(() => codec.decode(twelveMillion), isBudgetError);
-  const refusal = performance.now() - started;
+  const refusal = fastest(() =>
+    assert.throws(() => codec.decode(twelveMillion), isBudgetError)
+  );
   assert.ok(
     refusal < 2 * baseline,
     `refused in ${refusal.toFixed(1)} ms; 2 Mi values decode in ${
