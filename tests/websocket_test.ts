@@ -14,7 +14,7 @@ import {
   Server,
   tracked,
 } from "../mod.ts";
-import { delay } from "./helpers.ts";
+import { delay, wire } from "./helpers.ts";
 import { serveWebSocket } from "./websocket_helpers.ts";
 
 const echo = action("echo", (data: unknown) => data);
@@ -340,4 +340,45 @@ Deno.test("websocket: await client.close() closes its WebSocket: the server sees
   await left;
   assert.ok(Date.now() - started < 2_000, "the server heard late");
   await until(() => served.server.connectionCount === 0);
+});
+
+Deno.test("websocket: heartbeats keep an idle connection up, and a server that goes silent is taken for dead within three intervals", async () => {
+  await using served = await serveWebSocket([echo]);
+  const client = served.client({ heartbeatInterval: 100 });
+  assert.equal(await client.runAction(echo, 1), 1);
+  await delay(600);
+  assert.equal(served.server.connectionCount, 1, "the idle connection dropped");
+  assert.equal(await client.runAction(echo, 2), 2);
+
+  // A server that says hello, then nothing more.
+  const sockets: WebSocket[] = [];
+  const silent = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request) => {
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      socket.onopen = () => socket.send(wire.hello());
+      sockets.push(socket);
+      return response;
+    },
+  );
+  const victim = new Client({
+    url: `ws://127.0.0.1:${silent.addr.port}`,
+    heartbeatInterval: 100,
+    retry: 1,
+  });
+  try {
+    const started = Date.now();
+    await assert.rejects(
+      victim.runAction(echo, 3),
+      (error) => error instanceof ClientError,
+    );
+    assert.ok(
+      Date.now() - started < 3_000,
+      "the silent server was noticed late",
+    );
+  } finally {
+    await victim.close();
+    for (const socket of sockets) socket.close();
+    await silent.shutdown();
+  }
 });
