@@ -6,20 +6,21 @@
  * @module
  */
 
-import type { ActionHandler, ActionRef } from "./action.ts";
-import { IsockEventTarget } from "./src/base/events.ts";
+import type { ActionHandler } from "./src/dispatch/action.ts";
 import type {
   ActionArgs,
+  ActionRef,
+  CallOptions,
   StreamArgs,
   StreamCallOptions,
 } from "./src/dispatch/peer.ts";
+import { IsockEventTarget } from "./src/base/events.ts";
 import type { ActionRegistry } from "./src/dispatch/registry.ts";
+import { describeRef } from "./src/dispatch/reflection.ts";
 import {
-  describeRef,
   readDescription,
   type ServiceDescription,
-} from "./src/dispatch/reflection.ts";
-import type { CallOptions } from "./src/session/session.ts";
+} from "./src/dispatch/description.ts";
 import type { StreamItem } from "./src/protocol/stream.ts";
 import type {
   ClientEventMap,
@@ -31,21 +32,21 @@ import type { ClientLink } from "./src/endpoint/client_link.ts";
 import type { Middleware } from "./src/dispatch/middleware.ts";
 import { ClientEvent } from "./src/endpoint/client_event.ts";
 
-export type { CallOptions } from "./src/session/session.ts";
 export type {
-  BalanceName,
+  ActionArgs,
+  CallOptions,
+  StreamArgs,
+  StreamCallOptions,
+} from "./src/dispatch/peer.ts";
+export type { BalanceName } from "./src/endpoint/balance.ts";
+export type {
   ClientEndpoint,
   ClientEventMap,
   ClientOptions,
   ClientTlsOptions,
-  ConnectDetail,
 } from "./src/endpoint/client_options.ts";
+export type { ConnectDetail } from "./src/endpoint/client_event.ts";
 export { ClientEvent, type LeaveReason } from "./src/endpoint/client_event.ts";
-export type {
-  ActionArgs,
-  StreamArgs,
-  StreamCallOptions,
-} from "./src/dispatch/peer.ts";
 export type { ClientTransport } from "./src/endpoint/client_transport.ts";
 
 /**

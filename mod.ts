@@ -36,8 +36,8 @@ export {
   type ActionInput,
   type ActionOptions,
   type ActionOutput,
-  type ActionRef,
-} from "./action.ts";
+} from "./src/dispatch/action.ts";
+export { type ActionRef, Peer } from "./src/dispatch/peer.ts";
 export type { Authenticate } from "./src/protocol/auth.ts";
 export type { SchemaIssue, StandardSchemaV1 } from "./src/base/schema.ts";
 export {
@@ -74,19 +74,19 @@ export {
 } from "./src/base/errors.ts";
 export { IsockEventTarget } from "./src/base/events.ts";
 export { defineExtension, type Extension } from "./src/codec/extension.ts";
-export {
-  type JsonMappingOptions,
-  jsonToValue,
-  type JsonValue,
-  valueToJson,
+export type {
+  JsonMappingOptions,
+  JsonValue,
 } from "./src/codec/json_mapping.ts";
+export { jsonToValue } from "./src/codec/json_read.ts";
+export { valueToJson } from "./src/codec/json_write.ts";
 export {
   FrameDecoderStream,
   type FrameDecoderStreamOptions,
   FrameEncoderStream,
   type FrameEncoderStreamOptions,
 } from "./src/wire/framing.ts";
-export { PROTOCOL_VERSION } from "./src/protocol/messages.ts";
+export { PROTOCOL_VERSION } from "./src/protocol/message_type.ts";
 export { Metadata, type MetadataInit } from "./src/protocol/metadata.ts";
 export {
   type ActionLastError,
@@ -105,7 +105,6 @@ export {
   type UpgradeInfo,
   type WebSocketLike,
 } from "./server.ts";
-export { Peer } from "./src/dispatch/peer.ts";
 export type { CallInfo, Middleware, Next } from "./src/dispatch/middleware.ts";
 export type {
   ActionDescription,

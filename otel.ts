@@ -52,11 +52,15 @@ import {
   type TracerProvider,
 } from "@opentelemetry/api";
 import { IsockError } from "./src/base/errors.ts";
-import { counted, isAsyncIterable } from "./src/otel/counted_stream.ts";
-import { isSdkRegistered } from "./src/otel/global_sdk.ts";
-import { getter, setter } from "./src/otel/metadata_carrier.ts";
+import {
+  counted,
+  getter,
+  isAsyncIterable,
+  setter,
+} from "./src/otel/tracing.ts";
 import {
   durationHistograms,
+  isSdkRegistered,
   SCOPE,
   SCOPE_VERSION,
 } from "./src/otel/metrics.ts";

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { Action, ActionHandler, ActionRef } from "./action.ts";
-import type { Peer } from "./src/dispatch/peer.ts";
+import type { Action, ActionHandler } from "./src/dispatch/action.ts";
+import type { ActionRef, Peer } from "./src/dispatch/peer.ts";
 import type { Middleware } from "./src/dispatch/middleware.ts";
 import type { ActionRegistry } from "./src/dispatch/registry.ts";
 import {
@@ -19,10 +19,14 @@ import { deferred } from "./src/base/deferred.ts";
 import { IsockEventTarget } from "./src/base/events.ts";
 import { ServerError } from "./src/base/errors.ts";
 import type { Session } from "./src/session/session.ts";
-import type { Transport, TransportOptions } from "./src/wire/transport.ts";
+import type {
+  Listener,
+  Transport,
+  TransportOptions,
+} from "./src/wire/transport.ts";
 import type { Admission } from "./src/endpoint/admission.ts";
 import { readIntegerOptions } from "./src/endpoint/connection_options.ts";
-import { listen, type Listener } from "./src/endpoint/listener.ts";
+import { listen } from "./src/endpoint/listener.ts";
 import {
   type ServerAddress,
   type ServerEventMap,

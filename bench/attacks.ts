@@ -23,7 +23,8 @@
 import { action, Client } from "../mod.ts";
 import { concat } from "../src/base/bytes.ts";
 import { FrameDecoder } from "../src/wire/framing.ts";
-import { type Message, MessageType } from "../src/protocol/messages.ts";
+import type { Message } from "../src/protocol/message_table.ts";
+import { MessageType } from "../src/protocol/message_type.ts";
 import { wire } from "../tests/helpers.ts";
 import type { AttackServerReady, AttackServerStats } from "./attack_server.ts";
 import { cliTable, runCliAttacks } from "./attacks_cli.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-export { action } from "../action.ts";
+export { action } from "../src/dispatch/action.ts";
 export { Client } from "../client.ts";
 export {
   ClientError,

@@ -21,8 +21,9 @@
 
 import { action, Client, ClientError, RemoteError, Server } from "../mod.ts";
 import { concat } from "../src/base/bytes.ts";
-import { MessageCodec, PROTOCOL_VERSION } from "../src/protocol/messages.ts";
-import { outgoing } from "../src/protocol/outgoing.ts";
+import { MessageCodec } from "../src/protocol/message_codec.ts";
+import { PROTOCOL_VERSION } from "../src/protocol/message_type.ts";
+import { outgoing } from "../src/protocol/message_table.ts";
 import { FrameEncoderStream } from "../src/wire/framing.ts";
 import {
   type ChaosReport,

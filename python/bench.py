@@ -1,20 +1,25 @@
-"""Python client benchmarks: isock against a TypeScript server, beside Pyro5 and grpcio echo servers in Python.
+"""Python client benchmarks: isock against a TypeScript server, beside grpcio and Pyro echo servers in Python.
 
     python/.venv/bin/pip install -r python/requirements-bench.txt -r python/requirements-bench-pyro.txt
     python/.venv/bin/python python/bench.py [--seconds 3]
 
 W1: sequential small calls (the synchronous client, one at a time).
-W2: 64 calls in flight from asyncio (``isock.aio``; ``grpc.aio``; Pyro5 has no asyncio client,
-so 64 threads with a proxy each).
+W2: 64 calls in flight: from asyncio for isock (``isock.aio``) and grpcio (``grpc.aio``); Pyro has
+no asyncio client and a proxy serves one thread at a time, so 64 threads with a proxy each (its
+batches are one request carrying many calls, not calls in flight).
 
 Each server runs in its own process: isock's on Deno (python/tests/ts/server.ts), the others
-in Python. A library that is not installed is reported and skipped.
+in Python. The Pyro row uses Pyro5 when this Python imports it, else Pyro4 (Pyro5's predecessor:
+the same daemon, proxies and serpent serializer); where this Python has neither, it runs server
+and client on ``--pyro-python`` (/usr/bin/python3, where Debian's ``python3-pyro4`` installs
+Pyro4). A library that is not installed is reported and skipped.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import pathlib
 import subprocess
@@ -154,61 +159,134 @@ def bench_grpc(run_for: float) -> tuple[float, float]:
         stop(process)
 
 
-# -- Pyro5 ----------------------------------------------------------------------------
+# -- Pyro ----------------------------------------------------------------------------
+
+# Debian's python3-pyro4 installs Pyro4 for the system Python only; the row runs there (server and
+# client) when this Python imports neither Pyro5 nor Pyro4.
+PYRO_PYTHON = "/usr/bin/python3"
+
+
+def pyro_api() -> tuple[str, Any]:
+    """The Pyro library to bench and its module: Pyro5 when importable, else its predecessor Pyro4.
+
+    Both have ``Daemon``, ``Proxy``, ``expose`` and ``config`` with the same meaning (a daemon with
+    a thread per connection, a proxy holding one connection, the serpent serializer)."""
+    try:
+        import Pyro5
+        import Pyro5.api
+
+        return f"Pyro5 {Pyro5.__version__}", Pyro5.api
+    except ImportError:
+        import Pyro4
+
+        return f"Pyro4 {Pyro4.__version__}", Pyro4
 
 
 def pyro_server() -> None:
-    import Pyro5.api
+    _, api = pyro_api()
 
-    @Pyro5.api.expose
+    @api.expose
     class Echo:
         def echo(self, data: Any) -> Any:
             return data
 
-    daemon = Pyro5.api.Daemon(host="127.0.0.1", port=0)
+    # A worker thread per connection: Pyro4's default pool (40) refuses the 41st proxy.
+    api.config.THREADPOOL_SIZE = IN_FLIGHT + 8
+    daemon = api.Daemon(host="127.0.0.1", port=0)
     uri = daemon.register(Echo, "echo")
     print(f"listening on {uri.port}", flush=True)
     threading.Thread(target=lambda: (sys.stdin.read(), daemon.shutdown()), daemon=True).start()
     daemon.requestLoop()
 
 
-def bench_pyro(run_for: float) -> tuple[float, float]:
-    import Pyro5.api
+def pyro_in_flight(api: Any, uri: str, run_for: float) -> float:
+    """Calls per second from ``IN_FLIGHT`` threads, each with its own proxy (a Pyro proxy serves one
+    thread at a time), timed from when all of them are connected and warm."""
+    counts = [0] * IN_FLIGHT
+    failures: list[BaseException] = []
+    clock: dict[str, float] = {}
 
+    def begin() -> None:
+        clock["started"] = time.perf_counter()
+        clock["until"] = clock["started"] + run_for
+
+    ready = threading.Barrier(IN_FLIGHT, action=begin, timeout=30)
+
+    def worker(index: int) -> None:
+        try:
+            with api.Proxy(uri) as proxy:
+                proxy._pyroTimeout = 10
+                for _ in range(20):
+                    proxy.echo(PAYLOAD)
+                ready.wait()
+                done = 0
+                while time.perf_counter() < clock["until"]:
+                    proxy.echo(PAYLOAD)
+                    done += 1
+                counts[index] = done
+        except BaseException as error:  # reported below, after every thread has ended
+            failures.append(error)
+            ready.abort()
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(IN_FLIGHT)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} Pyro client threads failed") from failures[0]
+    return sum(counts) / (time.perf_counter() - clock["started"])
+
+
+def bench_pyro(run_for: float) -> tuple[float, float]:
+    _, api = pyro_api()
     process, port = start_python_server("pyro")
     uri = f"PYRO:echo@127.0.0.1:{port}"
     try:
-        with Pyro5.api.Proxy(uri) as proxy:
+        with api.Proxy(uri) as proxy:
+            proxy._pyroTimeout = 10
             w1 = rate(run_for, lambda: proxy.echo(PAYLOAD))
-        count = [0]
-        lock = threading.Lock()
-        until = time.perf_counter() + run_for
-
-        def worker() -> None:
-            done = 0
-            with Pyro5.api.Proxy(uri) as proxy:
-                while time.perf_counter() < until:
-                    proxy.echo(PAYLOAD)
-                    done += 1
-            with lock:
-                count[0] += done
-
-        started = time.perf_counter()
-        threads = [threading.Thread(target=worker) for _ in range(IN_FLIGHT)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return w1, count[0] / (time.perf_counter() - started)
+        return w1, pyro_in_flight(api, uri, run_for)
     finally:
         stop(process)
 
 
+def pyro_client(run_for: float) -> None:
+    """The Pyro row in this interpreter, printed as one JSON line for :func:`bench_pyro_elsewhere`."""
+    library, _ = pyro_api()
+    w1, w2 = bench_pyro(run_for)
+    print(json.dumps({"library": library, "python": sys.version.split()[0], "w1": w1, "w2": w2}), flush=True)
+
+
+def bench_pyro_elsewhere(run_for: float, python: str) -> dict[str, Any] | None:
+    """The Pyro row run by ``python`` (server and client), or ``None`` when it has no Pyro either."""
+    if not os.path.exists(python) or os.path.realpath(python) == os.path.realpath(sys.executable):
+        return None
+    has = subprocess.run([python, "-c", "import Pyro5.api"], capture_output=True, timeout=30).returncode == 0
+    has = has or subprocess.run([python, "-c", "import Pyro4"], capture_output=True, timeout=30).returncode == 0
+    if not has:
+        return None
+    # Two timed phases plus warm-ups and start-ups; past this the client is killed, which closes
+    # its server's stdin, so the server stops too.
+    done = subprocess.run(
+        [python, __file__, "--pyro-client", "--seconds", str(run_for)],
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=2 * run_for + 90,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=3.0, help="how long each row runs (3)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="how long each workload runs (3)")
+    parser.add_argument(
+        "--pyro-python", default=PYRO_PYTHON, help=f"the Python for the Pyro row when this one has no Pyro ({PYRO_PYTHON})"
+    )
     parser.add_argument("--grpc-server", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--pyro-server", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--pyro-client", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.grpc_server:
         grpc_server()
@@ -216,14 +294,15 @@ def main() -> None:
     if args.pyro_server:
         pyro_server()
         return
-    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; payload {PAYLOAD}; {args.seconds} s a row")
+    if args.pyro_client:
+        pyro_client(args.seconds)
+        return
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; payload {PAYLOAD}; {args.seconds} s a workload")
     print(f"{'library':<28} {'W1 calls/s':>12} {'W2 calls/s':>12}")
-    rows = [
+    for label, bench, module in [
         ("isock (TypeScript server)", bench_isock, "isock"),
         ("grpcio (Python server)", bench_grpc, "grpc"),
-        ("Pyro5 (Python server)", bench_pyro, "Pyro5"),
-    ]
-    for label, bench, module in rows:
+    ]:
         try:
             __import__(module)
         except ImportError:
@@ -231,6 +310,23 @@ def main() -> None:
             continue
         w1, w2 = bench(args.seconds)
         print(f"{label:<28} {w1:>12,.0f} {w2:>12,.0f}")
+    note = ""
+    try:
+        library, _ = pyro_api()
+    except ImportError:
+        library = ""
+    if library:
+        w1, w2 = bench_pyro(args.seconds)
+    else:
+        elsewhere = bench_pyro_elsewhere(args.seconds, args.pyro_python)
+        if elsewhere is None:
+            print(f"{'Pyro (Python server)':<28} {'not installed':>25}")
+            return
+        library, w1, w2 = elsewhere["library"], elsewhere["w1"], elsewhere["w2"]
+        note = f"{library}: server and client on {args.pyro_python} (Python {elsewhere['python']})"
+    print(f"{library + ' (Python server)':<28} {w1:>12,.0f} {w2:>12,.0f}")
+    if note:
+        print(note)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { Codec, CodecError, jsonToValue } from "../mod.ts";
-import type { JsonValue } from "../src/codec/json_tags.ts";
+import type { JsonValue } from "../src/codec/json_mapping.ts";
 
 interface Vector {
   name: string;

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { action, Client, ClientError, Server } from "../mod.ts";
 import { delay, freePort, readUntilClosed, serve, wire } from "./helpers.ts";
-import { MessageType } from "../src/protocol/messages.ts";
+import { MessageType } from "../src/protocol/message_type.ts";
 
 const echo = action("echo", (data: unknown) => data);
 

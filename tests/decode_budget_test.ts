@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { action, Client, Codec, CodecError } from "../mod.ts";
 import { concat } from "../src/base/bytes.ts";
 import { FrameDecoderStream } from "../src/wire/framing.ts";
-import { type Message, MessageType } from "../src/protocol/messages.ts";
-import { outgoing } from "../src/protocol/outgoing.ts";
+import { type Message, outgoing } from "../src/protocol/message_table.ts";
+import { MessageType } from "../src/protocol/message_type.ts";
 import { serve, wire } from "./helpers.ts";
 
 const codec = new Codec();

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { action, type ActionContext, Client, ClientError } from "../mod.ts";
-import { MessageType } from "../src/protocol/messages.ts";
+import { MessageType } from "../src/protocol/message_type.ts";
 import { concat } from "../src/base/bytes.ts";
 import {
   delay,

@@ -13,8 +13,8 @@ import {
   Server,
   type ServerOptions,
 } from "../mod.ts";
-import { MessageCodec } from "../src/protocol/messages.ts";
-import { PROTOCOL_VERSION } from "../src/protocol/messages.ts";
+import { MessageCodec } from "../src/protocol/message_codec.ts";
+import { PROTOCOL_VERSION } from "../src/protocol/message_type.ts";
 import { FrameEncoderStream } from "../src/wire/framing.ts";
 import { concat } from "../src/base/bytes.ts";
 

@@ -11,7 +11,8 @@
 
 import { type Action, action, Server } from "../mod.ts";
 import type { StandardSchemaV1 } from "../src/base/schema.ts";
-import { type Message, MessageType } from "../src/protocol/messages.ts";
+import type { Message } from "../src/protocol/message_table.ts";
+import { MessageType } from "../src/protocol/message_type.ts";
 import { FrameDecoder } from "../src/wire/framing.ts";
 import { wire } from "./helpers.ts";
 

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { action, RemoteError } from "../mod.ts";
-import { MessageType } from "../src/protocol/messages.ts";
+import { MessageType } from "../src/protocol/message_type.ts";
 import { delay, readUntilClosed, serve, wire } from "./helpers.ts";
 
 const echo = action("echo", (data: unknown) => data);

@@ -6,10 +6,10 @@
 
 import assert from "node:assert/strict";
 import { action, ClientError, Metadata } from "../mod.ts";
-import { MessageType } from "../src/protocol/messages.ts";
+import { MessageType } from "../src/protocol/message_type.ts";
 import { readUntilClosed, serve, wire } from "./helpers.ts";
 import { FrameDecoder } from "../src/wire/framing.ts";
-import type { Message } from "../src/protocol/messages.ts";
+import type { Message } from "../src/protocol/message_table.ts";
 
 const echo = action("echo", (data: unknown) => data);
 

@@ -8,12 +8,8 @@
 import assert from "node:assert/strict";
 import { action, RemoteError } from "../mod.ts";
 import { FrameDecoder } from "../src/wire/framing.ts";
-import {
-  type Message,
-  MessageType,
-  PROTOCOL_VERSION,
-} from "../src/protocol/messages.ts";
-import { outgoing } from "../src/protocol/outgoing.ts";
+import { type Message, outgoing } from "../src/protocol/message_table.ts";
+import { MessageType, PROTOCOL_VERSION } from "../src/protocol/message_type.ts";
 import { Session } from "../src/session/session.ts";
 import type { FrameReceiver, Transport } from "../src/wire/transport.ts";
 import { concat } from "../src/base/bytes.ts";

@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { action, Client, ClientError, RemoteError } from "../mod.ts";
+import { FaultProxy, NO_FAULTS } from "./fault_proxy.ts";
 import { startPythonServer } from "./python_venv.ts";
 
 const rich = action<undefined, Record<string, unknown>>("rich");
@@ -211,6 +212,95 @@ Deno.test("python server: reflection lists its actions", async () => {
   // A typed reference works as with a TypeScript server.
   const echo = action<string, string>("echo");
   assert.equal(await client.runAction(echo, "typed"), "typed");
+});
+
+Deno.test("python server: its handler calls back the Deno client's own action", async () => {
+  await using server = await startPythonServer();
+  const asked: string[] = [];
+  const confirm = action("confirm", (question: string) => {
+    asked.push(question);
+    return !question.includes("keep");
+  });
+  await using client = new Client({ port: server.port }).addAction(confirm);
+  assert.equal(await client.runAction("remove", "/tmp/old.log"), "deleted");
+  assert.equal(await client.runAction("remove", "/tmp/keep.log"), "kept");
+  assert.deepEqual(asked, ["Delete /tmp/old.log?", "Delete /tmp/keep.log?"]);
+});
+
+Deno.test("python server: a tracked stream resumes for a Deno client after its connection is cut", async () => {
+  await using server = await startPythonServer();
+  await using proxy = new FaultProxy({
+    target: server.port,
+    seed: 1,
+    weights: NO_FAULTS,
+    hasLifetimes: false,
+  });
+  await using client = new Client({ port: proxy.port, retry: 5 });
+  const items: number[] = [];
+  for await (
+    const item of client.stream(action<number, number>("events"), 3_000, {
+      window: 16,
+    })
+  ) {
+    items.push(item);
+    if (item === 500) proxy.cut();
+  }
+  assert.deepEqual(items, Array.from({ length: 3_000 }, (_, i) => i));
+  assert.equal(proxy.accepted, 2);
+});
+
+Deno.test("python server: credentials go to its authenticate, the identity to its handlers", async () => {
+  await using server = await startPythonServer(["--authenticate"]);
+  {
+    await using client = new Client({
+      port: server.port,
+      credentials: "token-1",
+    });
+    assert.deepEqual(await client.runAction("whoami"), { user: "ada" });
+  }
+  for (const credentials of ["token-2", undefined]) {
+    await using client = new Client({
+      port: server.port,
+      credentials,
+      retry: 1,
+    });
+    const failed = await client.runAction("whoami").catch((e) => e);
+    assert.ok(failed instanceof ClientError, String(failed));
+    assert.equal(failed.code, "UNAUTHORIZED");
+  }
+});
+
+Deno.test("python server: on a Unix socket", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/isock.sock`;
+    await using server = await startPythonServer(["--path", path]);
+    assert.equal(server.path, path);
+    await using client = new Client({ path });
+    assert.equal(await client.runAction("echo", "over unix"), "over unix");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("python server: input checks answer INVALID_INPUT; response metadata comes back", async () => {
+  await using server = await startPythonServer();
+  await using client = new Client({ port: server.port });
+  assert.equal(await client.runAction("percent", 40), "40%");
+  const failed = await client.runAction("percent", 140).catch((e) => e);
+  assert.ok(failed instanceof RemoteError);
+  assert.equal(failed.code, "INVALID_INPUT");
+  assert.deepEqual(failed.issues, [
+    { message: "a percent is from 0 to 100", path: [] },
+  ]);
+  let servedBy: string | undefined;
+  assert.equal(
+    await client.runAction("responseMeta", "x", {
+      onResponseMetadata: (metadata) => servedBy = metadata.get("served-by"),
+    }),
+    "x",
+  );
+  assert.equal(servedBy, "python");
 });
 
 /** Sends `bytes` on a raw connection and reads until the server closes it; returns what came. */

@@ -53,9 +53,11 @@ export function pythonInterpreter(): Promise<string> {
   return ready;
 }
 
-/** A Python program that printed `listening on <port>`. */
+/** A Python program that printed `listening on <port>` (or `<path>`). */
 export interface PythonProcess extends AsyncDisposable {
   readonly port: number;
+  /** The Unix socket path it listens on, when started with `--path`. */
+  readonly path: string | undefined;
   /** Everything it printed so far. */
   output(): string;
 }
@@ -79,12 +81,15 @@ export async function startPythonServer(
   const stderr = new Response(child.stderr).text();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let port = 0;
+  let path: string | undefined;
   const deadline = Date.now() + 30_000;
-  while (!port && Date.now() < deadline) {
+  while (!port && path === undefined && Date.now() < deadline) {
     const { value, done } = await reader.read();
     if (done) break;
     text += value;
-    port = Number(text.match(/^listening on (\d+)/m)?.[1] ?? 0);
+    const where = text.match(/^listening on (\S+)\n/m)?.[1];
+    if (where !== undefined && /^\d+$/.test(where)) port = Number(where);
+    else if (where !== undefined) path = where;
   }
   const rest = (async () => {
     for (
@@ -103,12 +108,13 @@ export async function startPythonServer(
     await rest;
     await stderr;
   };
-  if (!port) {
+  if (!port && path === undefined) {
     await stop();
     throw new Error(`py_server.py did not start:\n${text}\n${await stderr}`);
   }
   return {
     port,
+    path,
     output: () => text,
     [Symbol.asyncDispose]: stop,
   };

@@ -11,11 +11,8 @@ import { action, Client, ClientError, Server, tracked } from "../mod.ts";
 import { importSecret, NONCE_LABELS, prove } from "../src/protocol/auth.ts";
 import { concat } from "../src/base/bytes.ts";
 import { FrameDecoder } from "../src/wire/framing.ts";
-import {
-  type Message,
-  MessageType,
-  PROTOCOL_VERSION,
-} from "../src/protocol/messages.ts";
+import type { Message } from "../src/protocol/message_table.ts";
+import { MessageType, PROTOCOL_VERSION } from "../src/protocol/message_type.ts";
 import { Session } from "../src/session/session.ts";
 import type { FrameReceiver, Transport } from "../src/wire/transport.ts";
 import { delay, serve, tcpProxy, wire } from "./helpers.ts";

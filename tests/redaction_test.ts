@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { action, Client, ClientError, RemoteError } from "../mod.ts";
-import { MessageCodec, MessageType } from "../src/protocol/messages.ts";
+import { MessageCodec } from "../src/protocol/message_codec.ts";
+import { MessageType } from "../src/protocol/message_type.ts";
 import { readUntilClosed, serve, wire } from "./helpers.ts";
 import { withoutStacks } from "../src/protocol/wire_error.ts";
 

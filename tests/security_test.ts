@@ -12,7 +12,7 @@ import {
   RemoteError,
   Server,
 } from "../mod.ts";
-import { MessageType } from "../src/protocol/messages.ts";
+import { MessageType } from "../src/protocol/message_type.ts";
 import { delay, readUntilClosed, serve, tcpProxy, wire } from "./helpers.ts";
 
 const echo = action("echo", (data: unknown) => data);

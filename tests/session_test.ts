@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { type Action, action, ClientError } from "../mod.ts";
-import { MessageCodec } from "../src/protocol/messages.ts";
+import { MessageCodec } from "../src/protocol/message_codec.ts";
 import { Session } from "../src/session/session.ts";
 import { streamTransport } from "../src/wire/stream_transport.ts";
 import type { Transport } from "../src/wire/transport.ts";

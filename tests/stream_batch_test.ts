@@ -12,20 +12,17 @@
 
 import assert from "node:assert/strict";
 import { action, Client, RemoteError, tracked } from "../mod.ts";
-import {
-  type Message,
-  MessageType,
-  PROTOCOL_VERSION,
-} from "../src/protocol/messages.ts";
+import type { Message } from "../src/protocol/message_table.ts";
+import { MessageType, PROTOCOL_VERSION } from "../src/protocol/message_type.ts";
 import {
   BATCH_WINDOW,
   BYTE_WINDOW,
   DEFAULT_WINDOW,
-  StreamReceiver,
-  StreamSender,
+  INPUT_WINDOW,
 } from "../src/protocol/stream.ts";
+import { StreamReceiver } from "../src/protocol/stream_receiver.ts";
+import { StreamSender } from "../src/protocol/stream_sender.ts";
 import { ProtocolError } from "../src/base/errors.ts";
-import { INPUT_WINDOW } from "../src/session/session.ts";
 import { FrameDecoderStream } from "../src/wire/framing.ts";
 import { delay, serve, tcpProxy, wire } from "./helpers.ts";
 

@@ -11,8 +11,8 @@ import assert from "node:assert/strict";
 import { action, type Client } from "../mod.ts";
 import { concat } from "../src/base/bytes.ts";
 import { FrameDecoder } from "../src/wire/framing.ts";
-import { type Message, MessageType } from "../src/protocol/messages.ts";
-import { outgoing } from "../src/protocol/outgoing.ts";
+import { type Message, outgoing } from "../src/protocol/message_table.ts";
+import { MessageType } from "../src/protocol/message_type.ts";
 import { delay, randomBytes, seededRandom, wire } from "./helpers.ts";
 import { serveWebSocket, type WebSocketServed } from "./websocket_helpers.ts";
 

@@ -13,7 +13,8 @@ import {
   RemoteError,
 } from "../mod.ts";
 import { FrameDecoderStream } from "../src/wire/framing.ts";
-import { type Message, MessageType } from "../src/protocol/messages.ts";
+import type { Message } from "../src/protocol/message_table.ts";
+import { MessageType } from "../src/protocol/message_type.ts";
 import {
   delay,
   randomBytes,
@@ -167,7 +168,7 @@ Deno.test("wire: requests answered in any order, by id; undecodable data fails o
   });
   await using served = await serve([echo, slow]);
   const conn = await rawConnect(served.port);
-  const withDates = new (await import("../src/protocol/messages.ts"))
+  const withDates = new (await import("../src/protocol/message_codec.ts"))
     .MessageCodec([point]);
   const unknownExtension = withDates.encodeRaw([
     MessageType.REQUEST,

@@ -30,7 +30,7 @@ def _deno() -> str:
 def runtime_command(runtime: str, script: pathlib.Path, args: list[str]) -> tuple[list[str], pathlib.Path]:
     """The command that runs a TypeScript program on Deno, Node (through tsx) or Bun, and its folder."""
     if runtime == "deno":
-        return [_deno(), "run", "--allow-net", "--allow-read", "--allow-env", str(script), *args], ROOT
+        return [_deno(), "run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", str(script), *args], ROOT
     for tool in ("tsx", "bun"):
         if not (BIN / tool).exists():
             raise RuntimeError(f"{tool} is not installed: run `npm ci --prefix tests/runtimes` (.ci/run does)")
@@ -55,6 +55,7 @@ class TsProcess:
         )
         self.lines: list[str] = []
         self.port = 0
+        self.path = ""  # a Unix socket path, when it listens on one
         ready = threading.Event()
 
         def read() -> None:
@@ -62,13 +63,17 @@ class TsProcess:
             for line in self.process.stdout:
                 self.lines.append(line)
                 if line.startswith("listening on ") and not ready.is_set():
-                    self.port = int(line.split()[2])
+                    where = line.split()[2]
+                    if where.isdigit():
+                        self.port = int(where)
+                    else:
+                        self.path = where
                     ready.set()
             ready.set()
 
         self.reader = threading.Thread(target=read, daemon=True)
         self.reader.start()
-        if not ready.wait(START_TIMEOUT) or not self.port:
+        if not ready.wait(START_TIMEOUT) or not (self.port or self.path):
             self.stop()
             raise RuntimeError(f"{script.name} on {runtime} did not start:\n{self.output()}")
 
@@ -132,3 +137,92 @@ def server_tls() -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(TLS / "cert.pem"), str(TLS / "key.pem"))
     return context
+
+
+class CuttingProxy:
+    """A TCP proxy to ``127.0.0.1:target`` that cuts its first ``cuts`` connections mid-stream.
+
+    Each of those is closed, both ways, once ``after`` bytes went from the server to the
+    client; later connections pass whole. ``connections`` counts what it accepted.
+    """
+
+    def __init__(self, target: int, after: int, cuts: int = 1) -> None:
+        self.target = target
+        self.after = after
+        self.cuts = cuts
+        self.connections = 0
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.stopped = threading.Event()
+        self.sockets: list[socket.socket] = []
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.threads[0].start()
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                down, _ = self.listener.accept()
+            except (socket.timeout, OSError):
+                continue
+            self.connections += 1
+            limit = self.after if self.connections <= self.cuts else None
+            try:
+                up = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+            except OSError:
+                down.close()
+                continue
+            self.sockets += [down, up]
+            for source, sink, budget in ((down, up, None), (up, down, limit)):
+                thread = threading.Thread(target=self._pipe, args=(source, sink, budget, (down, up)), daemon=True)
+                self.threads.append(thread)
+                thread.start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, budget: int | None, pair: tuple[socket.socket, socket.socket]) -> None:
+        source.settimeout(0.2)
+        try:
+            while not self.stopped.is_set():
+                try:
+                    chunk = source.recv(65536)
+                except socket.timeout:
+                    continue
+                if not chunk:
+                    break
+                if budget is not None:
+                    chunk = chunk[:budget]
+                    budget -= len(chunk)
+                sink.sendall(chunk)
+                if budget == 0:
+                    break
+        except OSError:
+            pass
+        for sock in pair:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.listener.close()
+        for thread in self.threads:
+            thread.join(5)
+        for sock in self.sockets:
+            sock.close()
+
+
+@pytest.fixture
+def cutting_proxy() -> Iterator[Callable[..., CuttingProxy]]:
+    """Starts :class:`CuttingProxy` instances, stopped at the end of the test."""
+    started: list[CuttingProxy] = []
+
+    def start(target: int, after: int, cuts: int = 1) -> CuttingProxy:
+        proxy = CuttingProxy(target, after, cuts)
+        started.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in started:
+        proxy.stop()

@@ -1,8 +1,11 @@
 """A Python server for the TypeScript tests (tests/python_test.ts) and the bad-input tests.
 
-    python py_server.py [--port N] [--secret S] [--tls] [--handshake-timeout S] [--max-in-flight N]
+    python py_server.py [--port N | --path P] [--secret S] [--tls] [--authenticate]
+        [--handshake-timeout S] [--max-in-flight N]
 
-It prints "listening on <port>" and shuts down when its stdin ends.
+It prints "listening on <port>" (or "listening on <path>" on a Unix socket) and shuts down
+when its stdin ends. With ``--authenticate`` it takes the credentials "token-1" (identity
+``{"user": "ada"}``) and refuses any other.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import sys
 import threading
 import time
 
-from isock import Action, ErrorValue, Server
+from isock import Action, ErrorValue, Server, tracked
 
 TLS = pathlib.Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "tls"
 
@@ -151,9 +154,67 @@ class Metadata(Action):
         return context.metadata
 
 
+class Remove(Action):
+    """Two-way calls: asks the calling client's own "confirm" action first."""
+
+    name = "remove"
+
+    async def action(self, path, context):
+        sure = await context.peer.run_action("confirm", f"Delete {path}?", timeout=10)
+        return "deleted" if sure else "kept"
+
+
+class Events(Action):
+    """A tracked stream of 0 … n - 1 that goes on after ``last_event_id``."""
+
+    name = "events"
+
+    async def action(self, n, context):
+        last = context.last_event_id
+        for i in range(0 if last is None else int(last) + 1, n):
+            yield tracked(i, i)
+
+
+class Whoami(Action):
+    name = "whoami"
+
+    def action(self, data, context):
+        return context.identity
+
+
+class ResponseMeta(Action):
+    name = "responseMeta"
+
+    def action(self, data, context):
+        context.response_metadata["served-by"] = "python"
+        return data
+
+
+class Percent(Action):
+    """An action that checks its input before it runs."""
+
+    name = "percent"
+
+    def input(self, data):
+        if not isinstance(data, (int, float)) or isinstance(data, bool):
+            return [{"message": "a percent is a number", "path": []}]
+        if not 0 <= data <= 100:
+            return [{"message": "a percent is from 0 to 100", "path": []}]
+        return None
+
+    def action(self, data):
+        return f"{data}%"
+
+
+def authenticate(peer, credentials):
+    return {"user": "ada"} if credentials == "token-1" else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--path")
+    parser.add_argument("--authenticate", action="store_true")
     parser.add_argument("--secret")
     parser.add_argument("--tls", action="store_true")
     parser.add_argument("--handshake-timeout", type=float, default=10.0)
@@ -165,21 +226,23 @@ def main() -> None:
     if args.tls:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(str(TLS / "cert.pem"), str(TLS / "key.pem"))
+    where = {"path": args.path} if args.path else {"host": "127.0.0.1", "port": args.port}
     server = Server(
-        "127.0.0.1",
-        args.port,
+        **where,
         secret=args.secret,
+        authenticate=authenticate if args.authenticate else None,
         tls=tls,
         handshake_timeout=args.handshake_timeout,
         heartbeat=args.heartbeat,
         max_in_flight=args.max_in_flight,
         max_frame_size=args.max_frame_size,
     )
-    for action in (Echo(), Kinds(), Rich(), Fail(), Count(), Counted(), Produced(), Sum(), WaitCancel(), Cancels(), Sleep(), Metadata()):
+    actions = (Echo(), Kinds(), Rich(), Fail(), Count(), Counted(), Produced(), Sum(), WaitCancel(), Cancels(), Sleep(), Metadata())
+    for action in (*actions, Remove(), Events(), Whoami(), ResponseMeta(), Percent()):
         server.addAction(action)
     thread = threading.Thread(target=server.serve_forever)
     thread.start()
-    print(f"listening on {server.port}", flush=True)
+    print(f"listening on {args.path or server.port}", flush=True)
     sys.stdin.read()
     server.shutdown(2)
     server.server_close()

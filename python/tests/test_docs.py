@@ -7,7 +7,16 @@ import pytest
 
 import isock
 
-MODULES = ["isock", "isock.codec", "isock.errors", "isock.action", "isock.protocol", "isock.aio", "isock.sync"]
+MODULES = [
+    "isock",
+    "isock.codec",
+    "isock.errors",
+    "isock.action",
+    "isock.protocol",
+    "isock.aio",
+    "isock.aio._peer",
+    "isock.sync",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

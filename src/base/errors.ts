@@ -12,25 +12,124 @@
  * @module
  */
 
-import type {
-  ClientErrorCode,
-  CodecErrorCode,
-  IsockErrorCode,
-  ProtocolErrorCode,
-  RemoteErrorCode,
-  ServerErrorCode,
-} from "./error_codes.ts";
-import { clientWasRun, defineWasRun, remoteWasRun } from "./was_run.ts";
 import type { SchemaIssue } from "./schema.ts";
 
-export type {
-  ClientErrorCode,
-  CodecErrorCode,
-  IsockErrorCode,
-  ProtocolErrorCode,
-  RemoteErrorCode,
-  ServerErrorCode,
-} from "./error_codes.ts";
+// The stable codes of isock's errors, one union per audience: callers
+// branch on these, never on messages.
+
+/** Codes of {@linkcode ServerError}. */
+export type ServerErrorCode =
+  | "DUPLICATE_ACTION"
+  | "INVALID_ACTION"
+  | "ADDR_IN_USE"
+  | "LISTEN_FAILED"
+  | "ALREADY_LISTENING"
+  | "INVALID_OPTIONS"
+  | "OVERLOADED";
+
+/** Codes of {@linkcode ClientError}. */
+export type ClientErrorCode =
+  | "INVALID_ACTION"
+  | "DUPLICATE_ACTION"
+  | "INVALID_OPTIONS"
+  | "CONNECT_FAILED"
+  | "TLS_FAILED"
+  | "CONNECTION_CLOSED"
+  | "TIMEOUT"
+  | "ABORTED"
+  | "UNAUTHORIZED"
+  | "PROTOCOL"
+  | "FRAME_TOO_LARGE"
+  | "NOT_RESENDABLE"
+  | "INVALID_METADATA"
+  | "UNAVAILABLE";
+
+/** Codes of {@linkcode RemoteError}: what the server reported. */
+export type RemoteErrorCode =
+  | "UNKNOWN_ACTION"
+  | "ACTION_FAILED"
+  | "INVALID_INPUT"
+  | "INVALID_REQUEST"
+  | "OVERLOADED"
+  | "STREAM_REQUIRED"
+  | "FRAME_TOO_LARGE"
+  | "PROTOCOL";
+
+/** Codes of {@linkcode CodecError}. */
+export type CodecErrorCode =
+  | "ENCODE_FAILED"
+  | "DECODE_FAILED"
+  | "DECODE_BUDGET"
+  | "INVALID_EXTENSION"
+  | "INVALID_JSON";
+
+/** Codes of {@linkcode ProtocolError}. */
+export type ProtocolErrorCode = "PROTOCOL" | "FRAME_TOO_LARGE";
+
+/** Every code an {@linkcode IsockError} can carry. */
+export type IsockErrorCode =
+  | ServerErrorCode
+  | ClientErrorCode
+  | RemoteErrorCode
+  | CodecErrorCode
+  | ProtocolErrorCode;
+
+// Retry safety as data on the error: whether the action ran, for each
+// code of the errors a call can fail with. `false` is safe to send again,
+// `"maybe"` only for idempotent actions, `true` never.
+
+/** Codes of `ClientError` that leave it unknown whether the call ran. */
+const MAYBE_RUN: ReadonlySet<ClientErrorCode> = new Set<ClientErrorCode>([
+  "CONNECTION_CLOSED",
+  "TIMEOUT",
+  "ABORTED",
+  "PROTOCOL",
+  "NOT_RESENDABLE",
+]);
+
+/**
+ * Whether a call that failed on this side with `code` may have run.
+ *
+ * @param code The `ClientError` code.
+ * @returns `false` when the request never reached a handler, else `"maybe"`.
+ */
+export function clientWasRun(code: ClientErrorCode): false | "maybe" {
+  return MAYBE_RUN.has(code) ? "maybe" : false;
+}
+
+/** Codes of `RemoteError` the server sends after the handler ran. */
+const HANDLER_RAN: ReadonlySet<RemoteErrorCode> = new Set<RemoteErrorCode>([
+  "ACTION_FAILED",
+  "FRAME_TOO_LARGE",
+]);
+
+/**
+ * Whether a call the server answered with an error `code` ran.
+ *
+ * @param code The `RemoteError` code.
+ * @returns `true` when the handler ran, `"maybe"` when unknown, else `false`.
+ */
+export function remoteWasRun(code: RemoteErrorCode): boolean | "maybe" {
+  if (HANDLER_RAN.has(code)) return true;
+  return code === "PROTOCOL" ? "maybe" : false;
+}
+
+/**
+ * Sets `wasRun` as a non-enumerable field: errors passed on by a handler
+ * travel with their own enumerable fields, and this one is about the
+ * caller's call, not theirs.
+ *
+ * @param error The error.
+ * @param wasRun Whether the call ran.
+ */
+export function defineWasRun(error: Error, wasRun: boolean | "maybe"): void {
+  Object.defineProperty(error, "wasRun", {
+    value: wasRun,
+    enumerable: false,
+    writable: false,
+    configurable: true,
+  });
+}
 
 /**
  * The base class of every error isock raises.

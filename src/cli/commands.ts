@@ -6,15 +6,14 @@
  * @module
  */
 
-import { formatAddress } from "../base/address.ts";
+import { formatAddress } from "../wire/transport.ts";
 import { RemoteError } from "../base/errors.ts";
-import { valueToJson } from "../codec/json_mapping.ts";
-import type { CallOptions } from "../dispatch/call_options.ts";
+import { valueToJson } from "../codec/json_write.ts";
+import type { CallOptions, StreamCallOptions } from "../dispatch/peer.ts";
 import type {
   ActionDescription,
   ServiceDescription,
 } from "../dispatch/description.ts";
-import type { StreamCallOptions } from "../dispatch/peer.ts";
 import type { CommandLine } from "./args.ts";
 import { CliError, EXIT } from "./exit_codes.ts";
 import { ndjson, readData } from "./input.ts";

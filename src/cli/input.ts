@@ -7,7 +7,8 @@
  * @module
  */
 
-import { jsonToValue, type JsonValue } from "../codec/json_mapping.ts";
+import { jsonToValue } from "../codec/json_read.ts";
+import type { JsonValue } from "../codec/json_mapping.ts";
 import { CliError, EXIT } from "./exit_codes.ts";
 import type { CliIo } from "./io.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { decodeError, hex } from "./decode_error.ts";
+import { decodeError, hex } from "./byte_reader.ts";
 
 /**
  * Writes a bigint as bytes.

@@ -9,7 +9,7 @@
  */
 
 import { CodecError } from "../base/errors.ts";
-import { decodeError, hex } from "./decode_error.ts";
+import { decodeError, hex } from "./byte_reader.ts";
 import { TYPED_ARRAY_KINDS } from "./extension.ts";
 
 /** The largest time a `Date` holds, in milliseconds either side of 1970. */

@@ -1,7 +1,7 @@
 /**
  * The encoder behind {@linkcode Codec}: what a value is made of, and how
  * each part is written. MessagePack's own types and the arena come from
- * {@linkcode MessagePackWriter} (msgpack_writer.ts, arena_writer.ts);
+ * {@linkcode MessagePackWriter} (msgpack_writer.ts);
  * isock's built-in extension types from encode_builtins.ts; user
  * extensions are tried before them. Each message is returned as a list of
  * parts: views of the arena, and large binaries as views of the caller's
@@ -25,8 +25,6 @@ import {
 } from "./encode_builtins.ts";
 import { type Extension, ExtensionType } from "./extension.ts";
 import { MessagePackWriter } from "./msgpack_writer.ts";
-
-export { EXTERNAL_BYTES_THRESHOLD } from "./arena_writer.ts";
 
 /** Options of {@linkcode Encoder}. */
 export interface EncoderOptions {

@@ -1,15 +1,23 @@
 /**
  * JSON to values (json_mapping.ts has the public entry): plain JSON as
- * itself, tagged objects (json_tags.ts) as the values they stand for,
+ * itself, tagged objects (json_mapping.ts) as the values they stand for,
  * checked as strictly as the decoder checks its extension payloads.
  *
  * @module
  */
 
-import { decodeBase64 } from "./base64.ts";
+import {
+  decodeBase64,
+  extensionsByType,
+  invalidJson,
+  type JsonMappingOptions,
+  type JsonValue,
+  looksTagged,
+  MAX_DEPTH,
+  Tag,
+} from "./json_mapping.ts";
 import { toError } from "./decode_builtins.ts";
 import { type Extension, TYPED_ARRAY_KINDS } from "./extension.ts";
-import { invalidJson, looksTagged, MAX_DEPTH, Tag } from "./json_tags.ts";
 import { setOwn } from "./own_property.ts";
 
 /** What `{"$hole": true}` reads as, so the array around it can leave the hole. */
@@ -352,4 +360,64 @@ function describe(value: unknown): string {
     default:
       return `a ${typeof value}`;
   }
+}
+
+/**
+ * Turns JSON back into the value it stands for: the inverse of
+ * {@linkcode valueToJson}. Plain JSON maps to itself (a key `__proto__`
+ * stays an own property); tagged objects map to their values, checked
+ * strictly.
+ *
+ * @param json A JSON value, as `JSON.parse` returns it.
+ * @param options `extensions`: the user extensions that read `{"$ext": …}`.
+ * @returns The value.
+ * @throws {CodecError} `INVALID_JSON` for a malformed or unknown tagged
+ * object, an extension type not in `options.extensions` (or whose `decode`
+ * throws), something that is not JSON, or values nested deeper than 512
+ * levels; `INVALID_EXTENSION` for a bad or repeated extension type id.
+ *
+ * @example JSON back to values
+ * ```ts
+ * import { CodecError, jsonToValue } from "@isock/isock";
+ * import assert from "node:assert/strict";
+ *
+ * const value = jsonToValue(
+ *   JSON.parse('{"at": {"$date": "2026-01-02T00:00:00.000Z"}, "ids": {"$map": [[1, "a"]]}}'),
+ * );
+ * assert.deepEqual(value, {
+ *   at: new Date(Date.UTC(2026, 0, 2)),
+ *   ids: new Map([[1, "a"]]),
+ * });
+ * assert.throws(
+ *   () => jsonToValue({ $bigint: "ten" }),
+ *   (error) => error instanceof CodecError && error.code === "INVALID_JSON",
+ * );
+ * ```
+ *
+ * @example Extension classes, both ways
+ * ```ts
+ * import { defineExtension, jsonToValue, valueToJson } from "@isock/isock";
+ * import assert from "node:assert/strict";
+ *
+ * class Point {
+ *   constructor(readonly x: number, readonly y: number) {}
+ * }
+ * const point = defineExtension({
+ *   type: 40,
+ *   class: Point,
+ *   encode: (p) => [p.x, p.y],
+ *   decode: ([x, y]) => new Point(x, y),
+ * });
+ *
+ * const json = valueToJson(new Point(1, 2), { extensions: [point] });
+ * assert.deepEqual(json, { $ext: { type: 40, value: [1, 2] } });
+ * const back = jsonToValue(json, { extensions: [point] });
+ * assert.ok(back instanceof Point);
+ * ```
+ */
+export function jsonToValue(
+  json: JsonValue,
+  options: JsonMappingOptions = {},
+): unknown {
+  return new JsonReader(extensionsByType(options.extensions)).read(json, 0);
 }

@@ -1,16 +1,23 @@
 /**
  * Values to JSON (json_mapping.ts has the public entry): the same walk as
  * the encoder (encoder.ts), in the same order, writing tagged objects
- * (json_tags.ts) where MessagePack would write an extension type.
+ * (json_mapping.ts) where MessagePack would write an extension type.
  *
  * @module
  */
 
 import { CodecError } from "../base/errors.ts";
-import { encodeBase64 } from "./base64.ts";
+import {
+  encodeBase64,
+  extensionsByType,
+  type JsonMappingOptions,
+  type JsonValue,
+  looksTagged,
+  MAX_DEPTH,
+  Tag,
+} from "./json_mapping.ts";
 import { errorFields } from "./encode_builtins.ts";
 import { type Extension, TYPED_ARRAY_KINDS } from "./extension.ts";
-import { type JsonValue, looksTagged, MAX_DEPTH, Tag } from "./json_tags.ts";
 import { setOwn } from "./own_property.ts";
 
 type JsonObject = { [key: string]: JsonValue };
@@ -224,4 +231,47 @@ function writeTypedArray(value: ArrayBufferView): JsonValue {
     value.byteLength,
   );
   return { [Tag.TYPED]: { type: kind.name, bytes: encodeBase64(bytes) } };
+}
+
+/**
+ * Turns a value isock can send into JSON that {@linkcode jsonToValue}
+ * turns back into an equal value of the same type. Strings, finite
+ * numbers, booleans, `null`, arrays and plain objects stay as they are;
+ * `undefined`, `NaN`, `±Infinity`, `-0`, `bigint`, `Date`, binaries, `Map`,
+ * `Set`, `Error`, `RegExp`, array holes and extension instances become
+ * tagged objects; a plain object with one key starting with `$` is escaped
+ * (`{"$$key": …}`). The result is ready for `JSON.stringify`.
+ *
+ * @param value Anything isock can send.
+ * @param options `extensions`: the user extensions to write as `{"$ext": …}`.
+ * @returns The value as JSON.
+ * @throws {CodecError} `ENCODE_FAILED` for functions, symbols, circular
+ * values and values nested deeper than 512 levels, as the codec;
+ * `INVALID_EXTENSION` for a bad or repeated extension type id.
+ *
+ * @example Rich values as JSON
+ * ```ts
+ * import { valueToJson } from "@isock/isock";
+ * import assert from "node:assert/strict";
+ *
+ * const json = valueToJson({
+ *   when: new Date(Date.UTC(2026, 0, 2)),
+ *   count: 10n,
+ *   tags: new Set(["a"]),
+ *   plain: [1, "two", null],
+ * });
+ * assert.equal(
+ *   JSON.stringify(json),
+ *   '{"when":{"$date":"2026-01-02T00:00:00.000Z"},"count":{"$bigint":"10"},' +
+ *     '"tags":{"$set":["a"]},"plain":[1,"two",null]}',
+ * );
+ * ```
+ */
+export function valueToJson(
+  value: unknown,
+  options: JsonMappingOptions = {},
+): JsonValue {
+  const extensions = options.extensions ?? [];
+  extensionsByType(extensions);
+  return new JsonWriter(extensions).write(value, 0);
 }

@@ -9,11 +9,8 @@
 
 import { IsockError } from "../base/errors.ts";
 import { isStandardSchema, type StandardSchemaV1 } from "../base/schema.ts";
-import type { Peer } from "./peer.ts";
+import { type ActionRef, isActionRef, type Peer } from "./peer.ts";
 import type { Metadata } from "../protocol/metadata.ts";
-import { type ActionRef, isActionRef } from "./action_ref.ts";
-
-export { type ActionRef, isActionRef };
 
 /**
  * An action: a name and the handler that runs it.

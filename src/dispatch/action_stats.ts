@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { WireError } from "../protocol/messages.ts";
+import type { WireError } from "../protocol/wire_error.ts";
 
 /** The last error an action answered with. */
 export interface ActionLastError {

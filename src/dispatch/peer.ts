@@ -7,9 +7,7 @@
  * @module
  */
 
-import { type ActionRef, isActionRef } from "./action_ref.ts";
 import { ClientError } from "../base/errors.ts";
-import type { CallOptions, StreamOptions } from "./call_options.ts";
 import type { StreamItem } from "../protocol/stream.ts";
 import type { PeerAddress } from "../wire/transport.ts";
 import {
@@ -17,6 +15,81 @@ import {
   readDescription,
   type ServiceDescription,
 } from "./description.ts";
+import type { StandardSchemaV1 } from "../base/schema.ts";
+import type { Metadata, MetadataInit } from "../protocol/metadata.ts";
+
+// A reference to an action: its name and what it declares about itself,
+// typed. The lowest piece of the dispatch layer, so that the peer and the
+// action types can both use it.
+
+/**
+ * A typed reference to an action: its name, what it declares about itself
+ * (schemas, idempotence), and (for the type checker only) what it takes and
+ * returns. Pass one to {@linkcode Client.runAction} to get a typed result.
+ *
+ * @typeParam I What the action takes.
+ * @typeParam O What it returns.
+ */
+export interface ActionRef<I = never, O = unknown> {
+  /** The name the server knows the action by. */
+  readonly name: string;
+  /**
+   * Checks the data before the handler runs; invalid data is refused with
+   * `INVALID_INPUT` and the schema's issues.
+   */
+  readonly input?: StandardSchemaV1;
+  /** Checks the result before it leaves the server. */
+  readonly output?: StandardSchemaV1;
+  /**
+   * Whether running the action twice does no harm. The client then sends it
+   * again, on a new connection, when the connection drops under it.
+   */
+  readonly idempotent?: boolean;
+  /** Carries the input and output types for the type checker; never set. */
+  readonly "~types"?: { input: (input: I) => void; output: O };
+}
+
+/** Whether `value` names an action: an object with a non-empty string `name`. */
+export function isActionRef(value: unknown): value is ActionRef {
+  return typeof value === "object" && value !== null &&
+    typeof (value as { name?: unknown }).name === "string" &&
+    (value as { name: string }).name.length > 0;
+}
+
+// The options of one call, shared by every side that calls: a client, a
+// server calling its client back through a {@linkcode Peer}, and the
+// session that carries the call.
+
+/** Options of a call. */
+export interface CallOptions {
+  /** Milliseconds to wait for the answer; 0 waits as long as it takes. */
+  timeout?: number;
+  /** Aborting it cancels the call. */
+  signal?: AbortSignal;
+  /**
+   * String key/values sent with the call (the handler reads them as
+   * `context.metadata`): keys `[a-zA-Z0-9._-]`, case-insensitive, at most
+   * 64 entries and 8 KiB. Too much fails the call with `INVALID_METADATA`.
+   */
+  metadata?: MetadataInit;
+  /**
+   * Called with the answer's metadata (what the handler set on
+   * `context.responseMetadata`), before the call settles, when there is
+   * some. For a stream, once it ends.
+   */
+  onResponseMetadata?: (metadata: Metadata) => void;
+}
+
+/** Options of a call whose result is a stream, as the session sees them. */
+export interface StreamOptions extends CallOptions {
+  /**
+   * How many items may be in flight before the caller grants more (1,024
+   * and 1 MiB from a peer that takes batches, else 16, when omitted).
+   */
+  window?: number;
+  /** Resume after this item (the handler sees it as `context.lastEventId`). */
+  lastEventId?: string | number;
+}
 
 /**
  * What a {@linkcode Peer} needs of its connection. The session implements

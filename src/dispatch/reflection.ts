@@ -11,21 +11,12 @@
 
 import type { StandardSchemaV1 } from "../base/schema.ts";
 import { type Action, action } from "./action.ts";
-import type { ActionRef } from "./action_ref.ts";
+import type { ActionRef } from "./peer.ts";
 import {
   type ActionDescription,
   DESCRIBE_ACTION,
   type JsonSchema,
   REFLECTION_VERSION,
-} from "./description.ts";
-
-export {
-  type ActionDescription,
-  DESCRIBE_ACTION,
-  type JsonSchema,
-  readDescription,
-  RESERVED_PREFIX,
-  type ServiceDescription,
 } from "./description.ts";
 
 /** A typed reference to the describe request: idempotent, so a client may send it again. */

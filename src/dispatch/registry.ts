@@ -11,16 +11,12 @@ import {
   action,
   type ActionHandler,
   type ActionOptions,
-  type ActionRef,
   isAction,
-  isActionRef,
 } from "./action.ts";
+import { type ActionRef, isActionRef } from "./peer.ts";
 import type { ClientError, ServerError } from "../base/errors.ts";
-import {
-  DESCRIBE_ACTION,
-  describeAction,
-  RESERVED_PREFIX,
-} from "./reflection.ts";
+import { DESCRIBE_ACTION, RESERVED_PREFIX } from "./description.ts";
+import { describeAction } from "./reflection.ts";
 
 /** Makes the error a registry throws: a `ServerError` on servers, a `ClientError` on clients. */
 export type RegistryErrorFactory = (

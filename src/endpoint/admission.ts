@@ -10,7 +10,7 @@
 
 import { RemoteError, ServerError } from "../base/errors.ts";
 import type { Authenticator } from "../protocol/auth.ts";
-import { MAX_HELLO_SIZE } from "../protocol/messages.ts";
+import { MAX_HELLO_SIZE } from "../protocol/hello.ts";
 import type { Session } from "../session/session.ts";
 import type { Transport } from "../wire/transport.ts";
 import { type Endpoint, openSession } from "./open_session.ts";

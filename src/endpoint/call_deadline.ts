@@ -9,9 +9,11 @@
  */
 
 import { ClientError } from "../base/errors.ts";
-import type { CallOptions } from "../dispatch/call_options.ts";
-import { abortedError } from "../session/call.ts";
-import type { SessionCallOptions } from "../session/call_errors.ts";
+import type { CallOptions } from "../dispatch/peer.ts";
+import {
+  abortedError,
+  type SessionCallOptions,
+} from "../session/outgoing_calls.ts";
 
 /**
  * How early a failure to connect may come and still count as cut by the

@@ -7,15 +7,15 @@
  */
 
 import { ClientError } from "../base/errors.ts";
-import type { ActionRef } from "../dispatch/action_ref.ts";
-import type { CallOptions } from "../dispatch/call_options.ts";
-import { isIdle, type Middleware } from "../dispatch/middleware.ts";
 import {
   actionName,
+  type ActionRef,
+  type CallOptions,
   failing,
   invalidAction,
   type StreamCallOptions,
 } from "../dispatch/peer.ts";
+import { isIdle, type Middleware } from "../dispatch/middleware.ts";
 import type { PeerAddress } from "../wire/transport.ts";
 import {
   type Redial,

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { CallOptions } from "../dispatch/call_options.ts";
+import type { CallOptions } from "../dispatch/peer.ts";
 import type { Redial } from "./resend.ts";
 
 /** A client's way to its servers. */

@@ -13,9 +13,6 @@ import type { BalanceName } from "./balance.ts";
 import type { ClientEvent, ConnectDetail } from "./client_event.ts";
 import type { ClientTransport } from "./client_transport.ts";
 
-export type { BalanceName } from "./balance.ts";
-export type { ConnectDetail } from "./client_event.ts";
-
 /** Options of {@linkcode Client}. */
 export interface ClientOptions {
   /**
@@ -110,8 +107,9 @@ export interface ClientOptions {
    * How many times to try to connect before a call fails with
    * `CONNECT_FAILED` (a server certificate the client does not accept fails
    * at once, with `TLS_FAILED`). The waits between tries grow exponentially from
-   * `retryDelay`, with jitter. Idempotent actions are also sent again up to
-   * this many times when the connection drops under them.
+   * `retryDelay`, with jitter. An idempotent action whose connection drops
+   * under it is sent again, for at most this many tries in all, the first
+   * included.
    *
    * With `endpoints`, a server that does not answer leaves the rotation at
    * its first failed try, and is tried again in the background, the waits

@@ -8,7 +8,7 @@
 
 import { ClientError } from "../base/errors.ts";
 import { checkExtensions } from "../codec/extension.ts";
-import { MessageCodec } from "../protocol/messages.ts";
+import { MessageCodec } from "../protocol/message_codec.ts";
 import { ActionRegistry } from "../dispatch/registry.ts";
 import { Backoff } from "./backoff.ts";
 import {

@@ -9,7 +9,7 @@
 import { checkIntegerOption } from "../base/options.ts";
 import { MAX_TIMEOUT } from "../base/timers.ts";
 import { DEFAULT_MAX_FRAME_SIZE } from "../wire/framing.ts";
-import { MAX_HELLO_SIZE } from "../protocol/messages.ts";
+import { MAX_HELLO_SIZE } from "../protocol/hello.ts";
 
 /** Makes the error a bad option throws: a `ClientError` or a `ServerError`. */
 export type OptionError = (message: string) => Error;

@@ -6,17 +6,19 @@
  * @module
  */
 
-import { formatAddress } from "../base/address.ts";
+import {
+  formatAddress,
+  type TlsTrust,
+  type Transport,
+} from "../wire/transport.ts";
 import { ClientError } from "../base/errors.ts";
-import type { CallOptions } from "../dispatch/call_options.ts";
+import type { CallOptions } from "../dispatch/peer.ts";
 import { type Authenticator, importSecret } from "../protocol/auth.ts";
-import { MAX_HELLO_SIZE } from "../protocol/messages.ts";
+import { MAX_HELLO_SIZE } from "../protocol/hello.ts";
 import type { Session } from "../session/session.ts";
-import { dialOnce } from "../wire/connect.ts";
-import type { TlsTrust } from "../wire/dial_options.ts";
+import { dialSocket } from "../wire/sockets.ts";
 import { classifyNetError } from "../wire/net_errors.ts";
 import { dialWebSocket } from "../wire/websocket_transport.ts";
-import type { Transport } from "../wire/transport.ts";
 import { type Backoff, pause } from "./backoff.ts";
 import { withinCall } from "./call_deadline.ts";
 import { type Endpoint, openSession } from "./open_session.ts";
@@ -326,7 +328,7 @@ export class Connector implements Redial {
         };
         const transport = await (url !== undefined
           ? dialWebSocket(url, limits)
-          : dialOnce({ hostname, port, path, tls, ...limits }));
+          : dialSocket({ hostname, port, path, tls, ...limits }));
         return { transport, attempts: attempt };
       } catch (error) {
         const kind = classifyNetError(error);

@@ -9,12 +9,11 @@
  * @module
  */
 
-import { formatAddress } from "../base/address.ts";
+import { formatAddress, type PeerAddress } from "../wire/transport.ts";
 import { type Deferred, deferred } from "../base/deferred.ts";
 import { ClientError } from "../base/errors.ts";
-import type { CallOptions } from "../dispatch/call_options.ts";
+import type { CallOptions } from "../dispatch/peer.ts";
 import type { Session } from "../session/session.ts";
-import type { PeerAddress } from "../wire/transport.ts";
 import { type Backoff, pause } from "./backoff.ts";
 import type { Balance } from "./balance.ts";
 import { isPastDeadline, setupTimeout, withinCall } from "./call_deadline.ts";

@@ -6,21 +6,15 @@
  * @module
  */
 
-import { formatAddress } from "../base/address.ts";
-import { ServerError } from "../base/errors.ts";
 import {
+  formatAddress,
   type Listener,
   type ListenerEvents,
   type ListenOptions,
-  listenSocket,
-} from "../wire/listen.ts";
+} from "../wire/transport.ts";
+import { ServerError } from "../base/errors.ts";
+import { listenSocket } from "../wire/sockets.ts";
 import { classifyNetError } from "../wire/net_errors.ts";
-
-export type {
-  Listener,
-  ListenerEvents,
-  ListenOptions,
-} from "../wire/listen.ts";
 
 /**
  * Binds the address and starts taking connections.

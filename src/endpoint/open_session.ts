@@ -10,7 +10,7 @@ import type { CallRecorder } from "../dispatch/action_stats.ts";
 import type { Middleware } from "../dispatch/middleware.ts";
 import type { ActionRegistry } from "../dispatch/registry.ts";
 import type { Authenticator } from "../protocol/auth.ts";
-import type { MessageCodec } from "../protocol/messages.ts";
+import type { MessageCodec } from "../protocol/message_codec.ts";
 import { Session } from "../session/session.ts";
 import type { Transport } from "../wire/transport.ts";
 import type { ConnectionLimits } from "./connection_options.ts";

@@ -1,7 +1,8 @@
 /**
  * When a client sends a call again, and when it resumes a stream: a call
  * refused unrun (the server was closing) goes once more; an idempotent call
- * whose connection dropped goes again up to `retry` times; a stream of
+ * whose connection dropped goes again, for at most `retry` tries in all,
+ * the first included; a stream of
  * tracked items resumes after the last one received. Every try gets only
  * what is left of the deadline fixed at the first, and an input stream
  * already (partly) sent is never sent again.
@@ -10,10 +11,10 @@
  */
 
 import { ClientError } from "../base/errors.ts";
-import type { CallOptions, StreamOptions } from "../dispatch/call_options.ts";
+import type { CallOptions, StreamOptions } from "../dispatch/peer.ts";
 import { wasNotRun } from "../protocol/wire_error.ts";
 import { isStreamSource } from "../protocol/stream.ts";
-import type { SessionCallOptions } from "../session/call_errors.ts";
+import type { SessionCallOptions } from "../session/outgoing_calls.ts";
 import type { PeerAddress } from "../wire/transport.ts";
 
 /** What the resend rules need from the client that sends. */
@@ -112,7 +113,8 @@ export function resendable(data: unknown): Resendable {
 /**
  * After a failure: a call the server refused unrun (it was closing) is
  * sent once more, on a new connection; an idempotent call whose connection
- * dropped is sent again up to `attempts` times; anything else fails as it is.
+ * dropped is sent again, for at most `attempts` tries in all (the first
+ * included); anything else fails as it is.
  *
  * @param redial The client.
  * @param error What the first try failed with.

@@ -9,7 +9,8 @@
 
 import { ServerError } from "../base/errors.ts";
 import { checkExtensions } from "../codec/extension.ts";
-import { MAX_HELLO_SIZE, MessageCodec } from "../protocol/messages.ts";
+import { MAX_HELLO_SIZE } from "../protocol/hello.ts";
+import { MessageCodec } from "../protocol/message_codec.ts";
 import type { ActionStatsTable } from "../dispatch/action_stats.ts";
 import type { Middleware } from "../dispatch/middleware.ts";
 import { ActionRegistry } from "../dispatch/registry.ts";

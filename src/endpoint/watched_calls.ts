@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { CallOptions, StreamOptions } from "../dispatch/call_options.ts";
+import type { CallOptions, StreamOptions } from "../dispatch/peer.ts";
 import {
   type CallInfo,
   type Middleware,

@@ -7,6 +7,30 @@
  * @module
  */
 
+import type { PeerFeatures } from "../session/connection.ts";
+
+/**
+ * What a bus peer takes (PROTOCOL.md, "NATS"): no batches (items go one by
+ * one), and answers' metadata. No hello is exchanged on the bus; the size
+ * of what is sent is bounded by the bus's `max_payload`, which its outbox
+ * cuts messages to, so the frame limit is not one the calls read.
+ *
+ * @example
+ * ```ts
+ * import { BUS_FEATURES } from "./bus.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(BUS_FEATURES.batch, false);
+ * assert.equal(BUS_FEATURES.metadata, true);
+ * ```
+ */
+export const BUS_FEATURES: PeerFeatures = Object.freeze({
+  batch: false,
+  metadata: true,
+  maxFrameSize: Infinity,
+  serves: false,
+});
+
 /** A message as it arrives on a subscription. */
 export interface BusMessage {
   /** The subject it was published to. */

@@ -15,19 +15,21 @@
 
 import { ClientError, ProtocolError, RemoteError } from "../base/errors.ts";
 import type { Peer } from "../dispatch/peer.ts";
-import {
-  type EndMessage,
-  type FragmentMessage,
-  type Message,
-  MessageType,
-  type RequestMessage,
-} from "../protocol/messages.ts";
+import type {
+  EndMessage,
+  FragmentMessage,
+  Message,
+  RequestMessage,
+} from "../protocol/message_table.ts";
+import { MessageType } from "../protocol/message_type.ts";
 import {
   IncomingRequests,
-  type RequestsHost,
+  type RequestsConnection,
   type RequestsOptions,
 } from "../session/incoming_requests.ts";
 import { Reassembly, type ReassemblyBudget } from "../session/reassembly.ts";
+import type { PeerFeatures } from "../session/connection.ts";
+import { BUS_FEATURES } from "./bus.ts";
 import {
   type AnsweredCaller,
   type AnswersHost,
@@ -54,7 +56,12 @@ export interface CallerHost extends AnswersHost {
 }
 
 /** The calls of one client inbox, on one instance. */
-export class BusCaller implements RequestsHost, AnsweredCaller, CallOwner {
+export class BusCaller
+  implements RequestsConnection, AnsweredCaller, CallOwner {
+  /** What a bus peer takes: no batches, answers' metadata. */
+  readonly features: PeerFeatures = BUS_FEATURES;
+  /** How the calls' answers go back to the client inbox. */
+  readonly out: CallerAnswers;
   /** The client inbox: every call's reply subject is `<inbox>.<id>`. */
   readonly inbox: string;
   /** Runs the calls. */
@@ -84,8 +91,8 @@ export class BusCaller implements RequestsHost, AnsweredCaller, CallOwner {
     this.inbox = inbox;
     this.#host = host;
     this.#open = host.openCalls;
-    this.#answers = new CallerAnswers(inbox, host, this);
-    this.requests = new IncomingRequests(this.#answers, this, options);
+    this.#answers = this.out = new CallerAnswers(inbox, host, this);
+    this.requests = new IncomingRequests(this, options);
     // A silent caller's calls stop by the liveness rules, and their pieces
     // with them: no timer of the reassembly's own.
     this.#reassembly = new Reassembly({

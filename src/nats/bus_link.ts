@@ -15,23 +15,28 @@
  */
 
 import { ClientError, type ProtocolError } from "../base/errors.ts";
-import { every } from "../base/ticker.ts";
-import type { CallOptions, StreamOptions } from "../dispatch/call_options.ts";
-import { MessageType } from "../protocol/messages.ts";
-import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
+import { every } from "../base/timers.ts";
+import type { CallOptions, StreamOptions } from "../dispatch/peer.ts";
+import { MessageType } from "../protocol/message_type.ts";
+import { outgoing, type OutgoingMessage } from "../protocol/message_table.ts";
 import { wireError } from "../protocol/wire_error.ts";
-import type { StreamCall } from "../session/call.ts";
 import {
-  type CallSender,
-  type CallsHost,
+  type CallsConnection,
+  type CallsOut,
   OutgoingCalls,
+  type StreamCall,
 } from "../session/outgoing_calls.ts";
+import type { MessageOut, PeerFeatures } from "../session/connection.ts";
+import {
+  BUS_FEATURES,
+  type BusConnection,
+  type BusSubscription,
+} from "./bus.ts";
 import { pause } from "../endpoint/backoff.ts";
 import { withinCall } from "../endpoint/call_deadline.ts";
 import type { ClientLink } from "../endpoint/client_link.ts";
 import type { LinkSetup } from "../endpoint/client_transport.ts";
 import { remainingTime, type StreamOpener } from "../endpoint/resend.ts";
-import type { BusConnection, BusSubscription } from "./bus.ts";
 import { BusOutbox } from "./bus_outbox.ts";
 import { closedError, wentSilent } from "./call_route.ts";
 import { CallRoutes, type CallRoutesPort } from "./call_routes.ts";
@@ -62,7 +67,11 @@ interface Open {
 
 /** A client's link to a service over NATS. */
 export class BusLink
-  implements ClientLink, StreamOpener, CallSender, CallsHost {
+  implements ClientLink, StreamOpener, CallsConnection, CallsOut {
+  /** What a bus peer takes: no batches, answers' metadata. */
+  readonly features: PeerFeatures = BUS_FEATURES;
+  /** The link sends its calls' messages itself. */
+  readonly out: CallsOut = this;
   /** How many tries a dropped idempotent call gets. */
   readonly attempts: number;
   readonly #target: LinkTarget;
@@ -109,7 +118,7 @@ export class BusLink
     this.#target = target;
     this.#setup = setup;
     this.attempts = setup.attempts;
-    this.#calls = new OutgoingCalls(this, this);
+    this.#calls = new OutgoingCalls(this);
     this.#inbox = new CallerInbox(
       this.#calls,
       this.#routes,
@@ -236,9 +245,9 @@ export class BusLink
     return this.#open;
   }
 
-  // --- CallSender: how OutgoingCalls' messages go on the bus ---
+  // --- CallsOut: how OutgoingCalls' messages go on the bus ---
 
-  /** {@inheritDoc CallSender.encodeChecked} */
+  /** {@inheritDoc MessageOut.encodeChecked} */
   encodeChecked(message: OutgoingMessage, what: string): Uint8Array[] {
     const parts = this.#open!.outbox.encodeChecked(message, what);
     if (message[0] === MessageType.REQUEST) {
@@ -285,7 +294,7 @@ export class BusLink
     }
   }
 
-  /** {@inheritDoc CallSender.sendIfOpen} */
+  /** {@inheritDoc MessageOut.sendIfOpen} */
   sendIfOpen(message: OutgoingMessage): void {
     const open = this.#open;
     if (open === undefined) return;
@@ -310,7 +319,7 @@ export class BusLink
     });
   }
 
-  /** {@inheritDoc CallSender.sendChecked} */
+  /** {@inheritDoc MessageOut.sendChecked} */
   sendChecked(message: OutgoingMessage): void | Promise<void> {
     const open = this.#open;
     if (open === undefined) return;
@@ -334,17 +343,17 @@ export class BusLink
     });
   }
 
-  /** {@inheritDoc CallSender.wireError} */
+  /** {@inheritDoc MessageOut.wireError} */
   wireError(
     code: string,
     thrown: unknown,
-  ): ReturnType<CallSender["wireError"]> {
+  ): ReturnType<MessageOut["wireError"]> {
     return wireError(code, thrown, true);
   }
 
-  // --- CallsHost ---
+  // --- CallsConnection ---
 
-  /** {@inheritDoc CallsHost.callError} */
+  /** {@inheritDoc ConnectionContext.callError} */
   callError(): ClientError {
     return closedError(false);
   }

@@ -10,7 +10,7 @@ import { concat } from "../base/bytes.ts";
 import { ClientError } from "../base/errors.ts";
 import type { MessageCodec } from "../protocol/message_codec.ts";
 import { pieces } from "../protocol/fragments.ts";
-import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
+import { outgoing, type OutgoingMessage } from "../protocol/message_table.ts";
 import type { BusConnection } from "./bus.ts";
 
 /**

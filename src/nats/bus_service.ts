@@ -12,12 +12,11 @@
  */
 
 import { ClientError, RemoteError } from "../base/errors.ts";
-import { every } from "../base/ticker.ts";
-import { ignore } from "../base/timers.ts";
+import { every, ignore } from "../base/timers.ts";
 import { Peer, type PeerConnection } from "../dispatch/peer.ts";
 import { isCount } from "../protocol/malformed.ts";
-import { type Message, MessageType } from "../protocol/messages.ts";
-import { outgoing } from "../protocol/outgoing.ts";
+import { type Message, outgoing } from "../protocol/message_table.ts";
+import { MessageType } from "../protocol/message_type.ts";
 import type {
   ServedEndpoint,
   ServingTransport,

@@ -10,12 +10,19 @@
  */
 
 import { ClientError, CodecError } from "../base/errors.ts";
-import { MessageType, type WireError } from "../protocol/messages.ts";
-import type { AnswerMeta } from "../protocol/message_table.ts";
+import { MessageType } from "../protocol/message_type.ts";
+import {
+  safeString,
+  type WireError,
+  wireError,
+} from "../protocol/wire_error.ts";
+import {
+  type AnswerMeta,
+  outgoing,
+  type OutgoingMessage,
+} from "../protocol/message_table.ts";
 import type { Metadata } from "../protocol/metadata.ts";
-import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
-import { safeString, wireError } from "../protocol/wire_error.ts";
-import type { AnswerSender } from "../session/incoming_requests.ts";
+import type { RequestsOut } from "../session/incoming_requests.ts";
 import type { BusOutbox } from "./bus_outbox.ts";
 
 /** What {@linkcode CallerAnswers} needs of the instance. */
@@ -47,7 +54,7 @@ export interface AnsweredCaller {
 }
 
 /** The answers to one client inbox's calls. */
-export class CallerAnswers implements AnswerSender {
+export class CallerAnswers implements RequestsOut {
   readonly #inbox: string;
   readonly #host: AnswersHost;
   readonly #caller: AnsweredCaller;
@@ -63,7 +70,7 @@ export class CallerAnswers implements AnswerSender {
     this.#caller = caller;
   }
 
-  /** {@inheritDoc AnswerSender.result} */
+  /** {@inheritDoc MessageOut.result} */
   result(id: number, value: unknown, metadata?: Metadata): void {
     if (this.#caller.isClosed) return;
     let parts: Uint8Array[];
@@ -96,7 +103,7 @@ export class CallerAnswers implements AnswerSender {
     this.#send(id, parts, undefined);
   }
 
-  /** {@inheritDoc AnswerSender.error} */
+  /** {@inheritDoc MessageOut.error} */
   error(id: number, error: WireError, metadata?: Metadata): void {
     if (this.#caller.isClosed) return;
     this.finish(id);
@@ -117,14 +124,14 @@ export class CallerAnswers implements AnswerSender {
     this.#send(id, parts, undefined);
   }
 
-  /** {@inheritDoc AnswerSender.answerMeta} */
+  /** {@inheritDoc MessageOut.answerMeta} */
   answerMeta(metadata: Metadata | undefined): AnswerMeta | undefined {
     return metadata === undefined || metadata.size === 0
       ? undefined
       : { metadata: metadata.toJSON() };
   }
 
-  /** {@inheritDoc AnswerSender.sendIfOpen} */
+  /** {@inheritDoc MessageOut.sendIfOpen} */
   sendIfOpen(message: OutgoingMessage): void {
     if (this.#caller.isClosed) return;
     const id = message[1] as number;
@@ -137,7 +144,7 @@ export class CallerAnswers implements AnswerSender {
     );
   }
 
-  /** {@inheritDoc AnswerSender.sendChecked} */
+  /** {@inheritDoc MessageOut.sendChecked} */
   sendChecked(message: OutgoingMessage): void {
     if (this.#caller.isClosed) return;
     const id = message[1] as number;
@@ -146,7 +153,7 @@ export class CallerAnswers implements AnswerSender {
     this.#send(id, parts, this.#host.instanceSubject);
   }
 
-  /** {@inheritDoc AnswerSender.wireError} */
+  /** {@inheritDoc MessageOut.wireError} */
   wireError(code: string, thrown: unknown): WireError {
     return wireError(code, thrown, this.#host.exposeStack);
   }

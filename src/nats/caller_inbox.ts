@@ -10,7 +10,8 @@
 
 import { ClientError, type ProtocolError } from "../base/errors.ts";
 import type { MessageCodec } from "../protocol/message_codec.ts";
-import { type Message, MessageType } from "../protocol/messages.ts";
+import type { Message } from "../protocol/message_table.ts";
+import { MessageType } from "../protocol/message_type.ts";
 import type { OutgoingCalls } from "../session/outgoing_calls.ts";
 import { Reassembly } from "../session/reassembly.ts";
 import type { BusMessage } from "./bus.ts";
@@ -23,6 +24,7 @@ import type { CallRoutes } from "./call_routes.ts";
  * @example
  * ```ts
  * import { CallerInbox } from "./caller_inbox.ts";
+ * import { BUS_FEATURES } from "./bus.ts";
  * import { CallRoutes } from "./call_routes.ts";
  * import { ClientError } from "../base/errors.ts";
  * import { MessageCodec } from "../protocol/message_codec.ts";
@@ -30,11 +32,13 @@ import type { CallRoutes } from "./call_routes.ts";
  * import assert from "node:assert/strict";
  *
  * const calls = new OutgoingCalls({
- *   isClosed: false,
- *   encodeChecked: () => [],
- *   sendData() {}, sendIfOpen() {}, sendChecked() {},
- *   wireError: (code) => ({ code, name: "Error", message: "" }),
- * }, {
+ *   features: BUS_FEATURES,
+ *   out: {
+ *     isClosed: false,
+ *     encodeChecked: () => [],
+ *     sendData() {}, sendIfOpen() {}, sendChecked() {},
+ *     wireError: (code) => ({ code, name: "Error", message: "" }),
+ *   },
  *   callError: () => new ClientError("CONNECTION_CLOSED", "closed"),
  *   busy() {}, quiet() {}, settled() {}, failProtocol() {}, blocked: () => undefined,
  * });

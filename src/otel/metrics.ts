@@ -2,16 +2,19 @@
  * The call-duration histograms of the OpenTelemetry RPC conventions
  * (`rpc.client.call.duration`, `rpc.server.call.duration`), made on the
  * meter of the provider given, or of the global one, again when the global
- * one changes.
+ * one changes; and whether an SDK is registered at all.
  *
  * @module
  */
 
 import {
+  createNoopMeter,
   type Histogram,
   type Meter,
   type MeterProvider,
   metrics,
+  ProxyTracerProvider,
+  trace,
 } from "@opentelemetry/api";
 
 /** The name spans and metrics are recorded under. */
@@ -82,4 +85,29 @@ export function durationHistograms(options: MeterSource): () => Instruments {
     }
     return instruments;
   };
+}
+
+// Whether an OpenTelemetry SDK is registered globally: without one, the
+// API answers with no-op providers, and the middleware skips its work.
+
+/** The provider the API answers with when no SDK is registered. */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/** The class of the meter the API answers with when no SDK is registered. */
+const NOOP_METER_CLASS = createNoopMeter().constructor;
+
+/**
+ * Whether a global tracer or meter provider is registered. Providers of
+ * another copy of the API count as registered: better a no-op middleware
+ * than no spans.
+ *
+ * @returns True when either is.
+ */
+export function isSdkRegistered(): boolean {
+  const tracerProvider = trace.getTracerProvider();
+  const noTracer = tracerProvider instanceof ProxyTracerProvider &&
+    tracerProvider.getDelegate() === NOOP_TRACER_PROVIDER;
+  const noMeter = metrics.getMeterProvider().getMeter(SCOPE).constructor ===
+    NOOP_METER_CLASS;
+  return !noTracer || !noMeter;
 }

@@ -17,8 +17,8 @@ import {
   type Field,
   type Message,
   MESSAGE_TABLE,
+  type OutgoingMessage,
 } from "./message_table.ts";
-import type { OutgoingMessage } from "./outgoing.ts";
 
 /** Options of {@linkcode MessageCodec}. */
 export interface MessageCodecOptions {
@@ -65,7 +65,7 @@ const SHAPES: readonly Shape[] = MESSAGE_TABLE.map((row, type): Shape => {
  * @example
  * ```ts
  * import { MessageCodec } from "./message_codec.ts";
- * import { outgoing } from "./outgoing.ts";
+ * import { outgoing } from "./message_table.ts";
  * import { MessageType } from "./message_type.ts";
  * import assert from "node:assert/strict";
  *

@@ -9,26 +9,135 @@
  * @module
  */
 
-import type { CodecError } from "../base/errors.ts";
-import { toWireError, type WireError } from "./error_object.ts";
-import { isCount, malformed } from "./malformed.ts";
-import { MessageType, type MessageTypeTag } from "./message_type.ts";
+import type { ClientError, CodecError } from "../base/errors.ts";
+import { toWireError, type WireError } from "./wire_error.ts";
+import { isCount, isRecord, malformed } from "./malformed.ts";
 import {
-  type AnswerMeta,
-  type ReadAnswerMeta,
-  readAnswerMeta,
-  readEventId,
-  readMeta,
-  type ReadRequestMeta,
-  type RequestMeta,
-} from "./message_meta.ts";
+  MAX_WINDOW,
+  MessageType,
+  type MessageTypeTag,
+} from "./message_type.ts";
+import { type Metadata, metadataFromWire } from "./metadata.ts";
 
-export type {
-  AnswerMeta,
-  ReadAnswerMeta,
-  ReadRequestMeta,
-  RequestMeta,
-} from "./message_meta.ts";
+// The meta maps of the message table: a request's optional fields
+// (deadline, stream window, input, resume point, metadata) and an answer's
+// metadata, with how each is read and checked into the decoded message.
+// Unknown keys are ignored, so later versions can add fields.
+
+/** The optional fields of a request (PROTOCOL.md, "Request"). */
+export interface RequestMeta {
+  /** Milliseconds the caller will wait for the answer, when it set a deadline. */
+  timeout?: number;
+  /** For a streamed result: how many items the caller takes before granting more. */
+  stream?: number;
+  /**
+   * For a streamed result between peers that send batches: how many bytes
+   * of item messages the caller takes before granting more (PROTOCOL.md,
+   * "Batches").
+   */
+  streamBytes?: number;
+  /** Whether the data comes as a stream of INPUT messages. */
+  input?: boolean;
+  /** For a resumed stream: the id of the last item the caller received. */
+  lastEventId?: string | number;
+  /** The call's metadata (PROTOCOL.md, "Metadata"), keys in lowercase. */
+  metadata?: Record<string, string>;
+}
+
+/** The request meta map as read: its metadata checked. */
+export interface ReadRequestMeta extends Omit<RequestMeta, "metadata"> {
+  /** The call's metadata. */
+  metadata?: Metadata;
+  /** Why the metadata was refused: only its call fails (`INVALID_REQUEST`). */
+  metadataError?: ClientError;
+}
+
+/** The optional last item of a RESULT, ERROR or END (PROTOCOL.md, "Metadata"). */
+export interface AnswerMeta {
+  /** The answer's metadata, keys in lowercase. */
+  metadata?: Record<string, string>;
+}
+
+/** The answer meta map as read. */
+export interface ReadAnswerMeta {
+  /** The answer's metadata. */
+  metadata?: Metadata;
+  /** Why the metadata was refused: only its call fails. */
+  metadataError?: ClientError;
+}
+
+/** Reads a `metadata` field into a message: the metadata, or the error its call fails with. */
+function readMetadata(value: unknown, into: Draft): void {
+  if (value === undefined || value === null) return;
+  const metadata = metadataFromWire(value);
+  if (metadata instanceof Error) into.metadataError = metadata;
+  else if (metadata.size > 0) into.metadata = metadata;
+}
+
+/**
+ * Reads the meta map of an answer; unknown keys are ignored.
+ *
+ * @param meta The map as sent, or nil.
+ * @param answer The message being decoded: the metadata lands on it.
+ * @throws {ProtocolError} `PROTOCOL` when it is not a map.
+ */
+export function readAnswerMeta(meta: unknown, answer: Draft): void {
+  if (meta === undefined || meta === null) return;
+  if (!isRecord(meta)) throw malformed("an answer's meta must be a map");
+  readMetadata(meta.metadata, answer);
+}
+
+/**
+ * Reads the request meta map into the request; unknown keys are ignored.
+ *
+ * @param meta The map as sent, or nil.
+ * @param request The message being decoded: the fields land on it.
+ * @throws {ProtocolError} `PROTOCOL` when a field is malformed.
+ */
+export function readMeta(meta: unknown, request: Draft): void {
+  if (meta === undefined || meta === null) return;
+  if (!isRecord(meta)) throw malformed("a request's meta must be a map");
+  const { timeout, stream, streamBytes, input, lastEventId, metadata } = meta;
+  if (timeout !== undefined) {
+    if (typeof timeout !== "number" || !(timeout >= 0)) {
+      throw malformed("a request's timeout must be a number of milliseconds");
+    }
+    request.timeout = timeout;
+  }
+  if (stream !== undefined) {
+    if (!isCount(stream) || stream === 0 || stream > MAX_WINDOW) {
+      throw malformed(
+        `a request's stream window must be a whole number from 1 to ${MAX_WINDOW}`,
+      );
+    }
+    request.stream = stream;
+  }
+  if (streamBytes !== undefined) {
+    if (!isCount(streamBytes) || streamBytes === 0) {
+      throw malformed(
+        "a request's stream byte window must be a positive whole number",
+      );
+    }
+    request.streamBytes = streamBytes;
+  }
+  if (input === true) request.input = true;
+  if (lastEventId !== undefined) request.lastEventId = readEventId(lastEventId);
+  readMetadata(metadata, request);
+}
+
+/**
+ * Reads a stream item's event id.
+ *
+ * @param id The item as sent.
+ * @returns The id.
+ * @throws {ProtocolError} `PROTOCOL` when it is neither a string nor a number.
+ */
+export function readEventId(id: unknown): string | number {
+  if (typeof id !== "string" && typeof id !== "number") {
+    throw malformed("an event id must be a string or a number");
+  }
+  return id;
+}
 
 /** A message being decoded, while the table's readers fill it in. */
 export type Draft = Record<string, unknown>;
@@ -364,3 +473,151 @@ export type MessageOf<T extends MessageTypeTag> = T extends MessageTypeTag
 
 /** Any message after the hello, as decoded. */
 export type Message = MessageOf<MessageTypeTag>;
+
+/** A request to run an action. */
+export type RequestMessage = MessageOf<typeof MessageType.REQUEST>;
+/** The successful answer to a request. */
+export type ResultMessage = MessageOf<typeof MessageType.RESULT>;
+/** The failed answer to a request. */
+export type ErrorMessage = MessageOf<typeof MessageType.ERROR>;
+/** One item of a streamed result (`ITEM`, with its event id) or of a streamed input (`INPUT`). */
+export type ItemMessage =
+  | MessageOf<typeof MessageType.ITEM>
+  | (MessageOf<typeof MessageType.INPUT> & { eventId?: undefined });
+/** Several items in one message (PROTOCOL.md, "Batches"): `ITEMS` for a result stream (with the last tracked item's id), `INPUTS` for an input stream. */
+export type ItemsMessage =
+  | MessageOf<typeof MessageType.ITEMS>
+  | (MessageOf<typeof MessageType.INPUTS> & { eventId?: undefined });
+/** A stream ended: `END` for a result stream, `INPUT_END` for an input stream (with `error` when its source failed). */
+export type EndMessage = MessageOf<
+  typeof MessageType.END | typeof MessageType.INPUT_END
+>;
+/** More items are welcome: `CREDIT` for a result stream, `INPUT_CREDIT` for an input stream. */
+export type CreditMessage = MessageOf<
+  typeof MessageType.CREDIT | typeof MessageType.INPUT_CREDIT
+>;
+/** A piece of a large message, sent in pieces so other messages can pass between them. */
+export type FragmentMessage = MessageOf<typeof MessageType.FRAGMENT>;
+/** The requester gave up on a request (`CANCEL`), or the handler stopped reading its input (`INPUT_STOP`). */
+export type CancelMessage = MessageOf<
+  typeof MessageType.CANCEL | typeof MessageType.INPUT_STOP
+>;
+/** A heartbeat, answered with a pong carrying the same number. */
+export type PingMessage = MessageOf<
+  typeof MessageType.PING | typeof MessageType.PONG
+>;
+/** The peer is closing this connection; `error` says why when it is not a clean shutdown. */
+export type GoodbyeMessage = MessageOf<typeof MessageType.GOODBYE>;
+/** A client proves who it is (PROTOCOL.md, "Authentication"). */
+export type AuthMessage = MessageOf<typeof MessageType.AUTH>;
+/** The server accepted the client; its proof shows it knows the secret too. */
+export type AuthOkMessage = MessageOf<typeof MessageType.AUTH_OK>;
+
+// Outgoing messages: one builder per row of the message table, taking the
+// row's items in order. Their type is derived from the table and branded,
+// so `MessageCodec.encode` takes only what a builder made.
+
+/** Types only: the brand that only builders put on a message. */
+export declare const outgoingBrand: unique symbol;
+
+/**
+ * A message ready to encode, made only by {@linkcode outgoing}'s builders:
+ * an array literal, however right, is not one.
+ */
+export type OutgoingMessage<T extends MessageTypeTag = MessageTypeTag> =
+  T extends MessageTypeTag ? readonly [T, ...SentItems<RowOf<T>["fields"]>] & {
+      readonly [outgoingBrand]: T;
+    }
+    : never;
+
+/** The builders: one per row, named as the row, taking its items in order. */
+export type MessageBuilders = {
+  [R in MessageRow as R["name"]]: (
+    ...items: SentItems<R["fields"]>
+  ) => OutgoingMessage<R["type"]>;
+};
+
+/** Checks a literal against the table and brands it; V8 inlines it away. */
+function seal<T extends MessageTypeTag>(
+  message: readonly [T, ...SentItems<RowOf<T>["fields"]>],
+): OutgoingMessage<T> {
+  return message as unknown as OutgoingMessage<T>;
+}
+
+/**
+ * Builds each outgoing message from its items, in the table's order. A
+ * trailing optional item left `undefined` is left out of the message.
+ *
+ * @example
+ * ```ts
+ * import { MessageCodec } from "./message_codec.ts";
+ * import { outgoing } from "./message_table.ts";
+ * import { MessageType } from "./message_type.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const codec = new MessageCodec([]);
+ * const parts = codec.encode(outgoing.credit(7, 16));
+ * assert.deepStrictEqual(codec.decode(parts[0]), {
+ *   type: MessageType.CREDIT,
+ *   id: 7,
+ *   count: 16,
+ * });
+ * ```
+ */
+export const outgoing: MessageBuilders = {
+  request: (id, action, data, meta) =>
+    meta === undefined
+      ? seal([MessageType.REQUEST, id, action, data])
+      : seal([MessageType.REQUEST, id, action, data, meta]),
+  result: (id, value, meta) =>
+    meta === undefined
+      ? seal([MessageType.RESULT, id, value])
+      : seal([MessageType.RESULT, id, value, meta]),
+  error: (id, error, meta) =>
+    meta === undefined
+      ? seal([MessageType.ERROR, id, error])
+      : seal([MessageType.ERROR, id, error, meta]),
+  cancel: (id) => seal([MessageType.CANCEL, id]),
+  ping: (id) => seal([MessageType.PING, id]),
+  pong: (id) => seal([MessageType.PONG, id]),
+  goodbye: (error) =>
+    error === undefined
+      ? seal([MessageType.GOODBYE])
+      : seal([MessageType.GOODBYE, error]),
+  auth: (proof, credentials) =>
+    credentials === undefined
+      ? seal([MessageType.AUTH, proof])
+      : seal([MessageType.AUTH, proof, credentials]),
+  authOk: (proof) => seal([MessageType.AUTH_OK, proof]),
+  item: (id, item, eventId) =>
+    eventId === undefined
+      ? seal([MessageType.ITEM, id, item])
+      : seal([MessageType.ITEM, id, item, eventId]),
+  end: (id, error, meta) =>
+    meta !== undefined
+      ? seal([MessageType.END, id, error ?? null, meta])
+      : error === undefined || error === null
+      ? seal([MessageType.END, id])
+      : seal([MessageType.END, id, error]),
+  credit: (id, count, byteCount) =>
+    byteCount === undefined
+      ? seal([MessageType.CREDIT, id, count])
+      : seal([MessageType.CREDIT, id, count, byteCount]),
+  input: (id, item) => seal([MessageType.INPUT, id, item]),
+  inputEnd: (id, error) =>
+    error === undefined
+      ? seal([MessageType.INPUT_END, id])
+      : seal([MessageType.INPUT_END, id, error]),
+  inputCredit: (id, count, byteCount) =>
+    byteCount === undefined
+      ? seal([MessageType.INPUT_CREDIT, id, count])
+      : seal([MessageType.INPUT_CREDIT, id, count, byteCount]),
+  inputStop: (id) => seal([MessageType.INPUT_STOP, id]),
+  fragment: (id, total, bytes) =>
+    seal([MessageType.FRAGMENT, id, total, bytes]),
+  items: (id, items, eventId) =>
+    eventId === undefined
+      ? seal([MessageType.ITEMS, id, items])
+      : seal([MessageType.ITEMS, id, items, eventId]),
+  inputs: (id, items) => seal([MessageType.INPUTS, id, items]),
+};

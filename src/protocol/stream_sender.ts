@@ -7,8 +7,7 @@
  */
 
 import { ProtocolError } from "../base/errors.ts";
-import { TIME_SLICE } from "./stream_window.ts";
-import { Tracked } from "./tracked.ts";
+import { TIME_SLICE, Tracked } from "./stream.ts";
 
 /** How a {@linkcode StreamSender} reaches the peer. */
 export interface StreamSenderPort {

@@ -7,26 +7,32 @@
  * @module
  */
 
-import { formatAddress } from "../base/address.ts";
+import { formatAddress } from "../wire/transport.ts";
 import { deferred } from "../base/deferred.ts";
 import { ClientError, ProtocolError } from "../base/errors.ts";
 import { housekeeping, ignore, type TimerHandle } from "../base/timers.ts";
-import { type Authenticator, NONCE_LABELS, prove } from "../protocol/auth.ts";
 import {
+  type Authenticator,
   checkClient,
   checkServer,
   isAuthRequired,
+  NONCE_LABELS,
+  prove,
   unauthorized,
-} from "./auth_checks.ts";
+} from "../protocol/auth.ts";
 import {
   type GoodbyeMessage,
-  type Hello,
   type Message,
+  outgoing,
+  type OutgoingMessage,
+} from "../protocol/message_table.ts";
+import type { Hello } from "../protocol/hello.ts";
+import type { PeerFeatures } from "./connection.ts";
+import {
   MessageType,
   NONCE_SIZE,
   PROTOCOL_VERSION,
-} from "../protocol/messages.ts";
-import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
+} from "../protocol/message_type.ts";
 import type { Peer } from "../dispatch/peer.ts";
 
 /**
@@ -51,8 +57,8 @@ export interface HandshakeHost {
   limitFrames(size: number): void;
   /** Sends an authentication message (AUTH or AUTH_OK). */
   send(message: OutgoingMessage): void;
-  /** The peer's hello arrived. */
-  hello(hello: Hello): void;
+  /** The peer's hello arrived, and settled these features. */
+  negotiated(features: PeerFeatures): void;
   /** The handshake is done: calls may go. */
   opened(hello: Hello): void;
   /** The handshake failed: tell the peer why, then close. */
@@ -85,6 +91,36 @@ export interface HandshakeOptions {
   codec: HandshakeDecoder;
 }
 
+/**
+ * What the peer's hello settles for this connection (PROTOCOL.md, "Hello"):
+ * this side takes every feature, so the peer's hello decides.
+ *
+ * @param theirs The peer's hello.
+ * @returns The features, frozen.
+ *
+ * @example
+ * ```ts
+ * import { negotiate } from "./handshake.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const features = negotiate({
+ *   version: 1, nonce: new Uint8Array(16),
+ *   maxFrameSize: 1024, authRequired: false, batch: true,
+ * });
+ * assert.equal(features.batch, true);
+ * assert.equal(features.metadata, false);
+ * assert.equal(features.maxFrameSize, 1024);
+ * ```
+ */
+export function negotiate(theirs: Hello): PeerFeatures {
+  return Object.freeze({
+    batch: theirs.batch === true,
+    metadata: theirs.metadata === true,
+    maxFrameSize: theirs.maxFrameSize,
+    serves: theirs.serves === true,
+  });
+}
+
 /** hello: waiting for the peer's hello; auth: for its AUTH or AUTH_OK; checking: verifying it; done. */
 type Step = "hello" | "auth" | "checking" | "done";
 
@@ -94,7 +130,7 @@ type Step = "hello" | "auth" | "checking" | "done";
  * @example
  * ```ts
  * import { Handshake } from "./handshake.ts";
- * import { MessageCodec } from "../protocol/messages.ts";
+ * import { MessageCodec } from "../protocol/message_codec.ts";
  * import assert from "node:assert/strict";
  *
  * const codec = new MessageCodec([]);
@@ -285,7 +321,7 @@ export class Handshake {
     } catch (error) {
       return this.#host.failProtocol(error as ProtocolError);
     }
-    this.#host.hello(hello);
+    this.#host.negotiated(negotiate(hello));
     const auth = this.#auth;
     const role = this.#options.role;
     // Known by now (the TLS handshake is done once the hello arrives), and

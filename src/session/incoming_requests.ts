@@ -11,32 +11,328 @@
  * @module
  */
 
-import { DeadlineQueue } from "../base/deadline_queue.ts";
+import { DeadlineQueue } from "../base/deadline.ts";
 import { ClientError, ProtocolError } from "../base/errors.ts";
 import { ignore } from "../base/timers.ts";
 import type { CallRecorder } from "../dispatch/action_stats.ts";
-import type { Peer } from "../dispatch/peer.ts";
-import { RequestContext } from "../dispatch/request_context.ts";
 import {
   type ActionLookup,
+  RequestContext,
   type Responder,
   runAction,
+  runWithMiddleware,
   unknownAction,
 } from "../dispatch/run_action.ts";
-import type {
-  EndMessage,
-  ItemMessage,
-  ItemsMessage,
-  RequestMessage,
-  WireError,
-} from "../protocol/messages.ts";
-import type { OutgoingMessage } from "../protocol/outgoing.ts";
+import {
+  type EndMessage,
+  type ItemMessage,
+  type ItemsMessage,
+  type Message,
+  outgoing,
+  type RequestMessage,
+} from "../protocol/message_table.ts";
+import { errorFromWire, type WireError } from "../protocol/wire_error.ts";
 import { isIdle, type Middleware } from "../dispatch/middleware.ts";
-import { runWatched } from "../dispatch/run_watched.ts";
-import type { AnswerMeta } from "../protocol/message_table.ts";
-import type { Metadata } from "../protocol/metadata.ts";
-import { RequestInputs } from "./request_inputs.ts";
-import { ResultStreams } from "./result_streams.ts";
+import { StreamSender } from "../protocol/stream_sender.ts";
+import { MessageType } from "../protocol/message_type.ts";
+import type { ConnectionContext, MessageOut } from "./connection.ts";
+import { BATCH_WINDOW, BYTE_WINDOW, INPUT_WINDOW } from "../protocol/stream.ts";
+import { StreamReceiver } from "../protocol/stream_receiver.ts";
+import { batchItems } from "../protocol/malformed.ts";
+
+// The streamed results of the peer's requests on one connection: the window
+// each streamed request asked for, and the `StreamSender` that sends a
+// handler's items as the caller grants credit, then END (or the error the
+// stream failed with).
+
+/** Called once a streamed result is over, with why it failed part way. */
+export type StreamDone = (
+  context: RequestContext,
+  failure: WireError | undefined,
+) => void;
+
+/** The streamed results of one connection's requests, by request id. */
+class ResultStreams {
+  readonly #sender: RequestsOut;
+  readonly #host: RequestsConnection;
+  readonly #done: StreamDone;
+  /** The windows of requests that take a streamed result, until the result comes. */
+  #windows: Map<number, number> | undefined;
+  /** Their byte windows, for requests that set one. */
+  #byteWindows: Map<number, number> | undefined;
+  /** Requests whose results are being streamed. */
+  #streams: Map<number, StreamSender> | undefined;
+
+  /**
+   * Starts with no result streaming.
+   *
+   * @param connection The connection, and how items and ends go out on it.
+   * @param done Called once each stream is over.
+   */
+  constructor(connection: RequestsConnection, done: StreamDone) {
+    this.#sender = connection.out;
+    this.#host = connection;
+    this.#done = done;
+  }
+
+  /**
+   * Request `id` takes a streamed result, with `window` items in flight.
+   *
+   * @param id The request id.
+   * @param window How many items may go before the caller grants more.
+   * @param byteWindow How many bytes of item messages may go before the
+   * caller grants more, when it counts bytes (PROTOCOL.md, "Batches").
+   */
+  expect(id: number, window: number, byteWindow?: number): void {
+    (this.#windows ??= new Map()).set(id, window);
+    if (byteWindow !== undefined) {
+      (this.#byteWindows ??= new Map()).set(id, byteWindow);
+    }
+  }
+
+  /**
+   * Streams a handler's items, if its request asked for a stream.
+   *
+   * @param context The request.
+   * @param source The handler's items.
+   * @returns Whether the stream started (false: the caller asked for no stream).
+   */
+  start(context: RequestContext, source: AsyncIterable<unknown>): boolean {
+    const id = context.requestId;
+    const window = this.#windows?.get(id);
+    if (window === undefined) return false;
+    const sender = this.#sender;
+    /** Why the stream failed part way, for the stats. */
+    let failure: WireError | undefined;
+    const stream = new StreamSender(
+      source,
+      {
+        item: (value, eventId) =>
+          sender.sendChecked(outgoing.item(id, value, eventId)),
+        items: this.#host.features.batch && sender.sendMeasured !== undefined
+          ? (values, eventId) =>
+            sender.sendMeasured!(outgoing.items(id, values, eventId))
+          : undefined,
+        end: () =>
+          sender.sendIfOpen(
+            outgoing.end(
+              id,
+              undefined,
+              sender.answerMeta(context.answerMetadata),
+            ),
+          ),
+        fail: (error) => {
+          failure = sender.wireError(
+            error instanceof ClientError && error.code === "FRAME_TOO_LARGE"
+              ? "FRAME_TOO_LARGE"
+              : "ACTION_FAILED",
+            error,
+          );
+          sender.error(id, failure, context.answerMetadata);
+        },
+        blocked: () => this.#host.blocked(),
+      },
+      window,
+      this.#byteWindows?.get(id),
+    );
+    (this.#streams ??= new Map()).set(id, stream);
+    stream.run().then(() => {
+      // A stream dropped at its deadline may have left its id to a new request.
+      if (this.#streams?.get(id) === stream) this.#streams.delete(id);
+      this.#done(context, failure);
+    });
+    return true;
+  }
+
+  /**
+   * The caller grants credit for a streamed result.
+   *
+   * @param id The request id.
+   * @param count How many more items may go.
+   * @param bytes How many more bytes may go, when the stream counts them.
+   */
+  grant(id: number, count: number, bytes?: number): void {
+    try {
+      this.#streams?.get(id)?.grant(count, bytes);
+    } catch (error) {
+      this.#host.failProtocol(error as ProtocolError);
+    }
+  }
+
+  /**
+   * Stops request `id`'s stream: its generator's `finally` runs.
+   *
+   * @param id The request id.
+   */
+  stop(id: number): void {
+    this.#streams?.get(id)?.stop();
+  }
+
+  /**
+   * Stops request `id`'s stream and forgets it at once, so that its id is
+   * free: its generator's `finally` runs, and nothing more is sent.
+   *
+   * @param id The request id.
+   */
+  drop(id: number): void {
+    const stream = this.#streams?.get(id);
+    if (stream === undefined) return;
+    this.#streams!.delete(id);
+    stream.stop();
+  }
+
+  /**
+   * Request `id`'s run is over: its window is no longer needed.
+   *
+   * @param id The request id.
+   */
+  finish(id: number): void {
+    this.#windows?.delete(id);
+    this.#byteWindows?.delete(id);
+  }
+
+  /** The connection is gone: every stream stops. */
+  stopAll(): void {
+    for (const stream of this.#streams?.values() ?? []) stream.stop();
+  }
+}
+
+// The streamed inputs of the peer's requests on one connection: each
+// request that takes its data as a stream reads it through a
+// `StreamReceiver` here, which grants the caller credit as the handler
+// reads, and tells it to stop when the handler leaves early.
+
+/** The streamed inputs of one connection's requests, by request id. */
+class RequestInputs {
+  readonly #control: RequestsOut;
+  readonly #host: RequestsConnection;
+  /** Requests whose data is streaming in. */
+  #streams: Map<number, StreamReceiver> | undefined;
+
+  /**
+   * Starts with no input streaming in.
+   *
+   * @param connection The connection, and how credit and stops go to the
+   * caller on it.
+   */
+  constructor(connection: RequestsConnection) {
+    this.#control = connection.out;
+    this.#host = connection;
+  }
+
+  /**
+   * Opens the input of request `id`, for its handler to read.
+   *
+   * @param id The request id.
+   * @returns The items, as they arrive.
+   */
+  open(id: number): StreamReceiver {
+    const batches = this.#host.features.batch;
+    const input = new StreamReceiver(
+      batches ? BATCH_WINDOW : INPUT_WINDOW,
+      {
+        grant: (count, bytes) =>
+          this.#control.sendIfOpen(outgoing.inputCredit(id, count, bytes)),
+        stop: () => {
+          this.#streams?.delete(id);
+          this.#control.sendIfOpen(outgoing.inputStop(id));
+        },
+      },
+      batches ? BYTE_WINDOW : undefined,
+    );
+    (this.#streams ??= new Map()).set(id, input);
+    return input;
+  }
+
+  /**
+   * An item of a request's streamed data arrived.
+   *
+   * @param message The item.
+   * @param size The size of the message, which the byte credit counts.
+   */
+  item(message: ItemMessage, size = 0): void {
+    const input = this.#streams?.get(message.id);
+    if (input === undefined) return; // The handler stopped reading.
+    if (message.itemError) {
+      return this.#failItem(message.id, input, message.itemError);
+    }
+    try {
+      input.push(message.item, size);
+    } catch (error) {
+      this.#host.failProtocol(error as ProtocolError);
+    }
+  }
+
+  /**
+   * Several items of a request's streamed data arrived in one message.
+   *
+   * @param message The items.
+   * @param size The size of the message, which the byte credit counts.
+   */
+  items(message: ItemsMessage, size: number): void {
+    const input = this.#streams?.get(message.id);
+    if (input === undefined) return; // The handler stopped reading.
+    if (message.itemsError) {
+      return this.#failItem(message.id, input, message.itemsError);
+    }
+    try {
+      input.pushAll(batchItems(message.items), size);
+    } catch (error) {
+      this.#host.failProtocol(error as ProtocolError);
+    }
+  }
+
+  /**
+   * Request `id`'s input stops with an error: the handler's loop throws
+   * it, and the caller is told to stop sending.
+   *
+   * @param id The request id.
+   * @param reason What the loop throws.
+   */
+  fail(id: number, reason: unknown): void {
+    const input = this.#streams?.get(id);
+    if (input !== undefined) this.#failItem(id, input, reason);
+  }
+
+  /** An item cannot be decoded: the handler's loop throws, the caller stops. */
+  #failItem(id: number, input: StreamReceiver, error: unknown): void {
+    this.#streams?.delete(id);
+    input.fail(error);
+    this.#control.sendIfOpen(outgoing.inputStop(id));
+  }
+
+  /**
+   * A request's streamed data ended (with an error when the caller's source failed).
+   *
+   * @param message The end.
+   */
+  end(message: EndMessage): void {
+    const input = this.#streams?.get(message.id);
+    this.#streams?.delete(message.id);
+    if (message.error) input?.fail(errorFromWire(message.error));
+    else input?.end();
+  }
+
+  /**
+   * Request `id`'s run is over: its input stops, the handler is done reading.
+   *
+   * @param id The request id.
+   */
+  finish(id: number): void {
+    const input = this.#streams?.get(id);
+    if (input !== undefined) input.return();
+  }
+
+  /**
+   * The connection is gone: every input still open fails.
+   *
+   * @param reason Why.
+   */
+  failAll(reason: unknown): void {
+    for (const input of this.#streams?.values() ?? []) input.fail(reason);
+    this.#streams?.clear();
+  }
+}
 
 /**
  * How long after a request's deadline the server ends it itself. A caller
@@ -45,45 +341,33 @@ import { ResultStreams } from "./result_streams.ts";
  */
 const DEADLINE_GRACE = 200;
 
-/** How {@linkcode IncomingRequests} answers; the outbox implements it. */
-export interface AnswerSender {
-  /** Answers a request with its result (and the answer's metadata). */
-  result(id: number, value: unknown, metadata?: Metadata): void;
-  /** Answers a request with an error (and the answer's metadata). */
-  error(id: number, error: WireError, metadata?: Metadata): void;
-  /** The meta item of an answer carrying `metadata`, if it may go. */
-  answerMeta?(metadata: Metadata | undefined): AnswerMeta | undefined;
-  /** Sends a control message unless the connection is gone. */
-  sendIfOpen(message: OutgoingMessage): void;
-  /** Sends a stream item unless the connection is gone; throws when it cannot go. */
-  sendChecked(message: OutgoingMessage): void | Promise<void>;
-  /** The error object sent for a thrown value. */
-  wireError(code: string, thrown: unknown): WireError;
-  /** Whether the peer takes batches of items and byte credit (PROTOCOL.md, "Batches"). */
-  readonly peerTakesBatches?: boolean;
-  /** Sends a batch of items unless the connection is gone, and gives back its size. */
-  sendMeasured?(message: OutgoingMessage): number | Promise<number>;
-}
+/** How {@linkcode IncomingRequests} answers: the part of a connection's {@linkcode MessageOut} it uses. */
+export type RequestsOut = Pick<
+  MessageOut,
+  | "result"
+  | "error"
+  | "answerMeta"
+  | "sendIfOpen"
+  | "sendChecked"
+  | "sendMeasured"
+  | "wireError"
+>;
 
 /** What {@linkcode IncomingRequests} needs of its connection. */
-export interface RequestsHost {
-  /** The peer, for the handlers' context. */
-  readonly peer: Peer;
-  /** Who the peer is. */
-  readonly identity: unknown;
-  /** Whether this side refuses new requests (it is leaving). */
-  readonly isRefusing: boolean;
-  /** Whether the connection is gone. */
-  readonly isClosed: boolean;
-  /** Whether answers are queued faster than the peer reads them. */
-  readonly isCongested: boolean;
-  /** Resolves once what is queued is written. */
-  drain(): Promise<void>;
-  /** A promise while the peer does not read what is queued. */
-  blocked(): Promise<void> | undefined;
-  /** The peer broke the protocol. */
-  failProtocol(error: ProtocolError): void;
-}
+export type RequestsConnection =
+  & Pick<
+    ConnectionContext,
+    | "features"
+    | "peer"
+    | "identity"
+    | "isRefusing"
+    | "isClosed"
+    | "isCongested"
+    | "drain"
+    | "blocked"
+    | "failProtocol"
+  >
+  & { readonly out: RequestsOut };
 
 /** Options of {@linkcode IncomingRequests}. */
 export interface RequestsOptions {
@@ -103,8 +387,8 @@ export interface RequestsOptions {
 export class IncomingRequests implements Responder {
   /** Whether error stacks are sent to the peer. */
   readonly exposeStack: boolean;
-  readonly #sender: AnswerSender;
-  readonly #host: RequestsHost;
+  readonly #sender: RequestsOut;
+  readonly #host: RequestsConnection;
   readonly #actions: ActionLookup | undefined;
   readonly #maxInFlight: number;
   readonly #stats: CallRecorder | undefined;
@@ -129,21 +413,15 @@ export class IncomingRequests implements Responder {
   /**
    * Takes the requests of one connection.
    *
-   * @param sender How answers go out.
-   * @param host The connection.
+   * @param connection The connection, and how answers go out on it.
    * @param options The actions and limits.
    */
-  constructor(
-    sender: AnswerSender,
-    host: RequestsHost,
-    options: RequestsOptions,
-  ) {
-    this.#sender = sender;
-    this.#host = host;
-    this.#inputs = new RequestInputs(sender, host);
+  constructor(connection: RequestsConnection, options: RequestsOptions) {
+    this.#sender = connection.out;
+    this.#host = connection;
+    this.#inputs = new RequestInputs(connection);
     this.#results = new ResultStreams(
-      sender,
-      host,
+      connection,
       (context, failure) => this.#done(context, failure),
     );
     this.#actions = options.actions;
@@ -159,11 +437,31 @@ export class IncomingRequests implements Responder {
   }
 
   /**
-   * A REQUEST arrived.
+   * A message for the peer's requests arrived: REQUEST, CANCEL, CREDIT,
+   * INPUT, INPUTS or INPUT_END (other messages are not the requests').
    *
-   * @param request The request.
+   * @param message The message.
+   * @param size Its encoded size, which the byte credit counts.
    */
-  receive(request: RequestMessage): void {
+  receive(message: Message, size = 0): void {
+    switch (message.type) {
+      case MessageType.REQUEST:
+        return this.#request(message);
+      case MessageType.CANCEL:
+        return this.cancel(message.id);
+      case MessageType.CREDIT:
+        return this.grant(message.id, message.count, message.byteCount);
+      case MessageType.INPUT:
+        return this.input(message, size);
+      case MessageType.INPUTS:
+        return this.inputs(message, size);
+      case MessageType.INPUT_END:
+        return this.inputEnd(message);
+    }
+  }
+
+  /** A REQUEST arrived. */
+  #request(request: RequestMessage): void {
     if (this.#running?.has(request.id) || this.#deferredIds.has(request.id)) {
       // Overwriting the first would orphan its handler: its signal would
       // never abort, nor its generator's finally run.
@@ -389,7 +687,7 @@ export class IncomingRequests implements Responder {
         this,
       );
     }
-    runWatched(
+    runWithMiddleware(
       middleware,
       action,
       request.data,

@@ -6,9 +6,9 @@
  * @module
  */
 
-import { type Address, formatAddress } from "../base/address.ts";
+import { type Address, formatAddress } from "../wire/transport.ts";
 import { ClientError } from "../base/errors.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, systemClock } from "./connection.ts";
 
 /** A peer silent for this many heartbeat intervals is taken for dead. */
 export const MISSED_HEARTBEATS = 3;

@@ -14,11 +14,19 @@ import {
   MAX_FRAGMENTED,
   pieces,
 } from "../protocol/fragments.ts";
-import type { Hello, WireError } from "../protocol/messages.ts";
-import type { AnswerMeta } from "../protocol/message_table.ts";
+import type { Hello } from "../protocol/hello.ts";
+import {
+  safeString,
+  type WireError,
+  wireError,
+} from "../protocol/wire_error.ts";
+import {
+  type AnswerMeta,
+  outgoing,
+  type OutgoingMessage,
+} from "../protocol/message_table.ts";
 import type { Metadata } from "../protocol/metadata.ts";
-import { outgoing, type OutgoingMessage } from "../protocol/outgoing.ts";
-import { safeString, wireError } from "../protocol/wire_error.ts";
+import type { MessageOut, PeerFeatures } from "./connection.ts";
 
 /** Where an {@linkcode Outbox} writes frames: the transport, or a fake. */
 export interface FrameSink {
@@ -42,8 +50,8 @@ export interface MessageEncoder {
  * @example
  * ```ts
  * import { Outbox } from "./outbox.ts";
- * import { MessageCodec } from "../protocol/messages.ts";
- * import { outgoing } from "../protocol/outgoing.ts";
+ * import { MessageCodec } from "../protocol/message_codec.ts";
+ * import { outgoing } from "../protocol/message_table.ts";
  * import assert from "node:assert/strict";
  *
  * const frames: Uint8Array[][] = [];
@@ -55,19 +63,14 @@ export interface MessageEncoder {
  * assert.equal(frames.length, 1);
  * ```
  */
-export class Outbox {
+export class Outbox implements MessageOut {
   readonly #sink: FrameSink;
   readonly #codec: MessageEncoder;
   readonly #exposeStack: boolean;
   /** The largest frame the peer accepts, once its hello said. */
   #peerLimit = Infinity;
   /** Whether the peer's hello said it reads answers' metadata: else none is sent. */
-  peerTakesMetadata = false;
-  /**
-   * Whether the peer's hello said it takes batches of stream items and
-   * byte credit (PROTOCOL.md, "Batches"): else items go one by one.
-   */
-  peerTakesBatches = false;
+  #peerTakesMetadata = false;
   #isClosed = false;
   #nextFragment = 1;
   /** Fragmented messages on their way, and their total size: kept within the peer's budget. */
@@ -95,12 +98,14 @@ export class Outbox {
 
   /**
    * The peer's hello arrived: frames above its `maxFrameSize` are refused
-   * before they go, and fragmented messages stay within it.
+   * before they go, fragmented messages stay within it, and answers carry
+   * their metadata if it reads it.
    *
-   * @param maxFrameSize The largest frame the peer accepts.
+   * @param features What the peer's hello settled.
    */
-  setPeerLimit(maxFrameSize: number): void {
-    this.#peerLimit = maxFrameSize;
+  negotiated(features: PeerFeatures): void {
+    this.#peerLimit = features.maxFrameSize;
+    this.#peerTakesMetadata = features.metadata;
   }
 
   /** The connection is gone: later messages are dropped, fragments stop. */
@@ -258,7 +263,7 @@ export class Outbox {
    */
   answerMeta(metadata: Metadata | undefined): AnswerMeta | undefined {
     return metadata === undefined || metadata.size === 0 ||
-        !this.peerTakesMetadata
+        !this.#peerTakesMetadata
       ? undefined
       : { metadata: metadata.toJSON() };
   }

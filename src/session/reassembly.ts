@@ -14,8 +14,8 @@
 
 import { ProtocolError } from "../base/errors.ts";
 import { MAX_FRAGMENTED } from "../protocol/fragments.ts";
-import type { FragmentMessage } from "../protocol/messages.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import type { FragmentMessage } from "../protocol/message_table.ts";
+import { type Clock, systemClock } from "./connection.ts";
 
 const EMPTY = new Uint8Array(0);
 

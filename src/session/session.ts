@@ -5,7 +5,7 @@
  * and ties the pieces to the lifecycle. It reads and writes frames through
  * a {@linkcode Transport} and never touches a socket. Both ends of a
  * connection run the same session: a server passes the actions it offers,
- * a client passes none.
+ * and so does a client, once it offers some.
  *
  * @module
  */
@@ -19,25 +19,264 @@ import {
 import {
   type FragmentMessage,
   type GoodbyeMessage,
-  type Hello,
   type Message,
-  type MessageCodec,
-  MessageType,
-} from "../protocol/messages.ts";
-import { outgoing } from "../protocol/outgoing.ts";
-import { errorFromWire, wasNotRun } from "../protocol/wire_error.ts";
-import type { Transport } from "../wire/transport.ts";
-import { Peer, type PeerConnection } from "../dispatch/peer.ts";
-import type { CallOptions, StreamCall, StreamOptions } from "./call.ts";
-import { buildPieces, type SessionPieces } from "./session_pieces.ts";
-import type { SessionOptions } from "./session_options.ts";
+  outgoing,
+  type OutgoingMessage,
+} from "../protocol/message_table.ts";
+import type { Hello } from "../protocol/hello.ts";
+import type { MessageCodec } from "../protocol/message_codec.ts";
+import { MessageType } from "../protocol/message_type.ts";
+import { errorFromWire } from "../protocol/wire_error.ts";
+import { formatAddress, type Transport } from "../wire/transport.ts";
+import {
+  type CallOptions,
+  Peer,
+  type PeerConnection,
+  type StreamOptions,
+} from "../dispatch/peer.ts";
+import { OutgoingCalls, type StreamCall } from "./outgoing_calls.ts";
+import type { Authenticator } from "../protocol/auth.ts";
+import type { ActionLookup } from "../dispatch/run_action.ts";
+import type { CallRecorder } from "../dispatch/action_stats.ts";
+import type { Middleware } from "../dispatch/middleware.ts";
+import { Handshake, type HandshakeHost } from "./handshake.ts";
+import { IncomingRequests } from "./incoming_requests.ts";
+import { Keepalive, type KeepaliveHost } from "./keepalive.ts";
+import { Lifecycle, type LifecycleHost } from "./lifecycle.ts";
+import { Outbox } from "./outbox.ts";
+import {
+  type ConnectionContext,
+  NO_FEATURES,
+  type PeerFeatures,
+} from "./connection.ts";
+import { Reassembly, type ReassemblyHost } from "./reassembly.ts";
 
-export type { CallOptions, StreamOptions } from "./call.ts";
-export type { SessionOptions } from "./session_options.ts";
-export type { ActionLookup } from "../dispatch/run_action.ts";
-export { INPUT_WINDOW } from "./call_input.ts";
-export { MAX_PRE_AUTH_FRAME } from "./handshake.ts";
-export { wasNotRun };
+// The options a session is made with: the codec, the limits, the actions
+// and the authentication.
+
+/** Options of {@linkcode Session}. */
+export interface SessionOptions {
+  /** Reads and writes messages. */
+  codec: MessageCodec;
+  /** Which end of the connection this is. */
+  role: "client" | "server";
+  /** The largest frame body this side accepts, announced in the hello. */
+  maxFrameSize: number;
+  /** How long to wait for the peer's hello (and authentication), in milliseconds. */
+  handshakeTimeout: number;
+  /** Milliseconds between pings; the peer is dead after three silent intervals. 0 turns heartbeats off. */
+  heartbeatInterval: number;
+  /** Milliseconds without calls after which the connection is closed; 0 never. */
+  idleTimeout?: number;
+  /** The actions this side runs for its peer; none when omitted. */
+  actions?: ActionLookup;
+  /**
+   * How long a fragmented message may go without a new piece, in
+   * milliseconds, before the peer is taken to be holding memory on purpose.
+   *
+   * @default {30000}
+   */
+  reassemblyTimeout?: number;
+  /** How many of the peer's requests may run at once; more are refused with `OVERLOADED`. */
+  maxInFlight?: number;
+  /** Whether error stacks are sent to the peer. */
+  exposeStack?: boolean;
+  /** Where the calls run for the peer are counted (a server's stats). */
+  stats?: CallRecorder;
+  /** Middleware around the peer's requests; none when omitted. */
+  middleware?: readonly Middleware[];
+  /** How this side authenticates (client) or checks the peer (server). */
+  auth?: Authenticator;
+  /**
+   * Whether this side offers actions to its peer right now (a server always
+   * does). Such a connection keeps the process alive while no call is on its
+   * way, and a client's hello says so, so that the server does not close it
+   * for being idle. A client that offers none lets a script end that forgot
+   * to close it.
+   */
+  offersActions?: () => boolean;
+}
+
+/** How long a session that said goodbye waits for its peer to finish and close first. */
+export const GOODBYE_GRACE = 1_000;
+
+/** What the connection hands back to its session, which routes and closes. */
+interface SessionEvents {
+  /** The handshake is done. */
+  opened(hello: Hello): void;
+  /** The peer said goodbye. */
+  peerGoodbye(message: GoodbyeMessage): void;
+}
+
+/**
+ * One connection over a socket, as its pieces see it: the
+ * {@linkcode ConnectionContext} of the calls and the requests, and the
+ * narrow hosts of the lifecycle, the handshake, the keepalive and the
+ * reassembly, as methods of one object. It builds the pieces and wires
+ * them to one another; the {@linkcode Session} keeps the delivery of
+ * messages and the order of the close.
+ */
+class SocketConnection
+  implements
+    ConnectionContext,
+    LifecycleHost,
+    HandshakeHost,
+    KeepaliveHost,
+    ReassemblyHost {
+  /** What the peer's hello settled; nothing assumed before it. */
+  features: PeerFeatures = NO_FEATURES;
+  readonly out: Outbox;
+  readonly peer: Peer;
+  /** The one phase of the connection, and its close. */
+  readonly life: Lifecycle;
+  /** The hello and the authentication. */
+  readonly handshake: Handshake;
+  /** Large messages gathered from their fragments. */
+  readonly reassembly: Reassembly;
+  /** The calls this side makes. */
+  readonly calls: OutgoingCalls;
+  /** The peer's requests. */
+  readonly requests: IncomingRequests;
+  /** Heartbeat and idle timeout. */
+  readonly keepalive: Keepalive;
+  readonly #transport: Transport;
+  readonly #offersActions: () => boolean;
+  readonly #events: SessionEvents;
+
+  /**
+   * Builds a session's pieces over `transport` and wires them together.
+   *
+   * @param transport The connection.
+   * @param options The session's options.
+   * @param peer The other end, for the handlers and `authenticate`.
+   * @param offersActions Whether this side offers actions right now.
+   * @param events Where the handshake's end and the peer's goodbye go.
+   */
+  constructor(
+    transport: Transport,
+    options: SessionOptions,
+    peer: Peer,
+    offersActions: () => boolean,
+    events: SessionEvents,
+  ) {
+    this.#transport = transport;
+    this.#offersActions = offersActions;
+    this.#events = events;
+    this.peer = peer;
+    this.out = new Outbox(transport, options.codec, options.exposeStack);
+    this.life = new Lifecycle(formatAddress(transport.peer), this);
+    this.handshake = new Handshake(options, this);
+    this.reassembly = new Reassembly(options, this);
+    this.calls = new OutgoingCalls(this);
+    this.requests = new IncomingRequests(this, options);
+    this.keepalive = new Keepalive(this, options);
+  }
+
+  get identity(): unknown {
+    return this.handshake.identity;
+  }
+
+  get isClosed(): boolean {
+    return this.life.isClosed;
+  }
+
+  get peerRefusal(): string | undefined {
+    return this.#transport.peerRefusal;
+  }
+
+  get isRefusing(): boolean {
+    return this.life.isRefusing;
+  }
+
+  get isCongested(): boolean {
+    return this.#transport.isCongested;
+  }
+
+  get lastActivity(): number {
+    return this.#transport.lastActivity;
+  }
+
+  get isBusy(): boolean {
+    return this.requests.active > 0 || this.calls.size > 0;
+  }
+
+  drain(): Promise<void> {
+    return this.#transport.drain();
+  }
+
+  blocked(): Promise<void> | undefined {
+    return this.#transport.isCongested ? this.#transport.drain() : undefined;
+  }
+
+  closeTransport(): void {
+    this.#transport.close(this.life.closeReason);
+  }
+
+  limitFrames(size: number): void {
+    this.#transport.limitFrames?.(size);
+  }
+
+  send(message: OutgoingMessage): void {
+    this.out.send(message);
+  }
+
+  sendGoodbye(error?: IsockError): void {
+    this.out.goodbye(error);
+  }
+
+  negotiated(features: PeerFeatures): void {
+    this.features = features;
+    this.out.negotiated(features);
+  }
+
+  opened(hello: Hello): void {
+    this.#events.opened(hello);
+  }
+
+  failed(error: ClientError | ProtocolError): void {
+    void this.life.failWith(error);
+  }
+
+  timedOut(error: ClientError | ProtocolError): void {
+    this.life.abort(error);
+  }
+
+  peerGoodbye(message: GoodbyeMessage): void {
+    this.#events.peerGoodbye(message);
+  }
+
+  failProtocol(error: ProtocolError): void {
+    this.life.breach(error);
+  }
+
+  callError(): ClientError | RemoteError {
+    return this.life.callError();
+  }
+
+  busy(): void {
+    this.#transport.ref();
+  }
+
+  quiet(): void {
+    this.#offersActions() || this.#transport.unref();
+  }
+
+  settled(): void {
+    this.life.settled();
+  }
+
+  ping(id: number): void {
+    this.out.send(outgoing.ping(id));
+  }
+
+  dead(reason: ClientError): void {
+    this.life.abort(reason);
+  }
+
+  idle(reason: ClientError): void {
+    void this.life.retire(GOODBYE_GRACE, reason);
+  }
+}
 
 /** One live connection, from the hello to the close. */
 export class Session implements PeerConnection {
@@ -50,8 +289,8 @@ export class Session implements PeerConnection {
 
   readonly #transport: Transport;
   readonly #codec: MessageCodec;
-  /** The pieces this session coordinates. */
-  readonly #pieces: SessionPieces;
+  /** The connection as its pieces see it, and the pieces. */
+  readonly #connection: SocketConnection;
 
   /**
    * Starts the session: sends this side's hello and reads the peer's.
@@ -64,16 +303,22 @@ export class Session implements PeerConnection {
     this.#codec = options.codec;
     this.peer = new Peer(this, transport.peer);
     const offersActions = options.offersActions ?? yes;
-    const pieces = buildPieces(transport, options, this.peer, offersActions, {
-      opened: (hello) => this.#opened(hello),
-      peerGoodbye: (message) => this.#peerGoodbye(message),
-    });
-    this.#pieces = pieces;
-    this.ready = pieces.handshake.ready;
-    this.closed = pieces.life.closed;
-    pieces.handshake.start(options.handshakeTimeout);
-    pieces.outbox.hello(
-      pieces.handshake.hello(options.role === "client" && offersActions()),
+    const connection = new SocketConnection(
+      transport,
+      options,
+      this.peer,
+      offersActions,
+      {
+        opened: (hello) => this.#opened(hello),
+        peerGoodbye: (message) => this.#peerGoodbye(message),
+      },
+    );
+    this.#connection = connection;
+    this.ready = connection.handshake.ready;
+    this.closed = connection.life.closed;
+    connection.handshake.start(options.handshakeTimeout);
+    connection.out.hello(
+      connection.handshake.hello(options.role === "client" && offersActions()),
     );
     transport.start({
       frame: (body, isBorrowed) => this.#onFrame(body, isBorrowed),
@@ -83,32 +328,32 @@ export class Session implements PeerConnection {
 
   /** Whether calls may be sent: the handshake is done and neither side is leaving. */
   get isOpen(): boolean {
-    return this.#pieces.life.isOpen;
+    return this.#connection.life.isOpen;
   }
 
   /** Who the peer is: what `authenticate` returned for it, or `undefined`. */
   get identity(): unknown {
-    return this.#pieces.handshake.identity;
+    return this.#connection.handshake.identity;
   }
 
   /** Whether the peer said goodbye. */
   get isPeerLeaving(): boolean {
-    return this.#pieces.life.isPeerLeaving;
+    return this.#connection.life.isPeerLeaving;
   }
 
   /** How many of the peer's requests are being run right now. */
   get activeHandlers(): number {
-    return this.#pieces.requests.active;
+    return this.#connection.requests.active;
   }
 
   /** How many calls to the peer are waiting for their answers. */
   get pendingCalls(): number {
-    return this.#pieces.calls.size;
+    return this.#connection.calls.size;
   }
 
   /** Why the connection ended, once it has; `undefined` while open or after a clean end. */
   get endReason(): ClientError | RemoteError | undefined {
-    return this.#pieces.life.endReason;
+    return this.#connection.life.endReason;
   }
 
   /**
@@ -122,7 +367,7 @@ export class Session implements PeerConnection {
    * @returns The action's result.
    */
   call(action: string, data: unknown, options?: CallOptions): Promise<unknown> {
-    return this.#pieces.calls.call(action, data, options);
+    return this.#connection.calls.call(action, data, options);
   }
 
   /**
@@ -138,7 +383,7 @@ export class Session implements PeerConnection {
     data: unknown,
     options?: StreamOptions,
   ): StreamCall {
-    return this.#pieces.calls.openStream(action, data, options);
+    return this.#connection.calls.openStream(action, data, options);
   }
 
   /**
@@ -146,7 +391,7 @@ export class Session implements PeerConnection {
    * with `CONNECTION_CLOSED` (not run). Requests already running go on.
    */
   sayGoodbye(): void {
-    this.#pieces.life.sayGoodbye();
+    this.#connection.life.sayGoodbye();
   }
 
   /**
@@ -157,7 +402,7 @@ export class Session implements PeerConnection {
    * @returns Resolves once the connection is closed.
    */
   refuse(reason: IsockError): Promise<void> {
-    const closing = this.#pieces.life.failWith(reason);
+    const closing = this.#connection.life.failWith(reason);
     return closing === undefined
       ? this.closed
       : closing.then(() => this.closed);
@@ -172,7 +417,7 @@ export class Session implements PeerConnection {
    * @param reason Why, for calls of this side still waiting.
    */
   async retire(grace: number, reason?: IsockError): Promise<void> {
-    await this.#pieces.life.retire(grace, reason);
+    await this.#connection.life.retire(grace, reason);
   }
 
   /**
@@ -180,7 +425,7 @@ export class Session implements PeerConnection {
    * connection is closed (answers could no longer be delivered).
    */
   whenIdle(): Promise<void> {
-    return this.#pieces.requests.whenIdle();
+    return this.#connection.requests.whenIdle();
   }
 
   /**
@@ -192,7 +437,7 @@ export class Session implements PeerConnection {
    * @returns How many requests it gave up on.
    */
   abortHandlers(reason: IsockError): number {
-    return this.#pieces.requests.abortHandlers(reason);
+    return this.#connection.requests.abortHandlers(reason);
   }
 
   /**
@@ -203,7 +448,7 @@ export class Session implements PeerConnection {
    * @param reason Why, for the calls that are still waiting.
    */
   async close(reason?: IsockError): Promise<void> {
-    await this.#pieces.life.close(reason);
+    await this.#connection.life.close(reason);
     return this.closed;
   }
 
@@ -213,17 +458,17 @@ export class Session implements PeerConnection {
    * @param reason Why, for the calls that are still waiting.
    */
   abort(reason?: IsockError): void {
-    this.#pieces.life.abort(reason);
+    this.#connection.life.abort(reason);
   }
 
   #opened(hello: Hello): void {
-    this.#pieces.life.open();
+    this.#connection.life.open();
     // A client that offers actions waits for the server's calls: its quiet
     // is not idleness.
-    if (!this.#pieces.life.isClosed) {
-      this.#pieces.keepalive.start(!hello.serves);
+    if (!this.#connection.life.isClosed) {
+      this.#connection.keepalive.start(!hello.serves);
     }
-    for (const frame of this.#pieces.handshake.takeHeld()) {
+    for (const frame of this.#connection.handshake.takeHeld()) {
       this.#onFrame(frame, false);
     }
   }
@@ -231,75 +476,58 @@ export class Session implements PeerConnection {
   /** @returns Whether nothing refers to `body` any more: a fragment's bytes were copied into its message. */
   #onFrame(body: Uint8Array, isBorrowed: boolean): boolean {
     // Once closing, what still arrives is dropped unread.
-    if (this.#pieces.life.isDropping) return false;
-    if (!this.#pieces.handshake.isDone) {
-      this.#pieces.handshake.receive(body, isBorrowed);
+    if (this.#connection.life.isDropping) return false;
+    if (!this.#connection.handshake.isDone) {
+      this.#connection.handshake.receive(body, isBorrowed);
       return false;
     }
     let message: Message;
     try {
       message = this.#codec.decode(body, isBorrowed);
     } catch (error) {
-      this.#pieces.life.breach(error as ProtocolError);
+      this.#connection.life.breach(error as ProtocolError);
       return false;
     }
-    this.#route(message, false, body.length);
+    this.#deliver(message, false, body.length);
     return message.type === MessageType.FRAGMENT;
   }
 
   /**
-   * Hands a message to its piece; `isReassembled` when it came in
+   * Hands a message to its owner; `isReassembled` when it came in
    * fragments; `size` is its encoded length, which byte credit counts.
    */
-  #route(message: Message, isReassembled: boolean, size: number): void {
+  #deliver(message: Message, isReassembled: boolean, size: number): void {
+    const connection = this.#connection;
     switch (message.type) {
       case MessageType.REQUEST:
-        this.#pieces.keepalive.noteRequest();
-        return this.#pieces.requests.receive(message);
-      case MessageType.RESULT:
-        return this.#pieces.calls.result(message);
-      case MessageType.ERROR:
-        return this.#pieces.calls.error(message.id, message.error, message);
+        connection.keepalive.noteRequest();
+        return connection.requests.receive(message);
       case MessageType.CANCEL:
-        return this.#pieces.requests.cancel(message.id);
-      case MessageType.ITEM:
-        return this.#pieces.calls.item(message, size);
-      case MessageType.ITEMS:
-        return this.#pieces.calls.items(message, size);
-      case MessageType.END:
-        return this.#pieces.calls.end(message);
       case MessageType.CREDIT:
-        return this.#pieces.requests.grant(
-          message.id,
-          message.count,
-          message.byteCount,
-        );
       case MessageType.INPUT:
-        return this.#pieces.requests.input(message, size);
       case MessageType.INPUTS:
-        return this.#pieces.requests.inputs(message, size);
       case MessageType.INPUT_END:
-        return this.#pieces.requests.inputEnd(message);
+        return connection.requests.receive(message, size);
+      case MessageType.RESULT:
+      case MessageType.ERROR:
+      case MessageType.ITEM:
+      case MessageType.ITEMS:
+      case MessageType.END:
       case MessageType.INPUT_CREDIT:
-        return this.#pieces.calls.grantInput(
-          message.id,
-          message.count,
-          message.byteCount,
-        );
       case MessageType.INPUT_STOP:
-        return this.#pieces.calls.stopInput(message.id);
+        return connection.calls.receive(message, size);
       case MessageType.FRAGMENT:
         return this.#reassemble(message, isReassembled);
       case MessageType.PING:
-        return this.#pieces.outbox.send(outgoing.pong(message.id));
+        return this.#connection.out.send(outgoing.pong(message.id));
       case MessageType.PONG:
         return; // The transport already noted the sign of life.
       case MessageType.GOODBYE:
         return this.#peerGoodbye(message);
       case MessageType.AUTH:
-        if (this.#pieces.handshake.answerLateAuth()) return;
+        if (this.#connection.handshake.answerLateAuth()) return;
     }
-    this.#pieces.life.breach(
+    this.#connection.life.breach(
       new ProtocolError(
         "PROTOCOL",
         "An authentication message arrived after authentication.",
@@ -312,42 +540,42 @@ export class Session implements PeerConnection {
     let message: Message;
     let size: number;
     try {
-      const whole = this.#pieces.reassembly.add(fragment, isReassembled);
+      const whole = this.#connection.reassembly.add(fragment, isReassembled);
       if (whole === undefined) return;
       size = whole.length;
       message = this.#codec.decode(whole, false);
     } catch (error) {
-      return this.#pieces.life.breach(error as ProtocolError);
+      return this.#connection.life.breach(error as ProtocolError);
     }
-    this.#route(message, true, size);
+    this.#deliver(message, true, size);
   }
 
   #peerGoodbye(message: GoodbyeMessage): void {
     const reason = message.error && errorFromWire(message.error);
-    this.#pieces.life.peerLeaves(reason);
-    if (reason !== undefined) this.#pieces.handshake.peerLeft(reason);
+    this.#connection.life.peerLeaves(reason);
+    if (reason !== undefined) this.#connection.handshake.peerLeft(reason);
   }
 
   #onClosed(error: unknown): void {
-    const failure = this.#pieces.handshake.explain(error);
+    const failure = this.#connection.handshake.explain(error);
     // The peer's bytes broke the framing: tell it why, then close.
     const flushed = failure instanceof ProtocolError
-      ? this.#pieces.life.failWith(failure)
+      ? this.#connection.life.failWith(failure)
       : undefined;
     if (flushed === undefined) this.#finish(failure);
     else flushed.then(() => this.#finish(failure));
   }
 
   #finish(failure: unknown): void {
-    if (this.#pieces.life.isClosed) return;
-    const reason = this.#pieces.life.end(failure);
-    this.#pieces.handshake.stop(reason);
-    this.#pieces.keepalive.stop();
-    this.#pieces.reassembly.clear();
-    this.#pieces.outbox.close();
-    this.#pieces.requests.closeAll(reason);
-    this.#pieces.calls.failAll(reason);
-    this.#pieces.requests.releaseWaiters();
+    if (this.#connection.life.isClosed) return;
+    const reason = this.#connection.life.end(failure);
+    this.#connection.handshake.stop(reason);
+    this.#connection.keepalive.stop();
+    this.#connection.reassembly.clear();
+    this.#connection.out.close();
+    this.#connection.requests.closeAll(reason);
+    this.#connection.calls.failAll(reason);
+    this.#connection.requests.releaseWaiters();
     this.#transport.close();
   }
 }

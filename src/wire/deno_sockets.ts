@@ -6,17 +6,20 @@
  * @module
  */
 
-import { formatAddress } from "../base/address.ts";
+import {
+  dialAddress,
+  type DialOptions,
+  formatAddress,
+  type Listener,
+  type ListenerEvents,
+  type ListenOptions,
+  type Transport,
+  type TransportOptions,
+} from "./transport.ts";
 import { ignore } from "../base/timers.ts";
 import { connTransport } from "./conn_transport.ts";
-import { withDeadline } from "./deadline.ts";
-import { dialAddress, type DialOptions } from "./dial_options.ts";
-import type {
-  Listener,
-  ListenerEvents,
-  ListenOptions,
-} from "./listen_options.ts";
-import type { Transport, TransportOptions } from "./transport.ts";
+import { raceDeadline } from "../base/deadline.ts";
+import { clientClosed, SocketError } from "./net_errors.ts";
 
 /**
  * Binds with `Deno.listen` and starts the accept loop.
@@ -105,15 +108,18 @@ export async function denoDial(options: DialOptions): Promise<Transport> {
       transport: "tcp",
     })
     : Deno.connect({ path, transport: "unix" });
-  const conn = await withDeadline(
-    connecting,
-    options,
-    `No connection to ${
-      formatAddress(dialAddress(options))
-    } within ${options.timeout} ms.`,
+  const conn = await raceDeadline(connecting, options.timeout, options.signal, {
+    timedOut: () =>
+      new SocketError(
+        "timeout",
+        `No connection to ${
+          formatAddress(dialAddress(options))
+        } within ${options.timeout} ms.`,
+      ),
+    aborted: clientClosed,
     // A connect that completes after all is closed at once.
-    () => connecting.then((late) => late.close(), ignore),
-  );
+    abandon: () => void connecting.then((late) => late.close(), ignore),
+  });
   (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
   return connTransport(conn, options);
 }

@@ -65,6 +65,23 @@ export class SocketError extends Error {
 }
 
 /**
+ * What a connection attempt given up because the client closed fails with.
+ *
+ * @returns An `interrupted` {@linkcode SocketError}.
+ *
+ * @example
+ * ```ts
+ * import { clientClosed } from "./net_errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(clientClosed().kind, "interrupted");
+ * ```
+ */
+export function clientClosed(): SocketError {
+  return new SocketError("interrupted", "The client was closed.");
+}
+
+/**
  * Says what kind of failure `error` is: a {@linkcode SocketError}, one of
  * Deno's error classes, or a Node/Bun error with a `code`.
  *

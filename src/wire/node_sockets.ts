@@ -7,18 +7,22 @@
  */
 
 import type { Socket } from "node:net";
-import { formatAddress } from "../base/address.ts";
+import {
+  dialAddress,
+  type DialOptions,
+  formatAddress,
+  type Listener,
+  type ListenerEvents,
+  type ListenOptions,
+  type PeerAddress,
+  type Transport,
+  type TransportOptions,
+} from "./transport.ts";
 import { ignore } from "../base/timers.ts";
-import { withDeadline } from "./deadline.ts";
-import { dialAddress, type DialOptions } from "./dial_options.ts";
-import type {
-  Listener,
-  ListenerEvents,
-  ListenOptions,
-} from "./listen_options.ts";
+import { raceDeadline } from "../base/deadline.ts";
+import { clientClosed, SocketError } from "./net_errors.ts";
 import { net } from "./node_builtins.ts";
 import { socketTransport } from "./socket_transport.ts";
-import type { PeerAddress, Transport, TransportOptions } from "./transport.ts";
 
 /** Turns an accepted socket into a transport (TLS wraps it first). */
 export type Accept = (
@@ -134,7 +138,10 @@ export async function whenReady(
     socket.on("error", onError);
   });
   try {
-    await withDeadline(ready, options, message, ignore);
+    await raceDeadline(ready, options.timeout, options.signal, {
+      timedOut: () => new SocketError("timeout", message),
+      aborted: clientClosed,
+    });
   } catch (error) {
     socket.destroy();
     throw error;

@@ -11,23 +11,21 @@
 import type { X509Certificate } from "node:crypto";
 import type { Socket } from "node:net";
 import type { SecureContext, TLSSocket } from "node:tls";
-import { formatAddress } from "../base/address.ts";
-import { ignore } from "../base/timers.ts";
 import {
   dialAddress,
   type DialOptions,
+  formatAddress,
+  type Listener,
+  type ListenerEvents,
+  type ListenOptions,
+  type ServerCertificate,
   type TlsTrust,
-} from "./dial_options.ts";
-import type {
-  Listener,
-  ListenerEvents,
-  ListenOptions,
-  ServerCertificate,
-} from "./listen_options.ts";
+  type Transport,
+} from "./transport.ts";
+import { ignore } from "../base/timers.ts";
 import { crypto, net, tls } from "./node_builtins.ts";
 import { nodeListen, whenReady } from "./node_sockets.ts";
 import { socketTransport } from "./socket_transport.ts";
-import type { Transport } from "./transport.ts";
 
 /**
  * Listens for TLS connections.

@@ -114,3 +114,126 @@ export const WRITE_ALONE_SIZE = 64 * 1024;
  * stops reading: a peer that does not read its answers gets no more of them.
  */
 export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+
+// How an address is written in messages: `host:port`, IPv6 hosts in
+// brackets (`[::1]:4440`), a Unix socket by its path.
+
+/** Where a peer or a server is. */
+export interface Address {
+  /** The host name, IP address, or socket path. */
+  readonly hostname: string;
+  /** The port; unused for Unix sockets. */
+  readonly port: number;
+  /** The kind of connection. */
+  readonly transport?: "tcp" | "unix" | "websocket";
+}
+
+/**
+ * Writes an address for messages.
+ *
+ * @param address The host (or path) and port.
+ * @returns `host:port`, `[v6]:port`, or the socket path.
+ */
+export function formatAddress(address: Address): string {
+  if (address.transport === "unix") return address.hostname;
+  return address.hostname.includes(":")
+    ? `[${address.hostname}]:${address.port}`
+    : `${address.hostname}:${address.port}`;
+}
+
+// What one connection attempt of a client needs: where, TLS or not, and
+// how long it may take.
+
+/** Where and how to connect. */
+export interface DialOptions extends TransportOptions {
+  /** Milliseconds the attempt may take. */
+  readonly timeout: number;
+  /** Gives up at once when aborted (the client is closing). */
+  readonly signal: AbortSignal;
+  /** The server's host name or IP address (unused with `path`). */
+  hostname: string;
+  /** The server's port (unused with `path`). */
+  port: number;
+  /** Connect to this Unix socket path instead of TCP. */
+  path?: string;
+  /** TLS: `true` trusts the usual certificate authorities; `caCerts` trusts these instead (PEM). */
+  tls?: boolean | TlsTrust;
+}
+
+/** Whom a TLS client trusts, and the certificate it presents. */
+export interface TlsTrust {
+  /** The authorities to trust instead of the built-in list (PEM). */
+  caCerts?: string[];
+  /** Skip checking the server's certificate (encrypted, not authenticated). */
+  insecureSkipVerify?: boolean;
+  /** The client's own certificate chain (PEM), for servers that ask for one. */
+  cert?: string;
+  /** The private key of `cert` (PEM). */
+  key?: string;
+}
+
+/**
+ * The address of a dial, as `formatAddress` writes it.
+ *
+ * @param options Where the dial goes.
+ * @returns Host and port, or the Unix socket path.
+ */
+export function dialAddress(
+  options: DialOptions,
+): { hostname: string; port: number; transport: "tcp" | "unix" } {
+  return options.path === undefined
+    ? { hostname: options.hostname, port: options.port, transport: "tcp" }
+    : { hostname: options.path, port: 0, transport: "unix" };
+}
+
+// What a server's listening socket needs and offers, whichever socket API
+// serves it.
+
+/** Where and how to listen. */
+export interface ListenOptions {
+  /** The address to listen on (unused with `path`). */
+  readonly hostname: string;
+  /** The port; 0 picks a free one (unused with `path`). */
+  readonly port: number;
+  /** Listen on this Unix socket path instead of TCP. */
+  readonly path?: string;
+  /** Serve TLS with this certificate chain and key (PEM). */
+  readonly tls?: ServerCertificate;
+  /** The frame limits of every accepted connection. */
+  readonly frames: TransportOptions;
+}
+
+/** A TLS server's certificate, and whom it asks for client certificates. */
+export interface ServerCertificate {
+  /** The certificate chain (PEM). */
+  readonly cert: string;
+  /** Its private key (PEM). */
+  readonly key: string;
+  /**
+   * Require a client certificate signed by one of these authorities (PEM);
+   * a client without one is refused during the handshake.
+   */
+  readonly caCerts?: readonly string[];
+}
+
+/** What a listener tells its owner. */
+export interface ListenerEvents {
+  /** A new connection; whoever gets it owns it. */
+  connection(transport: Transport): void;
+  /** Accepting failed (out of file descriptors, say); the listener goes on. */
+  error(error: unknown): void;
+}
+
+/** A listening socket. */
+export interface Listener {
+  /** The address it listens on (the path, for a Unix socket). */
+  readonly hostname: string;
+  /** The port it listens on (the real one when 0 was asked for; 0 for a Unix socket). */
+  readonly port: number;
+  /**
+   * Stops taking connections.
+   *
+   * @returns Resolves once the accept loop has ended.
+   */
+  close(): Promise<void>;
+}

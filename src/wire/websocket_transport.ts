@@ -11,9 +11,9 @@
  */
 
 import { ProtocolError } from "../base/errors.ts";
-import { withDeadline } from "./deadline.ts";
+import { raceDeadline } from "../base/deadline.ts";
 import { FrameDecoder } from "./framing.ts";
-import { SocketError } from "./net_errors.ts";
+import { clientClosed, SocketError } from "./net_errors.ts";
 import {
   type FrameReceiver,
   HIGH_WATER_BYTES,
@@ -130,12 +130,15 @@ export function dialWebSocket(
   } catch (error) {
     return Promise.reject(error);
   }
-  return withDeadline(
-    transport.opened,
-    options,
-    `the WebSocket did not open within ${options.timeout} ms`,
-    () => transport.close(),
-  );
+  return raceDeadline(transport.opened, options.timeout, options.signal, {
+    timedOut: () =>
+      new SocketError(
+        "timeout",
+        `the WebSocket did not open within ${options.timeout} ms`,
+      ),
+    aborted: clientClosed,
+    abandon: () => transport.close(),
+  });
 }
 
 /**

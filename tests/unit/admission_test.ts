@@ -10,11 +10,9 @@ import { CONNECTION_LIMITS } from "../../src/endpoint/connection_options.ts";
 import { readIntegerOptions } from "../../src/endpoint/connection_options.ts";
 import type { Endpoint } from "../../src/endpoint/open_session.ts";
 import { ActionRegistry } from "../../src/dispatch/registry.ts";
-import {
-  MAX_HELLO_SIZE,
-  MessageCodec,
-  MessageType,
-} from "../../src/protocol/messages.ts";
+import { MAX_HELLO_SIZE } from "../../src/protocol/hello.ts";
+import { MessageCodec } from "../../src/protocol/message_codec.ts";
+import { MessageType } from "../../src/protocol/message_type.ts";
 import { Session } from "../../src/session/session.ts";
 import { FakeTransport } from "./fake_transport.ts";
 

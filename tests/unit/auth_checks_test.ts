@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { ClientError } from "../../src/base/errors.ts";
-import { importSecret, NONCE_LABELS, prove } from "../../src/protocol/auth.ts";
-import { checkClient, checkServer } from "../../src/session/auth_checks.ts";
+import {
+  checkClient,
+  checkServer,
+  importSecret,
+  NONCE_LABELS,
+  prove,
+} from "../../src/protocol/auth.ts";
 
 const peer = { hostname: "127.0.0.1", port: 1, transport: "tcp" as const };
 const serverNonce = new Uint8Array(32).fill(1);

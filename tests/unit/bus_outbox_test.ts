@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { MessageCodec, MessageType } from "../../src/protocol/messages.ts";
-import { outgoing } from "../../src/protocol/outgoing.ts";
+import { MessageCodec } from "../../src/protocol/message_codec.ts";
+import { MessageType } from "../../src/protocol/message_type.ts";
+import { outgoing } from "../../src/protocol/message_table.ts";
 import { Reassembly } from "../../src/session/reassembly.ts";
 import type { BusConnection } from "../../src/nats/bus.ts";
 import { BusOutbox } from "../../src/nats/bus_outbox.ts";

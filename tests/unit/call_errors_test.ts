@@ -3,7 +3,7 @@ import {
   invalidTimeout,
   invalidWindow,
   timedOut,
-} from "../../src/session/call_errors.ts";
+} from "../../src/session/outgoing_calls.ts";
 
 Deno.test("call errors: options out of range are INVALID_OPTIONS, in range none", () => {
   assert.equal(invalidTimeout(0), undefined);

@@ -8,10 +8,10 @@ import assert from "node:assert/strict";
 import {
   ArenaWriter,
   EXTERNAL_BYTES_THRESHOLD,
-} from "../../src/codec/arena_writer.ts";
+} from "../../src/codec/msgpack_writer.ts";
 import { bigIntToBytes, bytesToBigInt } from "../../src/codec/bigint_bytes.ts";
 import { ByteReader } from "../../src/codec/byte_reader.ts";
-import { cachedAsciiKey } from "../../src/codec/key_cache.ts";
+import { cachedAsciiKey } from "../../src/codec/decoder.ts";
 import { utf8Length, writeUtf8Units } from "../../src/codec/utf8.ts";
 
 function writeMessage(writer: ArenaWriter, bytes: Uint8Array): Uint8Array[] {

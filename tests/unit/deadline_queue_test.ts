@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DeadlineQueue } from "../../src/base/deadline_queue.ts";
+import { DeadlineQueue } from "../../src/base/deadline.ts";
 import { seededRandom } from "../helpers.ts";
 
 interface Item {

@@ -3,8 +3,8 @@
  * records, and a sender that records messages instead of encoding them.
  */
 
-import type { Clock } from "../../src/session/clock.ts";
-import type { WireError } from "../../src/protocol/messages.ts";
+import type { Clock } from "../../src/session/connection.ts";
+import type { WireError } from "../../src/protocol/wire_error.ts";
 
 /** A clock whose time moves only when a test says so. */
 export class FakeClock implements Clock {
@@ -100,6 +100,11 @@ export class RecordingSender {
 
   error(id: number, error: WireError): void {
     this.sent.push([2, id, error]);
+  }
+
+  /** Answers carry no metadata here. */
+  answerMeta(): undefined {
+    return undefined;
   }
 
   wireError(code: string, thrown: unknown): WireError {

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import type { ClientError, ProtocolError } from "../../src/base/errors.ts";
 import { ProtocolError as ProtocolErrorClass } from "../../src/base/errors.ts";
 import { type Authenticator, importSecret } from "../../src/protocol/auth.ts";
-import { type Hello, MessageCodec } from "../../src/protocol/messages.ts";
-import { outgoing } from "../../src/protocol/outgoing.ts";
+import type { Hello } from "../../src/protocol/hello.ts";
+import { MessageCodec } from "../../src/protocol/message_codec.ts";
+import { outgoing } from "../../src/protocol/message_table.ts";
 import {
   Handshake,
   type HandshakeHost,
@@ -28,7 +29,7 @@ class Side {
       isClosed: false,
       limitFrames: (size) => void this.limits.push(size),
       send: (message) => this.other!.deliver(codec.encode(message)),
-      hello: () => void this.events.push("hello"),
+      negotiated: () => void this.events.push("hello"),
       opened: (hello) => {
         this.opened = hello;
         this.events.push("opened");

@@ -5,14 +5,13 @@ import {
   action,
   type ActionContext,
 } from "../../src/dispatch/action.ts";
-import {
-  MessageType,
-  type RequestMessage,
-} from "../../src/protocol/messages.ts";
+import { MessageType } from "../../src/protocol/message_type.ts";
+import type { RequestMessage } from "../../src/protocol/message_table.ts";
 import {
   IncomingRequests,
-  type RequestsHost,
+  type RequestsConnection,
 } from "../../src/session/incoming_requests.ts";
+import { NO_FEATURES } from "../../src/session/connection.ts";
 import { RecordingSender, settle } from "./fakes.ts";
 
 function request(
@@ -31,11 +30,13 @@ function setup(
   const sender = new RecordingSender();
   const failures: ProtocolError[] = [];
   let drained: () => void = () => {};
-  const host: RequestsHost & {
+  const host: RequestsConnection & {
     isRefusing: boolean;
     isCongested: boolean;
     isClosed: boolean;
   } = {
+    features: NO_FEATURES,
+    out: sender,
     peer: {} as never,
     identity: { user: "u" },
     isRefusing: false,
@@ -49,7 +50,7 @@ function setup(
   for (const [name, handler] of Object.entries(handlers)) {
     actions.set(name, action(name, handler) as unknown as Action);
   }
-  const requests = new IncomingRequests(sender, host, {
+  const requests = new IncomingRequests(host, {
     actions: (name) => actions.get(name),
     maxInFlight,
     exposeStack: false,

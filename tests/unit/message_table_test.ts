@@ -15,13 +15,13 @@ import { CodecError, ProtocolError } from "../../src/base/errors.ts";
 import { concat } from "../../src/base/bytes.ts";
 import { Outbox } from "../../src/session/outbox.ts";
 import {
+  type Field,
   MESSAGE_TABLE,
-  MessageCodec,
-  MessageType,
   outgoing,
   type OutgoingMessage,
-} from "../../src/protocol/messages.ts";
-import type { Field } from "../../src/protocol/message_table.ts";
+} from "../../src/protocol/message_table.ts";
+import { MessageCodec } from "../../src/protocol/message_codec.ts";
+import { MessageType } from "../../src/protocol/message_type.ts";
 
 /** A class the receiving codec has no extension for: its values cannot be decoded there. */
 class Opaque {

@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import { ClientError } from "../../src/base/errors.ts";
-import {
-  type Message,
-  MessageCodec,
-  MessageType,
-} from "../../src/protocol/messages.ts";
-import { outgoing } from "../../src/protocol/outgoing.ts";
+import { type Message, outgoing } from "../../src/protocol/message_table.ts";
+import { MessageCodec } from "../../src/protocol/message_codec.ts";
+import { MessageType } from "../../src/protocol/message_type.ts";
 import { FRAGMENT_THRESHOLD } from "../../src/protocol/fragments.ts";
 import { Outbox } from "../../src/session/outbox.ts";
+import { NO_FEATURES } from "../../src/session/connection.ts";
 import { RecordingSink, settle } from "./fakes.ts";
 
 const codec = new MessageCodec([]);
@@ -41,7 +39,7 @@ Deno.test("outbox: a message larger than the peer's maxFrameSize is refused befo
   const sink = new RecordingSink();
   const outbox = new Outbox(sink, codec, false);
   outbox.encodeChecked(outgoing.request(1, "a", "x".repeat(200)), "it");
-  outbox.setPeerLimit(100);
+  outbox.negotiated({ ...NO_FEATURES, maxFrameSize: 100 });
   assert.throws(
     () =>
       outbox.encodeChecked(
@@ -59,7 +57,7 @@ Deno.test("outbox: a message larger than the peer's maxFrameSize is refused befo
 Deno.test("outbox: a result too large or not encodable is answered with an error", () => {
   const sink = new RecordingSink();
   const outbox = new Outbox(sink, codec, false);
-  outbox.setPeerLimit(100);
+  outbox.negotiated({ ...NO_FEATURES, maxFrameSize: 100 });
   outbox.result(1, "x".repeat(200));
   outbox.result(2, () => {});
   outbox.result(3, "fine");
@@ -109,7 +107,7 @@ Deno.test("outbox: large messages go in fragments, one at a time within the peer
   sink.isManualDrain = true;
   const outbox = new Outbox(sink, codec, false);
   const size = FRAGMENT_THRESHOLD + 1000;
-  outbox.setPeerLimit(size + 100); // Room for one such message at a time.
+  outbox.negotiated({ ...NO_FEATURES, maxFrameSize: size + 100 }); // Room for one such message at a time.
   const big = new Uint8Array(size);
   const first = outbox.sendData(codec.encode(outgoing.result(1, big)));
   const second = outbox.sendData(codec.encode(outgoing.result(2, big)));
@@ -132,7 +130,7 @@ Deno.test("outbox: closing wakes a large message waiting for room, which then st
   sink.isManualDrain = true;
   const outbox = new Outbox(sink, codec, false);
   const size = FRAGMENT_THRESHOLD + 1000;
-  outbox.setPeerLimit(size);
+  outbox.negotiated({ ...NO_FEATURES, maxFrameSize: size });
   const big = new Uint8Array(size);
   const first = outbox.sendData(codec.encode(outgoing.result(1, big)));
   const second = outbox.sendData(codec.encode(outgoing.result(2, big)));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ProtocolError } from "../../src/base/errors.ts";
-import { MessageType } from "../../src/protocol/messages.ts";
+import { MessageType } from "../../src/protocol/message_type.ts";
 import { MAX_FRAGMENTED } from "../../src/protocol/fragments.ts";
 import { Reassembly } from "../../src/session/reassembly.ts";
 import { FakeClock } from "./fakes.ts";

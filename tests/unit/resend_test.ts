@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { ClientError, RemoteError } from "../../mod.ts";
-import type { CallOptions } from "../../src/dispatch/call_options.ts";
+import type { CallOptions } from "../../src/dispatch/peer.ts";
 import {
   type OpenStream,
   type Redial,

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { type Action, action } from "../../src/dispatch/action.ts";
-import { RequestContext } from "../../src/dispatch/request_context.ts";
 import {
+  RequestContext,
   type Responder,
   runAction,
   unknownAction,
 } from "../../src/dispatch/run_action.ts";
-import type { WireError } from "../../src/protocol/messages.ts";
+import type { WireError } from "../../src/protocol/wire_error.ts";
 import { settle } from "./fakes.ts";
 
 /** A responder that records the answer. */

@@ -19,7 +19,7 @@
  */
 
 import { Codec, jsonToValue } from "../../mod.ts";
-import type { JsonValue } from "../../src/codec/json_tags.ts";
+import type { JsonValue } from "../../src/codec/json_mapping.ts";
 
 interface Vector {
   name: string;

@@ -22,7 +22,7 @@ The seed's API, synchronous, with threads::
 """
 
 from . import aio
-from .action import Action, Context, action_name
+from .action import Action, Context, Tracked, action_name, tracked
 from .codec import INVALID_DATE, ErrorValue, Extension, InvalidDate, RegExp, decode, encode
 from .errors import ClientException, CodecError, IsockError, RemoteError
 from .sync import Client, Server
@@ -43,8 +43,10 @@ __all__ = [
     "RegExp",
     "RemoteError",
     "Server",
+    "Tracked",
     "action_name",
     "aio",
     "decode",
     "encode",
+    "tracked",
 ]

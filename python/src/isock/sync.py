@@ -52,9 +52,12 @@ class Client:
     :param retry: connection tries before ``ClientException`` ``CONNECT_FAILED`` (3), spaced by a backoff.
     :param timeout: seconds each call may take (``None``: no limit); then ``IsockError`` ``TIMEOUT``.
     :param secret: the server's shared secret. :param tls: an ``ssl.SSLContext``.
+    :param path: a Unix socket path to connect to instead of ``host`` and ``port``.
+    :param credentials: what to send to the server's ``authenticate`` (a token, say).
     Other keyword options as :class:`isock.aio.Client`.
 
-    The connection opens on the first call and is shared by every thread using the client.
+    The connection opens on the first call (or :meth:`connect`) and is shared by every thread
+    using the client. :meth:`add_action` offers actions the server may call back.
 
     >>> client = Client("127.0.0.1", 4440, retry=3)
     >>> client.close()
@@ -62,8 +65,8 @@ class Client:
 
     def __init__(
         self,
-        host: str,
-        port: int,
+        host: str | None = None,
+        port: int | None = None,
         retry: int = 3,
         timeout: float | None = None,
         secret: str | bytes | None = None,
@@ -83,16 +86,29 @@ class Client:
                 thread = self._thread
         return thread
 
+    def add_action(self, action: Any, function: Callable[..., Any] | None = None, **options: Any) -> "Client":
+        """Offers an action the server's handlers may call (two-way calls; see :meth:`isock.aio.Client.add_action`)."""
+        self._client.add_action(action, function, **options)
+        return self
+
+    addAction = add_action
+
+    def connect(self) -> None:
+        """Connects now: a client that offers actions can then be called before its first call."""
+        self._loop().run(self._client.connect())
+
     def runAction(
         self,
         action: Any,
         data: Any = None,
         timeout: float | None = None,
         metadata: dict[str, str] | None = None,
+        on_response_metadata: Callable[[dict[str, str]], None] | None = None,
     ) -> Any:
         """Runs an action (a name or an ``Action`` class) on the server; returns its result.
 
-        ``data`` that is an iterator is sent as an upload (an input stream).
+        ``data`` that is an iterator is sent as an upload (an input stream);
+        ``on_response_metadata`` is called (in the client's thread) with the answer's metadata.
 
         :raises RemoteError: the action raised (``ACTION_FAILED``), or the server refused the call.
         :raises ClientException: ``CONNECT_FAILED`` after ``retry`` tries.
@@ -100,8 +116,14 @@ class Client:
         """
         loop = self._loop()
         connection = self._client._connection
-        if connection is None or connection.state != OPEN or connection.closing or aio._is_upload(data):
-            return loop.run(self._client.run_action(action, data, timeout, metadata))
+        if (
+            connection is None
+            or connection.state != OPEN
+            or connection.closing
+            or on_response_metadata is not None
+            or aio._is_upload(data)
+        ):
+            return loop.run(self._client.run_action(action, data, timeout, metadata, on_response_metadata))
         return self._quick_call(loop.loop, connection, action, data, timeout, metadata)
 
     run_action = runAction
@@ -165,14 +187,15 @@ class Client:
         timeout: float | None = None,
         metadata: dict[str, str] | None = None,
         window: int | None = None,
+        on_response_metadata: Callable[[dict[str, str]], None] | None = None,
     ) -> Iterator[Any]:
         """The items of a streaming action, in order; leaving the loop early cancels the stream.
 
         ``window`` is the credit (as :meth:`isock.aio.Client.stream`); an iterator as ``data``
-        is sent as an upload.
+        is sent as an upload. A stream of tracked items resumes after a dropped connection.
         """
         loop = self._loop()
-        stream = loop.run(self._client._start_stream(action, data, timeout, metadata, window))
+        stream = loop.run(self._client._start_stream(action, data, timeout, metadata, window, on_response_metadata))
         try:
             while True:
                 try:
@@ -215,6 +238,8 @@ class Server:
     :param host: the address to listen on. :param port: its port; 0 picks a free one,
         and ``server.port`` is the bound port at once.
     :param secret: a shared secret clients must know. :param tls: an ``ssl.SSLContext``.
+    :param path: a Unix socket path to listen on instead of ``host`` and ``port``.
+    :param authenticate: ``(peer, credentials) -> identity``, as :class:`isock.aio.Server`.
     Other keyword options as :class:`isock.aio.Server`.
 
     >>> server = Server("127.0.0.1", 0)
@@ -225,24 +250,36 @@ class Server:
 
     def __init__(
         self,
-        host: str,
-        port: int,
+        host: str | None = None,
+        port: int | None = None,
         secret: str | bytes | None = None,
         tls: ssl.SSLContext | None = None,
+        *,
+        path: str | None = None,
         **options: Any,
     ) -> None:
-        self._sock = aio.bind_socket(host, port)
-        self.port: int = self._sock.getsockname()[1]
-        self.host = host
-        self._server = aio.Server(host, self.port, secret, tls, sock=self._sock, **options)
+        self.path = path
+        if path is not None:
+            if host is not None or port is not None:
+                raise IsockError("INVALID_ARGUMENT", "a server listens on a host and port, or on a path, not both")
+            self._sock = aio.bind_unix_socket(path)
+            self.port: int | None = None
+            self.host: str | None = None
+            self._server = aio.Server(secret=secret, tls=tls, path=path, sock=self._sock, **options)
+        else:
+            host = "127.0.0.1" if host is None else host
+            self._sock = aio.bind_socket(host, 0 if port is None else port)
+            self.port = self._sock.getsockname()[1]
+            self.host = host
+            self._server = aio.Server(host, self.port, secret, tls, sock=self._sock, **options)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = threading.Event()
         self._stopped = threading.Event()
         self._shutdown_asked = False
 
-    def addAction(self, action: Any, function: Callable[..., Any] | None = None) -> "Server":
-        """Offers an action (an ``Action`` instance, or a name and a function)."""
-        self._server.add_action(action, function)
+    def addAction(self, action: Any, function: Callable[..., Any] | None = None, **options: Any) -> "Server":
+        """Offers an action (an ``Action`` instance, or a name and a function; ``input=`` a check of its data)."""
+        self._server.add_action(action, function, **options)
         return self
 
     add_action = addAction
@@ -281,9 +318,16 @@ class Server:
             pass
         self._stopped.wait(timeout + 5)
 
+    @property
+    def peers(self) -> list[aio.Peer]:
+        """The clients connected now (see :attr:`isock.aio.Server.peers`); call them from the loop's handlers."""
+        return self._server.peers
+
     def server_close(self) -> None:
-        """Closes the listening socket."""
+        """Closes the listening socket (and removes a Unix socket's file)."""
         self._sock.close()
+        if self.path is not None:
+            aio.remove_socket_file(self.path)
 
     def __enter__(self) -> "Server":
         return self

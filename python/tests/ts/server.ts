@@ -2,14 +2,19 @@
  * A TypeScript server for the Python package's tests, on Deno, Node or Bun.
  * It prints "listening on <port>" and shuts down when its stdin ends.
  *
- *     deno run --allow-net --allow-read python/tests/ts/server.ts [--port N] [--secret S] [--tls]
+ *     deno run --allow-net --allow-read --allow-write python/tests/ts/server.ts [--port N | --path P]
+ *       [--secret S] [--tls] [--authenticate]
+ *
+ * With `--path` it listens on that Unix socket and prints "listening on P".
+ * With `--authenticate` it takes the credentials "token-1" (identity
+ * `{ user: "ada" }`) and refuses any other.
  *
  * @module
  */
 
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { action, Server } from "../../../mod.ts";
+import { action, Server, tracked } from "../../../mod.ts";
 
 const args = process.argv.slice(2);
 function option(name: string): string | undefined {
@@ -28,6 +33,8 @@ class HttpError extends Error {
 let produced = 0;
 /** How many `waitAbort` calls saw their signal abort. */
 let aborts = 0;
+/** The `lastEventId` of each call of `events`, for the resume tests. */
+const resumedFrom: unknown[] = [];
 
 function describe(value: unknown): unknown {
   if (value === null) return "null";
@@ -55,10 +62,15 @@ function describe(value: unknown): unknown {
   return [typeof value, typeof value === "bigint" ? String(value) : value];
 }
 
+const path = option("--path");
 const server = new Server({
-  hostname: "127.0.0.1",
-  port: Number(option("--port") ?? 0),
+  ...(path === undefined
+    ? { hostname: "127.0.0.1", port: Number(option("--port") ?? 0) }
+    : { path }),
   secret: option("--secret"),
+  authenticate: args.includes("--authenticate")
+    ? (_peer, credentials) => credentials === "token-1" && { user: "ada" }
+    : undefined,
   tls: args.includes("--tls")
     ? {
       cert: readFileSync(new URL("cert.pem", tlsDir), "utf8"),
@@ -126,9 +138,31 @@ const server = new Server({
   )
   .addAction(
     action("metadata", (_: unknown, context) => context.metadata.toJSON()),
-  );
-const { port } = await server.listen();
-console.log(`listening on ${port}`);
+  )
+  // Two-way calls: asks the calling client's own "confirm" action.
+  .addAction(action("askPeer", async (question: string, context) => {
+    const answer = await context.peer.runAction("confirm", question, {
+      timeout: 5_000,
+    });
+    return { question, answer };
+  }))
+  // A tracked stream of 0 … n - 1 that goes on after `lastEventId`.
+  .addAction(action("events", async function* (n: number, context) {
+    resumedFrom.push(context.lastEventId ?? null);
+    const last = context.lastEventId;
+    for (let i = last === undefined ? 0 : Number(last) + 1; i < n; i++) {
+      if (i % 64 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      yield tracked(i, i);
+    }
+  }))
+  .addAction(action("resumedFrom", () => resumedFrom))
+  .addAction(action("whoami", (_: unknown, context) => context.identity))
+  .addAction(action("responseMeta", (data: string, context) => {
+    context.responseMetadata.set("served-by", "typescript");
+    return data;
+  }));
+const address = await server.listen();
+console.log(`listening on ${path ?? address.port}`);
 
 for await (const _ of process.stdin) {
   // Nothing is expected on stdin; its end stops the server.

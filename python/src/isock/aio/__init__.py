@@ -21,8 +21,10 @@
 from __future__ import annotations
 
 import asyncio
-import collections.abc
+import errno
 import ipaddress
+import os
+import stat
 import socket
 import ssl
 import time
@@ -34,15 +36,58 @@ from ..action import Context, Handler, action_name, make_handler
 from ..codec import Extension
 from ..errors import ClientException, IsockError
 from ._connection import Connection, Options, Registry
+from ._peer import OnMetadata, Peer, Stream, call_meta, is_upload, iterate, run_call
 
-__all__ = ["Client", "Server", "Context"]
+__all__ = ["Client", "Server", "Context", "Peer"]
+
+_is_upload = is_upload
 
 
-def _is_upload(data: Any) -> bool:
-    """Whether ``data`` is sent as an input stream: an iterator or an async iterable."""
-    if isinstance(data, (str, bytes, bytearray, memoryview, list, tuple, dict, set, frozenset)):
-        return False
-    return isinstance(data, (collections.abc.Iterator, collections.abc.AsyncIterable))
+class Actions(Registry):
+    """The actions one side offers, by name, and the threads their plain handlers run in."""
+
+    def __init__(self, max_workers: int = 32) -> None:
+        self.handlers: dict[str, Handler] = {}
+        self.max_workers = max_workers
+        self._executor: ThreadPoolExecutor | None = None
+        self.closing = False
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:  # type: ignore[override]
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="isock-action")
+        return self._executor
+
+    def add_action(
+        self,
+        action: Any,
+        function: Callable[..., Any] | None = None,
+        *,
+        input: Callable[[Any], Any] | None = None,
+    ) -> None:
+        handler = make_handler(action, function, input)
+        if handler.name in self.handlers:
+            raise IsockError("INVALID_ARGUMENT", f'an action named "{handler.name}" is already offered')
+        self.handlers[handler.name] = handler
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "actions": [
+                {
+                    "name": handler.name,
+                    "idempotent": handler.idempotent,
+                    "streams": handler.streams,
+                    "inputStream": handler.input is None,
+                }
+                for handler in self.handlers.values()
+            ],
+        }
+
+    def stop(self) -> None:
+        self.closing = True
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _backoff(attempt: int) -> float:
@@ -74,23 +119,31 @@ class Client:
 
     def __init__(
         self,
-        host: str,
-        port: int,
+        host: str | None = None,
+        port: int | None = None,
         retry: int = 3,
         timeout: float | None = None,
         secret: str | bytes | None = None,
         tls: ssl.SSLContext | None = None,
         *,
+        path: str | None = None,
+        credentials: Any = None,
         server_hostname: str | None = None,
         max_frame_size: int = p.DEFAULT_MAX_FRAME_SIZE,
         heartbeat: float = 10.0,
         connect_timeout: float = 10.0,
         extensions: Sequence[Extension] = (),
+        max_in_flight: int = 1000,
     ) -> None:
         if retry < 1:
             raise IsockError("INVALID_ARGUMENT", "retry is at least 1")
+        if path is not None and (host is not None or port is not None):
+            raise IsockError("INVALID_ARGUMENT", "a client connects to a host and port, or to a path, not both")
+        if path is None and (host is None or port is None):
+            raise IsockError("INVALID_ARGUMENT", "a client needs a host and a port, or a path")
         self.host = host
         self.port = port
+        self.path = path
         self.retry = retry
         self.timeout = timeout
         self.tls = tls
@@ -102,7 +155,10 @@ class Client:
             handshake_timeout=connect_timeout,
             extensions=tuple(extensions),
             secret=p.secret_bytes(secret),
+            credentials=credentials,
+            max_in_flight=max_in_flight,
         )
+        self._actions: Actions | None = None
         self._connection: Connection | None = None
         self._connecting: asyncio.Lock | None = None
         self._closed = False
@@ -113,9 +169,35 @@ class Client:
     async def __aexit__(self, *exc: Any) -> None:
         await self.close()
 
+    def add_action(
+        self,
+        action: Any,
+        function: Callable[..., Any] | None = None,
+        *,
+        input: Callable[[Any], Any] | None = None,
+    ) -> "Client":
+        """Offers an action to the server (two-way calls): its handlers call it through ``context.peer``.
+
+        Add actions before connecting: the client's hello tells the server it serves, so the
+        server does not close its connection for being idle. Plain handlers run in threads of
+        the client's own.
+
+        :raises IsockError: ``INVALID_ARGUMENT`` for a name taken or reserved.
+        """
+        if self._actions is None:
+            self._actions = Actions()
+        self._actions.add_action(action, function, input=input)
+        return self
+
+    addAction = add_action
+
     async def connect(self) -> None:
-        """Connects now (calls connect by themselves when needed)."""
+        """Connects now (calls connect by themselves when needed): a client that offers actions is then reachable."""
         await self._ready()
+
+    @property
+    def _where(self) -> str:
+        return self.path if self.path is not None else f"{self.host}:{self.port}"
 
     async def _ready(self) -> Connection:
         connection = self._connection
@@ -142,12 +224,18 @@ class Client:
                 kwargs: dict[str, Any] = {}
                 if self.tls is not None:
                     kwargs["ssl"] = self.tls
-                    kwargs["server_hostname"] = self.server_hostname or self.host
+                    kwargs["server_hostname"] = self.server_hostname or self.host or "localhost"
                     kwargs["ssl_handshake_timeout"] = self.connect_timeout
-                _transport, connection = await asyncio.wait_for(
-                    loop.create_connection(lambda: Connection(self.options), self.host, self.port, **kwargs),
-                    self.connect_timeout,
-                )
+                actions = self._actions
+
+                def made() -> Connection:
+                    return Connection(self.options, actions, is_server=False)
+
+                if self.path is not None:
+                    opening = loop.create_unix_connection(made, self.path, **kwargs)
+                else:
+                    opening = loop.create_connection(made, self.host, self.port, **kwargs)
+                _transport, connection = await asyncio.wait_for(opening, self.connect_timeout)
                 sock = _transport.get_extra_info("socket")
                 if sock is not None:
                     try:
@@ -171,20 +259,11 @@ class Client:
                 last = error
         raise ClientException(
             "CONNECT_FAILED",
-            f"could not reach {self.host}:{self.port} after {self.retry} tries: {last or 'timed out'}",
+            f"could not reach {self._where} after {self.retry} tries: {last or 'timed out'}",
         )
 
     def _meta(self, timeout: float | None, metadata: dict[str, str] | None) -> dict[str, Any]:
-        meta: dict[str, Any] = {}
-        if timeout is not None:
-            if timeout <= 0:
-                raise IsockError("INVALID_ARGUMENT", "a timeout is a positive number of seconds")
-            meta["timeout"] = max(1, int(timeout * 1000))
-        if metadata:
-            meta["metadata"] = {key.lower(): value for key, value in p.check_metadata(
-                {key.lower() if isinstance(key, str) else key: value for key, value in metadata.items()}
-            ).items()}
-        return meta
+        return call_meta(timeout, metadata)
 
     async def run_action(
         self,
@@ -192,6 +271,7 @@ class Client:
         data: Any = None,
         timeout: float | None = None,
         metadata: dict[str, str] | None = None,
+        on_response_metadata: OnMetadata | None = None,
     ) -> Any:
         """Runs an action on the server and returns its result.
 
@@ -199,6 +279,8 @@ class Client:
         :param data: the value to send; an iterator or async iterable is sent as an upload.
         :param timeout: seconds for this call (default: the client's ``timeout``).
         :param metadata: a dict of lowercase string keys to strings.
+        :param on_response_metadata: called with the answer's metadata (the handler's
+            ``context.response_metadata``) when it carries some.
         :raises RemoteError: when the action raised (``ACTION_FAILED``) or the server refused the call.
         :raises IsockError: ``TIMEOUT``; ``ClientException`` ``CONNECT_FAILED`` or ``CONNECTION_CLOSED``.
         """
@@ -207,24 +289,7 @@ class Client:
         meta = self._meta(timeout, metadata)
         started = time.monotonic()
         connection = await self._ready()
-        upload = _is_upload(data)
-        if upload:
-            meta["input"] = True
-        call = connection.start_call(name, data, meta, upload=upload)
-        sender = asyncio.ensure_future(connection.send_inputs(call, data)) if upload else None
-        try:
-            if timeout is None:
-                return await call.future
-            left = timeout - (time.monotonic() - started)
-            try:
-                return await asyncio.wait_for(asyncio.shield(call.future), max(left, 0))
-            except asyncio.TimeoutError:
-                raise IsockError("TIMEOUT", f'"{name}" got no answer within {timeout} s') from None
-        finally:
-            if call.id in connection.calls:  # no answer yet: timed out or cancelled
-                connection.cancel_call(call)
-            if sender is not None and not sender.done():
-                sender.cancel()
+        return await run_call(connection, name, data, meta, timeout, started, on_response_metadata)
 
     async def stream(
         self,
@@ -233,23 +298,21 @@ class Client:
         timeout: float | None = None,
         metadata: dict[str, str] | None = None,
         window: int | None = None,
+        on_response_metadata: OnMetadata | None = None,
     ) -> AsyncIterator[Any]:
         """The items of a streaming action, as they come (``async for item in client.stream(...)``).
 
         Credit flow control: the server sends at most ``window`` items ahead of what this loop
         took (default 16; 1,024 items and 1 MiB from a server that takes batches). Leaving the
         loop early cancels the stream on the server. A plain result arrives as a stream of one
-        item. ``timeout`` bounds the whole stream.
+        item. ``timeout`` bounds the whole stream. A stream whose items the server tags with
+        ``tracked(id, value)`` survives a dropped connection: the client reconnects (``retry``
+        tries each time) and asks again from the last id it received, so the loop sees no gap
+        and no duplicate; an untagged stream fails with ``CONNECTION_CLOSED``.
         """
-        stream = await self._start_stream(action, data, timeout, metadata, window)
-        try:
-            while True:
-                for item in await stream.next_items(1):
-                    yield item
-        except StopAsyncIteration:
-            return
-        finally:
-            stream.stop()
+        stream = await self._start_stream(action, data, timeout, metadata, window, on_response_metadata)
+        async for item in iterate(stream):
+            yield item
 
     async def _start_stream(
         self,
@@ -258,17 +321,13 @@ class Client:
         timeout: float | None,
         metadata: dict[str, str] | None,
         window: int | None = None,
-    ) -> "_Stream":
+        on_response_metadata: OnMetadata | None = None,
+    ) -> Stream:
         name = action_name(action)
         timeout = self.timeout if timeout is None else timeout
         meta = self._meta(timeout, metadata)
         connection = await self._ready()
-        upload = _is_upload(data)
-        if upload:
-            meta["input"] = True
-        call = connection.start_call(name, data, meta, stream=window or True, upload=upload)
-        sender = asyncio.ensure_future(connection.send_inputs(call, data)) if upload else None
-        return _Stream(name, connection, call, sender, timeout)
+        return Stream(name, connection, data, meta, window, timeout, self._ready, on_response_metadata)
 
     async def describe(self) -> dict[str, Any]:
         """The server's description of its actions (``$isock.describe``): names, streams, schemas."""
@@ -282,46 +341,17 @@ class Client:
         if connection is not None:
             connection.close()
             await connection.closed
+        if self._actions is not None:
+            self._actions.stop()
 
 
-class _Stream:
-    """A stream call in progress, as its consumer takes it."""
-
-    def __init__(self, name: str, connection: Connection, call: Any, sender: Any, timeout: float | None) -> None:
-        self.name = name
-        self.connection = connection
-        self.call = call
-        self.sender = sender
-        self.timeout = timeout
-        self.deadline = None if timeout is None else time.monotonic() + timeout
-
-    async def next_items(self, limit: int = 0) -> list[Any]:
-        """The next items (``limit`` at most, or all that are here); ``StopAsyncIteration`` at the end."""
-        call = self.call
-        while True:
-            items = self.connection.take(call, limit)
-            if items:
-                return items
-            if call.done:
-                if call.error is not None:
-                    raise call.error
-                raise StopAsyncIteration
-            call.waiter = self.connection.loop.create_future()
-            if self.deadline is None:
-                await call.waiter
-            else:
-                try:
-                    await asyncio.wait_for(call.waiter, max(self.deadline - time.monotonic(), 0))
-                except asyncio.TimeoutError:
-                    self.stop()
-                    raise IsockError("TIMEOUT", f'"{self.name}" did not end within {self.timeout} s') from None
-
-    def stop(self) -> None:
-        """Ends the stream early (a cancel to the server) when it has not ended."""
-        if not self.call.done:
-            self.connection.cancel_call(self.call)
-        if self.sender is not None and not self.sender.done():
-            self.sender.cancel()
+def remove_socket_file(path: str) -> None:
+    """Removes a Unix socket's file, if it is still a socket."""
+    try:
+        if stat.S_ISSOCK(os.stat(path).st_mode):
+            os.unlink(path)
+    except OSError:
+        pass
 
 
 def _is_loopback(host: str) -> bool:
@@ -331,6 +361,20 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def bind_unix_socket(path: str) -> socket.socket:
+    """A listening Unix socket at ``path`` (a file there already is ``ADDR_IN_USE``)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+        sock.listen(1024)
+        sock.setblocking(False)
+    except OSError as error:
+        sock.close()
+        code = "ADDR_IN_USE" if error.errno == errno.EADDRINUSE else "LISTEN_FAILED"
+        raise IsockError(code, f"cannot listen on {path}: {error}") from None
+    return sock
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -350,7 +394,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-class Server(Registry):
+class Server(Actions):
     """An isock server on asyncio.
 
     :param host: the address to listen on.
@@ -364,6 +408,11 @@ class Server(Registry):
         client is sent a goodbye. :param handshake_timeout: seconds for a client's hello (10).
     :param stacks: whether errors carry stack traces (default: only on a loopback address).
     :param max_workers: threads for handlers that are not ``async`` (32).
+    :param path: listen on this Unix socket path instead of TCP (not with ``host``/``port``);
+        the file is removed at shutdown.
+    :param authenticate: ``(peer, credentials) -> identity`` (or ``async``): checks what each
+        client sends as ``credentials``; raising, or returning ``None`` or ``False``, refuses it
+        (goodbye ``UNAUTHORIZED``). Handlers see the identity as ``context.identity``.
 
     Handlers may be ``def`` (run in a thread), generators (stream, pulled in a thread),
     ``async def`` or async generators; all may take a second argument, the :class:`Context`.
@@ -371,11 +420,13 @@ class Server(Registry):
 
     def __init__(
         self,
-        host: str,
-        port: int,
+        host: str | None = None,
+        port: int | None = None,
         secret: str | bytes | None = None,
         tls: ssl.SSLContext | None = None,
         *,
+        path: str | None = None,
+        authenticate: Callable[[Peer, Any], Any] | None = None,
         max_frame_size: int = p.DEFAULT_MAX_FRAME_SIZE,
         max_connections: int = 10_000,
         max_in_flight: int = 1000,
@@ -387,8 +438,15 @@ class Server(Registry):
         extensions: Sequence[Extension] = (),
         sock: socket.socket | None = None,
     ) -> None:
+        super().__init__(max_workers)
+        if path is not None and (host is not None or port is not None):
+            raise IsockError("INVALID_ARGUMENT", "a server listens on a host and port, or on a path, not both")
+        if path is None:
+            host = "127.0.0.1" if host is None else host
+            port = 0 if port is None else port
         self.host = host
         self.port = port
+        self.path = path
         self.tls = tls
         self.max_connections = max_connections
         self.options = Options(
@@ -398,39 +456,40 @@ class Server(Registry):
             idle_timeout=idle_timeout,
             max_in_flight=max_in_flight,
             extensions=tuple(extensions),
-            stacks=_is_loopback(host) if stacks is None else stacks,
+            stacks=(path is not None or _is_loopback(host or "")) if stacks is None else stacks,
             secret=p.secret_bytes(secret),
+            authenticate=authenticate,
         )
-        self.handlers: dict[str, Handler] = {}
-        self.executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="isock-action")
-        self.closing = False
         self._sock = sock
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[Connection] = set()
         self._finished: asyncio.Future[None] | None = None
 
-    def add_action(self, action: Any, function: Callable[..., Any] | None = None) -> "Server":
+    def add_action(  # type: ignore[override]
+        self,
+        action: Any,
+        function: Callable[..., Any] | None = None,
+        *,
+        input: Callable[[Any], Any] | None = None,
+    ) -> "Server":
         """Offers an action: an :class:`isock.Action` instance, or a name and a function.
+
+        ``input`` (or the action's ``input`` attribute) checks the data before the handler
+        runs: a callable that raises, or returns a list of issues (strings, or
+        ``{"message", "path"}`` dicts); either way the call is answered ``INVALID_INPUT`` with
+        the issues, unrun. An action that checks its input takes no upload.
 
         :raises IsockError: ``INVALID_ARGUMENT`` for a name taken or reserved (``$isock.``).
         """
-        handler = make_handler(action, function)
-        if handler.name in self.handlers:
-            raise IsockError("INVALID_ARGUMENT", f'an action named "{handler.name}" is already offered')
-        self.handlers[handler.name] = handler
+        super().add_action(action, function, input=input)
         return self
 
     addAction = add_action
 
-    def describe(self) -> dict[str, Any]:
-        """What ``$isock.describe`` answers: the actions in the order added."""
-        return {
-            "version": 1,
-            "actions": [
-                {"name": handler.name, "idempotent": handler.idempotent, "streams": handler.streams, "inputStream": True}
-                for handler in self.handlers.values()
-            ],
-        }
+    @property
+    def peers(self) -> list[Peer]:
+        """The clients connected now, whose actions the server may call (two-way calls)."""
+        return [connection.peer for connection in self._connections if connection.state == 2]
 
     def _connection_made(self) -> Connection:
         connection = Connection(self.options, self, self._connections.discard)
@@ -454,9 +513,15 @@ class Server(Registry):
         """Binds and starts accepting connections; then ``server.port`` is the bound port."""
         loop = asyncio.get_running_loop()
         self._finished = loop.create_future()
-        sock = self._sock if self._sock is not None else bind_socket(self.host, self.port)
-        self._server = await loop.create_server(self._connection_made, sock=sock, ssl=self.tls, backlog=1024)
-        self.port = sock.getsockname()[1]
+        sock = self._sock
+        if sock is None:
+            sock = bind_unix_socket(self.path) if self.path is not None else bind_socket(self.host or "", self.port or 0)
+            self._sock = sock
+        if self.path is not None:
+            self._server = await loop.create_unix_server(self._connection_made, sock=sock, ssl=self.tls, backlog=1024)
+        else:
+            self._server = await loop.create_server(self._connection_made, sock=sock, ssl=self.tls, backlog=1024)
+            self.port = sock.getsockname()[1]
 
     async def serve_forever(self) -> None:
         """Serves until :meth:`shutdown` (starting first when needed)."""
@@ -472,7 +537,7 @@ class Server(Registry):
             self._server.close()
         for connection in list(self._connections):
             if connection.state == 2:
-                connection.closing = True
+                connection.said_goodbye = True
                 connection.goodbye()
                 if not connection.running:
                     connection.close()
@@ -485,8 +550,9 @@ class Server(Registry):
             connection.close()
         if self._server is not None:
             await self._server.wait_closed()
-        if self.executor is not None:
-            self.executor.shutdown(wait=False, cancel_futures=True)
+        self.stop()
+        if self.path is not None:
+            remove_socket_file(self.path)
         if self._finished is not None and not self._finished.done():
             self._finished.set_result(None)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import hmac
+import inspect
 import os
 import threading
 import time
@@ -19,7 +21,7 @@ from typing import Any, Callable, Iterator
 import msgpack
 
 from .. import protocol as p
-from ..action import RESERVED_PREFIX, Context, Handler
+from ..action import RESERVED_PREFIX, Context, Handler, Tracked, check_input
 from ..codec import CodecError, Extension, decode, prepare
 from ..errors import ClientException, IsockError, RemoteError
 
@@ -27,6 +29,9 @@ _packb = msgpack.packb
 _pack_header = p.HEADER.pack
 _unpack_header = p.HEADER.unpack_from
 _END = object()
+# Messages about a call this side made, and messages going on with a request the peer made.
+_ANSWERS = frozenset((p.RESULT, p.ERROR, p.ITEM, p.ITEMS, p.END, p.INPUT_CREDIT, p.INPUT_STOP))
+_GOING_ON = frozenset((p.CANCEL, p.CREDIT, p.INPUT, p.INPUTS, p.INPUT_END))
 
 
 class Options:
@@ -41,6 +46,8 @@ class Options:
         "extensions",
         "stacks",
         "secret",
+        "credentials",
+        "authenticate",
     )
 
     def __init__(
@@ -54,6 +61,8 @@ class Options:
         extensions: tuple[Extension, ...] = (),
         stacks: bool = False,
         secret: bytes | None = None,
+        credentials: Any = None,
+        authenticate: Callable[[Any, Any], Any] | None = None,
     ) -> None:
         if not p.MIN_MAX_FRAME_SIZE <= max_frame_size <= p.MAX_MAX_FRAME_SIZE:
             raise IsockError("INVALID_ARGUMENT", "max_frame_size is 4096 to 4294967295")
@@ -65,6 +74,8 @@ class Options:
         self.extensions = extensions
         self.stacks = stacks
         self.secret = secret
+        self.credentials = credentials  # client: what the server's authenticate checks
+        self.authenticate = authenticate  # server: (peer, credentials) -> identity
 
 
 class Registry:
@@ -190,6 +201,7 @@ class OutCall:
         "input_credit",
         "input_stopped",
         "last_event_id",
+        "on_metadata",
     )
 
     def __init__(self, ident: int, future: asyncio.Future[Any], window: ReceiveWindow | None, input_credit: SendCredit) -> None:
@@ -204,6 +216,7 @@ class OutCall:
         self.input_credit = input_credit
         self.input_stopped = False
         self.last_event_id: Any = None
+        self.on_metadata: Callable[[dict[str, str]], None] | None = None
 
     def wake(self) -> None:
         waiter = self.waiter
@@ -399,11 +412,7 @@ class SyncPump:
                             per_item = max(1, self.sent_bytes // self.sent_items)
                             count = max(1, min(count, credit.bytes // per_item))
                     items = [self.pending.popleft() for _ in range(count)]
-                prepared = [connection.prepare(item) for item in items]
-                if count == 1:
-                    size = connection.send_data([p.ITEM, self.call.id, prepared[0]])
-                else:
-                    size = connection.send_data([p.ITEMS, self.call.id, prepared])
+                size = connection.send_items(self.call.id, items)
                 credit.items -= count
                 if credit.byte_window:
                     credit.bytes -= size
@@ -456,10 +465,12 @@ class Connection(asyncio.Protocol):
         options: Options,
         registry: Registry | None = None,
         on_close: Callable[["Connection"], None] | None = None,
+        *,
+        is_server: bool | None = None,
     ) -> None:
         self.options = options
-        self.registry = registry
-        self.is_server = registry is not None
+        self.registry = registry  # the actions this side offers, when it offers some
+        self.is_server = registry is not None if is_server is None else is_server
         self.on_close = on_close
         self.loop = asyncio.get_event_loop()
         self.transport: asyncio.Transport | None = None
@@ -471,7 +482,11 @@ class Connection(asyncio.Protocol):
         self.peer_max = p.MIN_MAX_FRAME_SIZE
         self.ready: asyncio.Future[None] = self.loop.create_future()
         self.closed: asyncio.Future[None] = self.loop.create_future()
-        self.closing = False  # after a graceful goodbye, either way
+        self.closing = False  # the peer said goodbye: no new calls on this connection
+        self.said_goodbye = False  # this side said goodbye: no new requests run
+        self.peer_metadata = False  # the peer's hello said metadata: true (section 4.11)
+        self.identity: Any = None  # what the server's authenticate said of the client
+        self.address: tuple[str, int] | str | None = None  # the peer's address
         self.close_error: IsockError | None = None
         self.last_received = time.monotonic()
         self.last_request = time.monotonic()
@@ -485,6 +500,8 @@ class Connection(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
         self.peer_serves = False
         self.auth_answered = False
+        self.auth_pending = False  # an async authenticate is running: frames wait
+        self._peer: Any = None
         self.batch = False  # both hellos said batch: true
         self.refusing = False  # over the connection limit: hello, goodbye, close
         self.size = 0  # the body length of the message being handled
@@ -493,9 +510,20 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        fields: dict[str, Any] = {"maxFrameSize": self.options.max_frame_size, "nonce": self.nonce, "batch": True}
-        if self.is_server and self.options.secret is not None:
+        try:
+            self.address = transport.get_extra_info("peername")
+        except Exception:
+            self.address = None
+        fields: dict[str, Any] = {
+            "maxFrameSize": self.options.max_frame_size,
+            "nonce": self.nonce,
+            "batch": True,
+            "metadata": True,
+        }
+        if self.is_server and (self.options.secret is not None or self.options.authenticate is not None):
             fields["authRequired"] = True
+        if not self.is_server and self.registry is not None:
+            fields["serves"] = True
         self._write(p.hello(fields))
         self.timer = self.loop.call_later(self.options.handshake_timeout, self._handshake_expired)
 
@@ -522,6 +550,8 @@ class Connection(asyncio.Protocol):
                 self._on_body(body)
                 if self.state == CLOSED:
                     return
+                if self.auth_pending:
+                    break  # the rest waits for authenticate (see _authenticate)
         except p.ProtocolBreach as breach:
             self.breach(breach)
             return
@@ -568,6 +598,30 @@ class Connection(asyncio.Protocol):
             raise IsockError("FRAME_TOO_LARGE", f"a message of {len(body)} bytes is over the peer's limit of {self.peer_max}")
         self._write(body)
         return len(body)
+
+    @property
+    def peer(self) -> Any:
+        """The other end, as a handler calls its actions (:class:`isock.aio.Peer`)."""
+        found = self._peer
+        if found is None:
+            from ._peer import Peer
+
+            found = self._peer = Peer(self)
+        return found
+
+    def send_items(self, ident: int, items: list[Any]) -> int:
+        """Sends stream items in one ITEM (one item) or ITEMS message, with the last tracked id."""
+        event_id = None
+        values = []
+        for item in items:
+            if type(item) is Tracked:
+                event_id = item.id
+                item = item.value
+            values.append(self.prepare(item))
+        message = [p.ITEM, ident, values[0]] if len(values) == 1 else [p.ITEMS, ident, values]
+        if event_id is not None:
+            message.append(event_id)
+        return self.send_data(message)
 
     def prepare(self, value: Any) -> Any:
         return prepare(value, self.options.extensions, stacks=self.options.stacks)
@@ -670,18 +724,20 @@ class Connection(asyncio.Protocol):
         self.peer_max = fields["maxFrameSize"]
         self.peer_nonce = fields.get("nonce") or b""
         self.peer_serves = fields.get("serves") is True
+        self.peer_metadata = fields.get("metadata") is True
         self.batch = fields.get("batch") is True
         secret = self.options.secret
         if self.is_server:
-            if secret is not None:
+            if secret is not None or self.options.authenticate is not None:
                 self.state = AUTH
                 self.limit = p.PRE_AUTH_MAX
             else:
                 self._open()
             return
-        if secret is not None or fields.get("authRequired") is True:
+        credentials = self.options.credentials
+        if secret is not None or credentials is not None or fields.get("authRequired") is True:
             proof = p.client_proof(secret, self.peer_nonce, self.nonce) if secret is not None else None
-            self.send([p.AUTH, proof])
+            self.send([p.AUTH, proof] if credentials is None else [p.AUTH, proof, self.prepare(credentials)])
             self.state = AUTH
             self.limit = p.PRE_AUTH_MAX
         else:
@@ -703,15 +759,26 @@ class Connection(asyncio.Protocol):
             if kind != p.AUTH:
                 raise p.ProtocolBreach("authenticate first", "UNAUTHORIZED")
             proof = message[1]
-            assert secret is not None
-            expected = p.client_proof(secret, self.nonce, self.peer_nonce)
-            import hmac
-
-            if type(proof) is not bytes or len(self.peer_nonce) != 32 or not hmac.compare_digest(proof, expected):
-                raise p.ProtocolBreach("wrong or missing secret", "UNAUTHORIZED")
-            self.send([p.AUTH_OK, p.server_proof(secret, self.peer_nonce, self.nonce)])
-            self.auth_answered = True
-            self._open()
+            if secret is not None:
+                expected = p.client_proof(secret, self.nonce, self.peer_nonce)
+                if type(proof) is not bytes or len(self.peer_nonce) != 32 or not hmac.compare_digest(proof, expected):
+                    raise p.ProtocolBreach("wrong or missing secret", "UNAUTHORIZED")
+            check = self.options.authenticate
+            if check is not None:
+                credentials = message[2] if len(message) == 3 else None
+                try:
+                    identity = check(self.peer, credentials)
+                except Exception:
+                    raise p.ProtocolBreach("the credentials were refused", "UNAUTHORIZED") from None
+                if inspect.isawaitable(identity):
+                    self.auth_pending = True
+                    if self.transport is not None:
+                        self.transport.pause_reading()
+                    self.loop.create_task(self._authenticate(identity))
+                    return
+                self._authenticated(identity)
+                return
+            self._authenticated(None)
             return
         if kind == p.GOODBYE:
             self._on_goodbye(message)
@@ -719,8 +786,6 @@ class Connection(asyncio.Protocol):
         if kind != p.AUTH_OK:
             raise p.ProtocolBreach("the server sent a message before authenticating", "UNAUTHORIZED")
         if secret is not None:
-            import hmac
-
             expected = p.server_proof(secret, self.nonce, self.peer_nonce)
             proof = message[1]
             if type(proof) is not bytes or not hmac.compare_digest(proof, expected):
@@ -728,19 +793,48 @@ class Connection(asyncio.Protocol):
                 return
         self._open()
 
+    def _authenticated(self, identity: Any) -> None:
+        """Server: the client passed; ``identity`` is what ``authenticate`` said (``None`` without it)."""
+        if self.options.authenticate is not None and (identity is None or identity is False):
+            raise p.ProtocolBreach("the credentials were refused", "UNAUTHORIZED")
+        self.identity = identity
+        secret = self.options.secret
+        self.send([p.AUTH_OK, p.server_proof(secret, self.peer_nonce, self.nonce) if secret is not None else None])
+        self.auth_answered = True
+        self._open()
+
+    async def _authenticate(self, pending: Any) -> None:
+        """Server: waits for an async ``authenticate``, then handles the frames that waited."""
+        try:
+            identity = await pending
+            if self.state == CLOSED:
+                return
+            self._authenticated(identity)
+        except p.ProtocolBreach as breach:
+            self.breach(breach)
+            return
+        except Exception:
+            self.breach(p.ProtocolBreach("the credentials were refused", "UNAUTHORIZED"))
+            return
+        finally:
+            self.auth_pending = False
+        if self.transport is not None and self.state != CLOSED:
+            self.transport.resume_reading()
+            self.data_received(b"")
+
     def _on_undecodable(self, body: bytes, error: CodecError) -> None:
         """A message whose data did not decode: only its call fails (section 4.1)."""
         kind, ident = p.peek(body)
         if self.state != OPEN:
             raise p.ProtocolBreach(f"an undecodable message during the handshake: {error}")
-        if kind == p.REQUEST and self.is_server:
+        if kind == p.REQUEST:
             self.send([p.ERROR, ident, p.error_object("INVALID_REQUEST", "CodecError", str(error))])
-        elif kind in (p.RESULT, p.ITEM, p.ITEMS, p.ERROR, p.END) and not self.is_server:
+        elif kind in (p.RESULT, p.ITEM, p.ITEMS, p.ERROR, p.END):
             call = self.calls.pop(ident, None)
             if call is not None:
                 self._fail_call(call, CodecError(error.code, f"the answer did not decode: {error}"))
                 self.send([p.CANCEL, ident])
-        elif kind in (p.INPUT, p.INPUTS) and self.is_server:
+        elif kind in (p.INPUT, p.INPUTS):
             running = self.running.get(ident)
             if running is not None and running.inputs is not None:
                 running.inputs._end(CodecError(error.code, f"an input did not decode: {error}"))
@@ -760,10 +854,17 @@ class Connection(asyncio.Protocol):
             self._on_goodbye(message)
         elif kind == p.FRAGMENT:
             self._on_fragment(message)
-        elif self.is_server:
-            self._on_server_message(kind, message)
+        elif kind == p.REQUEST:
+            self._on_request(message)
+        elif kind in _ANSWERS:
+            self._on_answer(kind, message)
+        elif kind in _GOING_ON:
+            self._on_going_on(kind, message)
+        elif kind == p.AUTH and self.is_server and not self.auth_answered:
+            self.auth_answered = True
+            self.send([p.AUTH_OK, None])
         else:
-            self._on_client_message(kind, message)
+            raise p.ProtocolBreach(f"message type {kind} after the handshake")
 
     def _on_goodbye(self, message: list[Any]) -> None:
         if len(message) == 2 and message[1] is not None:
@@ -776,7 +877,11 @@ class Connection(asyncio.Protocol):
             self.close(failure)
             return
         self.closing = True
-        if self.is_server or not self.calls:
+        self._close_if_done()
+
+    def _close_if_done(self) -> None:
+        """After a goodbye either way: closes once no call waits and no request runs."""
+        if (self.closing or self.said_goodbye) and not self.calls and not self.running:
             self.close()
 
     def _on_fragment(self, message: list[Any]) -> None:
@@ -812,17 +917,20 @@ class Connection(asyncio.Protocol):
 
     # -- client side: answers to our calls -----------------------------------
 
-    def _on_client_message(self, kind: int, message: list[Any]) -> None:
+    def _on_answer(self, kind: int, message: list[Any]) -> None:
+        """A message about a call this side made (section 4.1: its id is ours)."""
         ident = message[1]
-        if kind == p.REQUEST:
-            # This side offers no actions to its server.
-            self.send([p.ERROR, ident, p.error_object("UNKNOWN_ACTION", "RemoteError", f'No action named "{message[2]}" here.')])
-            return
+        if kind == p.ITEMS and not self.batch:
+            raise p.ProtocolBreach("an items message from a peer that did not announce batch")
         call = self.calls.get(ident)
         if call is None:
-            if kind in (p.RESULT, p.ERROR, p.ITEM, p.ITEMS, p.END, p.INPUT_CREDIT, p.INPUT_STOP):
-                return  # a late answer to a call given up
-            raise p.ProtocolBreach(f"message type {kind} does not go to a client")
+            return  # a late answer to a call given up
+        if kind in (p.RESULT, p.ERROR, p.END) and len(message) == 4 and message[3] is not None:
+            failure = self._answer_metadata(call, message[3])
+            if failure is not None:
+                self._finish(call)
+                self._fail_call(call, failure)
+                return
         if kind == p.RESULT:
             if call.stream:
                 call.items.append(message[2])
@@ -859,15 +967,28 @@ class Connection(asyncio.Protocol):
         elif kind == p.INPUT_STOP:
             call.input_stopped = True
             call.wake_input()
-        else:
-            raise p.ProtocolBreach(f"message type {kind} does not go to a client")
+
+    def _answer_metadata(self, call: OutCall, answer_meta: Any) -> BaseException | None:
+        """Hands an answer's metadata to its caller; the error the call fails with when it is refused."""
+        metadata = answer_meta.get("metadata")
+        if metadata is None:
+            return None
+        try:
+            p.check_metadata(metadata)
+        except IsockError as error:
+            return ClientException("PROTOCOL", f"the answer's metadata was refused: {error}")
+        if call.on_metadata is not None:
+            try:
+                call.on_metadata(metadata)
+            except Exception as error:
+                return error
+        return None
 
     def _finish(self, call: OutCall) -> None:
         self.calls.pop(call.id, None)
         call.input_stopped = True
         call.wake_input()
-        if self.closing and not self.calls:
-            self.close()
+        self._close_if_done()
 
     def _fail_call(self, call: OutCall, error: BaseException) -> None:
         call.error = error
@@ -888,6 +1009,7 @@ class Connection(asyncio.Protocol):
         stream: bool | int = False,
         upload: bool = False,
         prepared: bool = False,
+        on_metadata: Callable[[dict[str, str]], None] | None = None,
     ) -> OutCall:
         """Sends a request; the call waits in ``self.calls`` for its answer.
 
@@ -922,6 +1044,7 @@ class Connection(asyncio.Protocol):
             message.append(meta)
         input_credit = SendCredit(p.BATCH_WINDOW, p.BATCH_BYTES) if self.batch else SendCredit(p.INPUT_WINDOW)
         call = OutCall(ident, self.loop.create_future(), window, input_credit)
+        call.on_metadata = on_metadata
         self.send_data(message)
         self.calls[ident] = call
         return call
@@ -933,8 +1056,7 @@ class Connection(asyncio.Protocol):
         call.done = True
         call.input_stopped = True
         call.wake_input()
-        if self.closing and not self.calls:
-            self.close()
+        self._close_if_done()
 
     def take(self, call: OutCall, limit: int = 0) -> list[Any]:
         """Items waiting on a stream (``limit`` of them, or all), taken by the consumer.
@@ -995,15 +1117,9 @@ class Connection(asyncio.Protocol):
 
     # -- server side: requests we run -----------------------------------------
 
-    def _on_server_message(self, kind: int, message: list[Any]) -> None:
+    def _on_going_on(self, kind: int, message: list[Any]) -> None:
+        """A message that goes on with a request the peer sent (section 4.1: its id is the peer's)."""
         ident = message[1]
-        if kind == p.REQUEST:
-            self._on_request(message)
-            return
-        if kind == p.AUTH and not self.auth_answered:
-            self.auth_answered = True
-            self.send([p.AUTH_OK, None])
-            return
         call = self.running.get(ident)
         if kind == p.CANCEL:
             if call is not None:
@@ -1021,7 +1137,7 @@ class Connection(asyncio.Protocol):
                 error = message[2] if len(message) == 3 else None
                 call.inputs._end(p.remote_error(error) if error is not None else None)
         else:
-            raise p.ProtocolBreach(f"message type {kind} does not go to a server")
+            raise p.ProtocolBreach("an inputs message from a peer that did not announce batch")
 
     def _cancel_running(self, call: InCall) -> None:
         call.context._cancel()
@@ -1059,8 +1175,10 @@ class Connection(asyncio.Protocol):
 
     def _on_request(self, message: list[Any]) -> None:
         registry = self.registry
-        assert registry is not None
         ident, name = message[1], message[2]
+        if registry is None:
+            self.send([p.ERROR, ident, p.error_object("UNKNOWN_ACTION", "RemoteError", f'No action named "{name}" here.')])
+            return
         self.last_request = time.monotonic()
         if ident in self.running:
             raise p.ProtocolBreach(f"request id {ident} is already in flight")
@@ -1072,7 +1190,7 @@ class Connection(asyncio.Protocol):
         byte_window = meta.get("streamBytes", 0) if self.batch else 0
         if type(byte_window) is not int or byte_window < 0:
             raise p.ProtocolBreach(f"a stream byte window of {byte_window!r}")
-        if self.closing or registry.closing:
+        if self.said_goodbye or registry.closing:
             self.send([p.ERROR, ident, p.error_object("CONNECTION_CLOSED", "ClientError", "the server is shutting down")])
             return
         try:
@@ -1093,13 +1211,31 @@ class Connection(asyncio.Protocol):
         if handler is None:
             self.send([p.ERROR, ident, p.error_object("UNKNOWN_ACTION", "RemoteError", f'No action named "{name}" here.')])
             return
+        data = message[3] if len(message) > 3 else None
+        if handler.input is not None:
+            # A check sees one value: streamed data would go round it (section 4.1).
+            issues = (
+                [{"message": f'"{name}" checks its input and takes a single value, not a stream', "path": []}]
+                if meta.get("input") is True
+                else check_input(handler.input, data)
+            )
+            if issues:
+                message_text = issues[0]["message"] if len(issues) == 1 else f"{len(issues)} issues with the input"
+                self.send_data([p.ERROR, ident, p.error_object("INVALID_INPUT", "RemoteError", message_text, issues=self.prepare(issues))])
+                return
         timeout = meta.get("timeout")
         seconds = timeout / 1000 if isinstance(timeout, (int, float)) and timeout >= 0 else None
         deadline = None if seconds is None else time.time() + seconds
         last_event_id = meta.get("lastEventId")
-        context = Context(deadline=deadline, metadata=metadata, last_event_id=last_event_id, loop=self.loop)
+        context = Context(
+            deadline=deadline,
+            metadata=metadata,
+            last_event_id=last_event_id,
+            loop=self.loop,
+            peer=self.peer,
+            identity=self.identity,
+        )
         call = InCall(ident, context, SendCredit(window, byte_window) if window else None)
-        data = message[3] if len(message) > 3 else None
         if meta.get("input") is True:
             call.inputs = InputStream(self, ident)
             data = call.inputs
@@ -1161,9 +1297,19 @@ class Connection(asyncio.Protocol):
         if self.running.get(call.id) is not call or self.state != OPEN:
             return
         del self.running[call.id]
+        metadata = call.context.response_metadata
+        if metadata and self.peer_metadata and message[0] in (p.RESULT, p.ERROR, p.END):
+            try:
+                answer_meta = {"metadata": p.check_metadata(metadata)}
+            except IsockError as error:
+                message = [p.ERROR, call.id, p.error_object("ACTION_FAILED", "ClientError", f"the response metadata was refused: {error}")]
+            else:
+                if message[0] == p.END:
+                    message = [p.END, call.id, None, answer_meta]
+                else:
+                    message.append(answer_meta)
         self.send_data(message)
-        if self.closing and not self.running:
-            self.close()
+        self._close_if_done()
 
     async def _pump(self, call: InCall, source: Any) -> None:
         """Streams a plain generator's items (see :class:`SyncPump`), then its end."""
@@ -1182,6 +1328,13 @@ class Connection(asyncio.Protocol):
         self._answer(call, [p.END, call.id])
 
     async def _stream(self, call: InCall, source: Any) -> None:
+        """Streams an async iterable within its credit (sections 4.7, 4.12), then its end.
+
+        To a batch peer, the items the source has ready at once (those it yields without
+        waiting) go together in one message, after a first message of one item: each next item
+        is run as far as it goes without waiting; one that waits ends the message and is
+        finished (awaited) after it is sent.
+        """
         if not hasattr(source, "__anext__"):
             await self._pump(call, source)
             return
@@ -1189,22 +1342,89 @@ class Connection(asyncio.Protocol):
         sent_at = time.monotonic()
         credit = call.credit
         assert credit is not None
-        while True:
+        carried: list[Any] = []  # an item pulled while the previous message went out
+        sent_items = sent_bytes = 0
+        ended = False
+        while not ended:
             await credit.wait(self.loop, lambda: False)
             if self.write_paused:
                 await self.drain()
-            try:
-                item = await source.__anext__()
-            except StopAsyncIteration:
-                break
+            if carried:
+                batch = carried
+                carried = []
+            else:
+                try:
+                    batch = [await source.__anext__()]
+                except StopAsyncIteration:
+                    break
+            failure: BaseException | None = None
+            waiting: Any = None
+            if self.batch and sent_items:
+                room = credit.items
+                if credit.byte_window:
+                    room = min(room, max(1, credit.bytes // max(1, sent_bytes // sent_items)))
+                while len(batch) < room:
+                    step = source.__anext__()
+                    try:
+                        yielded = step.send(None)
+                    except StopIteration as stop:
+                        batch.append(stop.value)
+                        continue
+                    except StopAsyncIteration:
+                        ended = True
+                        break
+                    except Exception as error:
+                        failure = error
+                        break
+                    waiting = (step, yielded)
+                    break
             if self.running.get(ident) is not call or self.state != OPEN:
+                if waiting is not None:
+                    await _finish_step(*waiting)
                 return
-            credit.spend(self.send_data([p.ITEM, ident, self.prepare(item)]))
+            size = self.send_items(ident, batch)
+            credit.items -= len(batch)
+            if credit.byte_window:
+                credit.bytes -= size
+            sent_items += len(batch)
+            sent_bytes += size
+            if failure is not None:
+                raise failure
+            if waiting is not None:
+                try:
+                    carried = [await _finish_step(*waiting)]
+                except StopAsyncIteration:
+                    break
             now = time.monotonic()
             if now - sent_at > 0.004:
                 sent_at = now
                 await asyncio.sleep(0)  # let other connections' work run
         self._answer(call, [p.END, ident])
+
+
+async def _finish_step(step: Any, yielded: Any) -> Any:
+    """Awaits an ``__anext__()`` that was run until it waited (``yielded`` what it waits on).
+
+    This does what an asyncio task does for a coroutine: wait for the future it yielded, then
+    resume it; a cancel of this task cancels that future, so the source sees it where it waits.
+    """
+    while True:
+        try:
+            if yielded is None:
+                await asyncio.sleep(0)
+            else:
+                yielded._asyncio_future_blocking = False
+                await asyncio.wait((yielded,))
+        except asyncio.CancelledError:
+            if yielded is not None:
+                yielded.cancel()
+            else:
+                yielded = step.throw(asyncio.CancelledError())
+                continue
+        try:
+            yielded = step.send(None)
+        except StopIteration as stop:
+            return stop.value
 
 
 def registry_executor(registry: Registry | None) -> Executor | None:

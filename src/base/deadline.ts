@@ -1,5 +1,9 @@
 /**
- * Things that expire at a time of their own, behind one timer: a binary
+ * Deadlines. {@linkcode raceDeadline}: one attempt against the time it may
+ * take and the signal that stops it early, with the errors each end fails
+ * with given by the caller, so this file knows nothing of sockets or calls.
+ * {@linkcode DeadlineQueue}: things that expire at a time of their own,
+ * behind one timer: a binary
  * heap ordered by expiry, and a single timer armed for the earliest. Adding
  * and removing cost O(log n) and no timer of their own: the timer is
  * re-armed only when something expires before the time it is armed for,
@@ -24,7 +28,7 @@ export interface Queued {
  *
  * @example
  * ```ts
- * import { DeadlineQueue } from "./deadline_queue.ts";
+ * import { DeadlineQueue } from "./deadline.ts";
  * import assert from "node:assert/strict";
  *
  * const expired: string[] = [];
@@ -166,4 +170,77 @@ export class DeadlineQueue<T extends Queued> {
     }
     this.#place(index, item, time);
   }
+}
+
+/** How a {@linkcode raceDeadline} ends when the attempt loses, and what it leaves behind. */
+export interface RaceEnds {
+  /** The error when the time is up. */
+  timedOut(): Error;
+  /** The error when the signal aborts. */
+  aborted(reason: unknown): Error;
+  /** Cleans up after the attempt once it lost the race. */
+  abandon?(): void;
+}
+
+/**
+ * Races `promise` against a timeout and a signal: the first to end wins,
+ * and the timer and the listener are gone either way.
+ *
+ * @param promise The attempt.
+ * @param timeout Milliseconds it may take.
+ * @param signal Gives up at once when aborted; `undefined` for none.
+ * @param ends The errors of a lost race, and the clean-up after one.
+ * @returns What the attempt gave.
+ * @throws {Error} What `ends` makes, when the attempt lost.
+ *
+ * @example
+ * ```ts
+ * import { raceDeadline } from "./deadline.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const never = new Promise<never>(() => {});
+ * await assert.rejects(
+ *   raceDeadline(never, 5, undefined, {
+ *     timedOut: () => new Error("too slow"),
+ *     aborted: () => new Error("stopped"),
+ *   }),
+ *   { message: "too slow" },
+ * );
+ * assert.equal(await raceDeadline(Promise.resolve(1), 5, undefined, {
+ *   timedOut: () => new Error("too slow"),
+ *   aborted: () => new Error("stopped"),
+ * }), 1);
+ * ```
+ */
+export function raceDeadline<T>(
+  promise: Promise<T>,
+  timeout: number,
+  signal: AbortSignal | undefined,
+  ends: RaceEnds,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const fail = (error: Error) => {
+      done();
+      ends.abandon?.();
+      reject(error);
+    };
+    const onAbort = () => fail(ends.aborted(signal!.reason));
+    const timer = setTimeout(() => fail(ends.timedOut()), timeout);
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        done();
+        resolve(value);
+      },
+      (error) => {
+        done();
+        reject(error);
+      },
+    );
+  });
 }

@@ -1,11 +1,19 @@
 /**
- * A streamed result seen through its span: the items pass on, counted,
- * each produced in the span's context, and the span ends with the stream.
+ * What the tracing middleware needs besides the API: a streamed result seen
+ * through its span (the items pass on, counted, each produced in the span's
+ * context, and the span ends with the stream), and the call's metadata as
+ * the carrier of the trace context.
  *
  * @module
  */
 
-import { type Context, context } from "@opentelemetry/api";
+import {
+  type Context,
+  context,
+  type TextMapGetter,
+  type TextMapSetter,
+} from "@opentelemetry/api";
+import type { Metadata } from "../protocol/metadata.ts";
 
 /**
  * Passes a stream's items on, counting them; the span ends with the stream.
@@ -62,3 +70,24 @@ export function isAsyncIterable(
         Symbol.asyncIterator
       ] === "function";
 }
+
+// The call's metadata as the carrier of the trace context: how a
+// propagator reads it on the server and writes it on the client.
+
+/** Reads the trace context from a call's metadata. */
+export const getter: TextMapGetter<Metadata> = {
+  keys: (carrier) => [...carrier].map(([key]) => key),
+  get: (carrier, key) => carrier.get(key),
+};
+
+/** Writes the trace context into a call's metadata. */
+export const setter: TextMapSetter<Metadata> = {
+  set(carrier, key, value) {
+    try {
+      carrier.set(key, value);
+    } catch {
+      // Metadata already full (or a propagator's odd key): the call goes
+      // untraced downstream rather than failing for the sake of tracing.
+    }
+  },
+};
