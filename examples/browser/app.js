@@ -41,10 +41,14 @@ $("history").onclick = () =>
   show("execOut", () => client.runAction("execHistory"));
 
 // The clock is tracked: after a reconnect it goes on from the last tick.
-// Should the retries run out, start it again a little later.
+// A server that shut down makes the stream fail instead (a client tries
+// a server that said goodbye once): start it again a little later, after
+// the last tick seen.
+let lastTick = 0;
 for (;;) {
   try {
-    for await (const { tick, time } of client.stream("clock")) {
+    for await (const { tick, time } of client.stream("clock", lastTick)) {
+      lastTick = tick;
       $("clock").textContent = `tick ${tick}: ${time.toLocaleTimeString()}`;
     }
   } catch (error) {

@@ -14,15 +14,25 @@
 import { action, Server, tracked } from "@isock/isock";
 import { addExampleActions } from "../actions.ts";
 
-/** The time, every second, each tick tracked so a reconnect resumes after it. */
-export const clock = action("clock", async function* (_: undefined, context) {
-  let tick = Number(context.lastEventId ?? 0);
-  while (!context.signal.aborted) {
-    tick++;
-    yield tracked(`${tick}`, { tick, time: new Date() });
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-  }
-});
+/**
+ * The time, every second, after tick `after`. Each tick is tracked, so a
+ * stream cut by a dropped connection resumes after the last one the page
+ * got; a page whose server was down longer starts a new stream after its
+ * last tick itself.
+ */
+export const clock = action(
+  "clock",
+  async function* (after: number | undefined, context) {
+    // Endless: the server stops it when the page leaves or the connection
+    // drops. (Ending it when the signal aborts would end the stream cleanly
+    // at a shutdown.)
+    const last = Number(context.lastEventId ?? after ?? 0);
+    for (let tick = last + 1;; tick++) {
+      yield tracked(`${tick}`, { tick, time: new Date() });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  },
+);
 
 const HERE = new URL("./", import.meta.url);
 const ROOT = new URL("../../", import.meta.url);
