@@ -22,13 +22,16 @@ import {
   type ServiceDescription,
 } from "./src/dispatch/description.ts";
 import type { StreamItem } from "./src/protocol/stream.ts";
-import type {
-  ClientEventMap,
-  ClientOptions,
+import {
+  type ClientEventMap,
+  type ClientOptions,
+  resolveClientConfig,
 } from "./src/endpoint/client_options.ts";
-import type { ClientCalls } from "./src/endpoint/client_calls.ts";
-import { setUpClient } from "./src/endpoint/client_setup.ts";
-import type { ClientLink } from "./src/endpoint/client_link.ts";
+import {
+  type ClientCalls,
+  openClientLink,
+} from "./src/endpoint/client_calls.ts";
+import type { ClientLink } from "./src/endpoint/client_transport.ts";
 import type { Middleware } from "./src/dispatch/middleware.ts";
 import { ClientEvent } from "./src/endpoint/client_event.ts";
 
@@ -38,13 +41,20 @@ export type {
   StreamArgs,
   StreamCallOptions,
 } from "./src/dispatch/peer.ts";
-export type { BalanceName } from "./src/endpoint/balance.ts";
 export type {
+  BalanceName,
+  ClientBaseOptions,
   ClientEndpoint,
   ClientEventMap,
   ClientOptions,
   ClientTlsOptions,
+  EndpointsClientOptions,
+  TcpClientOptions,
+  TransportClientOptions,
+  UnixClientOptions,
+  UrlClientOptions,
 } from "./src/endpoint/client_options.ts";
+export type { ConnectionOptions } from "./src/endpoint/options.ts";
 export type { ConnectDetail } from "./src/endpoint/client_event.ts";
 export { ClientEvent, type LeaveReason } from "./src/endpoint/client_event.ts";
 export type { ClientTransport } from "./src/endpoint/client_transport.ts";
@@ -85,8 +95,8 @@ export class Client extends IsockEventTarget<ClientEventMap>
    */
   constructor(options: ClientOptions) {
     super();
-    const parts = setUpClient(
-      options,
+    const parts = openClientLink(
+      resolveClientConfig(options),
       (type, detail, endpoint, reason) =>
         this.dispatchEvent(new ClientEvent(type, detail, endpoint, reason)),
     );

@@ -2,7 +2,8 @@
  * The codec: MessagePack with extension types, so that `undefined`, `-0`,
  * `bigint`, `Date`, `Map`, `Set`, typed arrays, sparse arrays, `Error`s and
  * your own classes come back as they left. PROTOCOL.md, "Values", is the
- * byte-level description.
+ * byte-level description. With it, the mapping between isock values and
+ * JSON (`jsonToValue`, `valueToJson`) the command line uses.
  *
  * @module
  */
@@ -10,9 +11,19 @@
 import { concat } from "./src/base/bytes.ts";
 import { Decoder } from "./src/codec/decoder.ts";
 import { Encoder } from "./src/codec/encoder.ts";
-import { checkExtensions, type Extension } from "./src/codec/extension.ts";
+import {
+  checkExtensions,
+  defineExtension,
+  type Extension,
+} from "./src/codec/extension.ts";
 
-export { checkExtensions };
+export { checkExtensions, defineExtension, type Extension };
+export type {
+  JsonMappingOptions,
+  JsonValue,
+} from "./src/codec/json_mapping.ts";
+export { jsonToValue } from "./src/codec/json_read.ts";
+export { valueToJson } from "./src/codec/json_write.ts";
 
 /** Options of {@linkcode Codec}. */
 export interface CodecOptions {

@@ -37,7 +37,7 @@ export {
   type ActionOptions,
   type ActionOutput,
 } from "./src/dispatch/action.ts";
-export { type ActionRef, Peer } from "./src/dispatch/peer.ts";
+export type { ActionRef, Peer } from "./src/dispatch/peer.ts";
 export type { Authenticate } from "./src/protocol/auth.ts";
 export type { SchemaIssue, StandardSchemaV1 } from "./src/base/schema.ts";
 export {
@@ -45,6 +45,7 @@ export {
   type BalanceName,
   type CallOptions,
   Client,
+  type ClientBaseOptions,
   type ClientEndpoint,
   ClientEvent,
   type ClientEventMap,
@@ -52,11 +53,26 @@ export {
   type ClientTlsOptions,
   type ClientTransport,
   type ConnectDetail,
+  type ConnectionOptions,
+  type EndpointsClientOptions,
   type LeaveReason,
   type StreamArgs,
   type StreamCallOptions,
+  type TcpClientOptions,
+  type TransportClientOptions,
+  type UnixClientOptions,
+  type UrlClientOptions,
 } from "./client.ts";
-export { Codec, type CodecOptions } from "./codec.ts";
+export {
+  Codec,
+  type CodecOptions,
+  defineExtension,
+  type Extension,
+  type JsonMappingOptions,
+  jsonToValue,
+  type JsonValue,
+  valueToJson,
+} from "./codec.ts";
 export {
   ClientError,
   type ClientErrorCode,
@@ -73,20 +89,13 @@ export {
   type ServerErrorCode,
 } from "./src/base/errors.ts";
 export { IsockEventTarget } from "./src/base/events.ts";
-export { defineExtension, type Extension } from "./src/codec/extension.ts";
-export type {
-  JsonMappingOptions,
-  JsonValue,
-} from "./src/codec/json_mapping.ts";
-export { jsonToValue } from "./src/codec/json_read.ts";
-export { valueToJson } from "./src/codec/json_write.ts";
 export {
   FrameDecoderStream,
   type FrameDecoderStreamOptions,
   FrameEncoderStream,
   type FrameEncoderStreamOptions,
-} from "./src/wire/framing.ts";
-export { PROTOCOL_VERSION } from "./src/protocol/message_type.ts";
+  PROTOCOL_VERSION,
+} from "./protocol.ts";
 export { Metadata, type MetadataInit } from "./src/protocol/metadata.ts";
 export {
   type ActionLastError,

@@ -100,29 +100,27 @@ export interface NatsClientConnection {
 import { ClientError } from "./src/base/errors.ts";
 import type { ClientTransport } from "./src/endpoint/client_transport.ts";
 import type { ServerTransport } from "./src/endpoint/server_transport.ts";
-import type { BusConnection, BusMessage } from "./src/nats/bus.ts";
-import { connectFailure } from "./src/nats/connect_failure.ts";
 import {
+  type BusConnection,
+  type BusMessage,
   DEFAULT_HEARTBEAT,
   DEFAULT_MAX_CALLERS,
   DEFAULT_MAX_CALLS,
   DEFAULT_MAX_REASSEMBLY_BYTES,
-} from "./src/nats/liveness.ts";
-import { NatsBus } from "./src/nats/nats_bus.ts";
-import {
   DEFAULT_PREFIX,
   isServiceName,
   isSubjectPrefix,
-} from "./src/nats/subjects.ts";
+} from "./src/nats/bus.ts";
+import { connectFailure, NatsBus } from "./src/nats/nats_transport.ts";
 import { MAX_TIMEOUT } from "./src/base/timers.ts";
 import {
   listInstances as listInstancesOn,
   type ListInstancesOptions,
   type ServiceInstance,
-} from "./src/nats/list_instances.ts";
+} from "./src/nats/client_discovery.ts";
 
 export type { ClientTransport, ServerTransport };
-export { actionSubject } from "./src/nats/subjects.ts";
+export { actionSubject } from "./src/nats/bus.ts";
 
 /** Options of {@linkcode natsTransport}. */
 export interface NatsTransportOptions {
@@ -463,7 +461,7 @@ export type {
   InstanceStats,
   ListInstancesOptions,
   ServiceInstance,
-} from "./src/nats/list_instances.ts";
+} from "./src/nats/client_discovery.ts";
 // Referenced by the types above: `deno doc --lint nats.ts` wants them
 // public from this entry point too (mod.ts exports the same types).
 export type {

@@ -24,18 +24,22 @@ import type {
   Transport,
   TransportOptions,
 } from "./src/wire/transport.ts";
-import type { Admission } from "./src/endpoint/admission.ts";
-import { readIntegerOptions } from "./src/endpoint/connection_options.ts";
-import { listen } from "./src/endpoint/listener.ts";
 import {
+  type Admission,
+  bindListener,
+  retireAll,
+  setUpServer,
+} from "./src/endpoint/server_connections.ts";
+import { readIntegerOptions } from "./src/endpoint/options.ts";
+import {
+  invalidOption,
+  resolveServerConfig,
   type ServerAddress,
   type ServerEventMap,
   type ServerOptions,
   SHUTDOWN_OPTIONS,
   type ShutdownOptions,
 } from "./src/endpoint/server_options.ts";
-import { invalidOption, setUpServer } from "./src/endpoint/server_setup.ts";
-import { retireAll } from "./src/endpoint/shutdown.ts";
 import type { Endpoint } from "./src/endpoint/open_session.ts";
 import {
   acceptSocket,
@@ -50,6 +54,7 @@ import {
   startServing,
 } from "./src/endpoint/server_transport.ts";
 
+export type { ConnectionOptions } from "./src/endpoint/options.ts";
 export type {
   DisconnectDetail,
   ServerAddress,
@@ -124,10 +129,11 @@ export class Server extends IsockEventTarget<ServerEventMap>
   constructor(options: ServerOptions = {}) {
     super();
     this.#options = options;
-    const parts = setUpServer(options, this.#stats, this.#middleware);
-    this.#hostname = parts.hostname;
-    this.#port = parts.port;
-    this.#path = parts.path;
+    const config = resolveServerConfig(options);
+    const parts = setUpServer(config, this.#stats, this.#middleware);
+    this.#hostname = config.hostname;
+    this.#port = config.port;
+    this.#path = config.path;
     this.#frames = parts.frames;
     this.#actions = parts.actions;
     this.#admission = parts.admission;
@@ -342,7 +348,7 @@ export class Server extends IsockEventTarget<ServerEventMap>
       );
     }
     try {
-      this.#listener = await listen({
+      this.#listener = await bindListener({
         hostname: this.#hostname,
         port: this.#port,
         path: this.#path,

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { action, Client, type ClientOptions } from "../mod.ts";
+import { action, Client, type TcpClientOptions } from "../mod.ts";
 import { HOSTNAME } from "./child.ts";
 import {
   type EchoClient,
@@ -35,7 +35,7 @@ export const items = action(
  */
 export function isockEchoClient(
   port: number,
-  options: Omit<ClientOptions, "port"> = {},
+  options: Omit<TcpClientOptions, "port"> = {},
 ): EchoClient {
   const client = new Client({ hostname: HOSTNAME, port, ...options });
   return {

@@ -11,6 +11,7 @@ import {
   Client,
   ClientError,
   type ClientOptions,
+  type EndpointsClientOptions,
   type PeerAddress,
   Server,
   tracked,
@@ -68,7 +69,7 @@ class CountingServer implements AsyncDisposable {
 /** A client of `servers`, closed by the test. */
 function clientOf(
   ports: readonly number[],
-  options: Partial<ClientOptions> = {},
+  options: Partial<EndpointsClientOptions> = {},
 ): Client {
   return new Client({
     endpoints: ports.map((port) => ({ hostname: "127.0.0.1", port })),
@@ -611,8 +612,11 @@ Deno.test("endpoints: bad endpoints options fail INVALID_OPTIONS", () => {
       (e) => e instanceof ClientError && e.code === "INVALID_OPTIONS",
     );
   invalid({ endpoints: [] });
+  // @ts-expect-error: endpoints exclude port.
   invalid({ endpoints: [{ port: 1 }], port: 2 });
+  // @ts-expect-error: endpoints exclude hostname.
   invalid({ endpoints: [{ port: 1 }], hostname: "127.0.0.1" });
+  // @ts-expect-error: endpoints exclude path.
   invalid({ endpoints: [{ port: 1 }], path: "/tmp/x.sock" });
   invalid(
     { endpoints: [{ port: 1 }], transport: {} } as unknown as ClientOptions,
@@ -620,6 +624,7 @@ Deno.test("endpoints: bad endpoints options fail INVALID_OPTIONS", () => {
   invalid({ endpoints: [{ hostname: "127.0.0.1" }] });
   invalid({ endpoints: [{ port: 70_000 }] });
   invalid({ endpoints: [{ port: 1 }], balance: "random" as "round-robin" });
+  // @ts-expect-error: balance is for endpoints.
   invalid({ port: 1, balance: "first-healthy" });
 });
 

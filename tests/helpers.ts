@@ -9,9 +9,9 @@ import { FaultProxy } from "./fault_proxy.ts";
 import {
   type Action,
   Client,
-  type ClientOptions,
   Server,
   type ServerOptions,
+  type TcpClientOptions,
 } from "../mod.ts";
 import { MessageCodec } from "../src/protocol/message_codec.ts";
 import { PROTOCOL_VERSION } from "../src/protocol/message_type.ts";
@@ -23,7 +23,7 @@ export interface Served extends AsyncDisposable {
   server: Server;
   port: number;
   /** A new client for this server (closed with the fixture). */
-  client(options?: Partial<ClientOptions>): Client;
+  client(options?: Partial<TcpClientOptions>): Client;
 }
 
 /** Starts a server on 127.0.0.1 with the given actions; `await using` closes it and its clients. */

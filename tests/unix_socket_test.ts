@@ -95,6 +95,7 @@ Deno.test("unix socket: path with hostname or port, or an empty path, is INVALID
         /path/.test(error.message),
     );
     assert.throws(
+      // @ts-expect-error: path excludes hostname and port, and is not empty.
       () => new Client(options),
       (error) =>
         error instanceof ClientError && error.code === "INVALID_OPTIONS" &&
@@ -103,6 +104,7 @@ Deno.test("unix socket: path with hostname or port, or an empty path, is INVALID
   }
   // Without a path, a client still needs a port.
   assert.throws(
+    // @ts-expect-error: a client needs a way to its server.
     () => new Client({}),
     (error) =>
       error instanceof ClientError && error.code === "INVALID_OPTIONS" &&

@@ -8,7 +8,7 @@
 import {
   type Action,
   Client,
-  type ClientOptions,
+  type ClientBaseOptions,
   Server,
   type ServerOptions,
 } from "../mod.ts";
@@ -21,7 +21,7 @@ export interface WebSocketServed extends AsyncDisposable {
   /** `ws://127.0.0.1:port/isock`. */
   url: string;
   /** A new WebSocket client for this server (closed with the fixture). */
-  client(options?: Partial<ClientOptions>): Client;
+  client(options?: ClientBaseOptions): Client;
   /** Stops the HTTP server and shuts the isock server down. */
   stop(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import {
   action,
   Client,
   ClientError,
+  type ClientOptions,
   RemoteError,
   Server,
   tracked,
@@ -297,10 +298,22 @@ Deno.test("websocket: a url that is not ws: or wss:, or given with a port, is IN
     ]
   ) {
     assert.throws(
-      () => new Client(options),
+      // A JavaScript caller, whom the types do not stop.
+      () => new Client(options as unknown as ClientOptions),
       (error) =>
         error instanceof ClientError && error.code === "INVALID_OPTIONS",
     );
+  }
+});
+
+Deno.test("websocket: the types take a url alone, and refuse it with a port", () => {
+  const alone: ClientOptions = { url: "ws://127.0.0.1:1" };
+  // @ts-expect-error: url and port exclude each other.
+  const withPort: ClientOptions = { url: "ws://127.0.0.1:1", port: 1 };
+  // @ts-expect-error: url and tls exclude each other.
+  const withTls: ClientOptions = { url: "wss://127.0.0.1:1", tls: true };
+  for (const options of [alone, withPort, withTls]) {
+    assert.equal(typeof options.url, "string");
   }
 });
 

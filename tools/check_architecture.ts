@@ -1,7 +1,9 @@
 /**
  * Checks the module graph of every entry point (ARCHITECTURE.md, "Rules"):
- * no import cycles, and imports that only look down the layers. Run by CI as
- * `deno task check:architecture`.
+ * no import cycles, and imports that only look down the layers; and every
+ * file under src/: none re-exports (`export … from`: each name is imported
+ * from the file that defines it), and none is longer than
+ * {@linkcode MAX_LINES} lines. Run by CI as `deno task check:architecture`.
  *
  * @module
  */
@@ -21,6 +23,16 @@ const LAYERS: readonly { readonly name: string; readonly prefix: string }[] = [
   { name: "entry points", prefix: "" },
 ];
 
+/** The most lines a file under src/ may have. */
+const MAX_LINES = 900;
+
+/**
+ * An `export … from` statement: `export * from`, `export * as x from`,
+ * `export { a, b } from`, `export type { A } from` (over several lines too).
+ */
+const RE_EXPORT =
+  /^[ \t]*export[ \t]+(?:type[ \t]+)?(?:\*(?:[ \t]+as[ \t]+[\w$]+)?|\{[^}]*\})[ \t\n]*from[ \t]*["']/m;
+
 interface ModuleInfo {
   specifier: string;
   dependencies?: {
@@ -37,6 +49,20 @@ function readExports(): string[] {
     Deno.readTextFileSync(new URL("deno.json", root)),
   ) as { exports: Record<string, string> };
   return Object.values(config.exports);
+}
+
+/** Every .ts file under `folder` (relative to the root), depth first. */
+async function* sourceFiles(folder: string): AsyncGenerator<string> {
+  const entries = [];
+  for await (const entry of Deno.readDir(new URL(folder, root))) {
+    entries.push(entry);
+  }
+  entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  for (const entry of entries) {
+    const path = `${folder}${entry.name}`;
+    if (entry.isDirectory) yield* sourceFiles(`${path}/`);
+    else if (entry.isFile && entry.name.endsWith(".ts")) yield path;
+  }
 }
 
 function relative(specifier: string): string | undefined {
@@ -145,6 +171,30 @@ for (const [from, imports] of graph) {
 for (const cycle of cycles(graph)) {
   problems.push(`import cycle: ${cycle.join(" → ")}`);
 }
+for await (const path of sourceFiles("src/")) {
+  const text = await Deno.readTextFile(new URL(path, root));
+  // Comments hold examples with imports of their own: not the file's code.
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(
+    /^\s*\/\/.*$/gm,
+    "",
+  );
+  const reExport = RE_EXPORT.exec(code);
+  if (reExport !== null) {
+    problems.push(
+      `${path} re-exports (${
+        reExport[0].trim().replace(/\s+/g, " ")
+      }…): import each name from the file that defines it`,
+    );
+  }
+  const lines = text.endsWith("\n")
+    ? text.split("\n").length - 1
+    : text.split("\n").length;
+  if (lines > MAX_LINES) {
+    problems.push(
+      `${path} has ${lines} lines, more than ${MAX_LINES}: split it along its jobs`,
+    );
+  }
+}
 
 if (problems.length > 0) {
   console.error(problems.join("\n"));
@@ -152,5 +202,5 @@ if (problems.length > 0) {
   Deno.exit(1);
 }
 console.log(
-  `Architecture: ${graph.size} modules from ${entryPoints.length} entry point(s), no cycles, every import looks down.`,
+  `Architecture: ${graph.size} modules from ${entryPoints.length} entry point(s), no cycles, every import looks down; no file under src/ re-exports or has more than ${MAX_LINES} lines.`,
 );

@@ -177,6 +177,41 @@ def test_256_calls_in_flight_on_one_connection(server: TsProcess) -> None:
     assert asyncio.run(main()) == [i % 20 for i in range(256)]
 
 
+def test_threads_sharing_a_sync_client_each_get_their_own_answers(client: isock.Client) -> None:
+    # Small calls, calls of 3 MiB (more than the socket takes at once) and a stream, from
+    # threads at the same time on one connection: every answer is its own call's, whole.
+    big = bytes(range(256)) * (3 * 4096)
+    failures: list[BaseException] = []
+    streamed: list[list[int]] = []
+
+    def caller(index: int) -> None:
+        try:
+            for step in range(60):
+                if index < 2 and step % 10 == 0:
+                    assert client.runAction("echo", [index, step, big], timeout=20) == [index, step, big]
+                else:
+                    assert client.runAction("echo", {"thread": index, "step": step}, timeout=20) == {"thread": index, "step": step}
+        except BaseException as error:
+            failures.append(error)
+
+    def streamer() -> None:
+        try:
+            streamed.append(list(client.stream("count", 3000)))
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=caller, args=(index,)) for index in range(6)]
+    threads.append(threading.Thread(target=streamer))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert failures == []
+    assert streamed == [list(range(3000))]
+    assert client.runAction("echo", "after") == "after"
+
+
 def test_cancelling_a_task_sends_a_cancel(server: TsProcess) -> None:
     async def main() -> tuple[int, int]:
         async with aio.Client("127.0.0.1", server.port) as client:

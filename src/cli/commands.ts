@@ -14,13 +14,12 @@ import type {
   ActionDescription,
   ServiceDescription,
 } from "../dispatch/description.ts";
-import type { CommandLine } from "./args.ts";
+import type { CommandLine, Target } from "./args.ts";
 import { CliError, EXIT } from "./exit_codes.ts";
 import { ndjson, readData } from "./input.ts";
 import { printable, printableJson, shellWord } from "./printable.ts";
 import type { CliIo } from "./io.ts";
 import { summarize, template } from "./schema_text.ts";
-import type { Target } from "./target.ts";
 
 /** What the commands need of a client. */
 export interface CliConnection {

@@ -6,8 +6,16 @@
  * @module
  */
 
-import type { ClientOptions } from "../endpoint/client_options.ts";
-import { type CommandLine, parseArgs } from "./args.ts";
+import type {
+  ClientOptions,
+  TcpClientOptions,
+} from "../endpoint/client_options.ts";
+import {
+  type CommandLine,
+  parseArgs,
+  parseTarget,
+  type Target,
+} from "./args.ts";
 import {
   call,
   type CliConnection,
@@ -20,7 +28,6 @@ import { classify, CliError, EXIT, failureLine, usage } from "./exit_codes.ts";
 import { helpText } from "./help.ts";
 import { readFile } from "./input.ts";
 import type { CliIo } from "./io.ts";
-import { parseTarget, type Target } from "./target.ts";
 
 /** What a run needs of its process. */
 export interface CliHost {
@@ -123,7 +130,7 @@ async function clientOptions(
   timeout: number,
   io: CliIo,
 ): Promise<ClientOptions> {
-  const options: ClientOptions = {
+  const options: TcpClientOptions = {
     hostname: target.hostname,
     port: target.port,
     // A command line reports a refused connection at once, not after retries.

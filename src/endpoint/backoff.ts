@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Deadline } from "../base/deadline.ts";
 import { housekeeping } from "../base/timers.ts";
 
 /** The waits between tries: doubling from `retryDelay`, capped, with jitter. */
@@ -56,6 +57,41 @@ export class Backoff {
       this.#retryDelay * 2 ** (attempt - 1),
     );
     return delay / 2 + this.#random() * delay / 2;
+  }
+
+  /**
+   * Waits the backoff after failed try number `attempt`, or less: until a
+   * call's deadline, or the close.
+   *
+   * @param attempt How many tries failed so far.
+   * @param deadline The call's deadline, if a call waits.
+   * @param closing Aborts when the client closes: the wait ends then.
+   * @returns Resolves when the wait is over; never rejects.
+   *
+   * @example
+   * ```ts
+   * import { Backoff } from "./backoff.ts";
+   * import { Deadline } from "../base/deadline.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const backoff = new Backoff(10_000, 10_000);
+   * const started = performance.now();
+   * await backoff.pause(1, Deadline.after(20), new AbortController().signal);
+   * assert.ok(performance.now() - started < 5_000);
+   * ```
+   */
+  pause(
+    attempt: number,
+    deadline: Deadline | undefined,
+    closing: AbortSignal,
+  ): Promise<void> {
+    const wait = this.delay(attempt);
+    return pause(
+      deadline === undefined
+        ? wait
+        : Math.max(0, Math.min(wait, deadline.left())),
+      closing,
+    );
   }
 }
 

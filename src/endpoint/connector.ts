@@ -12,17 +12,17 @@ import {
   type Transport,
 } from "../wire/transport.ts";
 import { ClientError } from "../base/errors.ts";
-import type { CallOptions } from "../dispatch/peer.ts";
+import { type Deadline, setupEnds } from "../base/deadline.ts";
 import { type Authenticator, importSecret } from "../protocol/auth.ts";
 import { MAX_HELLO_SIZE } from "../protocol/hello.ts";
 import type { Session } from "../session/session.ts";
 import { dialSocket } from "../wire/sockets.ts";
 import { classifyNetError } from "../wire/net_errors.ts";
 import { dialWebSocket } from "../wire/websocket_transport.ts";
-import { type Backoff, pause } from "./backoff.ts";
-import { withinCall } from "./call_deadline.ts";
+import type { SentOptions } from "../session/outgoing_calls.ts";
+import type { Backoff } from "./backoff.ts";
 import { type Endpoint, openSession } from "./open_session.ts";
-import { type Redial, remainingTime } from "./resend.ts";
+import type { Redial } from "./resend.ts";
 
 /** Where the server is, and how to reach it. */
 export interface ServerLocation {
@@ -115,14 +115,13 @@ export class Connector implements Redial {
    * @param options Deadline and signal.
    * @returns What the action returned.
    */
-  call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
+  call(name: string, data: unknown, options: SentOptions): Promise<unknown> {
     const session = this.#session;
     if (session !== undefined && session.isOpen) {
       return session.call(name, data, options);
     }
-    const started = performance.now();
     return this.connected(options).then((session) =>
-      session.call(name, data, remainingTime(options, started))
+      session.call(name, data, options)
     );
   }
 
@@ -134,33 +133,30 @@ export class Connector implements Redial {
    * @param options The deadline and signal of the connecting.
    * @returns The session, ready for calls.
    */
-  connected(options?: CallOptions): Promise<Session> {
+  connected(options?: SentOptions): Promise<Session> {
     const session = this.#session;
     if (session !== undefined && session.isOpen) {
       return Promise.resolve(session);
     }
-    // The deadline starts before the connecting does: an attempt timed out
-    // after as long as the call may wait was cut by the call's deadline.
-    const started = performance.now();
+    // The deadline started with the call: an attempt timed out after as
+    // long as the call may wait was cut by the call's deadline.
     const connecting = this.#connect();
-    if (!options?.timeout && options?.signal === undefined) return connecting;
-    return withinCall(connecting, options, started);
+    const deadline = options?.deadline;
+    return deadline === undefined
+      ? connecting
+      : deadline.race(connecting, setupEnds(deadline));
   }
 
   /**
    * Waits the backoff after failed try number `attempt`, or less: until
-   * `limit` or the close.
+   * the call's deadline or the close.
    *
    * @param attempt How many tries failed so far.
-   * @param limit The longest wait, in milliseconds.
+   * @param deadline The call's deadline, if a call waits.
    * @returns Resolves when the wait is over.
    */
-  pause(attempt: number, limit?: number): Promise<void> {
-    const wait = this.#backoff.delay(attempt);
-    return pause(
-      limit === undefined ? wait : Math.min(wait, limit),
-      this.#closing.signal,
-    );
+  pause(attempt: number, deadline?: Deadline): Promise<void> {
+    return this.#backoff.pause(attempt, deadline, this.#closing.signal);
   }
 
   /**

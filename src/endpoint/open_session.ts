@@ -13,7 +13,7 @@ import type { Authenticator } from "../protocol/auth.ts";
 import type { MessageCodec } from "../protocol/message_codec.ts";
 import { Session } from "../session/session.ts";
 import type { Transport } from "../wire/transport.ts";
-import type { ConnectionLimits } from "./connection_options.ts";
+import type { ConnectionLimits } from "./options.ts";
 
 /** Everything an end of a connection brings to each of its sessions. */
 export interface Endpoint {

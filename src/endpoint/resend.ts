@@ -10,11 +10,12 @@
  * @module
  */
 
+import type { Deadline } from "../base/deadline.ts";
 import { ClientError } from "../base/errors.ts";
-import type { CallOptions, StreamOptions } from "../dispatch/peer.ts";
+import type { StreamOptions } from "../dispatch/peer.ts";
 import { wasNotRun } from "../protocol/wire_error.ts";
 import { isStreamSource } from "../protocol/stream.ts";
-import type { SessionCallOptions } from "../session/outgoing_calls.ts";
+import type { SentOptions } from "../session/outgoing_calls.ts";
 import type { PeerAddress } from "../wire/transport.ts";
 
 /** What the resend rules need from the client that sends. */
@@ -28,20 +29,20 @@ export interface Redial {
    *
    * @returns What the action returned.
    */
-  call(name: string, data: unknown, options?: CallOptions): Promise<unknown>;
+  call(name: string, data: unknown, options: SentOptions): Promise<unknown>;
   /**
    * The open connection, connecting first when needed.
    *
    * @param options The deadline and signal of the connecting.
    * @returns Where to open streamed calls.
    */
-  connected(options?: CallOptions): Promise<StreamOpener>;
+  connected(options?: SentOptions): Promise<StreamOpener>;
   /**
    * Waits before the next try, after failed try number `attempt`.
    *
-   * @param limit The longest wait, when a deadline is near.
+   * @param deadline The call's deadline: the wait ends there, if sooner.
    */
-  pause(attempt: number, limit?: number): Promise<void>;
+  pause(attempt: number, deadline?: Deadline): Promise<void>;
   /**
    * For a client with several servers: picks the server of the next try
    * now, so that middleware sees where it goes; that try is sent there.
@@ -49,7 +50,7 @@ export interface Redial {
    * @param options The deadline and signal of the wait for a server.
    * @returns Where the next try goes.
    */
-  choose?(options?: CallOptions): Promise<PeerAddress>;
+  choose?(options: SentOptions): Promise<PeerAddress>;
   /** For a client with several servers: where the latest try went. */
   readonly peer?: PeerAddress;
 }
@@ -61,7 +62,11 @@ export interface StreamOpener {
    *
    * @returns The call's items, and the last tracked item's id as they come.
    */
-  openStream(name: string, data: unknown, options?: StreamOptions): OpenStream;
+  openStream(
+    name: string,
+    data: unknown,
+    options?: StreamOptions & SentOptions,
+  ): OpenStream;
 }
 
 /** A streamed call, as the resend rules see it. */
@@ -121,8 +126,7 @@ export function resendable(data: unknown): Resendable {
  * @param isIdempotent Whether the action may run twice.
  * @param name The action's name.
  * @param input The call's data.
- * @param options The call's options; their deadline counts from `started`.
- * @param started When the first try was made (`performance.now()`).
+ * @param options The call's options, with its deadline.
  * @returns What the action returned, or the rejection of the last try.
  */
 export function retryCall(
@@ -131,17 +135,16 @@ export function retryCall(
   isIdempotent: boolean,
   name: string,
   input: Resendable,
-  options: CallOptions | undefined,
-  started: number,
+  options: SentOptions,
 ): Promise<unknown> {
   if (wasNotRun(error) && !redial.isClosed) {
-    const again = resend(name, input, options, started, error);
-    return again instanceof ClientError
-      ? Promise.reject(again)
-      : redial.call(name, input.data, again);
+    const refusal = resend(name, input, options.deadline, error);
+    return refusal === undefined
+      ? redial.call(name, input.data, options)
+      : Promise.reject(refusal);
   }
   if (isIdempotent) {
-    return retryIdempotent(redial, error, name, input, options, started);
+    return retryIdempotent(redial, error, name, input, options);
   }
   return Promise.reject(error);
 }
@@ -152,18 +155,17 @@ async function retryIdempotent(
   error: unknown,
   name: string,
   input: Resendable,
-  options: CallOptions | undefined,
-  started: number,
+  options: SentOptions,
 ): Promise<unknown> {
   for (let attempt = 1;; attempt++) {
     if (!isDropped(error) || attempt >= redial.attempts || redial.isClosed) {
       throw error;
     }
-    await redial.pause(attempt, timeLeft(options, started));
-    const again = resend(name, input, options, started, error);
-    if (again instanceof ClientError) throw again;
+    await redial.pause(attempt, options.deadline);
+    const refusal = resend(name, input, options.deadline, error);
+    if (refusal !== undefined) throw refusal;
     try {
-      return await redial.call(name, input.data, again);
+      return await redial.call(name, input.data, options);
     } catch (next) {
       error = next;
     }
@@ -178,14 +180,15 @@ async function retryIdempotent(
  * @param redial The client.
  * @param name The action's name.
  * @param data The call's input.
- * @param options The call's options: deadline, signal and window.
+ * @param options The call's options: signal and window, with the
+ * deadline made when the stream started.
  * @returns The items, without gap or duplicate across reconnections.
  */
 export function resumableStream(
   redial: Redial,
   name: string,
   data: unknown,
-  options: StreamOptions | undefined,
+  options: StreamOptions & SentOptions,
 ): AsyncIterableIterator<unknown> {
   return new ResumableStream(redial, name, data, options);
 }
@@ -198,11 +201,9 @@ export function resumableStream(
 class ResumableStream implements AsyncIterableIterator<unknown> {
   readonly #redial: Redial;
   readonly #name: string;
-  readonly #options: StreamOptions | undefined;
+  readonly #options: StreamOptions & SentOptions;
   #input: Resendable | undefined;
   #data: unknown;
-  /** When the first try was made (the first `next()`). */
-  #started = 0;
   /** The try under way: 1 after each item, so each drop gets the full budget. */
   #attempt = 1;
   #lastEventId: string | number | undefined;
@@ -216,7 +217,7 @@ class ResumableStream implements AsyncIterableIterator<unknown> {
     redial: Redial,
     name: string,
     data: unknown,
-    options: StreamOptions | undefined,
+    options: StreamOptions & SentOptions,
   ) {
     this.#redial = redial;
     this.#name = name;
@@ -261,26 +262,28 @@ class ResumableStream implements AsyncIterableIterator<unknown> {
     const options = this.#options;
     let input = this.#input;
     if (input === undefined) {
-      this.#started = performance.now();
       input = this.#input = resendable(this.#data);
       this.#data = undefined;
     }
     // Every try, connecting included, gets only what is left of the deadline.
-    const left = this.#call === undefined
-      ? options
-      : resend(this.#name, input, options, this.#started, undefined);
-    if (left instanceof ClientError) return this.#fail(left);
+    const refusal = this.#call === undefined
+      ? undefined
+      : resend(this.#name, input, options.deadline, undefined);
+    if (refusal !== undefined) return this.#fail(refusal);
     let session: StreamOpener;
     try {
-      session = await this.#redial.connected(left);
+      session = await this.#redial.connected(options);
     } catch (error) {
       return this.#fail(error);
     }
     if (this.#isDone) return { value: undefined, done: true };
-    const call = session.openStream(this.#name, input.data, {
-      ...remainingTime(options, this.#started),
-      lastEventId: this.#lastEventId,
-    });
+    const call = session.openStream(
+      this.#name,
+      input.data,
+      this.#lastEventId === undefined
+        ? options
+        : { ...options, lastEventId: this.#lastEventId },
+    );
     this.#call = call;
     this.#hasItem = false;
     this.#items = call.receiver[Symbol.asyncIterator]();
@@ -303,7 +306,9 @@ class ResumableStream implements AsyncIterableIterator<unknown> {
     }
     this.#lastEventId = resumeFrom;
     this.#items = undefined;
-    if (!wasNotRun(error)) await redial.pause(this.#attempt);
+    if (!wasNotRun(error)) {
+      await redial.pause(this.#attempt, this.#options.deadline);
+    }
     this.#attempt++;
     if (this.#isDone) return { value: undefined, done: true };
     return this.#open();
@@ -322,35 +327,30 @@ function isDropped(error: unknown): boolean {
 }
 
 /**
- * The options to send a call again with, or why it cannot be: its
- * deadline is past, or its input stream was already (partly) sent.
+ * Why a call cannot be sent again, if it cannot: its deadline is past, or
+ * its input stream was already (partly) sent.
  *
  * @param name The action's name, for messages.
  * @param input The call's data.
- * @param options The call's options.
- * @param started When the first try was made.
+ * @param deadline The call's deadline.
  * @param error What the last try failed with, as the cause.
- * @returns The options with what is left of the deadline, or the error.
+ * @returns The error; `undefined` when the call may go again.
  */
 export function resend(
   name: string,
   input: Resendable,
-  options: CallOptions | undefined,
-  started: number,
+  deadline: Deadline,
   error: unknown,
-): CallOptions | undefined | ClientError {
+): ClientError | undefined {
   if (input.isUsed()) return notResendable(name, error);
-  const left = timeLeft(options, started);
-  if (left !== undefined && left <= 0) {
+  if (deadline.isSet && deadline.isPast()) {
     return new ClientError(
       "TIMEOUT",
-      `"${name}" did not answer within ${
-        options!.timeout
-      } ms (tries included).`,
+      `"${name}" did not answer within ${deadline.timeout} ms (tries included).`,
       error === undefined ? undefined : { cause: error },
     );
   }
-  return remainingTime(options, started);
+  return undefined;
 }
 
 function notResendable(name: string, cause: unknown): ClientError {
@@ -359,52 +359,4 @@ function notResendable(name: string, cause: unknown): ClientError {
     `The call to "${name}" was cut after its input stream was (partly) sent; a consumed stream cannot be sent again: call again with a fresh one.`,
     cause === undefined ? undefined : { cause },
   );
-}
-
-/**
- * Milliseconds left of a call's deadline.
- *
- * @param options The call's options.
- * @param started When the deadline started (`performance.now()`).
- * @returns What is left (0 or less when past); `undefined` without a deadline.
- */
-export function timeLeft(
-  options: CallOptions | undefined,
-  started: number,
-): number | undefined {
-  if (!options?.timeout) return undefined;
-  return options.timeout - (performance.now() - started);
-}
-
-/**
- * The options of a call, with the time already spent taken off its
- * timeout; the timeout the caller asked for goes along as `askedTimeout`,
- * for the message of a `TIMEOUT`.
- *
- * @param options The call's options.
- * @param started When the deadline started (`performance.now()`).
- * @returns The same options without a deadline; else a copy with at least
- * 1 ms left.
- *
- * @example
- * ```ts
- * import { remainingTime } from "./resend.ts";
- * import assert from "node:assert/strict";
- *
- * const left = remainingTime({ timeout: 500 }, performance.now() - 11);
- * assert.ok(left!.timeout! <= 489);
- * assert.equal(left!.askedTimeout, 500);
- * ```
- */
-export function remainingTime<T extends CallOptions>(
-  options: T | undefined,
-  started: number,
-): (T & SessionCallOptions) | undefined {
-  if (!options?.timeout) return options;
-  return {
-    ...options,
-    timeout: Math.max(1, options.timeout - (performance.now() - started)),
-    askedTimeout: (options as SessionCallOptions).askedTimeout ??
-      options.timeout,
-  };
 }

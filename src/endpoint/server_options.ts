@@ -5,14 +5,24 @@
  * @module
  */
 
-import type { Extension } from "../codec/extension.ts";
+import { ServerError } from "../base/errors.ts";
 import type { Authenticate } from "../protocol/auth.ts";
 import type { Peer } from "../dispatch/peer.ts";
 import { MAX_TIMEOUT } from "../base/timers.ts";
-import { type IntegerRule, SERVER_PORT } from "./connection_options.ts";
+import {
+  checkReflection,
+  type ConnectionConfig,
+  type ConnectionOptions,
+  type IntegerRule,
+  parseOptions,
+  readConnectionConfig,
+  readPath,
+  type Rows,
+  SERVER_PORT,
+} from "./options.ts";
 
 /** Options of {@linkcode Server}. */
-export interface ServerOptions {
+export interface ServerOptions extends ConnectionOptions {
   /**
    * The address to listen on. The default takes connections from this
    * machine only; use `"0.0.0.0"` (or `"::"`) to take them from the network.
@@ -35,36 +45,6 @@ export interface ServerOptions {
    */
   path?: string;
   /**
-   * Classes that travel as themselves; clients must register the same.
-   *
-   * @default {[]}
-   */
-  extensions?: readonly Extension[];
-  /**
-   * The largest request accepted, in bytes. A client that sends a larger
-   * frame is disconnected; clients learn the limit in the hello and refuse
-   * such calls themselves.
-   *
-   * @default {67108864}
-   */
-  maxFrameSize?: number;
-  /**
-   * How long a new connection may take to say hello (and authenticate), in
-   * milliseconds, before it is closed. Catches peers that connect and say
-   * nothing, or trickle their hello.
-   *
-   * @default {10000}
-   */
-  handshakeTimeout?: number;
-  /**
-   * Milliseconds between heartbeat pings. A client silent for three
-   * intervals (a machine that vanished without closing its connection) is
-   * disconnected, and its handlers' signals abort. 0 turns heartbeats off.
-   *
-   * @default {10000}
-   */
-  heartbeatInterval?: number;
-  /**
    * Milliseconds a connection may stay without calls before the server
    * closes it (the client reconnects by itself on its next call). 0 keeps
    * idle connections forever.
@@ -79,14 +59,6 @@ export interface ServerOptions {
    * @default {10000}
    */
   maxConnections?: number;
-  /**
-   * The most calls one connection may have running at once. Further calls
-   * are answered at once with `OVERLOADED` instead of queueing without
-   * bound.
-   *
-   * @default {1000}
-   */
-  maxInFlight?: number;
   /**
    * Whether error stacks (and the stacks of their causes) are sent to
    * clients. Stacks show file paths and code structure: by default they go
@@ -103,12 +75,6 @@ export interface ServerOptions {
    */
   tls?: ServerTlsOptions;
   /**
-   * A shared secret clients must prove they know (challenge and response,
-   * HMAC-SHA256 over fresh nonces; the secret itself never travels). A
-   * client without it is refused with `UNAUTHORIZED` before any action runs.
-   */
-  secret?: string | Uint8Array;
-  /**
    * Checks the `credentials` a client sends (a token, a user and password…)
    * and returns who it is, which handlers see as `context.identity`.
    * Throwing, or returning `false`, `null` or `undefined`, refuses the
@@ -116,16 +82,6 @@ export interface ServerOptions {
    * be seen on the network.
    */
   authenticate?: Authenticate;
-  /**
-   * Whether the server answers the built-in describe request
-   * (`client.describe()`, `isock ls`): its actions' names, idempotence,
-   * whether they stream, and their schemas as JSON Schema. Authenticated
-   * clients only, like any call. With `false` the request is answered
-   * `UNKNOWN_ACTION`, as for any name the server does not know.
-   *
-   * @default {true}
-   */
-  reflection?: boolean;
 }
 
 /** The certificate and key of a TLS server, PEM-encoded. */
@@ -190,14 +146,88 @@ export interface ServerAddress {
   path?: string;
 }
 
-/** The server's own integer options, besides the limits every connection has. */
-export const SERVER_OPTIONS: {
-  readonly [K in "port" | "idleTimeout" | "maxConnections"]: IntegerRule;
-} = {
-  port: SERVER_PORT,
-  idleTimeout: { default: 300_000, min: 0, max: MAX_TIMEOUT },
-  maxConnections: { default: 10_000, min: 1, max: 2 ** 31 },
+/** A server's integer options, besides what every connection takes. */
+export type ServerOwnOptions = Pick<
+  ServerOptions,
+  "port" | "idleTimeout" | "maxConnections"
+>;
+
+/** The rows of {@linkcode ServerOwnOptions}. */
+export const SERVER_OPTIONS: Rows<ServerOwnOptions> = {
+  port: { ...SERVER_PORT, doc: "The port to listen on; 0 picks a free one." },
+  idleTimeout: {
+    default: 300_000,
+    min: 0,
+    max: MAX_TIMEOUT,
+    doc: "Milliseconds a connection may stay without calls; 0 for ever.",
+  },
+  maxConnections: {
+    default: 10_000,
+    min: 1,
+    max: 2 ** 31,
+    doc: "The most clients connected at once.",
+  },
 };
+
+/** What a server runs with: its options read and checked once, frozen. */
+export interface ServerConfig extends Readonly<Required<ServerOwnOptions>> {
+  /** The host name to listen on. */
+  readonly hostname: string;
+  /** The Unix socket path to listen on instead, if any. */
+  readonly path: string | undefined;
+  /** Whether error stacks go to clients. */
+  readonly exposeStack: boolean;
+  /** What every connection runs with. */
+  readonly connection: ConnectionConfig;
+}
+
+/**
+ * Reads and checks a server's options, in the order a server always
+ * checked them (`reflection`, `path`, `port`, `idleTimeout`,
+ * `maxConnections`, the limits, `secret`, `extensions`), so a bad set of
+ * options fails with the same first error.
+ *
+ * @param options The server's options, as given.
+ * @returns What the server runs with.
+ * @throws {ServerError} `INVALID_OPTIONS` for a bad option.
+ * @throws {CodecError} `INVALID_EXTENSION` for a bad extension.
+ *
+ * @example
+ * ```ts
+ * import { resolveServerConfig } from "./server_options.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const config = resolveServerConfig({});
+ * assert.equal(config.port, 0);
+ * assert.equal(config.exposeStack, true); // 127.0.0.1 by default
+ * assert.throws(() => resolveServerConfig({ maxConnections: 0 }), { code: "INVALID_OPTIONS" });
+ * ```
+ */
+export function resolveServerConfig(options: ServerOptions): ServerConfig {
+  checkReflection(options.reflection, invalidOption);
+  const path = readPath(options, invalidOption);
+  const hostname = options.hostname ?? "127.0.0.1";
+  const own = parseOptions(SERVER_OPTIONS, options, invalidOption, [
+    "port",
+    "idleTimeout",
+    "maxConnections",
+  ]) as Required<ServerOwnOptions>;
+  const connection = readConnectionConfig(options, invalidOption);
+  // A Unix socket takes connections from this machine only.
+  const exposeStack = options.exposeStack ??
+    (path !== undefined || isLoopback(hostname));
+  return Object.freeze({ ...own, hostname, path, exposeStack, connection });
+}
+
+/**
+ * Makes the error a bad server option throws.
+ *
+ * @param message What is wrong.
+ * @returns A `ServerError` `INVALID_OPTIONS`.
+ */
+export function invalidOption(message: string): ServerError {
+  return new ServerError("INVALID_OPTIONS", message);
+}
 
 /** The rules of {@linkcode ShutdownOptions}. */
 export const SHUTDOWN_OPTIONS: { readonly timeout: IntegerRule } = {

@@ -3,7 +3,7 @@
  * writes and reads them: the `io.nats.micro.v1.ping_response`,
  * `info_response` and `stats_response` shapes, the endpoint metadata isock
  * adds, and how a server instance's actions and stats become them.
- * discovery.ts sends them on the bus; list_instances.ts reads them back.
+ * service_discovery.ts sends them on the bus; client_discovery.ts reads them back.
  * PROTOCOL.md, "Over NATS — discovery", is the contract.
  *
  * @module

@@ -9,6 +9,7 @@
  */
 
 import { ClientError, ProtocolError } from "../base/errors.ts";
+import { abortedError, type Deadline } from "../base/deadline.ts";
 import { deferred } from "../base/deferred.ts";
 import {
   type ItemMessage,
@@ -176,13 +177,6 @@ export class StreamCall extends PendingCall {
   }
 }
 
-/** The error of a call whose signal aborted; the signal's reason is its cause. */
-export function abortedError(signal: AbortSignal): ClientError {
-  return new ClientError("ABORTED", "The call was aborted.", {
-    cause: signal.reason,
-  });
-}
-
 // A call's input sent as a stream: INPUT items go out as the peer's handler
 // grants credit, then INPUT_END (with the error object when the source
 // threw). See PROTOCOL.md, "Streams".
@@ -306,24 +300,22 @@ export function invalidWindow(window: number): ClientError | undefined {
 }
 
 /**
- * A call's options as a client hands them to its session: when connecting
- * (or an earlier try) took some of the deadline, `timeout` is what is
- * left, and `askedTimeout` what the caller asked for, which is what a
- * `TIMEOUT` error reports. Internal: not among the public `CallOptions`.
+ * A call's options as a client hands them to its session: with the
+ * deadline the call was given when it started, so that what is sent and
+ * timed is what is left of it after connecting and earlier tries.
+ * Internal: not among the public `CallOptions`.
  */
-export interface SessionCallOptions extends CallOptions {
-  /** The timeout the caller asked for, in milliseconds, when `timeout` is less. */
-  askedTimeout?: number;
+export interface SentOptions extends CallOptions {
+  /** The call's deadline, made when it started; `timeout` is then not read. */
+  readonly deadline: Deadline;
 }
 
 /**
  * The error of a call whose deadline passed.
  *
  * @param action The action's name.
- * @param timeout The deadline, in milliseconds.
+ * @param timeout The deadline the caller asked for, in milliseconds.
  * @param items How many stream items arrived before it.
- * @param options The call's options: their `askedTimeout`, when set, is
- * the deadline reported instead of `timeout`.
  * @returns A `TIMEOUT` error.
  *
  * @example
@@ -331,8 +323,7 @@ export interface SessionCallOptions extends CallOptions {
  * import { timedOut } from "./outgoing_calls.ts";
  * import assert from "node:assert/strict";
  *
- * // 489 ms were left after connecting; the caller asked for 500.
- * const error = timedOut("slow", 489, 0, { timeout: 489, askedTimeout: 500 });
+ * const error = timedOut("slow", 500, 0);
  * assert.equal(error.message, `"slow" did not answer within 500 ms.`);
  * ```
  */
@@ -340,9 +331,7 @@ export function timedOut(
   action: string,
   timeout: number,
   items: number,
-  options?: SessionCallOptions,
 ): ClientError {
-  timeout = options?.askedTimeout ?? timeout;
   return new ClientError(
     "TIMEOUT",
     items > 0
@@ -510,15 +499,20 @@ export class OutgoingCalls {
     }
     const signal = options?.signal;
     if (signal?.aborted) {
-      call.fail(abortedError(signal));
+      call.fail(abortedError(signal.reason));
       return 0;
     }
-    const timeout = options?.timeout ?? 0;
-    const invalid = invalidTimeout(timeout);
+    const deadline = (options as Partial<SentOptions> | undefined)?.deadline;
+    // What the caller asked for, and what is left of it now.
+    const asked = deadline === undefined
+      ? options?.timeout ?? 0
+      : deadline.timeout;
+    const invalid = invalidTimeout(asked);
     if (invalid !== undefined) {
       call.fail(invalid);
       return 0;
     }
+    const timeout = deadline === undefined ? asked : deadline.toWire() ?? 0;
     const isInputStream = isStreamSource(data);
     let metadata: Record<string, string> | undefined;
     if (options?.metadata !== undefined) {
@@ -553,12 +547,12 @@ export class OutgoingCalls {
     if (timeout > 0) {
       call.timer = setTimeout(() => {
         const items = call instanceof StreamCall ? call.itemCount : 0;
-        this.cancel(id, timedOut(action, timeout, items, options));
-      }, timeout);
+        this.cancel(id, timedOut(action, asked, items));
+      }, deadline === undefined ? timeout : Math.max(0, deadline.left()));
     }
     if (signal !== undefined) {
       call.signal = signal;
-      call.onAbort = () => this.cancel(id, abortedError(signal));
+      call.onAbort = () => this.cancel(id, abortedError(signal.reason));
       signal.addEventListener("abort", call.onAbort, { once: true });
     }
     this.#sender.sendData(parts);

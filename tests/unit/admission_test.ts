@@ -5,9 +5,11 @@
 
 import assert from "node:assert/strict";
 import { RemoteError, ServerError } from "../../mod.ts";
-import { Admission } from "../../src/endpoint/admission.ts";
-import { CONNECTION_LIMITS } from "../../src/endpoint/connection_options.ts";
-import { readIntegerOptions } from "../../src/endpoint/connection_options.ts";
+import { Admission } from "../../src/endpoint/server_connections.ts";
+import {
+  CONNECTION_LIMITS,
+  readIntegerOptions,
+} from "../../src/endpoint/options.ts";
 import type { Endpoint } from "../../src/endpoint/open_session.ts";
 import { ActionRegistry } from "../../src/dispatch/registry.ts";
 import { MAX_HELLO_SIZE } from "../../src/protocol/hello.ts";

@@ -9,7 +9,7 @@ import {
   balanceNamed,
   firstHealthy,
   roundRobin,
-} from "../../src/endpoint/balance.ts";
+} from "../../src/endpoint/client_pool.ts";
 
 /**
  * Picks `times` times from `count` servers, the eligible ones before each

@@ -3,8 +3,7 @@ import { MessageCodec } from "../../src/protocol/message_codec.ts";
 import { MessageType } from "../../src/protocol/message_type.ts";
 import { outgoing } from "../../src/protocol/message_table.ts";
 import { Reassembly } from "../../src/session/reassembly.ts";
-import type { BusConnection } from "../../src/nats/bus.ts";
-import { BusOutbox } from "../../src/nats/bus_outbox.ts";
+import { type BusConnection, BusOutbox } from "../../src/nats/bus.ts";
 
 /** A bus that records what is published, with a small max_payload. */
 function recordingBus(maxPayload: number) {

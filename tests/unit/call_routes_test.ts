@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import type { CallRoute } from "../../src/nats/call_route.ts";
-import { CallRoutes } from "../../src/nats/call_routes.ts";
+import { type CallRoute, CallRoutes } from "../../src/nats/client_routes.ts";
 
 /** Records what a tick asks for, and whether the call was still there then. */
 function recordingPort(routes: CallRoutes) {

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { Server, ServerError } from "../../mod.ts";
-import { bindError } from "../../src/endpoint/listener.ts";
+import { bindError } from "../../src/endpoint/server_connections.ts";
 
 Deno.test("listener: a bind error writes an IPv6 address in brackets", () => {
   const taken = bindError(new Deno.errors.AddrInUse("taken"), {

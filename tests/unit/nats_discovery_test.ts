@@ -14,14 +14,14 @@ import {
   answerDiscovery,
   type DiscoveryAnswerer,
   type DiscoveryBus,
-} from "../../src/nats/discovery.ts";
+} from "../../src/nats/service_discovery.ts";
 import {
   type DiscoverableService,
   endpointMetadata,
   type MicroEndpointInfo,
   RESPONSE_TYPES,
 } from "../../src/nats/micro_responses.ts";
-import { listInstances } from "../../src/nats/list_instances.ts";
+import { listInstances } from "../../src/nats/client_discovery.ts";
 import { discoveryBus, gatherRaw } from "../fixtures/nats_discovery_bus.ts";
 import { startNatsServer } from "../fixtures/nats_server.ts";
 

@@ -6,7 +6,7 @@ import {
   isServiceName,
   isSubjectPrefix,
   serviceSubject,
-} from "../../src/nats/subjects.ts";
+} from "../../src/nats/bus.ts";
 
 Deno.test("nats subjects: plain action names are used as they are", () => {
   assert.equal(actionSubject("isock", "lab", "add"), "isock.lab.add");

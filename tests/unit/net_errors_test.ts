@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { bindError } from "../../src/endpoint/listener.ts";
+import { bindError } from "../../src/endpoint/server_connections.ts";
 import {
   classifyNetError,
   isCertificateError,

@@ -8,8 +8,9 @@
 import assert from "node:assert/strict";
 import { action, Client, Server } from "../../mod.ts";
 import { deferred } from "../../src/base/deferred.ts";
-import { classifyNetError } from "../../src/wire/net_errors.ts";
+import { classifyNetError, SocketError } from "../../src/wire/net_errors.ts";
 import { nodeDial, nodeListen } from "../../src/wire/node_sockets.ts";
+import { dialSocket } from "../../src/wire/sockets.ts";
 import type { Transport } from "../../src/wire/transport.ts";
 
 const FRAMES = { maxFrameSize: 1 << 20, maxFirstFrameSize: 1 << 16 };
@@ -106,4 +107,49 @@ Deno.test("node sockets: typed arrays read from a TLS connection arrive whole an
   assert.ok(got.floats instanceof Float64Array);
   assert.equal(got.floats.buffer.byteLength, 16);
   assert.deepEqual([...got.floats], [0.5, -2]);
+});
+
+Deno.test("dial: an attempt that times out fails with the timeout kind, one whose signal aborts with the interrupted kind", async () => {
+  // Accepts every connection and never answers: a TLS handshake never ends.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) conns.push(conn);
+  })();
+  try {
+    const { port } = listener.addr;
+    const started = performance.now();
+    await assert.rejects(
+      dialSocket({ ...dialOptions(port), tls: true, timeout: 100 }),
+      (error) => {
+        assert.ok(error instanceof SocketError, String(error));
+        assert.equal(error.kind, "timeout", error.message);
+        assert.equal(classifyNetError(error), "timeout");
+        return true;
+      },
+    );
+    assert.ok(performance.now() - started < 100 + 5_000);
+    const stop = new AbortController();
+    const dialing = dialSocket({
+      ...dialOptions(port),
+      tls: true,
+      timeout: 30_000,
+      signal: stop.signal,
+    });
+    setTimeout(() => stop.abort(), 20);
+    await assert.rejects(
+      dialing,
+      (error) => error instanceof SocketError && error.kind === "interrupted",
+    );
+  } finally {
+    listener.close();
+    await accepting;
+    for (const conn of conns) {
+      try {
+        conn.close();
+      } catch {
+        // Closed by the client already.
+      }
+    }
+  }
 });

@@ -12,6 +12,7 @@ import asyncio
 import collections
 import hmac
 import inspect
+import itertools
 import os
 import threading
 import time
@@ -202,6 +203,7 @@ class OutCall:
         "input_stopped",
         "last_event_id",
         "on_metadata",
+        "notify",
     )
 
     def __init__(self, ident: int, future: asyncio.Future[Any], window: ReceiveWindow | None, input_credit: SendCredit) -> None:
@@ -217,6 +219,9 @@ class OutCall:
         self.input_stopped = False
         self.last_event_id: Any = None
         self.on_metadata: Callable[[dict[str, str]], None] | None = None
+        # Called on the loop once the call's future is done: how a caller in another thread
+        # hears of its answer without a further turn of the loop.
+        self.notify: Callable[[], None] | None = None
 
     def wake(self) -> None:
         waiter = self.waiter
@@ -490,7 +495,7 @@ class Connection(asyncio.Protocol):
         self.close_error: IsockError | None = None
         self.last_received = time.monotonic()
         self.last_request = time.monotonic()
-        self.next_id = 1
+        self.ids = itertools.count(1)  # next() is atomic: calls start on the loop and in other threads
         self.calls: dict[int, OutCall] = {}
         self.running: dict[int, InCall] = {}
         self.fragments: dict[int, tuple[int, bytearray, float]] = {}
@@ -505,6 +510,11 @@ class Connection(asyncio.Protocol):
         self.batch = False  # both hellos said batch: true
         self.refusing = False  # over the connection limit: hello, goodbye, close
         self.size = 0  # the body length of the message being handled
+        # Writes take this lock: another thread may write a call straight to the socket
+        # (write_call_from_thread) while the transport's buffer is empty.
+        self.write_lock = threading.Lock()
+        self.socket_fd: int | None = None  # the plain socket's descriptor, for those writes
+        self.rest = b""  # what such a write left unsent, which the loop writes first
 
     # -- asyncio.Protocol ---------------------------------------------------
 
@@ -514,6 +524,9 @@ class Connection(asyncio.Protocol):
             self.address = transport.get_extra_info("peername")
         except Exception:
             self.address = None
+        sock = transport.get_extra_info("socket")
+        if not self.is_server and os.name == "posix" and sock is not None and transport.get_extra_info("sslcontext") is None:
+            self.socket_fd = sock.fileno()
         fields: dict[str, Any] = {
             "maxFrameSize": self.options.max_frame_size,
             "nonce": self.nonce,
@@ -585,7 +598,71 @@ class Connection(asyncio.Protocol):
 
     def _write(self, body: bytes) -> None:
         if self.transport is not None and self.state != CLOSED:
-            self.transport.write(_pack_header(len(body)) + body)
+            with self.write_lock:
+                if self.rest:
+                    self._write_rest()
+                self.transport.write(_pack_header(len(body)) + body)
+
+    def _write_rest(self) -> None:
+        """Hands the transport what a write from another thread left unsent (under ``write_lock``)."""
+        rest, self.rest = self.rest, b""
+        if rest and self.transport is not None and self.state != CLOSED:
+            self.transport.write(rest)
+
+    def _flush_rest(self) -> None:
+        with self.write_lock:
+            self._write_rest()
+
+    def write_call_from_thread(
+        self, name: str, data: Any, meta: dict[str, Any], notify: Callable[[], None]
+    ) -> OutCall | None:
+        """Starts a plain call from a thread other than the loop's, writing it to the socket itself.
+
+        ``data`` is prepared already. The request is written only while the transport has
+        nothing buffered (so it cannot overtake the loop's writes) and no other write runs
+        (``write_lock``); ``None`` when it cannot go so (TLS, a congested or closing connection,
+        a frame over the peer's limit): then start the call on the loop. The answer is read
+        on the loop as usual, and ``notify`` runs there once ``call.future`` is done. What the
+        socket did not take at once, the loop writes before anything else.
+        """
+        fd = self.socket_fd
+        transport = self.transport
+        if fd is None or transport is None:
+            return None
+        ident = next(self.ids)
+        message = [p.REQUEST, ident, name, data]
+        if meta:
+            message.append(meta)
+        body = _packb(message)
+        if len(body) > self.peer_max:
+            return None
+        frame = _pack_header(len(body)) + body
+        with self.write_lock:
+            # Under the lock: the loop marks the connection closed under it too, so a call
+            # registered here is either failed by the close or answered.
+            if (
+                self.state != OPEN
+                or self.closing
+                or self.rest
+                or transport.is_closing()
+                or transport.get_write_buffer_size()
+            ):
+                return None
+            credit = SendCredit(p.BATCH_WINDOW, p.BATCH_BYTES) if self.batch else SendCredit(p.INPUT_WINDOW)
+            call = OutCall(ident, self.loop.create_future(), None, credit)
+            call.notify = notify
+            self.calls[ident] = call
+            try:
+                sent = os.write(fd, frame)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                del self.calls[ident]
+                return None  # the loop sees the broken connection; the call goes there
+            if sent < len(frame):
+                self.rest = frame[sent:]
+                self.loop.call_soon_threadsafe(self._flush_rest)
+        return call
 
     def send(self, message: list[Any]) -> None:
         """Sends a message of plain values (no data to prepare)."""
@@ -651,7 +728,8 @@ class Connection(asyncio.Protocol):
     def _closed(self, error: IsockError) -> None:
         if self.state == CLOSED:
             return
-        self.state = CLOSED
+        with self.write_lock:
+            self.state = CLOSED
         if self.timer is not None:
             self.timer.cancel()
         if not self.ready.done():
@@ -941,6 +1019,8 @@ class Connection(asyncio.Protocol):
                 self._finish(call)
                 if not call.future.done():
                     call.future.set_result(message[2])
+                    if call.notify is not None:
+                        call.notify()
         elif kind == p.ERROR or (kind == p.END and len(message) > 2 and message[2] is not None):
             self._finish(call)
             self._fail_call(call, p.remote_error(message[2]))
@@ -1000,6 +1080,8 @@ class Connection(asyncio.Protocol):
         elif not call.future.done():
             call.future.set_exception(error)
             call.future.exception()  # no "never retrieved" warning for a call given up
+            if call.notify is not None:
+                call.notify()
 
     def start_call(
         self,
@@ -1022,8 +1104,7 @@ class Connection(asyncio.Protocol):
             if error is not None and error.code != "CONNECTION_CLOSED":
                 raise (ClientException if isinstance(error, ClientException) else IsockError)(error.code, str(error))
             raise ClientException("CONNECTION_CLOSED", "the connection is closing")
-        ident = self.next_id
-        self.next_id += 1
+        ident = next(self.ids)
         if upload:
             data = None
         elif not prepared:

@@ -17,7 +17,7 @@ import {
   type DiscoveryMessage,
   discoverySubject,
   isSubjectToken,
-} from "./discovery.ts";
+} from "./service_discovery.ts";
 import {
   ENDPOINT_METADATA,
   type IsockEndpointData,

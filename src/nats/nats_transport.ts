@@ -3,12 +3,21 @@
  * which a server serves with (`server.listen(bus)`) and a client calls
  * through (`new Client({ transport: bus })`).
  *
+ * The `CONNECT_FAILED` error for a NATS connection that could not be
+ * opened, with a hint that fits the cause: a refused or unreachable
+ * address asks whether a nats-server runs there; a refusal of the
+ * credentials says to check them (a running server would otherwise be
+ * suspected of not running).
+ *
  * @module
  */
 
-import { ServerError } from "../base/errors.ts";
-import type { ClientLink } from "../endpoint/client_link.ts";
-import type { LinkFactory, LinkSetup } from "../endpoint/client_transport.ts";
+import { ClientError, ServerError } from "../base/errors.ts";
+import type {
+  ClientLink,
+  LinkFactory,
+  LinkSetup,
+} from "../endpoint/client_transport.ts";
 import type {
   ServedEndpoint,
   ServingFactory,
@@ -16,8 +25,8 @@ import type {
 } from "../endpoint/server_transport.ts";
 import type { PeerAddress } from "../wire/transport.ts";
 import type { BusConnection } from "./bus.ts";
-import { BusLink } from "./bus_link.ts";
-import { BusService } from "./bus_service.ts";
+import { NatsLink } from "./client_link.ts";
+import { NatsService } from "./service.ts";
 
 /** A service's settings on the bus, read from `natsTransport`'s options. */
 export interface BusSettings {
@@ -54,7 +63,7 @@ export class NatsBus implements ServingFactory, LinkFactory {
   #hasFailed = false;
   #isClosed = false;
   readonly #closeConnection: () => Promise<void>;
-  readonly #serving = new Set<BusService>();
+  readonly #serving = new Set<NatsService>();
 
   /**
    * @param open Opens the connection (a first try starts at once).
@@ -119,7 +128,7 @@ export class NatsBus implements ServingFactory, LinkFactory {
     const { prefix, service, heartbeat } = this.settings;
     // A getter: each time the link connects it takes the bus's latest try.
     const latest = () => this.connection;
-    return new BusLink({
+    return new NatsLink({
       get connection() {
         return latest();
       },
@@ -143,7 +152,7 @@ export class NatsBus implements ServingFactory, LinkFactory {
         { cause: error },
       );
     }
-    const service = new BusService({ bus, ...this.settings }, served);
+    const service = new NatsService({ bus, ...this.settings }, served);
     await service.start();
     this.#serving.add(service);
     return {
@@ -170,4 +179,48 @@ export class NatsBus implements ServingFactory, LinkFactory {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** How the NATS client names a refusal of the credentials. */
+const AUTH_REFUSED =
+  /authori[sz]ation|authentication|user authentication expired/i;
+
+/**
+ * The error a bus gives when its connection cannot be opened.
+ *
+ * @example
+ * ```ts
+ * import { connectFailure } from "./nats_transport.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = connectFailure(
+ *   ["127.0.0.1:4222"],
+ *   Object.assign(new Error("Authorization Violation"), {
+ *     name: "AuthorizationError",
+ *   }),
+ * );
+ * assert.equal(error.code, "CONNECT_FAILED");
+ * assert.match(error.message, /credentials/);
+ * ```
+ *
+ * @param servers Where the bus tried to connect.
+ * @param cause What the NATS client threw.
+ * @returns A `ClientError` `CONNECT_FAILED` with the cause attached.
+ */
+export function connectFailure(
+  servers: readonly string[],
+  cause: unknown,
+): ClientError {
+  const { name = "", message = String(cause) } = cause instanceof Error
+    ? cause
+    : {};
+  const hint = name === "AuthorizationError" ||
+      name === "UserAuthenticationExpiredError" || AUTH_REFUSED.test(message)
+    ? "The NATS server refused the credentials: check user/pass, token or authenticator."
+    : "Is a nats-server running there?";
+  return new ClientError(
+    "CONNECT_FAILED",
+    `Cannot connect to NATS at ${servers.join(", ")}: ${message}. ${hint}`,
+    { cause },
+  );
 }

@@ -8,40 +8,57 @@
  * the instance that took the call, which the instance names in the reply
  * subject of what it sends. No server → `UNAVAILABLE` at once (NATS's no
  * responders); a server that goes silent → `CONNECTION_CLOSED` (PROTOCOL.md,
- * "Over NATS"). What comes back is caller_inbox.ts's to take in; each
- * call's route and liveness are call_routes.ts's.
+ * "Over NATS"). What comes back is {@linkcode LinkInbox}'s to take in; each
+ * call's route and liveness are client_routes.ts's.
+ *
+ * What a client's link does with each message an instance sends about its
+ * calls over NATS (PROTOCOL.md, "Over NATS", "A call"): NATS's no-responders
+ * answer fails the call, anything else tells which instance runs it and
+ * goes, decoded and reassembled, to the session's {@linkcode OutgoingCalls},
+ * as in a session.
  *
  * @module
  */
 
+import { type Deadline, setupEnds } from "../base/deadline.ts";
 import { ClientError, type ProtocolError } from "../base/errors.ts";
 import { every } from "../base/timers.ts";
-import type { CallOptions, StreamOptions } from "../dispatch/peer.ts";
+import type { StreamOptions } from "../dispatch/peer.ts";
 import { MessageType } from "../protocol/message_type.ts";
-import { outgoing, type OutgoingMessage } from "../protocol/message_table.ts";
+import {
+  type Message,
+  outgoing,
+  type OutgoingMessage,
+} from "../protocol/message_table.ts";
 import { wireError } from "../protocol/wire_error.ts";
 import {
   type CallsConnection,
   type CallsOut,
   OutgoingCalls,
+  type SentOptions,
   type StreamCall,
 } from "../session/outgoing_calls.ts";
 import type { MessageOut, PeerFeatures } from "../session/connection.ts";
 import {
+  actionSubject,
   BUS_FEATURES,
   type BusConnection,
+  type BusMessage,
+  BusOutbox,
   type BusSubscription,
+  cancelSubject,
 } from "./bus.ts";
-import { pause } from "../endpoint/backoff.ts";
-import { withinCall } from "../endpoint/call_deadline.ts";
-import type { ClientLink } from "../endpoint/client_link.ts";
-import type { LinkSetup } from "../endpoint/client_transport.ts";
-import { remainingTime, type StreamOpener } from "../endpoint/resend.ts";
-import { BusOutbox } from "./bus_outbox.ts";
-import { closedError, wentSilent } from "./call_route.ts";
-import { CallRoutes, type CallRoutesPort } from "./call_routes.ts";
-import { CallerInbox } from "./caller_inbox.ts";
-import { actionSubject, cancelSubject } from "./subjects.ts";
+import type { ClientLink, LinkSetup } from "../endpoint/client_transport.ts";
+import type { StreamOpener } from "../endpoint/resend.ts";
+import {
+  CallRoutes,
+  type CallRoutesPort,
+  closedError,
+  noResponders,
+  wentSilent,
+} from "./client_routes.ts";
+import type { MessageCodec } from "../protocol/message_codec.ts";
+import { Reassembly } from "../session/reassembly.ts";
 
 /** Where a link's calls go. */
 export interface LinkTarget {
@@ -66,7 +83,7 @@ interface Open {
 }
 
 /** A client's link to a service over NATS. */
-export class BusLink
+export class NatsLink
   implements ClientLink, StreamOpener, CallsConnection, CallsOut {
   /** What a bus peer takes: no batches, answers' metadata. */
   readonly features: PeerFeatures = BUS_FEATURES;
@@ -78,7 +95,7 @@ export class BusLink
   readonly #setup: LinkSetup;
   readonly #calls: OutgoingCalls;
   readonly #routes = new CallRoutes();
-  readonly #inbox: CallerInbox;
+  readonly #inbox: LinkInbox;
   readonly #closing = new AbortController();
   /** Each action's subject, made once. */
   readonly #subjects = new Map<string, string>();
@@ -119,7 +136,7 @@ export class BusLink
     this.#setup = setup;
     this.attempts = setup.attempts;
     this.#calls = new OutgoingCalls(this);
-    this.#inbox = new CallerInbox(
+    this.#inbox = new LinkInbox(
       this.#calls,
       this.#routes,
       setup.codec,
@@ -139,12 +156,11 @@ export class BusLink
   }
 
   /** {@inheritDoc Redial.call} */
-  call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
+  call(name: string, data: unknown, options: SentOptions): Promise<unknown> {
     if (this.#open !== undefined) return this.#calls.call(name, data, options);
     // Connecting counts against the call's deadline.
-    const started = performance.now();
     return this.connected(options).then(() =>
-      this.#calls.call(name, data, remainingTime(options, started))
+      this.#calls.call(name, data, options)
     );
   }
 
@@ -158,22 +174,20 @@ export class BusLink
   }
 
   /** {@inheritDoc ClientLink.connected} */
-  connected(options?: CallOptions): Promise<StreamOpener> {
+  connected(options?: SentOptions): Promise<StreamOpener> {
     if (this.#open !== undefined) return Promise.resolve(this);
     if (this.#isClosed) return Promise.reject(closedError(false));
     this.#opening ??= this.#connect();
     const opening = this.#opening.then(() => this as StreamOpener);
-    if (!options?.timeout && options?.signal === undefined) return opening;
-    return withinCall(opening, options);
+    const deadline = options?.deadline;
+    return deadline === undefined
+      ? opening
+      : deadline.race(opening, setupEnds(deadline));
   }
 
   /** {@inheritDoc Redial.pause} */
-  pause(attempt: number, limit?: number): Promise<void> {
-    const wait = this.#setup.backoff.delay(attempt);
-    return pause(
-      limit === undefined ? wait : Math.min(wait, limit),
-      this.#closing.signal,
-    );
+  pause(attempt: number, deadline?: Deadline): Promise<void> {
+    return this.#setup.backoff.pause(attempt, deadline, this.#closing.signal);
   }
 
   /** {@inheritDoc ClientLink.close} */
@@ -397,10 +411,198 @@ export class BusLink
 
   /**
    * Fails calls whose server went silent, and tells the instances of the
-   * others that this side is there (call_routes.ts).
+   * others that this side is there (client_routes.ts).
    */
   #tick(): void {
     if (this.#open === undefined) return;
     this.#routes.tick(Date.now(), this.#target.heartbeat, this.#liveness);
+  }
+}
+
+/**
+ * The inbox of a client's link: `<inbox>.<id>` for each call.
+ *
+ * @example
+ * ```ts
+ * import { LinkInbox } from "./client_link.ts";
+ * import { BUS_FEATURES } from "./bus.ts";
+ * import { CallRoutes } from "./client_routes.ts";
+ * import { ClientError } from "../base/errors.ts";
+ * import { MessageCodec } from "../protocol/message_codec.ts";
+ * import { OutgoingCalls } from "../session/outgoing_calls.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const calls = new OutgoingCalls({
+ *   features: BUS_FEATURES,
+ *   out: {
+ *     isClosed: false,
+ *     encodeChecked: () => [],
+ *     sendData() {}, sendIfOpen() {}, sendChecked() {},
+ *     wireError: (code) => ({ code, name: "Error", message: "" }),
+ *   },
+ *   callError: () => new ClientError("CONNECTION_CLOSED", "closed"),
+ *   busy() {}, quiet() {}, settled() {}, failProtocol() {}, blocked: () => undefined,
+ * });
+ * const routes = new CallRoutes();
+ * const inbox = new LinkInbox(calls, routes, new MessageCodec([]), "lab", 1 << 20);
+ * const answer = calls.call("add", [1, 2]);
+ * routes.open(1, "add", Date.now());
+ * inbox.receive({
+ *   subject: "_INBOX.x.1", reply: undefined, data: new Uint8Array(), status: 503,
+ * });
+ * await assert.rejects(answer, { code: "UNAVAILABLE" });
+ * assert.equal(routes.size, 0);
+ * ```
+ */
+export class LinkInbox {
+  readonly #calls: OutgoingCalls;
+  readonly #routes: CallRoutes;
+  readonly #codec: MessageCodec;
+  readonly #service: string;
+  readonly #reassembly: Reassembly;
+  /** The call whose message is being routed, for a protocol failure. */
+  #routing: number | undefined;
+
+  /**
+   * @param calls The link's calls.
+   * @param routes Their routes.
+   * @param codec The codec, with the client's extensions.
+   * @param service The service name, for messages.
+   * @param maxFrameSize The largest message taken, in pieces or not.
+   */
+  constructor(
+    calls: OutgoingCalls,
+    routes: CallRoutes,
+    codec: MessageCodec,
+    service: string,
+    maxFrameSize: number,
+  ) {
+    this.#calls = calls;
+    this.#routes = routes;
+    this.#codec = codec;
+    this.#service = service;
+    this.#reassembly = new Reassembly(
+      { maxFrameSize },
+      { isCongested: false, failProtocol: (error) => this.failProtocol(error) },
+    );
+  }
+
+  /**
+   * A message came on the inbox.
+   *
+   * @param message The message; its subject ends with the call's id.
+   */
+  receive(message: BusMessage): void {
+    const subject = message.subject;
+    const id = Number(subject.slice(subject.lastIndexOf(".") + 1));
+    const route = this.#routes.get(id);
+    if (route === undefined) return; // An answer nobody waits for now.
+    if (message.status === 503) {
+      this.#routes.forget(id);
+      this.#calls.take(id)?.fail(noResponders(route, this.#service));
+      return;
+    }
+    route.lastHeard = Date.now();
+    if (message.reply !== undefined) route.learn(message.reply);
+    if (message.data.length === 0) return;
+    let decoded: Message;
+    try {
+      decoded = this.#codec.decode(message.data);
+    } catch (error) {
+      this.#routes.forget(id);
+      this.#calls.cancel(
+        id,
+        new ClientError("PROTOCOL", (error as Error).message, { cause: error }),
+      );
+      return;
+    }
+    this.#route(decoded, id);
+  }
+
+  /**
+   * The server broke the protocol for the call being routed: it fails with
+   * `PROTOCOL`.
+   *
+   * @param error What went wrong.
+   */
+  failProtocol(error: ProtocolError): void {
+    const id = this.#routing;
+    if (id === undefined) return;
+    this.#calls.cancel(
+      id,
+      new ClientError("PROTOCOL", error.message, { cause: error }),
+    );
+  }
+
+  /** Drops the pieces of large messages gathered so far (the link closed). */
+  clear(): void {
+    this.#reassembly.clear();
+  }
+
+  #route(message: Message, id: number, isReassembled = false): void {
+    this.#routing = id;
+    try {
+      if (message.type === MessageType.FRAGMENT) {
+        const whole = this.#reassembly.add(message, isReassembled);
+        if (whole === undefined) return;
+        return this.#route(this.#codec.decode(whole), id, true);
+      }
+      if (deliver(this.#calls, message, id)) this.#routes.forget(id);
+    } catch (error) {
+      this.#routes.forget(id);
+      this.#calls.cancel(
+        id,
+        error instanceof ClientError
+          ? error
+          : new ClientError("PROTOCOL", (error as Error).message, {
+            cause: error,
+          }),
+      );
+    } finally {
+      this.#routing = undefined;
+    }
+  }
+}
+
+/**
+ * Hands a whole message (not a fragment) from an instance to its call.
+ *
+ * @param calls The caller's calls.
+ * @param message The message.
+ * @param id The call's request id, from the subject it came on.
+ * @returns Whether it was the call's last message.
+ * @throws {ClientError} `PROTOCOL` for a message an instance never sends.
+ */
+export function deliver(
+  calls: OutgoingCalls,
+  message: Message,
+  id: number,
+): boolean {
+  switch (message.type) {
+    case MessageType.RESULT:
+      calls.result(message);
+      return true;
+    case MessageType.ERROR:
+      calls.error(id, message.error, message);
+      return true;
+    case MessageType.END:
+      calls.end(message);
+      return true;
+    case MessageType.ITEM:
+      calls.item(message);
+      return false;
+    case MessageType.INPUT_CREDIT:
+      calls.grantInput(id, message.count);
+      return false;
+    case MessageType.INPUT_STOP:
+      calls.stopInput(id);
+      return false;
+    case MessageType.PING:
+      return false; // Still running.
+    default:
+      throw new ClientError(
+        "PROTOCOL",
+        `Message type ${message.type} is not sent to a caller over NATS.`,
+      );
   }
 }

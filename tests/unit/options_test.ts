@@ -8,8 +8,11 @@ import { Client, ClientError, Server, ServerError } from "../../mod.ts";
 import {
   checkSecret,
   CONNECTION_LIMITS,
+  CONNECTION_OPTIONS,
   readIntegerOptions,
-} from "../../src/endpoint/connection_options.ts";
+} from "../../src/endpoint/options.ts";
+import { CLIENT_OPTIONS } from "../../src/endpoint/client_options.ts";
+import { SERVER_OPTIONS } from "../../src/endpoint/server_options.ts";
 import { MAX_TIMEOUT } from "../../src/base/timers.ts";
 
 const fail = (message: string) => new RangeError(message);
@@ -113,3 +116,56 @@ function catchError(make: () => unknown): unknown {
   }
   assert.fail("no error");
 }
+
+/** Each documented `@default` of an interface's fields, by field name. */
+async function documentedDefaults(
+  file: string,
+  name: string,
+): Promise<Map<string, string>> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["doc", "--json", file],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.ok(output.success, `deno doc ${file}`);
+  type Property = {
+    name: string;
+    jsDoc?: { tags?: { kind: string; value?: string }[] };
+  };
+  type Symbol = {
+    name: string;
+    declarations: { kind: string; def?: { properties?: Property[] } }[];
+  };
+  const json = JSON.parse(new TextDecoder().decode(output.stdout)) as {
+    nodes: Record<string, { symbols: Symbol[] }>;
+  };
+  const symbols = Object.values(json.nodes).flatMap((node) => node.symbols);
+  const found = symbols.find((symbol) => symbol.name === name);
+  assert.ok(found !== undefined, `${name} in ${file}`);
+  const defaults = new Map<string, string>();
+  for (const declaration of found.declarations) {
+    for (const property of declaration.def?.properties ?? []) {
+      const tag = property.jsDoc?.tags?.find((tag) => tag.kind === "default");
+      if (tag?.value !== undefined) defaults.set(property.name, tag.value);
+    }
+  }
+  return defaults;
+}
+
+Deno.test("options: every row's default is the one its field documents, and a field without a default documents none", async () => {
+  const tables: [string, string, Record<string, { default?: unknown }>][] = [
+    ["src/endpoint/options.ts", "ConnectionOptions", CONNECTION_OPTIONS],
+    ["src/endpoint/client_options.ts", "ClientBaseOptions", CLIENT_OPTIONS],
+    ["src/endpoint/server_options.ts", "ServerOptions", SERVER_OPTIONS],
+  ];
+  for (const [file, name, rows] of tables) {
+    const documented = await documentedDefaults(file, name);
+    for (const [option, row] of Object.entries(rows)) {
+      assert.equal(
+        documented.get(option),
+        row.default === undefined ? undefined : JSON.stringify(row.default),
+        `${name}.${option}: the documented @default and the row's`,
+      );
+    }
+  }
+});

@@ -2,7 +2,7 @@
  * One server instance of a service over NATS: it takes calls from the
  * service's queue group, hears the later messages of its calls on its own
  * control subject (and cancels on the service's cancel subject), runs them
- * through one {@linkcode BusCaller} per client inbox, keeps them alive with
+ * through one {@linkcode ServiceCaller} per client inbox, keeps them alive with
  * heartbeats, answers discovery, and drains at shutdown (PROTOCOL.md,
  * "Over NATS"). Anyone on the bus can reach it, so what it holds is bounded
  * per instance: the callers it keeps, the calls it runs, the bytes of the
@@ -21,19 +21,24 @@ import type {
   ServedEndpoint,
   ServingTransport,
 } from "../endpoint/server_transport.ts";
-import { stopRunning } from "../endpoint/shutdown.ts";
-import type { BusConnection, BusMessage, BusSubscription } from "./bus.ts";
-import { BusCaller, type CallerHost } from "./bus_caller.ts";
-import { BusOutbox } from "./bus_outbox.ts";
+import { stopRunning } from "../endpoint/server_connections.ts";
+import {
+  type BusConnection,
+  type BusMessage,
+  BusOutbox,
+  type BusSubscription,
+  cancelSubject,
+  IDLE_CALLER_HEARTBEATS,
+  instanceSubject,
+  serviceSubject,
+} from "./bus.ts";
+import { type CallerHost, OpenCalls, ServiceCaller } from "./service_caller.ts";
 import {
   describeInstance,
   type DiscoveredInstance,
   startDiscovery,
-} from "./instance_info.ts";
-import { IDLE_CALLER_HEARTBEATS } from "./liveness.ts";
-import { OpenCalls } from "./open_calls.ts";
+} from "./service_discovery.ts";
 import type { ReassemblyBudget } from "../session/reassembly.ts";
-import { cancelSubject, instanceSubject, serviceSubject } from "./subjects.ts";
 
 /** Where and how an instance serves. */
 export interface ServiceSetup {
@@ -62,7 +67,7 @@ export interface ServiceSetup {
 }
 
 /** A service instance serving a server's actions on the bus. */
-export class BusService implements ServingTransport, CallerHost {
+export class NatsService implements ServingTransport, CallerHost {
   /** This instance's id: random, one per `server.listen(bus)`. */
   readonly id: string = instanceId();
   /** Sends on the bus. */
@@ -81,9 +86,9 @@ export class BusService implements ServingTransport, CallerHost {
   readonly reassemblyBudget: ReassemblyBudget;
   readonly #setup: ServiceSetup;
   readonly #served: ServedEndpoint;
-  readonly #callers = new Map<string, BusCaller>();
+  readonly #callers = new Map<string, ServiceCaller>();
   /** The callers with no open call, by inbox, longest idle first. */
-  readonly #idle = new Map<string, { caller: BusCaller; since: number }>();
+  readonly #idle = new Map<string, { caller: ServiceCaller; since: number }>();
   #reassemblyBytes = 0;
   readonly #subscriptions: BusSubscription[] = [];
   #calls: BusSubscription | undefined;
@@ -93,7 +98,7 @@ export class BusService implements ServingTransport, CallerHost {
   #closing: Promise<void> | undefined;
 
   /**
-   * Serves `served` on the bus; call {@linkcode BusService.start} next.
+   * Serves `served` on the bus; call {@linkcode NatsService.start} next.
    *
    * @param setup Where and how.
    * @param served What the server serves with.
@@ -165,7 +170,7 @@ export class BusService implements ServingTransport, CallerHost {
       Math.max(1, Math.floor(heartbeat / 2)),
       () => this.#tick(),
     );
-    // Wired to answerDiscovery (src/nats/discovery.ts) when it lands.
+    // Wired to answerDiscovery (src/nats/service_discovery.ts) when it lands.
     this.#discovery = startDiscovery(bus, this.discovered());
     await bus.flush();
   }
@@ -262,7 +267,7 @@ export class BusService implements ServingTransport, CallerHost {
   }
 
   /** {@inheritDoc CallerHost.idle} */
-  idle(caller: BusCaller): void {
+  idle(caller: ServiceCaller): void {
     this.#idle.delete(caller.inbox);
     this.#idle.set(caller.inbox, { caller, since: Date.now() });
   }
@@ -271,14 +276,14 @@ export class BusService implements ServingTransport, CallerHost {
    * A state for a new client inbox, room made by dropping the longest idle
    * caller; `undefined` when every caller kept has calls open.
    */
-  #newCaller(inbox: string): BusCaller | undefined {
+  #newCaller(inbox: string): ServiceCaller | undefined {
     if (this.#callers.size >= this.#setup.maxCallers) {
       const oldest = this.#idle.keys().next();
       if (oldest.done) return undefined;
       this.#drop(oldest.value);
     }
     const { endpoint } = this.#served;
-    const caller = new BusCaller(inbox, this, {
+    const caller = new ServiceCaller(inbox, this, {
       actions: endpoint.actions.find,
       maxInFlight: endpoint.limits.maxInFlight,
       exposeStack: this.exposeStack,

@@ -6,24 +6,33 @@
  * goes to another server. With none in rotation, a call fails at once with
  * `UNAVAILABLE` rather than waiting for its deadline.
  *
+ * How a client with several servers picks the one for a call: the
+ * policies of its `balance` option, over the servers in the order given,
+ * each either eligible now or not. Nothing here knows of connections.
+ *
  * @module
  */
 
 import { formatAddress, type PeerAddress } from "../wire/transport.ts";
 import { type Deferred, deferred } from "../base/deferred.ts";
 import { ClientError } from "../base/errors.ts";
-import type { CallOptions } from "../dispatch/peer.ts";
+import {
+  CLOCK_SLACK,
+  type Deadline,
+  setupEnds,
+  setupTimeout,
+} from "../base/deadline.ts";
+import type { SentOptions } from "../session/outgoing_calls.ts";
 import type { Session } from "../session/session.ts";
-import { type Backoff, pause } from "./backoff.ts";
-import type { Balance } from "./balance.ts";
-import { isPastDeadline, setupTimeout, withinCall } from "./call_deadline.ts";
+import type { Backoff } from "./backoff.ts";
 import type { ConnectDetail, LeaveReason } from "./client_event.ts";
-import type { ClientLink } from "./client_link.ts";
+import type { ClientLink } from "./client_transport.ts";
 import type { ServerLocation } from "./connector.ts";
 import type { Endpoint } from "./open_session.ts";
 import { type MemberHost, PoolMember } from "./pool_member.ts";
-import { type Redial, remainingTime } from "./resend.ts";
+import type { Redial } from "./resend.ts";
 import { stablePeriod } from "./stability.ts";
+import type { BalanceName } from "./client_options.ts";
 
 /** What the pool tells its client, naming the server each event is about. */
 export interface PoolEvents {
@@ -43,7 +52,7 @@ export interface PoolEvents {
 }
 
 /** Connections to several servers, and the choice of one for each try. */
-export class EndpointPool implements ClientLink {
+export class ClientPool implements ClientLink {
   /** How many tries a dropped idempotent call gets, over all the servers. */
   readonly attempts: number;
   readonly #members: readonly PoolMember[];
@@ -96,7 +105,7 @@ export class EndpointPool implements ClientLink {
     );
   }
 
-  /** Whether {@linkcode EndpointPool.close} was called. */
+  /** Whether {@linkcode ClientPool.close} was called. */
   get isClosed(): boolean {
     return this.#isClosed;
   }
@@ -117,10 +126,10 @@ export class EndpointPool implements ClientLink {
    * another can take it.
    *
    * @param isIdempotent Whether the action may run twice.
-   * @returns A route for one call.
+   * @returns The way of one call to the servers.
    */
-  route(isIdempotent: boolean): Redial {
-    return new PoolRoute(this, isIdempotent);
+  choice(isIdempotent: boolean): Redial {
+    return new ServerChoice(this, isIdempotent);
   }
 
   /**
@@ -131,9 +140,9 @@ export class EndpointPool implements ClientLink {
    * @param options Deadline and signal.
    * @returns What the action returned.
    */
-  call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
+  call(name: string, data: unknown, options: SentOptions): Promise<unknown> {
     // Nothing says the action may run twice: a server on probation only if no other.
-    return this.route(false).call(name, data, options);
+    return this.choice(false).call(name, data, options);
   }
 
   /**
@@ -142,11 +151,11 @@ export class EndpointPool implements ClientLink {
    * @param options The deadline and signal of the wait.
    * @returns The connection to a server in rotation.
    */
-  connected(options?: CallOptions): Promise<Session> {
+  connected(options?: SentOptions): Promise<Session> {
     // No call goes with this connection (it is `client.connect()`; a call's
-    // own route picks its server): a server on probation is as good as any,
+    // own server choice picks its server): a server on probation is as good as any,
     // and waiting for a stable one would fail a connect that can be made.
-    return new PoolRoute(this, true).connected(options);
+    return new ServerChoice(this, true).connected(options);
   }
 
   /**
@@ -154,23 +163,19 @@ export class EndpointPool implements ClientLink {
    * tried is in rotation, else the backoff after try number `attempt`.
    *
    * @param attempt How many tries failed so far.
-   * @param limit The longest wait, in milliseconds.
+   * @param deadline The call's deadline: the wait ends there, if sooner.
    * @param tried The servers the call was sent to.
    * @returns Resolves when the wait is over, or at the close.
    */
   pause(
     attempt: number,
-    limit?: number,
+    deadline?: Deadline,
     tried?: Tried,
   ): Promise<void> {
     if (this.#healthy(tried ?? NONE, true) !== undefined) {
       return Promise.resolve();
     }
-    const wait = this.#backoff.delay(attempt);
-    return pause(
-      limit === undefined ? wait : Math.min(wait, limit),
-      this.#closing.signal,
-    );
+    return this.#backoff.pause(attempt, deadline, this.#closing.signal);
   }
 
   /**
@@ -224,9 +229,9 @@ export class EndpointPool implements ClientLink {
    */
   async serverFor(
     tried: Tried,
-    options: CallOptions | undefined,
+    options: SentOptions | undefined,
   ): Promise<PoolMember> {
-    const started = performance.now();
+    const deadline = options?.deadline;
     for (;;) {
       if (this.#isClosed) throw closedError();
       const member = this.pickNow(tried);
@@ -235,15 +240,15 @@ export class EndpointPool implements ClientLink {
         // The last first connection failed as the deadline passed: the
         // deadline ended the wait.
         const unavailable = this.#unavailable();
-        throw isPastDeadline(options, started)
-          ? setupTimeout(options!, unavailable, this.#members.length)
+        throw deadline?.isPast(CLOCK_SLACK)
+          ? setupTimeout(deadline, unavailable, this.#members.length)
           : unavailable;
       }
       this.#change ??= deferred();
       const change = this.#change.promise;
-      await (options?.timeout || options?.signal !== undefined
-        ? withinCall(change, options, started, this.#members.length)
-        : change);
+      await (deadline === undefined
+        ? change
+        : deadline.race(change, setupEnds(deadline, this.#members.length)));
     }
   }
 
@@ -282,8 +287,8 @@ export class EndpointPool implements ClientLink {
 }
 
 /** One call's way to the servers: where its tries went, and where the next goes. */
-class PoolRoute implements Redial, Tried {
-  readonly #pool: EndpointPool;
+class ServerChoice implements Redial, Tried {
+  readonly #pool: ClientPool;
   /** The first server this call was sent to. */
   #first: PoolMember | undefined;
   /** The others, once there are (most calls go once). */
@@ -293,7 +298,7 @@ class PoolRoute implements Redial, Tried {
   peer: PeerAddress | undefined;
   readonly isIdempotent: boolean;
 
-  constructor(pool: EndpointPool, isIdempotent: boolean) {
+  constructor(pool: ClientPool, isIdempotent: boolean) {
     this.#pool = pool;
     this.isIdempotent = isIdempotent;
   }
@@ -311,30 +316,28 @@ class PoolRoute implements Redial, Tried {
     return member === this.#first || this.#others?.has(member) === true;
   }
 
-  async choose(options?: CallOptions): Promise<PeerAddress> {
+  async choose(options: SentOptions): Promise<PeerAddress> {
     this.#chosen = await this.#pool.serverFor(this, options);
     return this.#chosen.peer;
   }
 
-  call(name: string, data: unknown, options?: CallOptions): Promise<unknown> {
+  call(name: string, data: unknown, options: SentOptions): Promise<unknown> {
     const member = this.#take();
     if (member !== undefined) return this.#send(member, name, data, options);
-    const started = performance.now();
     return this.#pool.serverFor(this, options).then((member) =>
-      this.#send(member, name, data, remainingTime(options, started))
+      this.#send(member, name, data, options)
     );
   }
 
-  async connected(options?: CallOptions): Promise<Session> {
-    const started = performance.now();
+  async connected(options?: SentOptions): Promise<Session> {
     const member = this.#take() ??
       await this.#pool.serverFor(this, options);
     this.#sentTo(member);
-    return member.connector.connected(remainingTime(options, started));
+    return member.connector.connected(options);
   }
 
-  pause(attempt: number, limit?: number): Promise<void> {
-    return this.#pool.pause(attempt, limit, this);
+  pause(attempt: number, deadline?: Deadline): Promise<void> {
+    return this.#pool.pause(attempt, deadline, this);
   }
 
   /** The server picked ahead if it is still in rotation, else one in rotation now. */
@@ -355,7 +358,7 @@ class PoolRoute implements Redial, Tried {
     member: PoolMember,
     name: string,
     data: unknown,
-    options: CallOptions | undefined,
+    options: SentOptions,
   ): Promise<unknown> {
     this.#sentTo(member);
     return member.connector.call(name, data, options);
@@ -377,4 +380,89 @@ function closedError(): ClientError {
   return new ClientError("CONNECTION_CLOSED", "The client was closed.", {
     wasRun: false,
   });
+}
+
+/** Picks a server for a call among those eligible now. */
+export interface Balance {
+  /**
+   * Picks one of `count` servers.
+   *
+   * @param count How many servers there are, eligible or not.
+   * @param isEligible Whether the server at this index may take the call.
+   * @returns The index picked, or -1 when none is eligible.
+   */
+  pick(count: number, isEligible: (index: number) => boolean): number;
+}
+
+/**
+ * Each call to the next eligible server after the one picked last, in
+ * turn: a server out of rotation is skipped, and the others share its
+ * calls evenly.
+ *
+ * @returns A round-robin policy, with its own turn.
+ *
+ * @example
+ * ```ts
+ * import { roundRobin } from "./client_pool.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const balance = roundRobin();
+ * const all = () => true;
+ * assert.deepStrictEqual([0, 1, 2, 3].map(() => balance.pick(3, all)), [0, 1, 2, 0]);
+ * assert.equal(balance.pick(3, (index) => index !== 1), 2);
+ * assert.equal(balance.pick(3, () => false), -1);
+ * ```
+ */
+export function roundRobin(): Balance {
+  let next = 0;
+  return {
+    pick(count, isEligible) {
+      for (let step = 0; step < count; step++) {
+        const index = (next + step) % count;
+        if (isEligible(index)) {
+          next = (index + 1) % count;
+          return index;
+        }
+      }
+      return -1;
+    },
+  };
+}
+
+/**
+ * Every call to the first eligible server in the order given: the others
+ * stand by, and take calls only while those before them are out.
+ *
+ * @returns A first-healthy policy.
+ *
+ * @example
+ * ```ts
+ * import { firstHealthy } from "./client_pool.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const balance = firstHealthy();
+ * assert.equal(balance.pick(3, () => true), 0);
+ * assert.equal(balance.pick(3, (index) => index > 0), 1);
+ * assert.equal(balance.pick(3, () => false), -1);
+ * ```
+ */
+export function firstHealthy(): Balance {
+  return {
+    pick(count, isEligible) {
+      for (let index = 0; index < count; index++) {
+        if (isEligible(index)) return index;
+      }
+      return -1;
+    },
+  };
+}
+
+/**
+ * The policy named by a client's `balance` option.
+ *
+ * @param name The option's value.
+ * @returns A new policy of that name.
+ */
+export function balanceNamed(name: BalanceName): Balance {
+  return name === "first-healthy" ? firstHealthy() : roundRobin();
 }

@@ -5,7 +5,7 @@
  * the JSON documents `io.nats.micro.v1.ping_response`, `info_response` and
  * `stats_response`. Standard NATS tooling (`nats micro ls`, nats.js's
  * `Svcm`) lists isock servers through it; `listInstances`
- * (list_instances.ts) reads it back. PROTOCOL.md, "Over NATS — discovery",
+ * (client_discovery.ts) reads it back. PROTOCOL.md, "Over NATS — discovery",
  * is the contract.
  *
  * This module holds the subjects and the subscriptions; the documents and
@@ -14,16 +14,26 @@
  * {@linkcode DiscoverableService}: nats.ts adapts a real NATS connection,
  * the server side hands in its actions and stats.
  *
+ * What NATS micro discovery tells of a service instance: its endpoints (one
+ * per action: subject, queue group, and metadata with the action's JSON
+ * Schemas from reflection) and its stats; and the bus as discovery sees it
+ * (src/nats/service_discovery.ts answers the questions).
+ *
  * @module
  */
 
 import {
   type DiscoverableService,
   type DiscoveryVerb,
+  endpointMetadata,
   infoResponse,
   pingResponse,
   statsResponse,
 } from "./micro_responses.ts";
+import type { ServerStats } from "../dispatch/action_stats.ts";
+import type { ActionRegistry } from "../dispatch/registry.ts";
+import { describeOne } from "../dispatch/reflection.ts";
+import { actionSubject, type BusConnection } from "./bus.ts";
 
 /** A message as the bus delivers it to a subscription. */
 export interface DiscoveryMessage {
@@ -104,7 +114,7 @@ export function isSubjectToken(value: string): boolean {
  *
  * @example
  * ```ts
- * import { discoverySubject } from "./discovery.ts";
+ * import { discoverySubject } from "./service_discovery.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(discoverySubject("PING"), "$SRV.PING");
@@ -216,4 +226,100 @@ export function answerDiscovery(
       return Promise.resolve();
     },
   };
+}
+
+/** One endpoint of the service, as NATS micro discovery lists it. */
+export interface ServiceEndpoint {
+  /** The action's name. */
+  readonly name: string;
+  /** The subject its calls are published to. */
+  readonly subject: string;
+  /** The queue group its instances share. */
+  readonly queue_group: string;
+  /** Whether it is idempotent, whether it streams, and its JSON Schemas. */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** What discovery answers for an instance (src/nats/service_discovery.ts takes it). */
+export interface DiscoveredInstance {
+  /** The service name. */
+  readonly name: string;
+  /** The instance id. */
+  readonly id: string;
+  /** The service's version. */
+  readonly version: string;
+  /** A line about the service. */
+  readonly description: string;
+  /** Strings about the service. */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** One endpoint per action, read at each question. */
+  endpoints(): readonly ServiceEndpoint[];
+  /** The server's stats now. */
+  stats(): ServerStats;
+}
+
+/** Who an instance is and where it serves, for {@linkcode describeInstance}. */
+export interface InstanceIdentity {
+  /** The subjects' prefix. */
+  readonly prefix: string;
+  /** The service name. */
+  readonly service: string;
+  /** The queue group. */
+  readonly queue: string;
+  /** The instance id. */
+  readonly id: string;
+  /** The service's version. */
+  readonly version: string;
+  /** A line about the service. */
+  readonly description: string;
+  /** Strings about the service. */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/**
+ * What discovery tells of an instance, read afresh at each question.
+ *
+ * @param identity Who it is and where it serves.
+ * @param actions The server's actions.
+ * @param stats The server's stats now.
+ * @returns Its name, id, endpoints and stats.
+ */
+export function describeInstance(
+  identity: InstanceIdentity,
+  actions: ActionRegistry,
+  stats: () => ServerStats,
+): DiscoveredInstance {
+  const { prefix, service, queue, id, version, description, metadata } =
+    identity;
+  return {
+    name: service,
+    id,
+    version,
+    description,
+    metadata,
+    endpoints: () =>
+      actions.names.map((name) => {
+        const action = actions.find(name);
+        return {
+          name,
+          subject: actionSubject(prefix, service, name),
+          queue_group: queue,
+          metadata: action === undefined
+            ? {}
+            : endpointMetadata(describeOne(action)),
+        };
+      }),
+    stats,
+  };
+}
+
+/**
+ * Answers NATS micro discovery for an instance: the bus connection is
+ * discovery's bus as it is (src/nats/service_discovery.ts declares a subset of it).
+ */
+export function startDiscovery(
+  bus: BusConnection,
+  instance: DiscoveredInstance,
+): { stop(): Promise<void> } {
+  return answerDiscovery(bus, instance);
 }
