@@ -21,7 +21,7 @@ import {
 import { ignore } from "../base/timers.ts";
 import { raceDeadline } from "../base/deadline.ts";
 import { clientClosed, SocketError } from "./net_errors.ts";
-import { net } from "./node_builtins.ts";
+import { loadNodeBuiltins } from "./node_builtins.ts";
 import { socketTransport } from "./socket_transport.ts";
 
 /** Turns an accepted socket into a transport (TLS wraps it first). */
@@ -51,6 +51,7 @@ export async function nodeListen(
   const unixPeer: PeerAddress | undefined = path === undefined
     ? undefined
     : { hostname: "", port: 0, transport: "unix" };
+  const { net } = await loadNodeBuiltins();
   const server = net.createServer((socket) => {
     if (path === undefined) socket.setNoDelay(true);
     events.connection(accept(socket, frames, unixPeer));
@@ -93,6 +94,7 @@ export async function nodeListen(
  */
 export async function nodeDial(options: DialOptions): Promise<Transport> {
   const { path } = options;
+  const { net } = await loadNodeBuiltins();
   const socket = path === undefined
     ? net.connect({ host: options.hostname, port: options.port })
     : net.connect({ path });

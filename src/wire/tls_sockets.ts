@@ -23,7 +23,11 @@ import {
   type Transport,
 } from "./transport.ts";
 import { ignore } from "../base/timers.ts";
-import { crypto, net, tls } from "./node_builtins.ts";
+import {
+  loadNodeBuiltins,
+  type NodeBuiltins,
+  nodeBuiltinsNow,
+} from "./node_builtins.ts";
 import { nodeListen, whenReady } from "./node_sockets.ts";
 import { socketTransport } from "./socket_transport.ts";
 
@@ -37,11 +41,12 @@ import { socketTransport } from "./socket_transport.ts";
  * @returns The listener, once bound.
  * @throws the bind error, or the certificate's when it cannot be read.
  */
-export function tlsListen(
+export async function tlsListen(
   options: ListenOptions,
   certificate: ServerCertificate,
   events: ListenerEvents,
 ): Promise<Listener> {
+  const { tls, crypto } = await loadNodeBuiltins();
   checkCertificate(certificate.cert, certificate.key, "tls");
   const { caCerts } = certificate;
   const context = tls.createSecureContext({
@@ -143,6 +148,8 @@ function untrustedReason(
   if (raw === undefined || raw.length === 0) return NONE_PRESENTED;
   let certificate: X509Certificate;
   try {
+    // Loaded: the listener that accepted this socket loaded them.
+    const { crypto } = nodeBuiltinsNow()!;
     certificate = new crypto.X509Certificate(raw);
   } catch {
     return "unreadable";
@@ -165,7 +172,9 @@ function untrustedReason(
  * Reads a certificate and its key now, so that a bad pair fails at once
  * (`listen()`, a client's constructor) on every runtime: Node's
  * `createSecureContext` checks them, Deno's accepts anything and fails
- * each handshake instead.
+ * each handshake instead. Where `node:crypto` cannot be had without
+ * waiting yet (Node before 20.16, before its first connection), the pair
+ * is left to the TLS stack to check when it is first used.
  *
  * @param cert The certificate chain (PEM).
  * @param key Its private key (PEM).
@@ -178,6 +187,8 @@ export function checkCertificate(
   key: string,
   option: string,
 ): void {
+  const crypto = nodeBuiltinsNow()?.crypto;
+  if (crypto === undefined) return;
   let certificate: X509Certificate;
   try {
     certificate = new crypto.X509Certificate(cert);
@@ -221,9 +232,10 @@ export async function tlsDial(
 ): Promise<Transport> {
   const { hostname, port, path } = options;
   const { cert, key } = trust;
+  const { net, tls } = await loadNodeBuiltins();
   const secureContext = cert === undefined || key === undefined
-    ? contextTrusting(trust.caCerts)
-    : contextPresenting(trust, cert, key);
+    ? contextTrusting(tls, trust.caCerts)
+    : contextPresenting(tls, trust, cert, key);
   // Asked for by name only: encrypted, but whoever answers is believed.
   const rejectUnauthorized = trust.insecureSkipVerify !== true;
   const socket = path === undefined
@@ -259,7 +271,10 @@ export async function tlsDial(
  * built-in list, which only `--allow-sys` could read to add to), else the
  * built-in list. Made once per set of certificates.
  */
-function contextTrusting(caCerts: string[] | undefined): SecureContext {
+function contextTrusting(
+  tls: NodeBuiltins["tls"],
+  caCerts: string[] | undefined,
+): SecureContext {
   const key = caCerts ?? noCaCerts;
   let context = secureContexts.get(key);
   if (context === undefined) {
@@ -276,6 +291,7 @@ function contextTrusting(caCerts: string[] | undefined): SecureContext {
  * `tls` options object, that is once per client.
  */
 function contextPresenting(
+  tls: NodeBuiltins["tls"],
   trust: TlsTrust,
   cert: string,
   key: string,
