@@ -52,6 +52,7 @@ export type {
   TcpClientOptions,
   TransportClientOptions,
   UnixClientOptions,
+  UrlClientOptions,
 } from "./src/endpoint/client_options.ts";
 export type { ConnectionOptions } from "./src/endpoint/options.ts";
 export type { ConnectDetail } from "./src/endpoint/client_event.ts";

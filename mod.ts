@@ -61,6 +61,7 @@ export {
   type TcpClientOptions,
   type TransportClientOptions,
   type UnixClientOptions,
+  type UrlClientOptions,
 } from "./client.ts";
 export {
   Codec,
@@ -110,6 +111,8 @@ export {
   type ServerTransport,
   type ShutdownOptions,
   type StatsOptions,
+  type UpgradeInfo,
+  type WebSocketLike,
 } from "./server.ts";
 export type { CallInfo, Middleware, Next } from "./src/dispatch/middleware.ts";
 export type {

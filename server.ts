@@ -42,6 +42,13 @@ import {
 } from "./src/endpoint/server_options.ts";
 import type { Endpoint } from "./src/endpoint/open_session.ts";
 import {
+  acceptSocket,
+  type UpgradeInfo,
+  upgradeRequest,
+  type WebSocketHost,
+} from "./src/endpoint/websocket_server.ts";
+import type { WebSocketLike } from "./src/wire/websocket_transport.ts";
+import {
   type ServerTransport,
   type ServingTransport,
   startServing,
@@ -58,6 +65,8 @@ export type {
   ShutdownOptions,
 } from "./src/endpoint/server_options.ts";
 export type { ServerTransport } from "./src/endpoint/server_transport.ts";
+export type { UpgradeInfo } from "./src/endpoint/websocket_server.ts";
+export type { WebSocketLike } from "./src/wire/websocket_transport.ts";
 export type {
   ActionLastError,
   ActionStats,
@@ -105,6 +114,9 @@ export class Server extends IsockEventTarget<ServerEventMap>
   /** The transports serving beside the listener (`listen(transport)`). */
   readonly #transports: ServingTransport[] = [];
   #shuttingDown: Promise<void> | undefined;
+  #authReady: Promise<Authenticator> | undefined;
+  /** The WebSocket side (`upgrade`, `accept`). */
+  readonly #webSockets: WebSocketHost;
   readonly #finished = deferred<void>();
 
   /**
@@ -126,6 +138,16 @@ export class Server extends IsockEventTarget<ServerEventMap>
     this.#actions = parts.actions;
     this.#admission = parts.admission;
     this.#endpoint = parts.endpoint;
+    const isRefusing = () =>
+      this.#state === "closing" || this.#state === "closed";
+    this.#webSockets = {
+      get isRefusing() {
+        return isRefusing();
+      },
+      frames: this.#frames,
+      ready: () => this.#authenticator(),
+      serve: (transport) => this.#serve(transport),
+    };
   }
 
   /**
@@ -317,11 +339,8 @@ export class Server extends IsockEventTarget<ServerEventMap>
       );
     }
     this.#state = "listening";
-    const { secret, authenticate, tls } = this.#options;
-    this.#auth = {
-      key: secret === undefined ? undefined : await importSecret(secret),
-      authenticate,
-    };
+    const { tls } = this.#options;
+    await this.#authenticator();
     if (this.#state !== "listening") {
       throw new ServerError(
         "LISTEN_FAILED",
@@ -356,9 +375,84 @@ export class Server extends IsockEventTarget<ServerEventMap>
     );
   }
 
+  /** How the server checks its clients, once its secret is imported. */
+  #authenticator(): Promise<Authenticator> {
+    const { secret, authenticate } = this.#options;
+    this.#authReady ??= (async () => {
+      this.#auth = {
+        key: secret === undefined ? undefined : await importSecret(secret),
+        authenticate,
+      };
+      return this.#auth;
+    })();
+    return this.#authReady;
+  }
+
+  /**
+   * Serves isock over WebSocket from a fetch-style handler (`Deno.serve`),
+   * beside or instead of {@linkcode Server.listen}: the same actions,
+   * limits, stats, middleware and shutdown. A request that is not a
+   * WebSocket upgrade gets 426, and every request 503 once
+   * {@linkcode Server.shutdown} was called. Clients connect with
+   * `new Client({ url: "ws://host:port/path" })`, in a browser too.
+   *
+   * @param request The HTTP request.
+   * @param info What `Deno.serve` passes beside it (the client's address).
+   * @returns The response: the upgrade, or why not.
+   *
+   * @example
+   * ```ts
+   * import { action, Client, Server } from "@isock/isock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new Server();
+   * server.addAction(action("add", ([a, b]: [number, number]) => a + b));
+   * await using http = Deno.serve(
+   *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+   *   (request, info) => server.upgrade(request, info),
+   * );
+   * await using client = new Client({ url: `ws://127.0.0.1:${http.addr.port}/` });
+   * assert.equal(await client.runAction("add", [2, 3]), 5);
+   * ```
+   */
+  upgrade(request: Request, info?: UpgradeInfo): Response {
+    return upgradeRequest(this.#webSockets, request, info);
+  }
+
+  /**
+   * Serves isock over a WebSocket opened elsewhere: any standard WebSocket
+   * that is open or opening (from `Deno.upgradeWebSocket`, or Node's `ws`
+   * package). Once {@linkcode Server.shutdown} was called it is closed at
+   * once (code 1001).
+   *
+   * @param socket The WebSocket; the server owns it from now on.
+   *
+   * @example
+   * ```ts
+   * import { action, Client, Server } from "@isock/isock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new Server();
+   * server.addAction(action("echo", (text: string) => text));
+   * await using http = Deno.serve(
+   *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+   *   (request) => {
+   *     const { socket, response } = Deno.upgradeWebSocket(request);
+   *     server.accept(socket);
+   *     return response;
+   *   },
+   * );
+   * await using client = new Client({ url: `ws://127.0.0.1:${http.addr.port}` });
+   * assert.equal(await client.runAction("echo", "hi"), "hi");
+   * ```
+   */
+  accept(socket: WebSocketLike): void {
+    acceptSocket(this.#webSockets, socket);
+  }
+
   /** Serves a new connection, or refuses it over `maxConnections`. */
   #serve(transport: Transport): void {
-    if (this.#state !== "listening") {
+    if (this.#state === "closing" || this.#state === "closed") {
       transport.close();
       return;
     }

@@ -35,6 +35,7 @@ import {
 } from "./footprint.ts";
 import { startBenchNats } from "./nats_bench.ts";
 import { bundleNodeScripts } from "./node_scripts.ts";
+import { measureBundles, renderBundles } from "./bundle_size.ts";
 import { ensurePeers } from "./peers.ts";
 import { ensureRuntimeTools } from "../tests/runtimes/install.ts";
 import {
@@ -73,6 +74,8 @@ const OTHER_RUNTIME_WORKLOADS: readonly WorkloadId[] = ["w1", "w2"];
 /** The workloads of the NATS rows (bench/nats_bench.ts). */
 const NATS_WORKLOADS: readonly WorkloadId[] = ["w1", "w2", "w3"];
 
+/** What isock over WebSocket is measured on, next to a bare WebSocket echo. */
+const WEBSOCKET_WORKLOADS: readonly WorkloadId[] = ["w1", "w2"];
 const SYSTEMS: readonly System[] = [
   {
     id: "isock",
@@ -95,6 +98,20 @@ const SYSTEMS: readonly System[] = [
     client: new URL("./isock_node_client.ts", import.meta.url),
     runtime: "bun",
     workloads: OTHER_RUNTIME_WORKLOADS,
+  },
+  {
+    id: "isock-ws",
+    label: "isock over WebSocket",
+    server: new URL("./websocket_server.ts", import.meta.url),
+    client: new URL("./websocket_client.ts", import.meta.url),
+    workloads: WEBSOCKET_WORKLOADS,
+  },
+  {
+    id: "ws-echo",
+    label: "bare WebSocket echo",
+    server: new URL("./websocket_echo_server.ts", import.meta.url),
+    client: new URL("./websocket_echo_client.ts", import.meta.url),
+    workloads: WEBSOCKET_WORKLOADS,
   },
   {
     id: "baseline",
@@ -172,6 +189,8 @@ const SYSTEMS: readonly System[] = [
 /** The systems an `--only` run keeps, besides the earlier isock. */
 const ONLY_SYSTEMS: readonly string[] = [
   "isock",
+  "isock-ws",
+  "ws-echo",
   "baseline",
   "isock-nats",
   "nats-floor",
@@ -218,6 +237,7 @@ const RATIOS: readonly RatioRow[] = [
   { over: "isock", under: "loopback", workloads: ["w3", "w3x4"] },
   { over: "isock", under: "store-and-forward", workloads: ["w3"] },
   { over: "isock", under: "store-and-forward-fresh", workloads: ["w3"] },
+  { over: "isock-ws", under: "ws-echo", workloads: WEBSOCKET_WORKLOADS },
   { over: "isock-nats", under: "nats-floor", workloads: NATS_WORKLOADS },
   { over: "isock-nats", under: "isock", workloads: NATS_WORKLOADS },
   // Of the peers, only gRPC has streams.
@@ -838,10 +858,12 @@ async function main(): Promise<void> {
     label: system.label,
     measures: summarize(rounds.get(system.id)!),
   }));
+  const bundles = await measureBundles();
   const targets = judgeTargets({
     measures: new Map(rows.map((row) => [row.id, row.measures])),
     footprint,
     isSameCpu: pinning === "same",
+    bundles,
   });
   const ratios = RATIOS.filter((ratio) =>
     rows.some((row) => row.id === ratio.over) &&
@@ -867,6 +889,8 @@ async function main(): Promise<void> {
     ...footer(mode, roundCount, systems, workloads, failures, rounds),
     "",
     ...(only === undefined ? [renderFootprint(footprint), ""] : []),
+    renderBundles(bundles),
+    "",
     renderTargets(targets),
     ...(againstRows === undefined
       ? []

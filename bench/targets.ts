@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { BundleSizes } from "./bundle_size.ts";
 import type { Footprint } from "./footprint.ts";
 import { alignRows, type Measures } from "./table.ts";
 import type { Metric, WorkloadId } from "./workloads.ts";
@@ -20,6 +21,8 @@ export interface TargetInputs {
    * the same-CPU targets are judged only then.
    */
   readonly isSameCpu?: boolean;
+  /** The browser bundles' sizes, when they were measured. */
+  readonly bundles?: BundleSizes;
 }
 
 /** One target's verdict. */
@@ -34,7 +37,7 @@ export interface TargetVerdict {
   readonly status: "PASS" | "MISS" | "SKIP";
 }
 
-type Unit = "×" | "MiB" | "ms";
+type Unit = "×" | "MiB" | "ms" | "kB";
 type Comparison = "≥" | "≤" | "<";
 
 interface Target {
@@ -116,6 +119,28 @@ const TARGETS: readonly Target[] = [
     comparison: "≥",
     bound: 0.5,
     measure: ratio("isock", "loopback", "w3", "payloadMBPerSecond"),
+  },
+  {
+    name: "W1 calls/s, isock over WebSocket ÷ bare WebSocket echo",
+    unit: "×",
+    comparison: "≥",
+    bound: 0.8,
+    measure: ratio("isock-ws", "ws-echo", "w1", "callsPerSecond"),
+  },
+  {
+    name: "W2 calls/s, isock over WebSocket ÷ bare WebSocket echo",
+    unit: "×",
+    comparison: "≥",
+    bound: 0.8,
+    measure: ratio("isock-ws", "ws-echo", "w2", "callsPerSecond"),
+  },
+  {
+    name: "browser bundle of action, Client and the errors, gzipped",
+    unit: "kB",
+    comparison: "≤",
+    bound: 20,
+    measure: ({ bundles }) =>
+      bundles === undefined ? undefined : bundles.clientGzipBytes / 1000,
   },
   {
     name: "W1 calls/s, isock over NATS ÷ NATS floor",

@@ -158,7 +158,8 @@ export class IsockError extends Error {
   constructor(code: IsockErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
-    this.name = new.target.name;
+    // Said explicitly: a minifier renames classes, and `name` must survive it.
+    this.name = ERROR_NAMES.get(new.target) ?? new.target.name;
   }
 }
 
@@ -439,3 +440,13 @@ export class ProtocolError extends IsockError {
     super(code, message, options);
   }
 }
+
+/** The names of isock's own error classes, for their `name` in a minified bundle. */
+const ERROR_NAMES = new Map<abstract new (...args: never[]) => Error, string>([
+  [IsockError, "IsockError"],
+  [ServerError, "ServerError"],
+  [ClientError, "ClientError"],
+  [RemoteError, "RemoteError"],
+  [CodecError, "CodecError"],
+  [ProtocolError, "ProtocolError"],
+]);

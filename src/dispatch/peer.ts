@@ -160,7 +160,7 @@ export class Peer implements PeerAddress {
   /** The peer's port. */
   readonly port: number;
   /** The kind of connection. */
-  readonly transport: "tcp" | "unix";
+  readonly transport: "tcp" | "unix" | "websocket";
   readonly #session: PeerConnection;
 
   /**

@@ -33,6 +33,7 @@ import {
 } from "../dispatch/middleware.ts";
 import { invalidTimeout, type SentOptions } from "../session/outgoing_calls.ts";
 import type { PeerAddress } from "../wire/transport.ts";
+import { urlPeer } from "../wire/websocket_transport.ts";
 import {
   type OpenStream,
   type Redial,
@@ -262,6 +263,26 @@ export function openClientLink(
       );
       const calls = new ClientCalls(pool, config.timeout, pool.peers[0]);
       return { link: pool, actions, calls };
+    }
+    case "url": {
+      const peer = urlPeer(reach.url);
+      const detail: ConnectDetail = {
+        hostname: peer.hostname,
+        port: peer.port,
+      };
+      const connector = new Connector(
+        { ...detail, url: reach.url, ...shared(config) },
+        { role: "client", codec, limits: connection, actions },
+        attempts,
+        backoff,
+        {
+          connect: () => emit("connect", detail, detail),
+          disconnect: (reason) => emit("disconnect", reason, detail),
+          error: (error) => emit("error", error, detail),
+        },
+      );
+      const calls = new ClientCalls(connector, config.timeout, peer);
+      return { link: connector, actions, calls };
     }
     case "server": {
       const { hostname, port, path } = reach.server;

@@ -111,6 +111,8 @@ export interface TcpClientOptions extends ClientBaseOptions {
   balance?: never;
   /** Not with `port`: a transport is {@linkcode TransportClientOptions}. */
   transport?: never;
+  /** Not with `port`: a WebSocket server is {@linkcode UrlClientOptions}. */
+  url?: never;
 }
 
 /** A client of one server on a Unix socket. */
@@ -141,6 +143,8 @@ export interface UnixClientOptions extends ClientBaseOptions {
   balance?: never;
   /** Not with `path`: a transport is {@linkcode TransportClientOptions}. */
   transport?: never;
+  /** Not with `path`: a WebSocket server is {@linkcode UrlClientOptions}. */
+  url?: never;
 }
 
 /** A client of several servers with the same actions. */
@@ -213,6 +217,8 @@ export interface EndpointsClientOptions extends ClientBaseOptions {
   path?: never;
   /** Not with `endpoints`: a transport is {@linkcode TransportClientOptions}. */
   transport?: never;
+  /** Not with `endpoints`: give each server's address there. */
+  url?: never;
 }
 
 /** A client whose servers are reached another way: through a message bus. */
@@ -239,16 +245,64 @@ export interface TransportClientOptions extends ClientBaseOptions {
   secret?: never;
   /** Not with `transport`: authentication is the transport's own. */
   credentials?: never;
+  /** Not with `transport`: it says where the servers are. */
+  url?: never;
+}
+
+/** A client of one server over a WebSocket: in a browser, say. */
+export interface UrlClientOptions extends ClientBaseOptions {
+  /**
+   * Connect over a WebSocket instead of TCP: a `ws:` or `wss:` URL (not
+   * with `hostname`, `port`, `path`, `tls` or `endpoints`; `wss:` trusts
+   * what the runtime trusts). Works wherever a standard `WebSocket` is:
+   * browsers, Deno, Bun, Node 22 and later. Everything else works as over
+   * TCP; the server serves it with `server.upgrade(request)` or
+   * `server.accept(socket)`.
+   *
+   * @example
+   * ```ts
+   * import { action, Client, Server } from "@isock/isock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new Server();
+   * server.addAction(action("echo", (text: string) => text));
+   * await using http = Deno.serve(
+   *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+   *   (request, info) => server.upgrade(request, info),
+   * );
+   * await using client = new Client({ url: `ws://127.0.0.1:${http.addr.port}` });
+   * assert.equal(await client.runAction("echo", "hi"), "hi");
+   * ```
+   */
+  url: string | URL;
+  /** What to send to the server's `authenticate` function: a token, say. */
+  credentials?: unknown;
+  /** Not with `url`, which says where the server is. */
+  hostname?: never;
+  /** Not with `url`, which says where the server is. */
+  port?: never;
+  /** Not with `url`, which says where the server is. */
+  path?: never;
+  /** Not with `url`: several servers are {@linkcode EndpointsClientOptions}. */
+  endpoints?: never;
+  /** Not with `url`: `balance` is for `endpoints`. */
+  balance?: never;
+  /** Not with `url`: `wss:` trusts what the runtime trusts. */
+  tls?: never;
+  /** Not with `url`: a transport is {@linkcode TransportClientOptions}. */
+  transport?: never;
 }
 
 /**
  * Options of {@linkcode Client}: one of the ways to reach servers (one
- * over TCP, one on a Unix socket, several, or a transport such as NATS),
+ * over TCP, one on a Unix socket, one over a WebSocket, several, or a
+ * transport such as NATS),
  * each with the options every client takes.
  */
 export type ClientOptions =
   | TcpClientOptions
   | UnixClientOptions
+  | UrlClientOptions
   | EndpointsClientOptions
   | TransportClientOptions;
 
@@ -384,6 +438,12 @@ export type ClientReach =
     readonly server: EndpointAddress;
   }
   | {
+    /** One server, over a WebSocket. */
+    readonly kind: "url";
+    /** Its `ws:` or `wss:` URL. */
+    readonly url: URL;
+  }
+  | {
     /** Several servers. */
     readonly kind: "endpoints";
     /** Where they are, in the order given. */
@@ -458,6 +518,7 @@ interface ClientOptionsGiven extends ConnectionOptions, ClientOwnOptions {
   readonly tls?: boolean | ClientTlsOptions;
   readonly credentials?: unknown;
   readonly transport?: unknown;
+  readonly url?: unknown;
 }
 
 /** How the client reaches its servers: checked first, as always. */
@@ -480,6 +541,8 @@ function readReach(options: ClientOptionsGiven): ClientReach {
     }
     return { kind: "transport", link };
   }
+  const url = readUrl(options, invalidOption);
+  if (url !== undefined) return { kind: "url", url };
   const several = readEndpoints(options, invalidOption);
   const path = readPath(options, invalidOption);
   checkClientTls(options.tls, invalidOption);
@@ -513,7 +576,54 @@ const TCP_ONLY = [
   "secret",
   "credentials",
   "endpoints",
+  "url",
 ] as const;
+
+/** Options that say where a TCP server is: a client with a `url` takes none. */
+const NOT_WITH_URL = ["hostname", "port", "path", "tls", "endpoints"] as const;
+
+/**
+ * Reads the `url` option.
+ *
+ * @param options The client's options.
+ * @param fail Makes the error of a bad option.
+ * @returns The URL, or `undefined` when the option is not given.
+ * @throws The error `fail` makes, for a URL that is not `ws:` or `wss:`,
+ * or one given with a TCP option.
+ */
+function readUrl(
+  options: ClientOptionsGiven,
+  fail: OptionError,
+): URL | undefined {
+  const { url } = options;
+  if (url === undefined) return undefined;
+  let parsed: URL | undefined;
+  try {
+    parsed = typeof url === "string" || url instanceof URL
+      ? new URL(url)
+      : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (
+    parsed === undefined ||
+    (parsed.protocol !== "ws:" && parsed.protocol !== "wss:")
+  ) {
+    throw fail(
+      `Option url must be a ws: or wss: URL, such as "ws://127.0.0.1:8080/isock"; got ${
+        typeof url === "string" ? JSON.stringify(url) : typeof url
+      }.`,
+    );
+  }
+  for (const name of NOT_WITH_URL) {
+    if (options[name] !== undefined) {
+      throw fail(
+        `Options url and ${name} exclude each other: url is a WebSocket server, ${name} is for TCP.`,
+      );
+    }
+  }
+  return parsed;
+}
 
 /**
  * Makes the error a bad client option throws.

@@ -18,6 +18,7 @@ import { MAX_HELLO_SIZE } from "../protocol/hello.ts";
 import type { Session } from "../session/session.ts";
 import { dialSocket } from "../wire/sockets.ts";
 import { classifyNetError } from "../wire/net_errors.ts";
+import { dialWebSocket } from "../wire/websocket_transport.ts";
 import type { SentOptions } from "../session/outgoing_calls.ts";
 import type { Backoff } from "./backoff.ts";
 import { type Endpoint, openSession } from "./open_session.ts";
@@ -31,6 +32,8 @@ export interface ServerLocation {
   readonly port: number;
   /** The server's Unix socket path, instead of `hostname` and `port`. */
   readonly path?: string;
+  /** A WebSocket server's URL, instead of `hostname`, `port` and `path`. */
+  readonly url?: URL;
   /** TLS: `true` trusts the usual authorities; `caCerts` trusts these instead. */
   readonly tls?: boolean | TlsTrust;
   /** The shared secret, proved by challenge and response. */
@@ -291,7 +294,8 @@ export class Connector implements Redial {
   }
 
   get #address(): string {
-    const { path } = this.#location;
+    const { path, url } = this.#location;
+    if (url !== undefined) return url.href;
     return formatAddress(
       path === undefined
         ? this.#location
@@ -308,20 +312,19 @@ export class Connector implements Redial {
   async #dial(
     attempts: number,
   ): Promise<{ transport: Transport; attempts: number }> {
-    const { hostname, port, path, tls } = this.#location;
+    const { hostname, port, path, url, tls } = this.#location;
     const { handshakeTimeout, maxFrameSize } = this.#endpoint.limits;
     for (let attempt = 1;; attempt++) {
       try {
-        const transport = await dialSocket({
-          hostname,
-          port,
-          path,
-          tls,
+        const limits = {
           timeout: handshakeTimeout,
           signal: this.#closing.signal,
           maxFrameSize,
           maxFirstFrameSize: MAX_HELLO_SIZE,
-        });
+        };
+        const transport = await (url !== undefined
+          ? dialWebSocket(url, limits)
+          : dialSocket({ hostname, port, path, tls, ...limits }));
         return { transport, attempts: attempt };
       } catch (error) {
         const kind = classifyNetError(error);

@@ -209,7 +209,7 @@ class SocketConnection
   }
 
   closeTransport(): void {
-    this.#transport.close();
+    this.#transport.close(this.life.closeReason);
   }
 
   limitFrames(size: number): void {

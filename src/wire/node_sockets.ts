@@ -6,7 +6,7 @@
  * @module
  */
 
-import net from "node:net";
+import type { Socket } from "node:net";
 import {
   dialAddress,
   type DialOptions,
@@ -21,11 +21,12 @@ import {
 import { ignore } from "../base/timers.ts";
 import { raceDeadline } from "../base/deadline.ts";
 import { clientClosed, SocketError } from "./net_errors.ts";
+import { loadNodeBuiltins } from "./node_builtins.ts";
 import { socketTransport } from "./socket_transport.ts";
 
 /** Turns an accepted socket into a transport (TLS wraps it first). */
 export type Accept = (
-  socket: net.Socket,
+  socket: Socket,
   frames: TransportOptions,
   peer: PeerAddress | undefined,
 ) => Transport;
@@ -50,6 +51,7 @@ export async function nodeListen(
   const unixPeer: PeerAddress | undefined = path === undefined
     ? undefined
     : { hostname: "", port: 0, transport: "unix" };
+  const { net } = await loadNodeBuiltins();
   const server = net.createServer((socket) => {
     if (path === undefined) socket.setNoDelay(true);
     events.connection(accept(socket, frames, unixPeer));
@@ -92,6 +94,7 @@ export async function nodeListen(
  */
 export async function nodeDial(options: DialOptions): Promise<Transport> {
   const { path } = options;
+  const { net } = await loadNodeBuiltins();
   const socket = path === undefined
     ? net.connect({ host: options.hostname, port: options.port })
     : net.connect({ path });
@@ -125,7 +128,7 @@ export async function nodeDial(options: DialOptions): Promise<Transport> {
  * @returns Resolves once the socket is ready.
  */
 export async function whenReady(
-  socket: net.Socket,
+  socket: Socket,
   event: string,
   options: DialOptions,
   message: string,

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { createPrivateKey, X509Certificate } from "node:crypto";
-import net from "node:net";
-import tls from "node:tls";
+import type { X509Certificate } from "node:crypto";
+import type { Socket } from "node:net";
+import type { SecureContext, TLSSocket } from "node:tls";
 import {
   dialAddress,
   type DialOptions,
@@ -23,6 +23,11 @@ import {
   type Transport,
 } from "./transport.ts";
 import { ignore } from "../base/timers.ts";
+import {
+  loadNodeBuiltins,
+  type NodeBuiltins,
+  nodeBuiltinsNow,
+} from "./node_builtins.ts";
 import { nodeListen, whenReady } from "./node_sockets.ts";
 import { socketTransport } from "./socket_transport.ts";
 
@@ -36,11 +41,12 @@ import { socketTransport } from "./socket_transport.ts";
  * @returns The listener, once bound.
  * @throws the bind error, or the certificate's when it cannot be read.
  */
-export function tlsListen(
+export async function tlsListen(
   options: ListenOptions,
   certificate: ServerCertificate,
   events: ListenerEvents,
 ): Promise<Listener> {
+  const { tls, crypto } = await loadNodeBuiltins();
   checkCertificate(certificate.cert, certificate.key, "tls");
   const { caCerts } = certificate;
   const context = tls.createSecureContext({
@@ -54,7 +60,7 @@ export function tlsListen(
   // UNAUTHORIZED goodbye. Left to the TLS stack, the refusal would be an
   // alert on some runtimes and a bare close on others.
   const requestCert = caCerts !== undefined;
-  const authorities = caCerts?.map((pem) => new X509Certificate(pem));
+  const authorities = caCerts?.map((pem) => new crypto.X509Certificate(pem));
   return nodeListen(options, events, (socket, frames, peer) => {
     const secure = new tls.TLSSocket(socket, {
       isServer: true,
@@ -92,7 +98,7 @@ const PROTOCOL_VERSION_ALERT = new Uint8Array([21, 3, 1, 0, 2, 2, 70]);
  * reports `PROTOCOL` with the hint to set its `tls` option, whatever
  * runtime the server runs on.
  */
-function answerNotTls(error: Error, socket: net.Socket): void {
+function answerNotTls(error: Error, socket: Socket): void {
   const code = (error as { code?: unknown }).code;
   if (
     typeof code !== "string" || !NOT_TLS_CODES.test(code) ||
@@ -119,7 +125,7 @@ const NOT_TLS_CODES = /WRONG_VERSION_NUMBER|HTTPS?_(PROXY_)?REQUEST/;
  * when the certificate is trusted.
  */
 function clientRefusal(
-  secure: tls.TLSSocket,
+  secure: TLSSocket,
   authorities: readonly X509Certificate[],
 ): string | undefined {
   const reason = untrustedReason(secure, authorities);
@@ -135,14 +141,16 @@ const NONE_PRESENTED = "none presented";
 
 /** Why the client's certificate is not trusted; `undefined` when it is. */
 function untrustedReason(
-  secure: tls.TLSSocket,
+  secure: TLSSocket,
   authorities: readonly X509Certificate[],
 ): string | undefined {
   const raw = secure.getPeerCertificate()?.raw;
   if (raw === undefined || raw.length === 0) return NONE_PRESENTED;
   let certificate: X509Certificate;
   try {
-    certificate = new X509Certificate(raw);
+    // Loaded: the listener that accepted this socket loaded them.
+    const { crypto } = nodeBuiltinsNow()!;
+    certificate = new crypto.X509Certificate(raw);
   } catch {
     return "unreadable";
   }
@@ -164,7 +172,9 @@ function untrustedReason(
  * Reads a certificate and its key now, so that a bad pair fails at once
  * (`listen()`, a client's constructor) on every runtime: Node's
  * `createSecureContext` checks them, Deno's accepts anything and fails
- * each handshake instead.
+ * each handshake instead. Where `node:crypto` cannot be had without
+ * waiting yet (Node before 20.16, before its first connection), the pair
+ * is left to the TLS stack to check when it is first used.
  *
  * @param cert The certificate chain (PEM).
  * @param key Its private key (PEM).
@@ -177,9 +187,11 @@ export function checkCertificate(
   key: string,
   option: string,
 ): void {
+  const crypto = nodeBuiltinsNow()?.crypto;
+  if (crypto === undefined) return;
   let certificate: X509Certificate;
   try {
-    certificate = new X509Certificate(cert);
+    certificate = new crypto.X509Certificate(cert);
   } catch (error) {
     throw new Error(
       `${option}.cert is not a PEM certificate (${(error as Error).message})`,
@@ -188,7 +200,7 @@ export function checkCertificate(
   }
   let privateKey;
   try {
-    privateKey = createPrivateKey(key);
+    privateKey = crypto.createPrivateKey(key);
   } catch (error) {
     throw new Error(
       `${option}.key is not a PEM private key (${(error as Error).message})`,
@@ -220,9 +232,10 @@ export async function tlsDial(
 ): Promise<Transport> {
   const { hostname, port, path } = options;
   const { cert, key } = trust;
+  const { net, tls } = await loadNodeBuiltins();
   const secureContext = cert === undefined || key === undefined
-    ? contextTrusting(trust.caCerts)
-    : contextPresenting(trust, cert, key);
+    ? contextTrusting(tls, trust.caCerts)
+    : contextPresenting(tls, trust, cert, key);
   // Asked for by name only: encrypted, but whoever answers is believed.
   const rejectUnauthorized = trust.insecureSkipVerify !== true;
   const socket = path === undefined
@@ -258,7 +271,10 @@ export async function tlsDial(
  * built-in list, which only `--allow-sys` could read to add to), else the
  * built-in list. Made once per set of certificates.
  */
-function contextTrusting(caCerts: string[] | undefined): tls.SecureContext {
+function contextTrusting(
+  tls: NodeBuiltins["tls"],
+  caCerts: string[] | undefined,
+): SecureContext {
   const key = caCerts ?? noCaCerts;
   let context = secureContexts.get(key);
   if (context === undefined) {
@@ -275,10 +291,11 @@ function contextTrusting(caCerts: string[] | undefined): tls.SecureContext {
  * `tls` options object, that is once per client.
  */
 function contextPresenting(
+  tls: NodeBuiltins["tls"],
   trust: TlsTrust,
   cert: string,
   key: string,
-): tls.SecureContext {
+): SecureContext {
   let context = presentingContexts.get(trust);
   if (context === undefined) {
     const { caCerts } = trust;
@@ -292,7 +309,7 @@ function contextPresenting(
   return context;
 }
 
-const presentingContexts = new WeakMap<TlsTrust, tls.SecureContext>();
+const presentingContexts = new WeakMap<TlsTrust, SecureContext>();
 
 const noCaCerts: string[] = [];
-const secureContexts = new WeakMap<string[], tls.SecureContext>();
+const secureContexts = new WeakMap<string[], SecureContext>();

@@ -29,7 +29,7 @@ export interface PeerAddress {
   /** The peer's port (0 for Unix sockets). */
   readonly port: number;
   /** The kind of connection. */
-  readonly transport: "tcp" | "unix";
+  readonly transport: "tcp" | "unix" | "websocket";
 }
 
 /** Where a transport delivers what it reads. */
@@ -73,8 +73,12 @@ export interface Transport {
   send(body: readonly Uint8Array[]): void;
   /** Resolves once everything queued is written, or the connection failed. */
   drain(): Promise<void>;
-  /** Closes the connection at once. Idempotent. */
-  close(): void;
+  /**
+   * Closes the connection at once. Idempotent. `reason` is why this side
+   * ends it (the error its goodbye carried), for a transport that can say
+   * so itself (a WebSocket's close code).
+   */
+  close(reason?: unknown): void;
   /** Lets the open connection keep the process alive (the default). */
   ref(): void;
   /** Lets the process end while the connection is open but idle. */
@@ -121,7 +125,7 @@ export interface Address {
   /** The port; unused for Unix sockets. */
   readonly port: number;
   /** The kind of connection. */
-  readonly transport?: "tcp" | "unix";
+  readonly transport?: "tcp" | "unix" | "websocket";
 }
 
 /**
