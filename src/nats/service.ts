@@ -40,16 +40,14 @@ import {
 } from "./service_discovery.ts";
 import type { ReassemblyBudget } from "../session/reassembly.ts";
 
-/** Where and how an instance serves. */
-export interface ServiceSetup {
-  /** The NATS connection. */
-  readonly bus: BusConnection;
-  /** The subjects' prefix. */
-  readonly prefix: string;
+/** A service's settings on the bus, read from `natsTransport`'s options. */
+export interface BusSettings {
   /** The service name. */
   readonly service: string;
-  /** The queue group. */
+  /** The queue group its instances share. */
   readonly queue: string;
+  /** The subjects' prefix. */
+  readonly prefix: string;
   /** Milliseconds between liveness messages. */
   readonly heartbeat: number;
   /** The most client inboxes an instance keeps a state for. */
@@ -64,6 +62,12 @@ export interface ServiceSetup {
   readonly description: string;
   /** Strings about the service, for discovery. */
   readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** Where and how an instance serves. */
+export interface ServiceSetup extends BusSettings {
+  /** The NATS connection. */
+  readonly bus: BusConnection;
 }
 
 /** A service instance serving a server's actions on the bus. */
