@@ -33,11 +33,8 @@ import {
   serviceSubject,
 } from "./bus.ts";
 import { type CallerHost, OpenCalls, ServiceCaller } from "./service_caller.ts";
-import {
-  describeInstance,
-  type DiscoveredInstance,
-  startDiscovery,
-} from "./service_discovery.ts";
+import type { DiscoverableService } from "./micro_responses.ts";
+import { answerDiscovery, describeInstance } from "./service_discovery.ts";
 import type { ReassemblyBudget } from "../session/reassembly.ts";
 
 /** A service's settings on the bus, read from `natsTransport`'s options. */
@@ -174,8 +171,7 @@ export class NatsService implements ServingTransport, CallerHost {
       Math.max(1, Math.floor(heartbeat / 2)),
       () => this.#tick(),
     );
-    // Wired to answerDiscovery (src/nats/service_discovery.ts) when it lands.
-    this.#discovery = startDiscovery(bus, this.discovered());
+    this.#discovery = answerDiscovery(bus, this.discovered());
     await bus.flush();
   }
 
@@ -184,7 +180,7 @@ export class NatsService implements ServingTransport, CallerHost {
    *
    * @returns Its name, id, endpoints and stats.
    */
-  discovered(): DiscoveredInstance {
+  discovered(): DiscoverableService {
     return describeInstance(
       { ...this.#setup, id: this.id },
       this.#served.endpoint.actions,
