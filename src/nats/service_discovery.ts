@@ -13,11 +13,8 @@
  * {@linkcode DiscoveryBus}, and the server only through
  * {@linkcode DiscoverableService}: nats.ts adapts a real NATS connection,
  * the server side hands in its actions and stats.
- *
- * What NATS micro discovery tells of a service instance: its endpoints (one
- * per action: subject, queue group, and metadata with the action's JSON
- * Schemas from reflection) and its stats; and the bus as discovery sees it
- * (src/nats/service_discovery.ts answers the questions).
+ * {@linkcode describeInstance} tells an instance's endpoints: one per
+ * action, with its JSON Schemas from reflection.
  *
  * @module
  */
