@@ -322,19 +322,14 @@ function readOptions(options: NatsTransportOptions) {
     return value;
   };
   const { service, queue = service, prefix = DEFAULT_PREFIX } = options;
-  if (!isServiceName(service)) {
-    throw fail(
-      `Option service must be a name of letters, digits, "_" and "-"; got ${
-        JSON.stringify(service)
-      }.`,
-    );
-  }
-  if (!isServiceName(queue)) {
-    throw fail(
-      `Option queue must be a name of letters, digits, "_" and "-"; got ${
-        JSON.stringify(queue)
-      }.`,
-    );
+  for (const [name, value] of [["service", service], ["queue", queue]]) {
+    if (!isServiceName(value)) {
+      throw fail(
+        `Option ${name} must be a name of letters, digits, "_" and "-"; got ${
+          JSON.stringify(value)
+        }.`,
+      );
+    }
   }
   if (!isSubjectPrefix(prefix)) {
     throw fail(

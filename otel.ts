@@ -52,12 +52,8 @@ import {
   type TracerProvider,
 } from "@opentelemetry/api";
 import { IsockError } from "./src/base/errors.ts";
-import {
-  counted,
-  getter,
-  isAsyncIterable,
-  setter,
-} from "./src/otel/tracing.ts";
+import { isStreamSource } from "./src/protocol/stream.ts";
+import { counted, getter, setter } from "./src/otel/tracing.ts";
 import {
   durationHistograms,
   isSdkRegistered,
@@ -247,7 +243,7 @@ export function otelMiddleware(options: OtelOptions = {}): Middleware {
     };
     return context.with(active, next).then(
       (result) => {
-        if (call.kind === "stream" && isAsyncIterable(result)) {
+        if (call.kind === "stream" && isStreamSource(result)) {
           return counted(result, active, finish);
         }
         finish();

@@ -23,7 +23,7 @@ import {
   writeSet,
   writeTypedArray,
 } from "./encode_builtins.ts";
-import { type Extension, ExtensionType } from "./extension.ts";
+import { encodeExtension, type Extension, ExtensionType } from "./extension.ts";
 import { MessagePackWriter } from "./msgpack_writer.ts";
 
 /** Options of {@linkcode Encoder}. */
@@ -230,18 +230,7 @@ export class Encoder extends MessagePackWriter {
     value: object,
     depth: number,
   ): void {
-    let data: unknown;
-    try {
-      data = extension.encode(value);
-    } catch (error) {
-      throw new CodecError(
-        "ENCODE_FAILED",
-        `Extension ${extension.type} (${extension.class.name}) failed to encode a value: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
-        { cause: error },
-      );
-    }
+    const data = encodeExtension(extension, value);
     this.writePatchedExtension(
       extension.type,
       () => this.writeValue(data, depth + 1),

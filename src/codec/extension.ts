@@ -126,6 +126,25 @@ export function checkExtensionType(type: number): void {
   }
 }
 
+/**
+ * Runs `extension.encode` on `value`.
+ *
+ * @throws {CodecError} `ENCODE_FAILED` when `encode` throws.
+ */
+export function encodeExtension(extension: Extension, value: object): unknown {
+  try {
+    return extension.encode(value);
+  } catch (error) {
+    throw new CodecError(
+      "ENCODE_FAILED",
+      `Extension ${extension.type} (${extension.class.name}) failed to encode a value: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { cause: error },
+    );
+  }
+}
+
 /** Checks that every extension has a class and its own allowed type id. */
 export function checkExtensions(
   extensions: readonly Extension[],

@@ -17,7 +17,11 @@ import {
   Tag,
 } from "./json_mapping.ts";
 import { errorFields } from "./encode_builtins.ts";
-import { type Extension, TYPED_ARRAY_KINDS } from "./extension.ts";
+import {
+  encodeExtension,
+  type Extension,
+  TYPED_ARRAY_KINDS,
+} from "./extension.ts";
 import { setOwn } from "./own_property.ts";
 
 type JsonObject = { [key: string]: JsonValue };
@@ -189,18 +193,7 @@ export class JsonWriter {
     value: object,
     depth: number,
   ): JsonObject {
-    let data: unknown;
-    try {
-      data = extension.encode(value);
-    } catch (error) {
-      throw new CodecError(
-        "ENCODE_FAILED",
-        `Extension ${extension.type} (${extension.class.name}) failed to encode a value: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
-        { cause: error },
-      );
-    }
+    const data = encodeExtension(extension, value);
     return {
       [Tag.EXTENSION]: {
         type: extension.type,

@@ -48,13 +48,8 @@ export interface MicroEndpointInfo {
 }
 
 /** One endpoint as `$SRV.STATS` tells it; times in nanoseconds. */
-export interface MicroEndpointStats {
-  /** The action's name. */
-  readonly name: string;
-  /** The subject its requests go to. */
-  readonly subject: string;
-  /** The queue group the instances of the service share on that subject. */
-  readonly queue_group?: string;
+export interface MicroEndpointStats
+  extends Omit<MicroEndpointInfo, "metadata"> {
   /** Requests answered. */
   readonly num_requests: number;
   /** Requests answered with an error (included in `num_requests`). */

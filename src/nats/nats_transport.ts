@@ -26,31 +26,7 @@ import type {
 import type { PeerAddress } from "../wire/transport.ts";
 import type { BusConnection } from "./bus.ts";
 import { NatsLink } from "./client_link.ts";
-import { NatsService } from "./service.ts";
-
-/** A service's settings on the bus, read from `natsTransport`'s options. */
-export interface BusSettings {
-  /** The service name. */
-  readonly service: string;
-  /** The queue group its instances share. */
-  readonly queue: string;
-  /** The subjects' prefix. */
-  readonly prefix: string;
-  /** Milliseconds between liveness messages. */
-  readonly heartbeat: number;
-  /** The most client inboxes an instance keeps a state for. */
-  readonly maxCallers: number;
-  /** The most calls an instance runs at once. */
-  readonly maxCalls: number;
-  /** The most bytes an instance holds for large messages in pieces. */
-  readonly maxReassemblyBytes: number;
-  /** The service's version, for discovery. */
-  readonly version: string;
-  /** A line about the service, for discovery. */
-  readonly description: string;
-  /** Strings about the service, for discovery. */
-  readonly metadata: Readonly<Record<string, string>>;
-}
+import { type BusSettings, NatsService } from "./service.ts";
 
 /** A service on a NATS connection, for servers and clients alike. */
 export class NatsBus implements ServingFactory, LinkFactory {

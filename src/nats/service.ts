@@ -33,23 +33,18 @@ import {
   serviceSubject,
 } from "./bus.ts";
 import { type CallerHost, OpenCalls, ServiceCaller } from "./service_caller.ts";
-import {
-  describeInstance,
-  type DiscoveredInstance,
-  startDiscovery,
-} from "./service_discovery.ts";
+import type { DiscoverableService } from "./micro_responses.ts";
+import { answerDiscovery, describeInstance } from "./service_discovery.ts";
 import type { ReassemblyBudget } from "../session/reassembly.ts";
 
-/** Where and how an instance serves. */
-export interface ServiceSetup {
-  /** The NATS connection. */
-  readonly bus: BusConnection;
-  /** The subjects' prefix. */
-  readonly prefix: string;
+/** A service's settings on the bus, read from `natsTransport`'s options. */
+export interface BusSettings {
   /** The service name. */
   readonly service: string;
-  /** The queue group. */
+  /** The queue group its instances share. */
   readonly queue: string;
+  /** The subjects' prefix. */
+  readonly prefix: string;
   /** Milliseconds between liveness messages. */
   readonly heartbeat: number;
   /** The most client inboxes an instance keeps a state for. */
@@ -64,6 +59,12 @@ export interface ServiceSetup {
   readonly description: string;
   /** Strings about the service, for discovery. */
   readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** Where and how an instance serves. */
+export interface ServiceSetup extends BusSettings {
+  /** The NATS connection. */
+  readonly bus: BusConnection;
 }
 
 /** A service instance serving a server's actions on the bus. */
@@ -170,8 +171,7 @@ export class NatsService implements ServingTransport, CallerHost {
       Math.max(1, Math.floor(heartbeat / 2)),
       () => this.#tick(),
     );
-    // Wired to answerDiscovery (src/nats/service_discovery.ts) when it lands.
-    this.#discovery = startDiscovery(bus, this.discovered());
+    this.#discovery = answerDiscovery(bus, this.discovered());
     await bus.flush();
   }
 
@@ -180,7 +180,7 @@ export class NatsService implements ServingTransport, CallerHost {
    *
    * @returns Its name, id, endpoints and stats.
    */
-  discovered(): DiscoveredInstance {
+  discovered(): DiscoverableService {
     return describeInstance(
       { ...this.#setup, id: this.id },
       this.#served.endpoint.actions,

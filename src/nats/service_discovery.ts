@@ -13,11 +13,8 @@
  * {@linkcode DiscoveryBus}, and the server only through
  * {@linkcode DiscoverableService}: nats.ts adapts a real NATS connection,
  * the server side hands in its actions and stats.
- *
- * What NATS micro discovery tells of a service instance: its endpoints (one
- * per action: subject, queue group, and metadata with the action's JSON
- * Schemas from reflection) and its stats; and the bus as discovery sees it
- * (src/nats/service_discovery.ts answers the questions).
+ * {@linkcode describeInstance} tells an instance's endpoints: one per
+ * action, with its JSON Schemas from reflection.
  *
  * @module
  */
@@ -33,7 +30,7 @@ import {
 import type { ServerStats } from "../dispatch/action_stats.ts";
 import type { ActionRegistry } from "../dispatch/registry.ts";
 import { describeOne } from "../dispatch/reflection.ts";
-import { actionSubject, type BusConnection } from "./bus.ts";
+import { actionSubject } from "./bus.ts";
 
 /** A message as the bus delivers it to a subscription. */
 export interface DiscoveryMessage {
@@ -228,52 +225,16 @@ export function answerDiscovery(
   };
 }
 
-/** One endpoint of the service, as NATS micro discovery lists it. */
-export interface ServiceEndpoint {
-  /** The action's name. */
-  readonly name: string;
-  /** The subject its calls are published to. */
-  readonly subject: string;
-  /** The queue group its instances share. */
-  readonly queue_group: string;
-  /** Whether it is idempotent, whether it streams, and its JSON Schemas. */
-  readonly metadata: Readonly<Record<string, string>>;
-}
-
-/** What discovery answers for an instance (src/nats/service_discovery.ts takes it). */
-export interface DiscoveredInstance {
-  /** The service name. */
-  readonly name: string;
-  /** The instance id. */
-  readonly id: string;
-  /** The service's version. */
-  readonly version: string;
-  /** A line about the service. */
-  readonly description: string;
-  /** Strings about the service. */
-  readonly metadata: Readonly<Record<string, string>>;
-  /** One endpoint per action, read at each question. */
-  endpoints(): readonly ServiceEndpoint[];
-  /** The server's stats now. */
-  stats(): ServerStats;
-}
-
 /** Who an instance is and where it serves, for {@linkcode describeInstance}. */
-export interface InstanceIdentity {
+export interface InstanceIdentity
+  extends
+    Pick<DiscoverableService, "id" | "version" | "description" | "metadata"> {
   /** The subjects' prefix. */
   readonly prefix: string;
   /** The service name. */
   readonly service: string;
   /** The queue group. */
   readonly queue: string;
-  /** The instance id. */
-  readonly id: string;
-  /** The service's version. */
-  readonly version: string;
-  /** A line about the service. */
-  readonly description: string;
-  /** Strings about the service. */
-  readonly metadata: Readonly<Record<string, string>>;
 }
 
 /**
@@ -288,7 +249,7 @@ export function describeInstance(
   identity: InstanceIdentity,
   actions: ActionRegistry,
   stats: () => ServerStats,
-): DiscoveredInstance {
+): DiscoverableService {
   const { prefix, service, queue, id, version, description, metadata } =
     identity;
   return {
@@ -311,15 +272,4 @@ export function describeInstance(
       }),
     stats,
   };
-}
-
-/**
- * Answers NATS micro discovery for an instance: the bus connection is
- * discovery's bus as it is (src/nats/service_discovery.ts declares a subset of it).
- */
-export function startDiscovery(
-  bus: BusConnection,
-  instance: DiscoveredInstance,
-): { stop(): Promise<void> } {
-  return answerDiscovery(bus, instance);
 }

@@ -56,21 +56,6 @@ export async function* counted(
   }
 }
 
-/**
- * Whether a value is an async iterable (a handler's streamed result).
- *
- * @param value The value.
- * @returns True when it has `Symbol.asyncIterator`.
- */
-export function isAsyncIterable(
-  value: unknown,
-): value is AsyncIterable<unknown> {
-  return typeof value === "object" && value !== null &&
-    typeof (value as { [Symbol.asyncIterator]?: unknown })[
-        Symbol.asyncIterator
-      ] === "function";
-}
-
 // The call's metadata as the carrier of the trace context: how a
 // propagator reads it on the server and writes it on the client.
 

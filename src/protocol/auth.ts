@@ -13,6 +13,7 @@
  */
 
 import type { PeerAddress } from "../wire/transport.ts";
+import { concat } from "../base/bytes.ts";
 import { ClientError } from "../base/errors.ts";
 
 /** Checks a client's credentials; returns who it is, or throws (or returns `false`) to refuse it. */
@@ -56,6 +57,11 @@ export function importSecret(secret: string | Uint8Array): Promise<CryptoKey> {
   );
 }
 
+/** The bytes a proof signs: the label and the two nonces, in order. */
+function signed(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  return concat(parts) as Uint8Array<ArrayBuffer>;
+}
+
 /** Computes a proof: HMAC-SHA256 over the label and the two nonces, in order. */
 export async function prove(
   key: CryptoKey,
@@ -64,7 +70,7 @@ export async function prove(
   second: Uint8Array,
 ): Promise<Uint8Array> {
   return new Uint8Array(
-    await crypto.subtle.sign("HMAC", key, joined(label, first, second)),
+    await crypto.subtle.sign("HMAC", key, signed([label, first, second])),
   );
 }
 
@@ -83,20 +89,8 @@ export function verify(
     "HMAC",
     key,
     new Uint8Array(proof),
-    joined(label, first, second),
+    signed([label, first, second]),
   );
-}
-
-function joined(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(
-    parts.reduce((length, part) => length + part.length, 0),
-  );
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.length;
-  }
-  return bytes;
 }
 
 // The checks of authentication (PROTOCOL.md, "Authentication"): a server

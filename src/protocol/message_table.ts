@@ -478,8 +478,6 @@ export type Message = MessageOf<MessageTypeTag>;
 export type RequestMessage = MessageOf<typeof MessageType.REQUEST>;
 /** The successful answer to a request. */
 export type ResultMessage = MessageOf<typeof MessageType.RESULT>;
-/** The failed answer to a request. */
-export type ErrorMessage = MessageOf<typeof MessageType.ERROR>;
 /** One item of a streamed result (`ITEM`, with its event id) or of a streamed input (`INPUT`). */
 export type ItemMessage =
   | MessageOf<typeof MessageType.ITEM>
@@ -492,26 +490,10 @@ export type ItemsMessage =
 export type EndMessage = MessageOf<
   typeof MessageType.END | typeof MessageType.INPUT_END
 >;
-/** More items are welcome: `CREDIT` for a result stream, `INPUT_CREDIT` for an input stream. */
-export type CreditMessage = MessageOf<
-  typeof MessageType.CREDIT | typeof MessageType.INPUT_CREDIT
->;
 /** A piece of a large message, sent in pieces so other messages can pass between them. */
 export type FragmentMessage = MessageOf<typeof MessageType.FRAGMENT>;
-/** The requester gave up on a request (`CANCEL`), or the handler stopped reading its input (`INPUT_STOP`). */
-export type CancelMessage = MessageOf<
-  typeof MessageType.CANCEL | typeof MessageType.INPUT_STOP
->;
-/** A heartbeat, answered with a pong carrying the same number. */
-export type PingMessage = MessageOf<
-  typeof MessageType.PING | typeof MessageType.PONG
->;
 /** The peer is closing this connection; `error` says why when it is not a clean shutdown. */
 export type GoodbyeMessage = MessageOf<typeof MessageType.GOODBYE>;
-/** A client proves who it is (PROTOCOL.md, "Authentication"). */
-export type AuthMessage = MessageOf<typeof MessageType.AUTH>;
-/** The server accepted the client; its proof shows it knows the secret too. */
-export type AuthOkMessage = MessageOf<typeof MessageType.AUTH_OK>;
 
 // Outgoing messages: one builder per row of the message table, taking the
 // row's items in order. Their type is derived from the table and branded,

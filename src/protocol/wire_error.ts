@@ -209,12 +209,7 @@ function ownFields(error: Error): Record<string, unknown> {
     try {
       const value = (error as unknown as Record<string, unknown>)[key];
       if (typeof value === "function" || typeof value === "symbol") continue;
-      Object.defineProperty(fields, key, {
-        value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      define(fields, key, value, true);
     } catch {
       // A getter that throws: that field stays home.
     }
