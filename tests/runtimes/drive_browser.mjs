@@ -2,28 +2,12 @@
 // build is downloaded): opens the page at argv[2] with a fresh profile in
 // argv[3], waits for the cases it runs, and prints their results as one
 // JSON line. Exits within argv[4] ms (default 120 s) whatever happens.
-import { chromium } from "playwright-core";
+import { exitAfter, launchChromium } from "./chromium.mjs";
 
 const [url, profile, limit = "120000"] = process.argv.slice(2);
-const timer = setTimeout(() => {
-  console.error("the browser run timed out");
-  process.exit(2);
-}, Number(limit));
+const timer = exitAfter(limit, "browser");
 
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const context = await launchChromium(profile);
 const pageErrors = [];
 try {
   const page = context.pages()[0] ?? await context.newPage();

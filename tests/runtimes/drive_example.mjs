@@ -4,30 +4,14 @@
 // buttons answered, waits for a line on standard input (the server is
 // being restarted), then prints a second once the page has reconnected
 // and its clock goes on. Exits within argv[4] ms (default 120 s).
-import { chromium } from "playwright-core";
+import { exitAfter, launchChromium } from "./chromium.mjs";
 import { createInterface } from "node:readline";
 
 const [url, profile, limit = "120000"] = process.argv.slice(2);
-const timer = setTimeout(() => {
-  console.error("the example run timed out");
-  process.exit(2);
-}, Number(limit));
+const timer = exitAfter(limit, "example");
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const context = await launchChromium(profile);
 const pageErrors = [];
 try {
   const page = context.pages()[0] ?? await context.newPage();
