@@ -14,7 +14,6 @@ import threading
 from typing import Any, Callable, Coroutine, Iterator, TypeVar
 
 from . import aio
-from .action import action_name
 from .aio._connection import OPEN
 from .errors import IsockError
 
@@ -144,9 +143,7 @@ class Client:
         it), the loop reads the answer, and this thread waits on a lock that the answer
         releases. A call written here costs one wake-up of each thread, not two.
         """
-        name = action_name(action)
-        timeout = self._client.timeout if timeout is None else timeout
-        meta = self._client._meta(timeout, metadata)
+        name, timeout, meta = self._client._call_parts(action, timeout, metadata)
         prepared = connection.prepare(data)
         done = threading.Lock()
         done.acquire()

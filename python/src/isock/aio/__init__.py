@@ -262,8 +262,12 @@ class Client:
             f"could not reach {self._where} after {self.retry} tries: {last or 'timed out'}",
         )
 
-    def _meta(self, timeout: float | None, metadata: dict[str, str] | None) -> dict[str, Any]:
-        return call_meta(timeout, metadata)
+    def _call_parts(
+        self, action: Any, timeout: float | None, metadata: dict[str, str] | None
+    ) -> tuple[str, float | None, dict[str, Any]]:
+        """A call's action name, its timeout (the client's by default) and its request metadata."""
+        timeout = self.timeout if timeout is None else timeout
+        return action_name(action), timeout, call_meta(timeout, metadata)
 
     async def run_action(
         self,
@@ -284,9 +288,7 @@ class Client:
         :raises RemoteError: when the action raised (``ACTION_FAILED``) or the server refused the call.
         :raises IsockError: ``TIMEOUT``; ``ClientException`` ``CONNECT_FAILED`` or ``CONNECTION_CLOSED``.
         """
-        name = action_name(action)
-        timeout = self.timeout if timeout is None else timeout
-        meta = self._meta(timeout, metadata)
+        name, timeout, meta = self._call_parts(action, timeout, metadata)
         started = time.monotonic()
         connection = await self._ready()
         return await run_call(connection, name, data, meta, timeout, started, on_response_metadata)
@@ -323,9 +325,7 @@ class Client:
         window: int | None = None,
         on_response_metadata: OnMetadata | None = None,
     ) -> Stream:
-        name = action_name(action)
-        timeout = self.timeout if timeout is None else timeout
-        meta = self._meta(timeout, metadata)
+        name, timeout, meta = self._call_parts(action, timeout, metadata)
         connection = await self._ready()
         return Stream(name, connection, data, meta, window, timeout, self._ready, on_response_metadata)
 
