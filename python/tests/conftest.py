@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import shutil
@@ -12,6 +13,8 @@ import threading
 from typing import Callable, Iterator
 
 import pytest
+
+import isock
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TS = pathlib.Path(__file__).resolve().parent / "ts"
@@ -226,3 +229,17 @@ def cutting_proxy() -> Iterator[Callable[..., CuttingProxy]]:
     yield start
     for proxy in started:
         proxy.stop()
+
+
+@contextlib.contextmanager
+def serving(server: isock.Server) -> Iterator[isock.Server]:
+    """Runs a sync Python server's ``serve_forever`` in a thread; shuts it down and joins the thread on exit."""
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown(2)
+        server.server_close()
+        thread.join(10)
+        assert not thread.is_alive()

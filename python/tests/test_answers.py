@@ -4,7 +4,6 @@ refuse bad data with ``INVALID_INPUT``, and batches of an async generator's item
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from typing import Any, Iterator
 
@@ -14,7 +13,7 @@ import isock
 from isock import Action, RemoteError
 from isock import aio
 
-from conftest import TsProcess
+from conftest import TsProcess, serving
 from test_python_server import Raw
 
 
@@ -90,12 +89,8 @@ def server() -> Iterator[isock.Server]:
     for action in (Served(), ServedStream(), SetPoint(), Ticks(), Breaks()):
         found.addAction(action)
     found.addAction("double", lambda n: 2 * n, input=positive)
-    thread = threading.Thread(target=found.serve_forever)
-    thread.start()
-    yield found
-    found.shutdown(2)
-    found.server_close()
-    thread.join()
+    with serving(found):
+        yield found
 
 
 # -- response metadata ----------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-import threading
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -14,7 +13,7 @@ import isock
 from isock import Action, IsockError
 from isock import aio
 
-from conftest import TsProcess
+from conftest import TsProcess, serving
 
 
 class Whoami(Action):
@@ -61,9 +60,7 @@ def test_credentials_reach_a_deno_server_s_authenticate(deno_authenticating: TsP
 def test_a_python_server_checks_credentials_and_hands_the_identity_to_handlers(check: Any) -> None:
     server = isock.Server("127.0.0.1", 0, authenticate=check)
     server.addAction(Whoami())
-    thread = threading.Thread(target=server.serve_forever)
-    thread.start()
-    try:
+    with serving(server):
         with isock.Client("127.0.0.1", server.port, credentials="token-1", timeout=5) as client:
             found = client.runAction("whoami")
             assert found["identity"]["user"] == "ada" and found["peer"] == found["identity"]
@@ -73,10 +70,6 @@ def test_a_python_server_checks_credentials_and_hands_the_identity_to_handlers(c
                 with pytest.raises(IsockError) as caught:
                     client.runAction("whoami")
                 assert caught.value.code == "UNAUTHORIZED"
-    finally:
-        server.shutdown(2)
-        server.server_close()
-        thread.join()
 
 
 def test_credentials_and_a_secret_together() -> None:
@@ -122,18 +115,12 @@ def test_a_python_client_calls_a_deno_server_on_a_unix_socket(
 def test_python_peers_on_a_unix_socket(socket_path: str) -> None:
     server = isock.Server(path=socket_path)
     server.addAction(Echo())
-    thread = threading.Thread(target=server.serve_forever)
-    thread.start()
-    try:
+    with serving(server):
         with isock.Client(path=socket_path, timeout=5) as client:
             assert client.runAction("echo", b"bytes") == b"bytes"
         with pytest.raises(IsockError) as caught:
             isock.Server(path=socket_path)
         assert caught.value.code == "ADDR_IN_USE"
-    finally:
-        server.shutdown(2)
-        server.server_close()
-        thread.join()
     assert not os.path.exists(socket_path)
 
     async def main() -> Any:

@@ -4,7 +4,6 @@ received, and its loop sees every item once, in order (PROTOCOL.md section 4.7).
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -13,7 +12,7 @@ import isock
 from isock import Action, ClientException, tracked
 from isock import aio
 
-from conftest import CuttingProxy, TsProcess
+from conftest import CuttingProxy, TsProcess, serving
 
 N = 3000
 
@@ -58,12 +57,8 @@ def python_server() -> Iterator[isock.Server]:
     server = isock.Server("127.0.0.1", 0)
     for action in (Events(), AsyncEvents(), Plain()):
         server.addAction(action)
-    thread = threading.Thread(target=server.serve_forever)
-    thread.start()
-    yield server
-    server.shutdown(2)
-    server.server_close()
-    thread.join()
+    with serving(server):
+        yield server
 
 
 def test_a_tracked_stream_from_deno_resumes_after_its_connection_is_cut(

@@ -4,7 +4,6 @@ handlers call the actions of the client that called them (``context.peer``)."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Any, Iterator
 
 import pytest
@@ -13,7 +12,7 @@ import isock
 from isock import Action, RemoteError
 from isock import aio
 
-from conftest import TsProcess
+from conftest import TsProcess, serving
 
 
 class Confirm(Action):
@@ -98,12 +97,8 @@ def python_server() -> Iterator[isock.Server]:
     server = isock.Server("127.0.0.1", 0)
     for action in (Remove(), RemoveInThread(), AskTwice()):
         server.addAction(action)
-    thread = threading.Thread(target=server.serve_forever)
-    thread.start()
-    yield server
-    server.shutdown(2)
-    server.server_close()
-    thread.join()
+    with serving(server):
+        yield server
 
 
 @pytest.mark.parametrize("action", ["remove", "removeInThread"])
